@@ -1,0 +1,4 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../worker/env';
+
+export class OrgHub extends DurableObject<Env> {}

@@ -1,0 +1,52 @@
+// The Hono app: global middleware, then one router per resource. Errors become the JSON envelope.
+import { drizzle } from 'drizzle-orm/d1';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import * as schema from './db/schema';
+import type { AppEnv } from './env';
+import { ApiError, errorBody } from './lib/errors';
+import { ok } from './lib/http';
+import { corsFromConfig, securityHeaders } from './middleware/security';
+import { openApiDocument } from './openapi';
+import { apiKeyRoutes } from './routes/api-keys';
+import { authRoutes } from './routes/auth';
+import { invitationRoutes } from './routes/invitations';
+import { organizationRoutes } from './routes/organization';
+import { projectRoutes } from './routes/projects';
+import { userRoutes } from './routes/users';
+
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export const app = new Hono<AppEnv>();
+
+app.use('*', securityHeaders);
+app.use('/api/*', corsFromConfig);
+app.use('/api/*', async (c, next) => {
+  c.set('db', drizzle(c.env.DB, { schema }));
+  await next();
+});
+app.use('/api/*', bodyLimit({
+  maxSize: MAX_JSON_BODY_BYTES,
+  onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_JSON_BODY_BYTES} bytes`); },
+}));
+
+app.get('/api/health', (c) => ok(c, { status: 'ok', time: Date.now() }));
+app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
+app.route('/api/auth', authRoutes);
+app.route('/api/users', userRoutes);
+app.route('/api/invitations', invitationRoutes);
+app.route('/api/organization', organizationRoutes);
+app.route('/api/api-keys', apiKeyRoutes);
+app.route('/api/projects', projectRoutes);
+
+app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) return c.json(errorBody(err), err.status, err.headers);
+  if (err instanceof HTTPException) {
+    return c.json({ success: false, error: err.message || 'Request failed', code: 'HTTP_ERROR' }, err.status);
+  }
+  console.error('unhandled error', c.req.method, c.req.path, err instanceof Error ? err.stack : String(err));
+  return c.json({ success: false, error: 'Internal server error', code: 'INTERNAL' }, 500);
+});

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { EnvironmentName, VariableMap, VariableName } from './common';
+
+/** A Docker image reference: [registry/]name[:tag][@digest]. */
+export const DockerImage = z.string().trim().min(1).max(255)
+  .regex(/^[a-z0-9]+([._\/:@-][a-zA-Z0-9_.-]+)*$/, 'must be a Docker image reference such as mcr.microsoft.com/playwright:v1.50.0');
+
+export const ProjectCreateBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  image: DockerImage,
+  command: z.string().max(2000).optional(),
+  testFolder: z.string().max(500).optional(),
+  timeoutSeconds: z.number().int().min(10).max(24 * 3600).default(3600),
+  defaultEnvironment: EnvironmentName.default('staging'),
+});
+export const ProjectUpdateBody = ProjectCreateBody.partial().extend({
+  timeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
+  defaultEnvironment: EnvironmentName.optional(),
+}).refine((b) => Object.keys(b).length > 0, 'Nothing to update');
+
+/** Secret values: a string sets it, null removes it, an absent key keeps the stored value. */
+export const RunSettingsBody = z.object({
+  baseUrl: z.union([z.url({ protocol: /^https?$/ }).max(2000), z.null()]).optional(),
+  variables: VariableMap.optional(),
+  secretVariables: z.record(VariableName, z.union([z.string().max(10_000), z.null()])).optional(),
+});
+export const EnvironmentParam = EnvironmentName;

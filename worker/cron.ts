@@ -1,0 +1,10 @@
+// The scheduled handler (every minute): housekeeping that must happen even when nobody calls the API.
+import { drizzle } from 'drizzle-orm/d1';
+import * as schema from './db/schema';
+import type { Env } from './env';
+import { purgeExpiredAuthRows } from './routes/auth';
+
+export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
+  const db = drizzle(env.DB, { schema });
+  await purgeExpiredAuthRows(db);
+}

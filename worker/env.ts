@@ -1,0 +1,39 @@
+// The Worker's bindings (wrangler.toml) and the per-request variables middleware puts on the Hono context.
+import type { DrizzleD1Database } from 'drizzle-orm/d1';
+import type * as schema from './db/schema';
+import type { Role } from './db/schema';
+
+export interface Env {
+  DB: D1Database;
+  EXECUTION_ROOM: DurableObjectNamespace;
+  DISPATCHER: DurableObjectNamespace;
+  ORG_HUB: DurableObjectNamespace;
+  ARTIFACTS: R2Bucket;
+  ASSETS: Fetcher;
+  LOGIN_IP_LIMITER: RateLimit;
+  ORG_API_LIMITER: RateLimit;
+  INGEST_LIMITER: RateLimit;
+  ENVIRONMENT: string;
+  CORS_ORIGINS: string;
+  PUBLIC_URL: string;
+  JWT_SECRET?: string;
+}
+
+/** Who is calling. A JWT resolves to a user; an `x-api-key` resolves to the org with developer rights. */
+export type Caller =
+  | { kind: 'user'; userId: string; organizationId: string; role: Role; jti: string; exp: number }
+  | { kind: 'apiKey'; apiKeyId: string; organizationId: string; role: Role };
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { db: DrizzleD1Database<typeof schema>; caller: Caller };
+};
+
+const DEV_JWT_SECRET = 'agnox-development-secret-do-not-use-in-production';
+
+/** The JWT secret: required outside development, so a deploy without it fails closed. */
+export function jwtSecret(env: Env): Uint8Array {
+  const secret = env.JWT_SECRET ?? (env.ENVIRONMENT === 'development' ? DEV_JWT_SECRET : undefined);
+  if (!secret || secret.length < 32) throw new Error('JWT_SECRET is not configured (at least 32 characters)');
+  return new TextEncoder().encode(secret);
+}

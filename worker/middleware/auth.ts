@@ -1,0 +1,62 @@
+// Who is calling: a session JWT (Authorization: Bearer) or an API key (x-api-key). Both resolve to an
+// organization; every query after this point is scoped by c.var.caller.organizationId.
+import { and, eq, isNull } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import { apiKeys, revokedTokens, users, type Role } from '../db/schema';
+import { jwtSecret, type AppEnv } from '../env';
+import { sha256Hex } from '../lib/crypto';
+import { forbidden, tooManyRequests, unauthorized } from '../lib/errors';
+import { verifySession } from '../lib/jwt';
+
+const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+
+/** A valid, unrevoked session of a user who still exists; the role comes from the user row, so a role change applies at once. */
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearer(c.req.header('authorization'));
+  if (!token) throw unauthorized();
+  const claims = await verifySession(jwtSecret(c.env), token);
+  if (!claims) throw unauthorized('Invalid or expired token');
+  const db = c.var.db;
+  const [revoked, user] = await db.batch([
+    db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.jti)).limit(1),
+    db.select({ role: users.role, organizationId: users.organizationId }).from(users).where(eq(users.id, claims.userId)).limit(1),
+  ]);
+  if (revoked.length) throw unauthorized('Token has been revoked');
+  const row = user[0];
+  if (!row || row.organizationId !== claims.organizationId) throw unauthorized('User no longer exists');
+  c.set('caller', { kind: 'user', userId: claims.userId, organizationId: row.organizationId, role: row.role, jti: claims.jti, exp: claims.exp });
+  await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
+  await next();
+};
+
+/** An unrevoked API key; it acts for its organization with developer rights (runs, ingest). */
+export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const key = c.req.header('x-api-key');
+  if (!key) throw unauthorized('x-api-key header required');
+  const row = await findApiKey(c.var.db, key);
+  if (!row) throw unauthorized('Invalid or revoked API key');
+  c.set('caller', { kind: 'apiKey', apiKeyId: row.id, organizationId: row.organizationId, role: 'developer' });
+  await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
+  await next();
+};
+
+export async function findApiKey(db: AppEnv['Variables']['db'], key: string) {
+  if (key.length > 200) return undefined;
+  const [row] = await db.select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
+    .from(apiKeys).where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt))).limit(1);
+  return row;
+}
+
+async function limitOrg(limiter: RateLimit, organizationId: string) {
+  const { success } = await limiter.limit({ key: `org:${organizationId}` });
+  if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Organization API rate limit exceeded');
+}
+
+const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
+
+/** Allows the caller when its role is at least `min`. Runs after requireUser / requireApiKey. */
+export const requireRole = (min: Role): MiddlewareHandler<AppEnv> => async (c, next) => {
+  if (RANK[c.var.caller.role] < RANK[min]) throw forbidden(`This action requires the ${min} role`);
+  await next();
+};
+

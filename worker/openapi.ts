@@ -1,0 +1,74 @@
+// The public API as an OpenAPI 3.1 document, generated from the same zod schemas the routes validate with.
+import { z } from 'zod';
+import * as auth from './contracts/auth';
+import * as projects from './contracts/projects';
+
+type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
+type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
+
+/** Every route, in one list; contracts added by later features register here too. */
+export const operations: Operation[] = [
+  { method: 'get', path: '/api/health', summary: 'Liveness', auth: 'public', tag: 'meta' },
+  { method: 'post', path: '/api/auth/signup', summary: 'Create an organization and its first admin', auth: 'public', body: auth.SignupBody, tag: 'auth' },
+  { method: 'post', path: '/api/auth/login', summary: 'Log in (5/min per IP; 5 failures lock the email for 15 min)', auth: 'public', body: auth.LoginBody, tag: 'auth' },
+  { method: 'post', path: '/api/auth/logout', summary: 'Revoke this session token', auth: 'jwt', role: 'viewer', tag: 'auth' },
+  { method: 'get', path: '/api/auth/me', summary: 'The caller and its organization', auth: 'jwt', role: 'viewer', tag: 'auth' },
+  { method: 'get', path: '/api/users', summary: 'List members', auth: 'jwt', role: 'viewer', tag: 'organization' },
+  { method: 'patch', path: '/api/users/{id}', summary: 'Change a member\'s role', auth: 'jwt', role: 'admin', body: auth.UserUpdateBody, tag: 'organization' },
+  { method: 'delete', path: '/api/users/{id}', summary: 'Remove a member', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'get', path: '/api/invitations', summary: 'List invitations', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'post', path: '/api/invitations', summary: 'Invite by email (answers with the accept link, shown once)', auth: 'jwt', role: 'admin', body: auth.InvitationCreateBody, tag: 'organization' },
+  { method: 'delete', path: '/api/invitations/{id}', summary: 'Revoke an invitation', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'post', path: '/api/invitations/accept', summary: 'Accept an invitation and create the account', auth: 'public', body: auth.InvitationAcceptBody, tag: 'organization' },
+  { method: 'get', path: '/api/organization', summary: 'The organization', auth: 'jwt', role: 'viewer', tag: 'organization' },
+  { method: 'patch', path: '/api/organization', summary: 'Update name, AI opt-out, Slack webhook', auth: 'jwt', role: 'admin', body: auth.OrganizationUpdateBody, tag: 'organization' },
+  { method: 'get', path: '/api/organization/audit-logs', summary: 'Latest admin actions', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'get', path: '/api/api-keys', summary: 'List API keys by prefix', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'post', path: '/api/api-keys', summary: 'Create an API key (shown once)', auth: 'jwt', role: 'admin', body: auth.ApiKeyCreateBody, tag: 'organization' },
+  { method: 'delete', path: '/api/api-keys/{id}', summary: 'Revoke an API key', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'get', path: '/api/projects', summary: 'List projects', auth: 'jwt', role: 'viewer', tag: 'projects' },
+  { method: 'post', path: '/api/projects', summary: 'Create a project', auth: 'jwt', role: 'developer', body: projects.ProjectCreateBody, tag: 'projects' },
+  { method: 'get', path: '/api/projects/{id}', summary: 'A project', auth: 'jwt', role: 'viewer', tag: 'projects' },
+  { method: 'patch', path: '/api/projects/{id}', summary: 'Update a project', auth: 'jwt', role: 'developer', body: projects.ProjectUpdateBody, tag: 'projects' },
+  { method: 'delete', path: '/api/projects/{id}', summary: 'Delete a project', auth: 'jwt', role: 'developer', tag: 'projects' },
+  { method: 'get', path: '/api/projects/{id}/run-settings', summary: 'Run settings per environment (secrets masked)', auth: 'jwt', role: 'viewer', tag: 'projects' },
+  { method: 'put', path: '/api/projects/{id}/run-settings/{environment}', summary: 'Set an environment\'s base URL and variables', auth: 'jwt', role: 'developer', body: projects.RunSettingsBody, tag: 'projects' },
+  { method: 'delete', path: '/api/projects/{id}/run-settings/{environment}', summary: 'Remove an environment\'s settings', auth: 'jwt', role: 'developer', tag: 'projects' },
+];
+
+const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
+  public: [], jwt: [{ bearer: [] }], apiKey: [{ apiKey: [] }], agent: [{ agentToken: [] }],
+};
+
+const envelope = { type: 'object', properties: { success: { const: false }, error: { type: 'string' }, code: { type: 'string' } }, required: ['success', 'error', 'code'] };
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    (paths[op.path] ??= {})[op.method] = {
+      summary: op.summary,
+      tags: [op.tag],
+      security: SECURITY[op.auth],
+      ...(op.role ? { 'x-agnox-min-role': op.role } : {}),
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
+      responses: {
+        '200': { description: '`{ success: true, data }`' },
+        default: { description: 'Error envelope', content: { 'application/json': { schema: envelope } } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Agnox API', version: '1.0.0', description: 'JSON in, JSON out. Timestamps are epoch milliseconds.' },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        agentToken: { type: 'http', scheme: 'bearer', description: 'Per-agent token from /api/agent/register' },
+      },
+    },
+    paths,
+  };
+}

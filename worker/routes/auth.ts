@@ -1,0 +1,100 @@
+// Sign up, log in (with per-IP rate limit and per-email lockout), log out (revocation), who am I.
+import { eq, sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { LoginBody, SignupBody } from '../contracts/auth';
+import { loginAttempts, organizations, revokedTokens, users } from '../db/schema';
+import { jwtSecret, type AppEnv } from '../env';
+import { hashPassword, newId, verifyPassword } from '../lib/crypto';
+import { ApiError, conflict, tooManyRequests, unauthorized } from '../lib/errors';
+import { clientIp, ok, readBody } from '../lib/http';
+import { signSession } from '../lib/jwt';
+import { requireUser } from '../middleware/auth';
+import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
+
+export const MAX_LOGIN_FAILURES = 5;
+export const LOCKOUT_MS = 15 * 60 * 1000;
+
+// A fixed hash to verify against when the email is unknown, so both paths cost the same.
+const DUMMY_HASH = 'pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+export const authRoutes = new Hono<AppEnv>()
+  .post('/signup', async (c) => {
+    const body = await readBody(c, SignupBody);
+    const db = c.var.db;
+    const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, body.email)).limit(1);
+    if (existing) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+    const now = Date.now();
+    const org = {
+      id: newId(), name: body.organizationName, slug: `${slugify(body.organizationName)}-${newId().slice(0, 6)}`,
+      plan: 'free', limits: FREE_PLAN_LIMITS, aiAnalysisEnabled: true, slackWebhookUrl: null,
+      stripeCustomerId: null, stripeSubscriptionId: null, createdAt: now, updatedAt: now,
+    };
+    const user = {
+      id: newId(), organizationId: org.id, email: body.email, name: body.name, role: 'admin' as const,
+      passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
+    };
+    try {
+      await db.batch([db.insert(organizations).values(org), db.insert(users).values(user)]);
+    } catch (err) {
+      if (String(err).includes('UNIQUE')) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+      throw err;
+    }
+    const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: org.id, role: 'admin' });
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org) }, 201);
+  })
+
+  .post('/login', async (c) => {
+    const { success } = await c.env.LOGIN_IP_LIMITER.limit({ key: `login:${clientIp(c)}` });
+    if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Too many login attempts from this address; try again in a minute');
+    const body = await readBody(c, LoginBody);
+    const db = c.var.db;
+    const now = Date.now();
+
+    const [attempts] = await db.select().from(loginAttempts).where(eq(loginAttempts.email, body.email)).limit(1);
+    if (attempts?.lockedUntil && attempts.lockedUntil > now) {
+      throw tooManyRequests((attempts.lockedUntil - now) / 1000, 'ACCOUNT_LOCKED', 'Too many failed logins; this account is locked for 15 minutes');
+    }
+
+    const [user] = await db.select().from(users).where(eq(users.email, body.email)).limit(1);
+    const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !valid) {
+      // A lock that has run out starts a fresh count.
+      const failures = attempts?.lockedUntil && attempts.lockedUntil <= now ? 1 : (attempts?.failures ?? 0) + 1;
+      const lockedUntil = failures >= MAX_LOGIN_FAILURES ? now + LOCKOUT_MS : null;
+      await db.insert(loginAttempts).values({ email: body.email, failures, lockedUntil, updatedAt: now })
+        .onConflictDoUpdate({ target: loginAttempts.email, set: { failures, lockedUntil, updatedAt: now } });
+      throw unauthorized('Invalid email or password');
+    }
+
+    const [org] = await db.batch([
+      db.select().from(organizations).where(eq(organizations.id, user.organizationId)).limit(1),
+      db.update(users).set({ lastLoginAt: now }).where(eq(users.id, user.id)),
+      db.delete(loginAttempts).where(eq(loginAttempts.email, body.email)),
+    ]);
+    if (!org[0]) throw new ApiError(500, 'INTERNAL', 'Organization missing');
+    const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
+    return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0]) });
+  })
+
+  .post('/logout', requireUser, async (c) => {
+    const caller = c.var.caller;
+    if (caller.kind !== 'user') throw unauthorized();
+    await c.var.db.insert(revokedTokens).values({ jti: caller.jti, expiresAt: caller.exp * 1000 }).onConflictDoNothing();
+    return ok(c, { loggedOut: true });
+  })
+
+  .get('/me', requireUser, async (c) => {
+    const caller = c.var.caller;
+    if (caller.kind !== 'user') throw unauthorized();
+    const db = c.var.db;
+    const [u, o] = await db.batch([
+      db.select().from(users).where(eq(users.id, caller.userId)).limit(1),
+      db.select().from(organizations).where(eq(organizations.id, caller.organizationId)).limit(1),
+    ]);
+    return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!) });
+  });
+
+export const purgeExpiredAuthRows = (db: AppEnv['Variables']['db'], now = Date.now()) => db.batch([
+  db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`),
+  db.delete(loginAttempts).where(sql`${loginAttempts.updatedAt} < ${now - LOCKOUT_MS} AND (${loginAttempts.lockedUntil} IS NULL OR ${loginAttempts.lockedUntil} < ${now})`),
+]);

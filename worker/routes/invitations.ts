@@ -1,0 +1,94 @@
+// Invitations: admins invite by email and role; the invitee accepts with the token from the link.
+import { and, count, desc, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { InvitationAcceptBody, InvitationCreateBody } from '../contracts/auth';
+import { invitations, organizations, users } from '../db/schema';
+import { jwtSecret, type AppEnv } from '../env';
+import { hashPassword, newId, randomToken, sha256Hex } from '../lib/crypto';
+import { ApiError, conflict, notFound } from '../lib/errors';
+import { ok, readBody } from '../lib/http';
+import { signSession } from '../lib/jwt';
+import { requireRole, requireUser } from '../middleware/auth';
+import { publicOrganization, publicUser } from '../services/accounts';
+import { auditRow } from '../services/audit';
+
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+const publicInvitation = (i: typeof invitations.$inferSelect, now = Date.now()) => ({
+  id: i.id, email: i.email, role: i.role, invitedBy: i.invitedBy, createdAt: i.createdAt, expiresAt: i.expiresAt, acceptedAt: i.acceptedAt,
+  status: i.status === 'pending' && i.expiresAt <= now ? 'expired' : i.status,
+});
+
+export const invitationRoutes = new Hono<AppEnv>()
+  // Public: the invitee has no account yet.
+  .post('/accept', async (c) => {
+    const body = await readBody(c, InvitationAcceptBody);
+    const db = c.var.db;
+    const [invite] = await db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(body.token))).limit(1);
+    if (!invite) throw notFound('Invitation');
+    if (invite.status === 'accepted') throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
+    if (invite.status === 'revoked') throw new ApiError(410, 'INVITATION_REVOKED', 'This invitation was revoked by an admin');
+    if (invite.expiresAt <= Date.now()) throw new ApiError(410, 'INVITATION_EXPIRED', 'This invitation has expired; ask an admin for a new one');
+    const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, invite.email)).limit(1);
+    if (taken) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+
+    const now = Date.now();
+    const user = {
+      id: newId(), organizationId: invite.organizationId, email: invite.email, name: body.name, role: invite.role,
+      passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
+    };
+    // The status guard makes a racing second accept a no-op; the unique email makes it fail.
+    const [, updated, org] = await db.batch([
+      db.insert(users).values(user),
+      db.update(invitations).set({ status: 'accepted', acceptedAt: now })
+        .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id }),
+      db.select().from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1),
+    ]);
+    if (!updated.length || !org[0]) throw conflict('INVITATION_USED', 'This invitation has already been accepted');
+    const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);
+  })
+  .use(requireUser, requireRole('admin'))
+  .get('/', async (c) => {
+    const rows = await c.var.db.select().from(invitations)
+      .where(eq(invitations.organizationId, c.var.caller.organizationId)).orderBy(desc(invitations.createdAt)).limit(500);
+    return ok(c, rows.map((r) => publicInvitation(r)));
+  })
+  .post('/', async (c) => {
+    const body = await readBody(c, InvitationCreateBody);
+    const db = c.var.db;
+    const orgId = c.var.caller.organizationId;
+    const [[member], [org], [members]] = await db.batch([
+      db.select({ id: users.id }).from(users).where(eq(users.email, body.email)).limit(1),
+      db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1),
+      db.select({ n: count() }).from(users).where(eq(users.organizationId, orgId)),
+    ]);
+    if (member) throw conflict('EMAIL_TAKEN', 'A user with this email already exists');
+    if (org && members && members.n >= org.limits.maxMembers) {
+      throw new ApiError(402, 'PLAN_LIMIT', `Your ${org.plan} plan allows ${org.limits.maxMembers} members`);
+    }
+    const token = randomToken(40);
+    const now = Date.now();
+    const row = {
+      id: newId(), organizationId: orgId, email: body.email, role: body.role, tokenHash: await sha256Hex(token),
+      status: 'pending' as const, invitedBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api', expiresAt: now + INVITATION_TTL_MS,
+      acceptedAt: null, createdAt: now,
+    };
+    await db.batch([db.insert(invitations).values(row), auditRow(c, 'invitation.created', 'invitation', row.id, { email: body.email, role: body.role })]);
+    // The token is shown once, so an admin can share the link when no email provider is configured.
+    const acceptUrl = `${c.env.PUBLIC_URL.replace(/\/$/, '')}/accept-invite?token=${token}`;
+    return ok(c, { ...publicInvitation(row), token, acceptUrl }, 201);
+  })
+  .delete('/:id', async (c) => {
+    const db = c.var.db;
+    const id = c.req.param('id');
+    const [invite] = await db.select().from(invitations)
+      .where(and(eq(invitations.id, id), eq(invitations.organizationId, c.var.caller.organizationId))).limit(1);
+    if (!invite) throw notFound('Invitation');
+    if (invite.status !== 'pending') throw conflict('INVITATION_NOT_PENDING', `This invitation is already ${invite.status}`);
+    await db.batch([
+      db.update(invitations).set({ status: 'revoked' }).where(eq(invitations.id, id)),
+      auditRow(c, 'invitation.revoked', 'invitation', id, { email: invite.email }),
+    ]);
+    return ok(c, { revoked: id });
+  });

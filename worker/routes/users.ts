@@ -1,0 +1,57 @@
+// Members of the caller's organization. Members read; admins change roles and remove.
+import { and, count, desc, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { UserUpdateBody } from '../contracts/auth';
+import { users } from '../db/schema';
+import type { AppEnv } from '../env';
+import { conflict, notFound } from '../lib/errors';
+import { ok, readBody } from '../lib/http';
+import { requireRole, requireUser } from '../middleware/auth';
+import { publicUser } from '../services/accounts';
+import { auditRow } from '../services/audit';
+
+async function orgUser(c: { var: AppEnv['Variables'] }, id: string) {
+  const [user] = await c.var.db.select().from(users)
+    .where(and(eq(users.id, id), eq(users.organizationId, c.var.caller.organizationId))).limit(1);
+  if (!user) throw notFound('User');
+  return user;
+}
+
+async function adminCount(c: { var: AppEnv['Variables'] }) {
+  const [row] = await c.var.db.select({ n: count() }).from(users)
+    .where(and(eq(users.organizationId, c.var.caller.organizationId), eq(users.role, 'admin')));
+  return row?.n ?? 0;
+}
+
+export const userRoutes = new Hono<AppEnv>()
+  .use(requireUser)
+  .get('/', async (c) => {
+    const rows = await c.var.db.select().from(users)
+      .where(eq(users.organizationId, c.var.caller.organizationId)).orderBy(desc(users.createdAt)).limit(500);
+    return ok(c, rows.map(publicUser));
+  })
+  .patch('/:id', requireRole('admin'), async (c) => {
+    const { role } = await readBody(c, UserUpdateBody);
+    const user = await orgUser(c, c.req.param('id'));
+    if (user.role === 'admin' && role !== 'admin' && (await adminCount(c)) <= 1) {
+      throw conflict('LAST_ADMIN', 'An organization needs at least one admin');
+    }
+    const db = c.var.db;
+    await db.batch([
+      db.update(users).set({ role, updatedAt: Date.now() }).where(eq(users.id, user.id)),
+      auditRow(c, 'user.role_changed', 'user', user.id, { from: user.role, to: role }),
+    ]);
+    return ok(c, publicUser({ ...user, role }));
+  })
+  .delete('/:id', requireRole('admin'), async (c) => {
+    const user = await orgUser(c, c.req.param('id'));
+    const caller = c.var.caller;
+    if (caller.kind === 'user' && caller.userId === user.id) throw conflict('CANNOT_REMOVE_SELF', 'You cannot remove yourself');
+    if (user.role === 'admin' && (await adminCount(c)) <= 1) throw conflict('LAST_ADMIN', 'An organization needs at least one admin');
+    const db = c.var.db;
+    await db.batch([
+      db.delete(users).where(eq(users.id, user.id)),
+      auditRow(c, 'user.removed', 'user', user.id, { email: user.email }),
+    ]);
+    return ok(c, { removed: user.id });
+  });

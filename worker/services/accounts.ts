@@ -1,0 +1,18 @@
+// Creating organizations and members, and the public view of a user or organization.
+import { users, organizations, type OrgLimits } from '../db/schema';
+
+export const FREE_PLAN_LIMITS: OrgLimits = { maxMembers: 10, maxConcurrentRuns: 5, runsPerMonth: 2000, retentionDays: 30 };
+
+export function slugify(name: string): string {
+  const base = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return base || 'org';
+}
+
+export const publicUser = (u: typeof users.$inferSelect) => ({
+  id: u.id, email: u.email, name: u.name, role: u.role, organizationId: u.organizationId, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt,
+});
+
+export const publicOrganization = (o: typeof organizations.$inferSelect) => ({
+  id: o.id, name: o.name, slug: o.slug, plan: o.plan, limits: o.limits, aiAnalysisEnabled: o.aiAnalysisEnabled,
+  slackWebhookUrl: o.slackWebhookUrl, createdAt: o.createdAt, updatedAt: o.updatedAt,
+});
