@@ -1,5 +1,6 @@
-// Two kinds of tests: worker tests run inside workerd (real D1, Durable Objects, WebSockets) through
-// @cloudflare/vitest-plugin; node tests drive real processes (wrangler dev, Docker, Playwright).
+// Test projects. `worker` runs inside workerd (real D1, Durable Objects, WebSockets) through
+// @cloudflare/vitest-plugin; the others run in Node and drive real processes (wrangler dev,
+// Docker, Playwright with Debian's Chromium).
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
@@ -14,6 +15,10 @@ export default defineConfig(async () => ({
         })],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['./test/worker/apply-migrations.ts'] },
       },
+      { test: { name: 'agent', include: ['agent/test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 } },
+      { test: { name: 'reporter', include: ['reporter/test/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000 } },
+      { test: { name: 'web', include: ['web/test/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },
 }));

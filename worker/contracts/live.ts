@@ -1,0 +1,24 @@
+// WebSocket messages to viewers: one run's room (`/api/executions/:taskId/live?since=N`) and the
+// org's hub (`/api/live`). JSON text frames.
+import type { ExecutionStatus } from '../db/schema';
+import type { StoredLogChunk, TestResult } from './results';
+
+export type RoomMessage =
+  /** First frame after connect: where the stored log stands. */
+  | { type: 'hello'; taskId: string; lastSeq: number; status: ExecutionStatus | null; truncated: boolean }
+  /** Log chunks in seq order, batched (≤ 50 ms). */
+  | { type: 'log'; chunks: StoredLogChunk[] }
+  /** Live per-test results (latest attempt of each test). */
+  | { type: 'tests'; results: TestResult[] }
+  | { type: 'status'; status: ExecutionStatus; reason?: string | null }
+  /** The stored log hit its cap; later output was dropped. */
+  | { type: 'truncated'; atSeq: number };
+
+export type ExecutionSummary = {
+  taskId: string; organizationId: string; projectId: string; status: ExecutionStatus; source: string; trigger: string;
+  environment: string | null; image: string; reason: string | null; createdAt: number; startedAt: number | null; finishedAt: number | null;
+  totalTests: number; passed: number; failed: number; skipped: number; flaky: number; durationMs: number | null;
+  ciContext: Record<string, unknown> | null;
+};
+
+export type HubMessage = { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };
