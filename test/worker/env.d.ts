@@ -1,5 +1,14 @@
-declare namespace Cloudflare {
-  interface Env extends import('../../worker/env').Env {
-    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+import type { D1Migration } from 'cloudflare:test';
+import type { Env as WorkerEnv } from '../../worker/env';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import('../../worker/index');
+      durableNamespaces: 'ExecutionRoom' | 'Dispatcher' | 'OrgHub';
+    }
   }
 }

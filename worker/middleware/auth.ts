@@ -1,18 +1,24 @@
 // Who is calling: a session JWT (Authorization: Bearer) or an API key (x-api-key). Both resolve to an
 // organization; every query after this point is scoped by c.var.caller.organizationId.
 import { and, eq, isNull } from 'drizzle-orm';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { apiKeys, revokedTokens, users, type Role } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { verifySession } from '../lib/jwt';
 
+export const SESSION_COOKIE = 'agnox_session';
+
 const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+
+/** The session token: `Authorization: Bearer` (API clients) or the HttpOnly cookie (the dashboard). */
+export const sessionToken = (c: Context) => bearer(c.req.header('authorization')) ?? getCookie(c, SESSION_COOKIE);
 
 /** A valid, unrevoked session of a user who still exists; the role comes from the user row, so a role change applies at once. */
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = bearer(c.req.header('authorization'));
+  const token = sessionToken(c);
   if (!token) throw unauthorized();
   const claims = await verifySession(jwtSecret(c.env), token);
   if (!claims) throw unauthorized('Invalid or expired token');

@@ -1,14 +1,15 @@
 // Sign up, log in (with per-IP rate limit and per-email lockout), log out (revocation), who am I.
 import { eq, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
 import { LoginBody, SignupBody } from '../contracts/auth';
 import { loginAttempts, organizations, revokedTokens, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { hashPassword, newId, verifyPassword } from '../lib/crypto';
 import { ApiError, conflict, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp, ok, readBody } from '../lib/http';
-import { signSession } from '../lib/jwt';
-import { requireUser } from '../middleware/auth';
+import { signSession, TOKEN_TTL_SECONDS } from '../lib/jwt';
+import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
 
 export const MAX_LOGIN_FAILURES = 5;
@@ -16,6 +17,11 @@ export const LOCKOUT_MS = 15 * 60 * 1000;
 
 // A fixed hash to verify against when the email is unknown, so both paths cost the same.
 const DUMMY_HASH = 'pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+/** The dashboard keeps its session in an HttpOnly cookie, out of reach of page scripts. */
+export function setSessionCookie(c: Context, token: string) {
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', maxAge: TOKEN_TTL_SECONDS });
+}
 
 export const authRoutes = new Hono<AppEnv>()
   .post('/signup', async (c) => {
@@ -40,6 +46,7 @@ export const authRoutes = new Hono<AppEnv>()
       throw err;
     }
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: org.id, role: 'admin' });
+    setSessionCookie(c, token);
     return ok(c, { token, user: publicUser(user), organization: publicOrganization(org) }, 201);
   })
 
@@ -73,6 +80,7 @@ export const authRoutes = new Hono<AppEnv>()
     ]);
     if (!org[0]) throw new ApiError(500, 'INTERNAL', 'Organization missing');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
+    setSessionCookie(c, token);
     return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0]) });
   })
 
@@ -80,6 +88,7 @@ export const authRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     if (caller.kind !== 'user') throw unauthorized();
     await c.var.db.insert(revokedTokens).values({ jti: caller.jti, expiresAt: caller.exp * 1000 }).onConflictDoNothing();
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true });
     return ok(c, { loggedOut: true });
   })
 

@@ -11,6 +11,7 @@ import { signSession } from '../lib/jwt';
 import { requireRole, requireUser } from '../middleware/auth';
 import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
+import { setSessionCookie } from './auth';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -46,6 +47,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     ]);
     if (!updated.length || !org[0]) throw conflict('INVITATION_USED', 'This invitation has already been accepted');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
+    setSessionCookie(c, token);
     return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);
   })
   .use(requireUser, requireRole('admin'))
