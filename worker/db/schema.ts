@@ -105,6 +105,8 @@ export const executions = sqliteTable('executions', {
   baseUrl: text('base_url'),
   labels: json<Record<string, string>>('labels'),
   queue: text('queue'),
+  /** What the run was asked with beyond the columns above (non-secret variables, pull policy, timeout), for re-runs. */
+  runConfig: json<{ envVars?: Record<string, string>; pullPolicy?: string; timeoutSeconds?: number; testFolder?: string | null }>('run_config'),
   reason: text('reason'),
   exitCode: integer('exit_code'),
   agentId: text('agent_id'),

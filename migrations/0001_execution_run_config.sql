@@ -1,0 +1,1 @@
+ALTER TABLE `executions` ADD `run_config` text;
