@@ -1,0 +1,47 @@
+// Execution list filters: one source of truth for the URL (?status=…), the API query and the
+// client-side check that decides whether a live update belongs in the visible list.
+import type { ExecutionSource, ExecutionStatus, ExecutionSummary } from './types';
+
+export const STATUSES: readonly ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANALYZING', 'PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
+export const SOURCES: readonly ExecutionSource[] = ['agnox-hosted', 'external-ci'];
+export const SOURCE_LABEL: Record<ExecutionSource, string> = { 'agnox-hosted': 'Agnox hosted', 'external-ci': 'External CI' };
+
+export type ExecutionFilters = { status?: ExecutionStatus; source?: ExecutionSource; projectId?: string; environment?: string };
+
+const KEYS = ['status', 'source', 'projectId', 'environment'] as const;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+
+/** Reads filters from a query string; unknown or malformed values are dropped, never passed on. */
+export function filtersFromSearch(search: string): ExecutionFilters {
+  const q = new URLSearchParams(search);
+  const f: ExecutionFilters = {};
+  const status = q.get('status');
+  if (status && (STATUSES as readonly string[]).includes(status)) f.status = status as ExecutionStatus;
+  const source = q.get('source');
+  if (source && (SOURCES as readonly string[]).includes(source)) f.source = source as ExecutionSource;
+  const projectId = q.get('projectId');
+  if (projectId && ID.test(projectId)) f.projectId = projectId;
+  const environment = q.get('environment')?.trim();
+  if (environment && ID.test(environment)) f.environment = environment;
+  return f;
+}
+
+/** Query string for the URL and the API, in a stable order, without empty values. */
+export function filtersToSearch(f: ExecutionFilters, extra: Record<string, string | number | undefined> = {}): string {
+  const q = new URLSearchParams();
+  for (const k of KEYS) if (f[k]) q.set(k, f[k]!);
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export function matchesFilters(e: Pick<ExecutionSummary, 'status' | 'source' | 'projectId' | 'environment'>, f: ExecutionFilters): boolean {
+  return (!f.status || e.status === f.status)
+    && (!f.source || e.source === f.source)
+    && (!f.projectId || e.projectId === f.projectId)
+    && (!f.environment || e.environment === f.environment);
+}
+
+export const sameFilters = (a: ExecutionFilters, b: ExecutionFilters) => KEYS.every((k) => (a[k] ?? '') === (b[k] ?? ''));
+
+export const activeFilterCount = (f: ExecutionFilters) => KEYS.filter((k) => f[k]).length;
