@@ -1,0 +1,172 @@
+// The agent: register once, clear leftovers, then the loop — poll (long poll with the free slots,
+// jittered backoff on errors) → accept → run → stream → finish — until drained.
+import { POLL_WAIT_MS, PollResponse, RegisterResponse, type Job } from '../../worker/contracts/agent';
+import { Backoff, sleep } from './backoff';
+import type { AgentConfig } from './config';
+import { DockerRunner } from './docker-runner';
+import { ControlPlaneClient, ControlPlaneError } from './http-client';
+import { JobRun, type JobOutcome } from './job-runner';
+import { errorMessage, type Logger } from './log';
+import { hostInfo, type HostInfo } from './platform';
+import { type AgentIdentity, StateStore } from './state';
+
+export class FatalAgentError extends Error {
+  override name = 'FatalAgentError';
+}
+
+export type AgentOptions = AgentConfig & {
+  logger: Logger;
+  /** Overrides for tests (e.g. pretend to be arm64). */
+  host?: HostInfo;
+  streamer?: ConstructorParameters<typeof JobRun>[1]['streamer'];
+};
+
+export class Agent {
+  readonly host: HostInfo;
+  private identity: AgentIdentity | null = null;
+  private client: ControlPlaneClient;
+  private docker: DockerRunner | null = null;
+  readonly running = new Map<string, { run: JobRun; done: Promise<JobOutcome> }>();
+  readonly outcomes: JobOutcome[] = [];
+  private draining = false;
+  private pollAbort = new AbortController();
+  private slotFreed: (() => void) | null = null;
+  private jobsTaken = 0;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.host = opts.host ?? hostInfo();
+    this.client = new ControlPlaneClient(opts.url, {}, `agnox-agent/${this.host.version}`);
+  }
+
+  get agentId(): string | undefined {
+    return this.identity?.agentId;
+  }
+
+  /** Registers on the first run (storing the token), or loads the stored identity. */
+  async register(): Promise<AgentIdentity> {
+    const store = new StateStore(this.opts.stateDir);
+    const stored = store.load();
+    if (stored && stored.url === this.opts.url) {
+      this.identity = stored;
+    } else {
+      if (stored) this.opts.logger.warn(`state in ${store.file} belongs to ${stored.url}; registering with ${this.opts.url}`);
+      if (!this.opts.token) throw new FatalAgentError(`no agent identity in ${this.opts.stateDir}: pass --token <registration token> (or AGNOX_TOKEN) for the first run`);
+      const labels = { ...this.opts.labels, arch: this.host.arch, os: this.host.os };
+      let data: unknown;
+      try {
+        data = await this.client.request('POST', '/api/agent/register', {
+          body: { token: this.opts.token, name: this.opts.name, labels, arch: this.host.arch, os: this.host.os, version: this.host.version, concurrency: this.opts.concurrency },
+          attempts: 6,
+        });
+      } catch (err) {
+        if (err instanceof ControlPlaneError && !err.retryable) throw new FatalAgentError(`registration refused: ${err.message}`);
+        throw err;
+      }
+      const res = RegisterResponse.parse(data);
+      this.identity = { ...res, url: this.opts.url, name: this.opts.name, registeredAt: Date.now() };
+      store.save(this.identity);
+      this.opts.logger.info(`registered as ${res.agentId} (queue ${res.queue}); identity stored in ${store.file}`);
+    }
+    this.client.auth = { bearer: this.identity.agentToken };
+    return this.identity;
+  }
+
+  /** Registers, checks Docker, removes leftovers of an earlier crash, then polls until drained. */
+  async run(): Promise<JobOutcome[]> {
+    const identity = await this.register();
+    this.docker = new DockerRunner({
+      agentId: identity.agentId,
+      platform: this.host.platform,
+      limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
+    });
+    await this.docker.ping();
+    const leftovers = await this.docker.removeLeftovers();
+    if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s) of an earlier run: ${leftovers.join(', ')}`);
+    this.opts.logger.info(`agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`);
+    await this.pollLoop();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    this.opts.logger.info('drained; exiting');
+    return this.outcomes;
+  }
+
+  private async pollLoop(): Promise<void> {
+    const backoff = new Backoff(1000, 30_000);
+    while (!this.draining) {
+      const capacity = this.opts.concurrency - this.running.size;
+      // With no free slot the poll is a presence ping that a finishing job cuts short.
+      const slotSignal = capacity === 0 ? this.waitForSlot() : undefined;
+      const signal = slotSignal ? AbortSignal.any([this.pollAbort.signal, slotSignal]) : this.pollAbort.signal;
+      try {
+        const data = await this.client.request('POST', '/api/agent/poll', {
+          body: { capacity, running: [...this.running.keys()], waitMs: this.opts.pollWaitMs },
+          attempts: 1,
+          signal,
+          timeoutMs: (this.opts.pollWaitMs ?? POLL_WAIT_MS) + 15_000,
+        });
+        backoff.reset();
+        if (data && capacity > 0 && !this.draining) this.accept(PollResponse.parse(data).job);
+      } catch (err) {
+        if (this.draining || signal.aborted) continue;
+        if (err instanceof ControlPlaneError && (err.status === 401 || err.status === 403)) {
+          throw new FatalAgentError(`the control plane refused this agent's token (${err.message}); it may have been removed. Delete ${this.opts.stateDir}/agent.json and register again.`);
+        }
+        const wait = backoff.next();
+        this.opts.logger.warn(`poll failed (${errorMessage(err)}); retrying in ${wait} ms`);
+        await sleep(wait, this.pollAbort.signal);
+      }
+    }
+  }
+
+  private accept(job: Job): void {
+    if (this.running.has(job.taskId)) return;
+    this.opts.logger.info(`job ${job.taskId}: accepted (${job.image})`);
+    const run = new JobRun(job, {
+      client: this.client,
+      docker: this.docker!,
+      agentName: this.opts.name,
+      arch: this.host.arch,
+      platform: this.host.platform,
+      stopGraceSeconds: this.opts.stopGraceSeconds,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      logger: this.opts.logger,
+      streamer: this.opts.streamer,
+    });
+    const done = run.run().then(
+      (outcome) => outcome,
+      (err) => {
+        this.opts.logger.error(`job ${job.taskId}: ${errorMessage(err)}`);
+        return { taskId: job.taskId, status: 'ERROR', exitCode: null, lastSeq: 0, tests: 0, reports: 0, message: errorMessage(err) } as JobOutcome;
+      },
+    ).then((outcome) => {
+      this.running.delete(job.taskId);
+      this.outcomes.push(outcome);
+      this.slotFreed?.();
+      return outcome;
+    });
+    this.running.set(job.taskId, { run, done });
+    if (this.opts.once && ++this.jobsTaken >= 1) this.drain();
+  }
+
+  private waitForSlot(): AbortSignal {
+    const ctl = new AbortController();
+    this.slotFreed = () => {
+      this.slotFreed = null;
+      ctl.abort();
+    };
+    return ctl.signal;
+  }
+
+  /** Stop polling; running jobs finish; `run()` resolves when they have. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.pollAbort.abort();
+    this.opts.logger.info(`draining: no new jobs; waiting for ${this.running.size} running job(s)`);
+  }
+
+  /** Second signal: stop the running jobs now (reported as agent_stop). */
+  async stopJobs(): Promise<void> {
+    this.drain();
+    await Promise.all([...this.running.values()].map((r) => r.run.stop('agent_stop')));
+  }
+}

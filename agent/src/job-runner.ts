@@ -1,0 +1,251 @@
+// Runs one leased job from accept to complete: refuse early if the host cannot run it, image by
+// policy, container, live masked log, heartbeats (which renew the lease and carry cancel), the
+// per-job timeout, reports, cleanup, and the final status. Reads top to bottom in `run()`.
+import type Docker from 'dockerode';
+import { StringDecoder } from 'node:string_decoder';
+import { type CompleteBody, HEARTBEAT_INTERVAL_MS, HeartbeatResponse, type Job } from '../../worker/contracts/agent';
+import type { z } from 'zod';
+import type { Attachment as AttachmentSchema, TestResult } from '../../worker/contracts/results';
+import { sleep } from './backoff';
+import { refusalFor } from './browser-channel';
+import { DockerError, type DockerRunner } from './docker-runner';
+import { ControlPlaneClient, ControlPlaneError } from './http-client';
+import { errorMessage, type Logger } from './log';
+import { LogStreamer, type LogStreamerOptions, type StreamName } from './log-streamer';
+import { MaskingStream, SecretMasker } from './masker';
+import { extractReportArchive, type ReportFile, testResultsFrom } from './reports';
+
+type Attachment = z.infer<typeof AttachmentSchema>;
+
+export type StopReason = 'cancel' | 'timeout' | 'agent_stop' | 'lease_lost';
+type Status = CompleteBody['status'];
+type Reason = NonNullable<CompleteBody['reason']>;
+
+export type JobOutcome = { taskId: string; status: Status | 'ABANDONED'; reason?: Reason | 'lease_lost'; exitCode: number | null; lastSeq: number; tests: number; reports: number; message: string };
+
+export type JobRunnerDeps = {
+  client: ControlPlaneClient;
+  docker: DockerRunner;
+  agentName: string;
+  arch: string;
+  platform: string;
+  stopGraceSeconds: number;
+  heartbeatIntervalMs?: number;
+  logger: Logger;
+  streamer?: Partial<LogStreamerOptions>;
+};
+
+export class JobRun {
+  private stopReason: StopReason | null = null;
+  private container: Docker.Container | null = null;
+  /** Fires on stop: interrupts an image pull. */
+  private readonly abort = new AbortController();
+  /** Fires when the run is over: ends the heartbeats. */
+  private readonly finished = new AbortController();
+  private stopping: Promise<void> | null = null;
+  readonly streamer: LogStreamer;
+  private readonly masker: SecretMasker;
+  readonly startedAt = Date.now();
+
+  constructor(readonly job: Job, private readonly deps: JobRunnerDeps) {
+    this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
+    this.masker = new SecretMasker(Object.values(job.secretVars));
+  }
+
+  get taskId(): string {
+    return this.job.taskId;
+  }
+
+  /** Stops the job for `reason`: SIGTERM to the container, SIGKILL after the grace period. */
+  stop(reason: StopReason): Promise<void> {
+    if (this.stopReason) return this.stopping ?? Promise.resolve();
+    this.stopReason = reason;
+    this.deps.logger.info(`job ${this.taskId}: stopping (${reason})`);
+    this.abort.abort();
+    if (reason !== 'lease_lost') this.system(`stopping the job: ${describeStop(reason)}`);
+    this.stopping = this.container ? this.deps.docker.stop(this.container, this.deps.stopGraceSeconds).catch((err) => this.deps.logger.warn(errorMessage(err))) : Promise.resolve();
+    return this.stopping;
+  }
+
+  async run(): Promise<JobOutcome> {
+    const { job, deps } = this;
+    this.streamer.start();
+    const heartbeats = this.heartbeatLoop();
+    const timeout = job.timeoutSeconds > 0 ? setTimeout(() => void this.stop('timeout'), job.timeoutSeconds * 1000) : null;
+    let result: { status: Status; reason: Reason; exitCode: number | null; message: string; tests: TestResult[]; reports: Attachment[] };
+    try {
+      result = await this.execute();
+    } catch (err) {
+      // Anything unexpected still ends the run with a status and the error in its log.
+      const message = `agent error: ${errorMessage(err)}`;
+      this.system(message);
+      result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, tests: [], reports: [] };
+    } finally {
+      if (timeout) clearTimeout(timeout);
+    }
+    const leaseLost = this.stopReason === 'lease_lost';
+    if (!leaseLost) this.system(`finished: ${result.status} (${result.message})`);
+    const { lastSeq, complete } = await this.streamer.close(leaseLost ? 2_000 : 60_000);
+    if (!complete && !leaseLost) deps.logger.warn(`job ${job.taskId}: log not fully acknowledged (last seq ${lastSeq}, acked ${this.streamer.acked})`);
+    this.finished.abort();
+    await heartbeats.stop();
+    const outcome: JobOutcome = { taskId: job.taskId, status: result.status, reason: result.reason, exitCode: result.exitCode, lastSeq, tests: result.tests.length, reports: result.reports.length, message: result.message };
+    if (leaseLost) {
+      deps.logger.warn(`job ${job.taskId}: lease lost; the control plane has given the job back, not reporting it`);
+      return { ...outcome, status: 'ABANDONED', reason: 'lease_lost' };
+    }
+    await this.complete({
+      status: result.status, exitCode: result.exitCode, reason: result.reason, message: result.message.slice(0, 2000),
+      durationMs: Date.now() - this.startedAt, lastSeq, tests: result.tests, reports: result.reports,
+    });
+    deps.logger.info(`job ${job.taskId}: ${result.status} (${result.message})`);
+    return outcome;
+  }
+
+  private async execute() {
+    const { job, deps } = this;
+    const noResults = { tests: [] as TestResult[], reports: [] as Attachment[] };
+
+    const refusal = refusalFor(job, deps.arch);
+    if (refusal) {
+      this.system(refusal);
+      return { status: 'ERROR' as const, reason: 'refused' as const, exitCode: null, message: refusal, ...noResults };
+    }
+
+    this.system(`agent ${deps.agentName} (${deps.platform}) runs ${job.image}${job.attempt > 1 ? `, attempt ${job.attempt}` : ''}`);
+    let container: Docker.Container;
+    let outputEnded: Promise<void>;
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const masks = { stdout: new MaskingStream(this.masker), stderr: new MaskingStream(this.masker) };
+    try {
+      await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
+      if (this.stopReason) return this.stoppedResult(null, noResults);
+      container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job) });
+      this.container = container;
+      ({ ended: outputEnded } = await deps.docker.attach(container, (stream, data) => {
+        this.streamer.write(stream, masks[stream].push(decoders[stream].write(data)));
+      }));
+      if (this.stopReason) throw new DockerError('stopped before start');
+      await deps.docker.start(container);
+    } catch (err) {
+      if (this.container) await deps.docker.remove(this.container).catch(() => {});
+      if (this.stopReason) return this.stoppedResult(null, noResults);
+      const message = err instanceof DockerError ? err.message : `Docker error: ${errorMessage(err)}`;
+      this.system(message);
+      return { status: 'ERROR' as const, reason: 'docker_error' as const, exitCode: null, message, ...noResults };
+    }
+
+    try {
+      const { exitCode, oomKilled } = await deps.docker.wait(container);
+      // The output stream ends just after the exit; don't wait forever for a stuck attach.
+      await Promise.race([outputEnded, sleep(5_000)]);
+      for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
+      if (oomKilled) this.system('the container ran out of memory (OOM-killed)');
+      const collected = await this.collectReports(container);
+      if (this.stopReason) return this.stoppedResult(exitCode, collected);
+      return {
+        status: exitCode === 0 ? ('PASSED' as const) : ('FAILED' as const),
+        reason: 'exit' as const,
+        exitCode,
+        message: `exit code ${exitCode}${oomKilled ? ' (out of memory)' : ''}`,
+        ...collected,
+      };
+    } finally {
+      await deps.docker.remove(container).catch((err) => deps.logger.warn(errorMessage(err)));
+    }
+  }
+
+  private stoppedResult(exitCode: number | null, collected: { tests: TestResult[]; reports: Attachment[] }) {
+    const reason = this.stopReason!;
+    const status: Status = reason === 'cancel' ? 'CANCELLED' : reason === 'timeout' ? 'TIMED_OUT' : 'ERROR';
+    const endReason: Reason = reason === 'lease_lost' ? 'agent_lost' : reason;
+    return { status, reason: endReason, exitCode, message: describeStop(reason, this.job.timeoutSeconds), ...collected };
+  }
+
+  /** Copies the report folder out, uploads every file as an artifact, parses the test results. */
+  private async collectReports(container: Docker.Container): Promise<{ tests: TestResult[]; reports: Attachment[] }> {
+    const { job, deps } = this;
+    let files: ReportFile[] = [];
+    try {
+      const archive = await deps.docker.copyOut(container, job.reportDir);
+      if (!archive) return { tests: [], reports: [] };
+      const extracted = await extractReportArchive(archive);
+      files = extracted.files;
+      if (extracted.skipped.length) this.system(`reports skipped (too large or too many): ${extracted.skipped.slice(0, 10).join(', ')}`);
+    } catch (err) {
+      this.system(`could not copy reports from ${job.reportDir}: ${errorMessage(err)}`);
+      return { tests: [], reports: [] };
+    }
+    const { tests, source, problems } = testResultsFrom(files);
+    for (const p of problems) this.system(`report not understood: ${p}`);
+    if (source) this.system(`${tests.length} test results from ${source}`);
+    const reports: Attachment[] = [];
+    for (const f of files) {
+      if (this.stopReason === 'lease_lost') break;
+      try {
+        const up = await deps.client.request<{ key: string; size: number }>('PUT', `/api/agent/jobs/${job.taskId}/artifacts`, { query: { path: f.path }, raw: f.bytes, attempts: 4, timeoutMs: 120_000 });
+        reports.push({ name: f.path, contentType: f.contentType, key: up?.key, size: up?.size ?? f.bytes.length });
+      } catch (err) {
+        this.system(`upload of ${f.path} failed: ${errorMessage(err)}`);
+      }
+    }
+    if (reports.length) this.system(`uploaded ${reports.length} report file(s)`);
+    return { tests, reports };
+  }
+
+  /** Renews the lease every interval; the answer may carry a cancel. A 404 means the lease is gone. */
+  private heartbeatLoop(): { stop: () => Promise<void> } {
+    const interval = this.deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+    const signal = this.finished.signal;
+    const loop = (async () => {
+      while (!signal.aborted) {
+        await sleep(interval, signal);
+        if (signal.aborted || this.stopReason === 'lease_lost') break;
+        try {
+          const data = await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          const hb = HeartbeatResponse.safeParse(data);
+          if (hb.success && hb.data.cancel && !this.stopReason) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
+        } catch (err) {
+          if (signal.aborted) break;
+          if (err instanceof ControlPlaneError && (err.status === 404 || err.status === 409)) void this.stop('lease_lost');
+          else this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
+        }
+      }
+    })();
+    return { stop: () => loop };
+  }
+
+  private async complete(body: CompleteBody): Promise<void> {
+    try {
+      await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, { body, attempts: 10, timeoutMs: 30_000 });
+    } catch (err) {
+      this.deps.logger.error(`job ${this.taskId}: could not report the result (${errorMessage(err)})`);
+    }
+  }
+
+  /** A line from the agent itself in the job's log (masked like everything else). */
+  private system(line: string): void {
+    this.streamer.write('system', `${this.masker.mask(line)}\n`);
+  }
+}
+
+function describeStop(reason: StopReason, timeoutSeconds?: number): string {
+  switch (reason) {
+    case 'cancel': return 'cancelled by a user';
+    case 'timeout': return `timed out${timeoutSeconds ? ` after ${timeoutSeconds} s` : ''}`;
+    case 'agent_stop': return 'the agent was stopped';
+    case 'lease_lost': return 'the lease was lost';
+  }
+}
+
+/** The container's environment: the job's variables and secrets plus what test runners expect. */
+export function containerEnv(job: Job): Record<string, string> {
+  const env: Record<string, string> = { CI: 'true', AGNOX: 'true', AGNOX_TASK_ID: job.taskId, AGNOX_PROJECT_ID: job.projectId, AGNOX_REPORT_DIR: job.reportDir };
+  if (job.baseUrl) Object.assign(env, { BASE_URL: job.baseUrl, AGNOX_BASE_URL: job.baseUrl });
+  if (job.environment) env.AGNOX_ENVIRONMENT = job.environment;
+  if (job.testFolder) env.AGNOX_TEST_FOLDER = job.testFolder;
+  if (job.tests.length) env.AGNOX_TESTS = job.tests.join(' ');
+  return { ...env, ...job.envVars, ...job.secretVars };
+}
+
+export type { StreamName };
