@@ -1,4 +1,293 @@
+// One room per execution (idFromName(taskId)). The room is the whole story of a run's live data:
+// it stores the numbered log and the per-test results in its SQLite storage, acks the agent's
+// chunks, and fans every batch out to the viewers' WebSockets (hibernation API).
+//
+// Sequence numbers: the room numbers its log itself (1, 2, 3, … with no gaps). An agent numbers
+// the chunks of its own stream per attempt; the room keeps how far each attempt's stream is
+// stored contiguously, so a resent chunk is ignored and a chunk after a gap waits for the gap.
 import { DurableObject } from 'cloudflare:workers';
+import { AgentLogFrame, type LogAck } from '../worker/contracts/agent';
+import type { RoomMessage } from '../worker/contracts/live';
+import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
+import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
 
-export class ExecutionRoom extends DurableObject<Env> {}
+/** Cap on a run's stored log; past it one marker line is stored and further output is dropped. */
+export const MAX_LOG_BYTES = 20 * 1024 * 1024;
+/** Viewers get batches at most this often. */
+const FLUSH_INTERVAL_MS = 50;
+/** Backlog frames sent to a (re)connecting viewer hold at most this many bytes of log. */
+const BACKLOG_FRAME_BYTES = 256 * 1024;
+const DEFAULT_RETENTION_DAYS = 30;
+
+type Line = { stream: StoredLogChunk['stream']; data: string; ts: number };
+export type RoomApply = {
+  /** An id for the whole batch: a batch id seen before is not applied again. */
+  batchId?: string;
+  /** Agent chunks, numbered by the agent within `attempt`. */
+  chunks?: LogChunk[];
+  attempt?: number;
+  /** Lines the room numbers itself (ingest logs, control-plane notes). */
+  lines?: Line[];
+  tests?: TestResult[];
+  status?: { status: ExecutionStatus; reason?: string | null };
+};
+type SocketAttachment = { role: 'viewer' } | { role: 'agent'; attempt: number };
+
+export class ExecutionRoom extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private pendingChunks: StoredLogChunk[] = [];
+  private pendingTests = new Map<string, TestResult>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Highest seq already broadcast (or stored, after a wake-up: nothing is pending then). */
+  private broadcastUpTo: number;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, data TEXT NOT NULL, ts INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS agent_streams (attempt INTEGER PRIMARY KEY, up_to INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS agent_pending (attempt INTEGER NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, data TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (attempt, seq));
+      CREATE TABLE IF NOT EXISTS tests (test_id TEXT NOT NULL, retry INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY (test_id, retry));
+      CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY);
+    `);
+    this.broadcastUpTo = this.lastSeq();
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────────────────────
+  private meta(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+  }
+  private setMeta(key: string, value: string | number) {
+    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, String(value));
+  }
+  private lastSeq(): number {
+    return Number(this.meta('lastSeq') ?? 0);
+  }
+  private status(): ExecutionStatus | null {
+    return (this.meta('status') as ExecutionStatus | undefined) ?? null;
+  }
+
+  /** Records which execution this room belongs to (idempotent). */
+  async init(input: { taskId: string; organizationId: string; status?: ExecutionStatus }) {
+    if (!this.meta('taskId')) {
+      this.setMeta('taskId', input.taskId);
+      this.setMeta('organizationId', input.organizationId);
+      this.setMeta('status', input.status ?? 'PENDING');
+    }
+  }
+
+  async info() {
+    return {
+      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status: this.status(),
+      lastSeq: this.lastSeq(), bytes: Number(this.meta('bytes') ?? 0), truncated: this.meta('truncated') === '1',
+      viewers: this.ctx.getWebSockets('viewer').length,
+    };
+  }
+
+  // ── writes ───────────────────────────────────────────────────────────────────────────────
+  /** Applies a batch atomically; returns how far `attempt`'s agent stream is stored. */
+  async apply(input: RoomApply): Promise<{ upTo: number; duplicate: boolean }> {
+    return this.applySync(input);
+  }
+
+  private applySync(input: RoomApply): { upTo: number; duplicate: boolean } {
+    const attempt = input.attempt ?? 0;
+    return this.ctx.storage.transactionSync(() => {
+      if (input.batchId) {
+        const seen = this.sql.exec('SELECT 1 FROM batches WHERE id = ?', input.batchId).toArray().length > 0;
+        if (seen) return { upTo: this.agentUpTo(attempt), duplicate: true };
+        this.sql.exec('INSERT INTO batches (id) VALUES (?)', input.batchId);
+      }
+      if (input.lines?.length) for (const line of input.lines) this.append(line);
+      if (input.chunks?.length) this.acceptAgentChunks(attempt, input.chunks);
+      if (input.tests?.length) {
+        for (const t of input.tests) {
+          this.sql.exec('INSERT INTO tests (test_id, retry, result) VALUES (?, ?, ?) ON CONFLICT(test_id, retry) DO UPDATE SET result = excluded.result',
+            t.testId, t.retry ?? 0, JSON.stringify(t));
+          this.pendingTests.set(`${t.testId}#${t.retry ?? 0}`, t);
+        }
+      }
+      if (input.status && input.status.status !== this.status()) {
+        this.setMeta('status', input.status.status);
+        this.broadcastNow({ type: 'status', status: input.status.status, reason: input.status.reason ?? null });
+      }
+      this.scheduleFlush();
+      return { upTo: this.agentUpTo(attempt), duplicate: false };
+    });
+  }
+
+  private agentUpTo(attempt: number): number {
+    return this.sql.exec<{ up_to: number }>('SELECT up_to FROM agent_streams WHERE attempt = ?', attempt).toArray()[0]?.up_to ?? 0;
+  }
+
+  /** In order, exactly once: seq ≤ upTo is a resend; seq > upTo + 1 waits until the gap is filled. */
+  private acceptAgentChunks(attempt: number, chunks: LogChunk[]) {
+    const stream = this.sql.exec<{ up_to: number; closed: number }>('SELECT up_to, closed FROM agent_streams WHERE attempt = ?', attempt).toArray()[0];
+    if (stream?.closed) return;
+    let upTo = stream?.up_to ?? 0;
+    for (const c of chunks) {
+      if (c.seq <= upTo) continue;
+      this.sql.exec('INSERT OR IGNORE INTO agent_pending (attempt, seq, stream, data, ts) VALUES (?, ?, ?, ?, ?)', attempt, c.seq, c.stream ?? 'stdout', c.data, c.ts ?? Date.now());
+    }
+    for (;;) {
+      const next = this.sql.exec<{ stream: Line['stream']; data: string; ts: number }>(
+        'SELECT stream, data, ts FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1).toArray()[0];
+      if (!next) break;
+      this.sql.exec('DELETE FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1);
+      this.append(next);
+      upTo += 1;
+    }
+    this.sql.exec('INSERT INTO agent_streams (attempt, up_to) VALUES (?, ?) ON CONFLICT(attempt) DO UPDATE SET up_to = excluded.up_to', attempt, upTo);
+  }
+
+  /** Appends one line to the numbered log, within the size cap. */
+  private append(line: Line) {
+    if (this.meta('truncated') === '1') return;
+    const bytes = Number(this.meta('bytes') ?? 0) + line.data.length;
+    let stored: StoredLogChunk;
+    const seq = this.lastSeq() + 1;
+    if (bytes > MAX_LOG_BYTES) {
+      stored = { seq, stream: 'system', data: `\n[agnox] log truncated: this run's log passed ${MAX_LOG_BYTES / 1024 / 1024} MB; later output was not stored.\n`, ts: Date.now() };
+      this.setMeta('truncated', '1');
+      this.broadcastNow({ type: 'truncated', atSeq: seq });
+    } else {
+      stored = { seq, stream: line.stream, data: line.data, ts: line.ts };
+      this.setMeta('bytes', bytes);
+    }
+    this.sql.exec('INSERT INTO log (seq, stream, data, ts) VALUES (?, ?, ?, ?)', stored.seq, stored.stream, stored.data, stored.ts);
+    this.setMeta('lastSeq', seq);
+    this.pendingChunks.push(stored);
+  }
+
+  /** The run is over: agent streams close, and the retention alarm is set. */
+  async finish(input: { status: ExecutionStatus; reason?: string | null; retentionDays?: number }) {
+    this.applySync({ status: { status: input.status, reason: input.reason } });
+    this.sql.exec('UPDATE agent_streams SET closed = 1');
+    for (const ws of this.ctx.getWebSockets('agent')) ws.close(1000, 'run finished');
+    const days = input.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    await this.ctx.storage.setAlarm(Date.now() + days * 24 * 60 * 60 * 1000);
+  }
+
+  /** A lease ended (agent lost): that attempt's stream accepts nothing more. */
+  async closeAttempt(attempt: number) {
+    this.sql.exec('INSERT INTO agent_streams (attempt, up_to, closed) VALUES (?, 0, 1) ON CONFLICT(attempt) DO UPDATE SET closed = 1', attempt);
+    for (const ws of this.ctx.getWebSockets(`attempt:${attempt}`)) ws.close(4001, 'lease ended');
+  }
+
+  /** Deletes everything (run deleted, or retention reached). */
+  async purge() {
+    for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run deleted');
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  override async alarm() {
+    await this.purge();
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────────
+  async readLogs(since = 0, limit = 5000): Promise<{ chunks: StoredLogChunk[]; lastSeq: number; truncated: boolean }> {
+    const chunks = this.sql.exec<StoredLogChunk>('SELECT seq, stream, data, ts FROM log WHERE seq > ? ORDER BY seq LIMIT ?', since, limit).toArray();
+    return { chunks, lastSeq: this.lastSeq(), truncated: this.meta('truncated') === '1' };
+  }
+
+  /** Every attempt of every test, in the order they were first seen. */
+  async readTests(): Promise<TestResult[]> {
+    return this.sql.exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid').toArray().map((r) => JSON.parse(r.result));
+  }
+
+  // ── sockets ──────────────────────────────────────────────────────────────────────────────
+  /** WebSocket upgrades forwarded by the Worker after it authenticated the caller. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket', { status: 426 });
+    const url = new URL(request.url);
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    if (url.searchParams.get('role') === 'agent') {
+      const attempt = Number(url.searchParams.get('attempt') ?? 0);
+      this.ctx.acceptWebSocket(server, ['agent', `attempt:${attempt}`]);
+      server.serializeAttachment({ role: 'agent', attempt } satisfies SocketAttachment);
+      server.send(JSON.stringify({ type: 'ack', upTo: this.agentUpTo(attempt) } satisfies LogAck));
+    } else {
+      this.ctx.acceptWebSocket(server, ['viewer']);
+      server.serializeAttachment({ role: 'viewer' } satisfies SocketAttachment);
+      this.sendBacklog(server, Math.max(0, Number(url.searchParams.get('since') ?? 0) || 0));
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** hello, then every stored chunk after `since` up to what was broadcast; pending chunks follow in the next flush. */
+  private sendBacklog(ws: WebSocket, since: number) {
+    const send = (m: RoomMessage) => ws.send(JSON.stringify(m));
+    send({ type: 'hello', taskId: this.meta('taskId') ?? '', lastSeq: this.lastSeq(), status: this.status(), truncated: this.meta('truncated') === '1' });
+    let frame: StoredLogChunk[] = [];
+    let bytes = 0;
+    const cursor = this.sql.exec<StoredLogChunk>('SELECT seq, stream, data, ts FROM log WHERE seq > ? AND seq <= ? ORDER BY seq', since, this.broadcastUpTo);
+    for (const chunk of cursor) {
+      frame.push(chunk);
+      bytes += chunk.data.length;
+      if (bytes >= BACKLOG_FRAME_BYTES) {
+        send({ type: 'log', chunks: frame });
+        frame = [];
+        bytes = 0;
+      }
+    }
+    if (frame.length) send({ type: 'log', chunks: frame });
+    const tests = this.sql.exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid').toArray().map((r) => JSON.parse(r.result) as TestResult);
+    if (tests.length) send({ type: 'tests', results: tests });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    const attachment = ws.deserializeAttachment() as SocketAttachment;
+    if (attachment.role !== 'agent') return; // viewers only listen
+    let frame: AgentLogFrame;
+    try {
+      frame = AgentLogFrame.parse(JSON.parse(typeof message === 'string' ? message : new TextDecoder().decode(message)));
+    } catch {
+      ws.send(JSON.stringify({ type: 'error', error: 'invalid frame: expected {type:"chunks", chunks:[{seq,stream,data,ts}]}' }));
+      return;
+    }
+    const { upTo } = this.applySync({ chunks: frame.chunks, attempt: attachment.attempt });
+    ws.send(JSON.stringify({ type: 'ack', upTo } satisfies LogAck));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number) {
+    try { ws.close(code === 1005 ? 1000 : code, 'closing'); } catch { /* already closed */ }
+  }
+
+  // ── fan-out ──────────────────────────────────────────────────────────────────────────────
+  private broadcastNow(message: RoomMessage) {
+    this.flush(); // keep order: anything pending goes first
+    const text = JSON.stringify(message);
+    for (const ws of this.ctx.getWebSockets('viewer')) this.trySend(ws, text);
+  }
+
+  /** Leading edge: the first batch goes out at once; later ones at most every FLUSH_INTERVAL_MS. */
+  private scheduleFlush() {
+    if (this.flushTimer) return;
+    this.flush();
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (this.pendingChunks.length || this.pendingTests.size) this.scheduleFlush();
+    }, FLUSH_INTERVAL_MS);
+  }
+
+  private flush() {
+    if (!this.pendingChunks.length && !this.pendingTests.size) return;
+    const viewers = this.ctx.getWebSockets('viewer');
+    const messages: string[] = [];
+    if (this.pendingChunks.length) messages.push(JSON.stringify({ type: 'log', chunks: this.pendingChunks } satisfies RoomMessage));
+    if (this.pendingTests.size) messages.push(JSON.stringify({ type: 'tests', results: [...this.pendingTests.values()] } satisfies RoomMessage));
+    this.broadcastUpTo = this.pendingChunks.at(-1)?.seq ?? this.broadcastUpTo;
+    this.pendingChunks = [];
+    this.pendingTests.clear();
+    for (const ws of viewers) for (const m of messages) this.trySend(ws, m);
+  }
+
+  private trySend(ws: WebSocket, text: string) {
+    try { ws.send(text); } catch { /* a closing socket; the viewer resumes with since= */ }
+  }
+}

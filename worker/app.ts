@@ -15,6 +15,12 @@ import { invitationRoutes } from './routes/invitations';
 import { organizationRoutes } from './routes/organization';
 import { projectRoutes } from './routes/projects';
 import { userRoutes } from './routes/users';
+import { agentAdminRoutes } from './routes/agents';
+import { agentProtocolRoutes } from './routes/agent-protocol';
+import { ciRoutes } from './routes/ci';
+import { executionRoutes, runRequestRoutes } from './routes/executions';
+import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
+import { reportRoutes } from './routes/reports';
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -26,19 +32,33 @@ app.use('/api/*', async (c, next) => {
   c.set('db', drizzle(c.env.DB, { schema }));
   await next();
 });
-app.use('/api/*', bodyLimit({
+const jsonBodyLimit = bodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
   onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_JSON_BODY_BYTES} bytes`); },
-}));
+});
+// Artifact uploads carry files and have their own, larger limit.
+app.use('/api/*', (c, next) => (c.req.path.endsWith('/artifacts') && c.req.method === 'PUT' ? next() : jsonBodyLimit(c, next)));
+app.use('/reports/*', async (c, next) => {
+  c.set('db', drizzle(c.env.DB, { schema }));
+  await next();
+});
 
 app.get('/api/health', (c) => ok(c, { status: 'ok', time: Date.now() }));
 app.get('/api/openapi.json', (c) => c.json(openApiDocument()));
+app.route('/api/auth/ws-ticket', wsTicketRoutes);
 app.route('/api/auth', authRoutes);
 app.route('/api/users', userRoutes);
 app.route('/api/invitations', invitationRoutes);
 app.route('/api/organization', organizationRoutes);
 app.route('/api/api-keys', apiKeyRoutes);
 app.route('/api/projects', projectRoutes);
+app.route('/api/execution-request', runRequestRoutes);
+app.route('/api/executions', executionRoutes);
+app.route('/api/ci', ciRoutes);
+app.route('/api/live', orgLiveRoutes);
+app.route('/api/agents', agentAdminRoutes);
+app.route('/api/agent', agentProtocolRoutes);
+app.route('/reports', reportRoutes);
 
 app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));
 

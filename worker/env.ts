@@ -1,7 +1,7 @@
 // The Worker's bindings (wrangler.toml) and the per-request variables middleware puts on the Hono context.
 import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import type * as schema from './db/schema';
-import type { Role } from './db/schema';
+import type { agents, Role } from './db/schema';
 
 export interface Env {
   DB: D1Database;
@@ -26,7 +26,7 @@ export type Caller =
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { db: DrizzleD1Database<typeof schema>; caller: Caller };
+  Variables: { db: DrizzleD1Database<typeof schema>; caller: Caller; agent: typeof agents.$inferSelect };
 };
 
 const DEV_JWT_SECRET = 'agnox-development-secret-do-not-use-in-production';

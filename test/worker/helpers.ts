@@ -58,3 +58,55 @@ export async function createProject(token: string, name = `p-${crypto.randomUUID
   expect(status, JSON.stringify(json)).toBe(201);
   return json.data as { id: string; name: string };
 }
+
+export type TestAgent = { id: string; token: string; labels: Record<string, string> };
+
+/** Registers an agent through the real flow: an admin's registration token, then /api/agent/register. */
+export async function registerAgent(admin: Org, labels: Record<string, string> = {}, arch = 'arm64'): Promise<TestAgent> {
+  const reg = await api('POST', '/api/agents/registration-tokens', { token: admin.token, body: {} });
+  expect(reg.status, JSON.stringify(reg.json)).toBe(201);
+  const res = await api('POST', '/api/agent/register', { body: { token: reg.json.data.token, name: `agent-${crypto.randomUUID().slice(0, 6)}`, labels, arch, os: 'linux', version: '0.1.0', concurrency: 2 } });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return { id: res.json.data.agentId, token: res.json.data.agentToken, labels: res.json.data.labels };
+}
+
+/** Calls the agent protocol with the agent's token. */
+export const agentApi = (agent: TestAgent, method: string, path: string, body?: unknown) =>
+  api(method, path, { headers: { authorization: `Bearer ${agent.token}` }, body });
+
+export async function poll(agent: TestAgent, waitMs = 0, capacity = 1) {
+  const res = await agentApi(agent, 'POST', '/api/agent/poll', { capacity, waitMs });
+  return res.status === 204 ? null : (res.json.data.job as Record<string, any>);
+}
+
+/** Opens a WebSocket to the Worker and collects its JSON messages. */
+export async function openSocket(path: string, headers: Record<string, string> = {}) {
+  const res = await exports.default.fetch(new Request(`http://agnox.test${path}`, { headers: { upgrade: 'websocket', ...headers } }));
+  if (res.status !== 101) return { status: res.status, body: await res.text() } as const;
+  const ws = res.webSocket!;
+  const messages: any[] = [];
+  const waiters: Array<() => void> = [];
+  ws.addEventListener('message', (e) => {
+    messages.push(JSON.parse(typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)));
+    for (const w of waiters.splice(0)) w();
+  });
+  ws.accept();
+  /** Resolves once `predicate` holds over the messages so far (or rejects after `ms`). */
+  const until = (predicate: (msgs: any[]) => boolean, ms = 5000) => new Promise<any[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket condition not met in ${ms} ms; got ${JSON.stringify(messages).slice(0, 2000)}`)), ms);
+    const check = () => {
+      if (predicate(messages)) { clearTimeout(timer); resolve(messages); } else waiters.push(check);
+    };
+    check();
+  });
+  return { status: 101 as const, ws, messages, until };
+}
+
+export async function wsTicket(token: string, taskId?: string) {
+  const res = await api('POST', '/api/auth/ws-ticket', { token, body: taskId ? { taskId } : {} });
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
+  return res.json.data.ticket as string;
+}
+
+/** The log lines a viewer received, in order. */
+export const logText = (messages: any[]) => messages.filter((m) => m.type === 'log').flatMap((m) => m.chunks);

@@ -21,4 +21,4 @@ export type ExecutionSummary = {
   ciContext: Record<string, unknown> | null;
 };
 
-export type HubMessage = { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };
+export type HubMessage = { type: 'hello' } | { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };

@@ -31,7 +31,11 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw new ApiError(400, 'INVALID_JSON', 'Request body is not valid JSON');
   }
-  if (raw === undefined) throw new ApiError(400, 'VALIDATION_ERROR', 'Request body is required', { issues: [] });
+  if (raw === undefined) {
+    const empty = schema.safeParse(undefined);
+    if (empty.success) return empty.data;
+    throw new ApiError(400, 'VALIDATION_ERROR', 'Request body is required', { issues: [] });
+  }
   return parse(schema, raw, 'request body');
 }
 

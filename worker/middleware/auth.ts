@@ -3,7 +3,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { apiKeys, revokedTokens, users, type Role } from '../db/schema';
+import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { forbidden, tooManyRequests, unauthorized } from '../lib/errors';
@@ -57,6 +57,21 @@ async function limitOrg(limiter: RateLimit, organizationId: string) {
   const { success } = await limiter.limit({ key: `org:${organizationId}` });
   if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Organization API rate limit exceeded');
 }
+
+/** Either a member's session or an API key: read routes that CI tools (the `agnox` CLI) also call. */
+export const requireUserOrApiKey: MiddlewareHandler<AppEnv> = (c, next) =>
+  (c.req.header('x-api-key') ? requireApiKey : requireUser)(c, next);
+
+/** A registered, enabled agent: `Authorization: Bearer <agentToken>`. */
+export const requireAgent: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearer(c.req.header('authorization'));
+  if (!token || token.length > 200) throw unauthorized('Agent token required');
+  const [agent] = await c.var.db.select().from(agents).where(eq(agents.tokenHash, await sha256Hex(token))).limit(1);
+  if (!agent) throw unauthorized('Unknown agent token; register the agent again');
+  if (agent.disabled) throw forbidden('This agent was disabled by an admin');
+  c.set('agent', agent);
+  await next();
+};
 
 const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
 

@@ -1,0 +1,406 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { agentApi, api, createApiKey, createProject, logText, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
+
+const dispatcher = (orgId: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(`org:${orgId}`));
+const room = (taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
+
+async function requestRun(org: Org, projectId: string, extra: Record<string, unknown> = {}) {
+  const res = await api('POST', '/api/execution-request', { token: org.token, body: { projectId, ...extra } });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return res.json.data.taskId as string;
+}
+
+/** Polls a condition until it holds (or fails the test after `ms`). */
+async function waitFor(condition: () => Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const status = async (org: Org, taskId: string) => (await api('GET', `/api/executions/${taskId}`, { token: org.token })).json.data.status;
+
+/** Lets a lease lapse as 30 s without heartbeats would, then runs the dispatcher's alarm. */
+async function expireLease(orgId: string, taskId: string) {
+  const stub = dispatcher(orgId);
+  await runInDurableObject(stub, (_instance, state) => { state.storage.sql.exec('UPDATE jobs SET lease_expires_at = 0 WHERE task_id = ?', taskId); });
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
+
+describe('run requests and dispatch', () => {
+  it('answers a waiting long poll as soon as a matching job is enqueued', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const started = Date.now();
+    const polling = poll(agent, 20_000);
+    await waitFor(async () => (await dispatcher(org.organizationId).stats()).waiting === 1);
+    const taskId = await requestRun(org, project.id);
+    const job = await polling;
+    expect(job?.taskId).toBe(taskId);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(job).toMatchObject({ image: 'agnox/busybox:test', command: 'echo hi', attempt: 1, environment: 'staging' });
+    expect(await status(org, taskId)).toBe('RUNNING');
+  });
+
+  it('answers 204 when no job comes within the wait', async () => {
+    const org = await signup();
+    const agent = await registerAgent(org);
+    const res = await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 50 });
+    expect(res.status).toBe(204);
+  });
+
+  it('routes by labels: a job goes only to an agent that has every one of its labels', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const plain = await registerAgent(org);
+    const gpu = await registerAgent(org, { pool: 'gpu-lab' });
+    expect(gpu.labels).toMatchObject({ pool: 'gpu-lab', arch: 'arm64', os: 'linux' });
+    const taskId = await requestRun(org, project.id, { labels: { pool: 'gpu-lab', arch: 'arm64' } });
+    expect(await poll(plain, 0)).toBeNull();
+    expect((await poll(gpu, 0))?.taskId).toBe(taskId);
+    // A job without labels goes to any agent of the queue.
+    const any = await requestRun(org, project.id);
+    expect((await poll(plain, 0))?.taskId).toBe(any);
+  });
+
+  it('routes branded Chrome/Edge runs to amd64 agents', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const arm = await registerAgent(org, {}, 'arm64');
+    const amd = await registerAgent(org, {}, 'amd64');
+    const taskId = await requestRun(org, project.id, { command: 'npx playwright test --browser-channel chrome' });
+    expect(await poll(arm, 0)).toBeNull();
+    expect((await poll(amd, 0))?.taskId).toBe(taskId);
+  });
+
+  it('never gives the same job to two agents polling the same queue', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agents = await Promise.all([registerAgent(org), registerAgent(org)]);
+    const taskIds = [];
+    for (let i = 0; i < 8; i++) taskIds.push(await requestRun(org, project.id));
+    const got: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const jobs = await Promise.all(agents.map((a) => poll(a, 0)));
+      for (const j of jobs) if (j) got.push(j.taskId);
+    }
+    expect(got.sort()).toEqual([...taskIds].sort());
+    expect(new Set(got).size).toBe(8);
+  });
+
+  it('keeps the hosted queue fair: one org\'s backlog does not starve another org', async () => {
+    const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName('hosted-fairness-test'));
+    const payload = (taskId: string) => ({ taskId, projectId: 'p', image: 'i', command: null, tests: [], testFolder: null, environment: null, baseUrl: null, envVars: {}, timeoutSeconds: 60, pullPolicy: 'never' as const, reportDir: '/reports' });
+    for (let i = 0; i < 50; i++) await stub.enqueue({ organizationId: 'big', labels: {}, payload: payload(`big-${i}`) });
+    await stub.enqueue({ organizationId: 'small', labels: {}, payload: payload('small-0') });
+    const agent = { agentId: 'fleet-1', organizationId: 'platform', labels: {} };
+    const first = await stub.poll(agent, 1, 0);
+    const second = await stub.poll(agent, 1, 0);
+    expect([first?.taskId, second?.taskId]).toEqual(['big-0', 'small-0']);
+  });
+
+  it('refuses a run for another org\'s project (404) and bad input (400)', async () => {
+    const a = await signup();
+    const b = await signup();
+    const projectB = await createProject(b.token);
+    const res = await api('POST', '/api/execution-request', { token: a.token, body: { projectId: projectB.id } });
+    expect(res.status).toBe(404);
+    const bad = await api('POST', '/api/execution-request', { token: a.token, body: { projectId: 'x', labels: { 'bad label': 1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('CI trigger with an API key creates a run carrying the CI context', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const apiKey = await createApiKey(org);
+    const res = await api('POST', '/api/ci/trigger', { apiKey, body: { projectId: project.id, environment: 'production', ciContext: { source: 'github', repository: 'acme/web', branch: 'main', prNumber: 7 } } });
+    expect(res.status).toBe(201);
+    const detail = await api('GET', `/api/executions/${res.json.data.taskId}`, { apiKey });
+    expect(detail.json.data).toMatchObject({ trigger: 'ci', environment: 'production', status: 'PENDING', ciContext: { repository: 'acme/web', prNumber: 7 } });
+    expect((await api('POST', '/api/ci/trigger', { apiKey: 'agx_wrong', body: { projectId: project.id } })).status).toBe(401);
+  });
+
+  it('sends secret variables only to the agent holding the lease, and never shows them to members', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const put = await api('PUT', `/api/projects/${project.id}/run-settings/staging`, { token: org.token, body: { baseUrl: 'https://staging.example.com', variables: { MODE: 'smoke' }, secretVariables: { API_TOKEN: 's3cr3t-value' } } });
+    expect(put.json.data.secretVariables.API_TOKEN).toBe('••••••••');
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    const job = await poll(agent, 0);
+    expect(job).toMatchObject({ baseUrl: 'https://staging.example.com', envVars: { MODE: 'smoke' }, secretVars: { API_TOKEN: 's3cr3t-value' } });
+    const detail = await api('GET', `/api/executions/${taskId}`, { token: org.token });
+    expect(JSON.stringify(detail.json)).not.toContain('s3cr3t-value');
+    const logs = await api('GET', `/api/executions/${taskId}/logs`, { token: org.token });
+    expect(JSON.stringify(logs.json)).not.toContain('s3cr3t-value');
+  });
+});
+
+describe('leases', () => {
+  it('requeues a job whose agent stopped heartbeating, then ends ERROR agent_lost after the retry limit', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const job = await poll(agent, 0);
+      expect(job).toMatchObject({ taskId, attempt });
+      expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(200);
+      await expireLease(org.organizationId, taskId);
+      // The lost agent's lease is gone.
+      expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(404);
+      expect(await status(org, taskId)).toBe(attempt < 3 ? 'PENDING' : 'ERROR');
+    }
+    const detail = await api('GET', `/api/executions/${taskId}`, { token: org.token });
+    expect(detail.json.data.reason).toBe('agent_lost');
+    expect(await poll(agent, 0)).toBeNull();
+    const logs = await api('GET', `/api/executions/${taskId}/logs`, { token: org.token });
+    expect(logs.json.data.chunks.map((c: any) => c.data).join('')).toContain('agent lost 3 times');
+  });
+
+  it('asks the agent to stop a run past its timeout; the run ends TIMED_OUT', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id, { timeoutSeconds: 10 });
+    await poll(agent, 0);
+    const stub = dispatcher(org.organizationId);
+    await runInDurableObject(stub, (_i, state) => { state.storage.sql.exec('UPDATE jobs SET timeout_at = ? WHERE task_id = ?', Date.now() - 1, taskId); });
+    await runDurableObjectAlarm(stub);
+    const hb = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {});
+    expect(hb.json.data).toMatchObject({ cancel: true, reason: 'timeout' });
+    const done = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'TIMED_OUT', exitCode: null, reason: 'timeout' });
+    expect(done.status).toBe(200);
+    expect(await status(org, taskId)).toBe('TIMED_OUT');
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a PENDING run at once; no agent ever gets it', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    const res = await api('POST', `/api/executions/${taskId}/cancel`, { token: org.token });
+    expect(res.json.data).toMatchObject({ cancelled: 'now', status: 'CANCELLED' });
+    expect(await poll(agent, 0)).toBeNull();
+    expect((await api('POST', `/api/executions/${taskId}/cancel`, { token: org.token })).status).toBe(409);
+  });
+
+  it('cancels a RUNNING run through the agent\'s heartbeat', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    await poll(agent, 0);
+    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).json.data.cancel).toBe(false);
+    const res = await api('POST', `/api/executions/${taskId}/cancel`, { token: org.token });
+    expect(res.json.data.cancelled).toBe('requested');
+    const hb = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {});
+    expect(hb.json.data).toMatchObject({ cancel: true, reason: 'cancel' });
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'CANCELLED', exitCode: 143, reason: 'cancel' });
+    expect(await status(org, taskId)).toBe('CANCELLED');
+  });
+
+  it('bulk-cancels and bulk-deletes, skipping other orgs\' ids', async () => {
+    const org = await signup();
+    const other = await signup();
+    const project = await createProject(org.token);
+    const otherProject = await createProject(other.token);
+    const mine = [await requestRun(org, project.id), await requestRun(org, project.id)];
+    const theirs = await requestRun(other, otherProject.id);
+    const cancel = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'cancel', taskIds: [...mine, theirs] } });
+    expect(cancel.status).toBe(200);
+    const byId = Object.fromEntries(cancel.json.data.results.map((r: any) => [r.taskId, r]));
+    expect(byId[mine[0]!]).toMatchObject({ ok: true, status: 'CANCELLED' });
+    expect(byId[theirs]).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(await status(other, theirs)).toBe('PENDING');
+    const del = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'delete', taskIds: mine } });
+    expect(del.json.data.results.every((r: any) => r.ok)).toBe(true);
+    expect((await api('GET', `/api/executions/${mine[0]}`, { token: org.token })).status).toBe(404);
+  });
+});
+
+describe('log streaming', () => {
+  async function runningJob() {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    await poll(agent, 0);
+    return { org, agent, taskId };
+  }
+  const chunk = (seq: number) => ({ seq, stream: 'stdout', data: `line ${seq}\n`, ts: Date.now() });
+
+  it('stores chunks in order over the agent WebSocket, acks them, and ignores resends', async () => {
+    const { org, agent, taskId } = await runningJob();
+    const sock = await openSocket(`/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agent.token}` });
+    expect(sock.status).toBe(101);
+    if (sock.status !== 101) return;
+    await sock.until((m) => m.some((x) => x.type === 'ack' && x.upTo === 0));
+    sock.ws.send(JSON.stringify({ type: 'chunks', chunks: [chunk(1), chunk(2), chunk(3)] }));
+    await sock.until((m) => m.some((x) => x.type === 'ack' && x.upTo === 3));
+    // A resend (after a reconnect, say) and a chunk after a gap.
+    sock.ws.send(JSON.stringify({ type: 'chunks', chunks: [chunk(2), chunk(3), chunk(5)] }));
+    await sock.until((m) => m.filter((x) => x.type === 'ack').length >= 3);
+    expect(sock.messages.filter((x) => x.type === 'ack').at(-1).upTo).toBe(3);
+    sock.ws.send(JSON.stringify({ type: 'chunks', chunks: [chunk(4)] }));
+    await sock.until((m) => m.some((x) => x.type === 'ack' && x.upTo === 5));
+    const logs = await api('GET', `/api/executions/${taskId}/logs`, { token: org.token });
+    const agentLines = logs.json.data.chunks.filter((c: any) => c.stream === 'stdout').map((c: any) => c.data);
+    expect(agentLines).toEqual(['line 1\n', 'line 2\n', 'line 3\n', 'line 4\n', 'line 5\n']);
+    const seqs = logs.json.data.chunks.map((c: any) => c.seq);
+    expect(seqs).toEqual(seqs.map((_: number, i: number) => i + 1));
+  });
+
+  it('takes the same frames over the HTTP fallback, idempotently', async () => {
+    const { org, agent, taskId } = await runningJob();
+    const first = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [chunk(1), chunk(2)] });
+    expect(first.json.data.upTo).toBe(2);
+    const again = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [chunk(1), chunk(2)] });
+    expect(again.json.data.upTo).toBe(2);
+    const logs = await api('GET', `/api/executions/${taskId}/logs`, { token: org.token });
+    expect(logs.json.data.chunks.filter((c: any) => c.stream === 'stdout')).toHaveLength(2);
+    const bad = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [{ seq: 0, data: 'x' }] });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a viewer that connects mid-run with since=N gets everything after N, then the live stream, in order', async () => {
+    const { org, agent, taskId } = await runningJob();
+    for (let i = 1; i <= 20; i += 5) {
+      await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [0, 1, 2, 3, 4].map((d) => chunk(i + d)) });
+    }
+    const stored = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
+    const since = 7;
+    const viewer = await openSocket(`/api/executions/${taskId}/live?since=${since}&ticket=${await wsTicket(org.token, taskId)}`);
+    expect(viewer.status).toBe(101);
+    if (viewer.status !== 101) return;
+    await viewer.until((m) => logText(m).length === stored.lastSeq - since);
+    for (let i = 21; i <= 40; i += 5) {
+      await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [0, 1, 2, 3, 4].map((d) => chunk(i + d)) });
+    }
+    await viewer.until((m) => logText(m).length === stored.lastSeq - since + 20);
+    const seqs = logText(viewer.messages).map((c: any) => c.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => since + 1 + i));
+    expect(viewer.messages[0]).toMatchObject({ type: 'hello', taskId, status: 'RUNNING' });
+    const all = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data.chunks;
+    expect(all.filter((c: any) => c.stream === 'stdout').map((c: any) => c.data)).toEqual(Array.from({ length: 40 }, (_, i) => `line ${i + 1}\n`));
+  });
+
+  it('a viewer sees status changes and the final status live', async () => {
+    const { org, agent, taskId } = await runningJob();
+    const viewer = await openSocket(`/api/executions/${taskId}/live?ticket=${await wsTicket(org.token, taskId)}`);
+    if (viewer.status !== 101) throw new Error('no socket');
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
+      status: 'FAILED', exitCode: 1, tests: [
+        { testId: 't1', title: 'logs in', status: 'failed', durationMs: 10, retry: 0, error: { message: 'boom' } },
+        { testId: 't1', title: 'logs in', status: 'passed', durationMs: 12, retry: 1 },
+        { testId: 't2', title: 'checks out', status: 'failed', durationMs: 5, retry: 0 },
+      ],
+    });
+    await viewer.until((m) => m.some((x) => x.type === 'status' && x.status === 'FAILED'));
+    const detail = (await api('GET', `/api/executions/${taskId}`, { token: org.token })).json.data;
+    expect(detail).toMatchObject({ status: 'FAILED', exitCode: 1, totalTests: 2, flaky: 1, failed: 1, passed: 0 });
+    const tests = (await api('GET', `/api/executions/${taskId}/tests`, { token: org.token })).json.data;
+    expect(tests).toHaveLength(3);
+  });
+
+  it('an org dashboard socket gets execution-updated for every status change', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const hub = await openSocket(`/api/live?ticket=${await wsTicket(org.token)}`);
+    if (hub.status !== 101) throw new Error('no socket');
+    const taskId = await requestRun(org, project.id);
+    await api('POST', `/api/executions/${taskId}/cancel`, { token: org.token });
+    await hub.until((m) => m.some((x) => x.type === 'execution-updated' && x.execution.taskId === taskId && x.execution.status === 'CANCELLED'));
+    const statuses = hub.messages.filter((x) => x.type === 'execution-updated').map((x) => x.execution.status);
+    expect(statuses).toEqual(['PENDING', 'CANCELLED']);
+  });
+
+  it('loses neither queued jobs nor stored log when objects are evicted', async () => {
+    const { org, agent, taskId } = await runningJob();
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [chunk(1), chunk(2)] });
+    const project = await createProject(org.token);
+    const queued = await requestRun(org, project.id);
+    await evictDurableObject(dispatcher(org.organizationId), { webSockets: 'close' });
+    await evictDurableObject(room(taskId), { webSockets: 'close' });
+    expect((await poll(agent, 0))?.taskId).toBe(queued);
+    const logs = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
+    expect(logs.chunks.filter((c: any) => c.stream === 'stdout').map((c: any) => c.data)).toEqual(['line 1\n', 'line 2\n']);
+    // The lease survived too: the agent goes on with chunk 3 and its heartbeat.
+    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [chunk(2), chunk(3)] })).json.data.upTo).toBe(3);
+    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(200);
+  });
+});
+
+describe('tenancy', () => {
+  it('another org\'s agent, viewer or member gets 404 for a run', async () => {
+    const a = await signup();
+    const b = await signup();
+    const project = await createProject(a.token);
+    const agentA = await registerAgent(a);
+    const agentB = await registerAgent(b);
+    const taskId = await requestRun(a, project.id);
+    expect(await poll(agentB, 0)).toBeNull();
+    await poll(agentA, 0);
+    expect((await agentApi(agentB, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(404);
+    expect((await agentApi(agentB, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: 'x' }] })).status).toBe(404);
+    expect((await agentApi(agentB, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'PASSED', exitCode: 0 })).status).toBe(404);
+    const stream = await openSocket(`/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agentB.token}` });
+    expect(stream.status).toBe(404);
+    for (const path of ['', '/logs', '/tests', '/artifacts']) {
+      expect((await api('GET', `/api/executions/${taskId}${path}`, { token: b.token })).status).toBe(404);
+    }
+    expect((await api('POST', `/api/executions/${taskId}/cancel`, { token: b.token })).status).toBe(404);
+    expect((await api('POST', '/api/auth/ws-ticket', { token: b.token, body: { taskId } })).status).toBe(404);
+    const viewer = await openSocket(`/api/executions/${taskId}/live?ticket=${await wsTicket(b.token)}`);
+    expect(viewer.status).toBe(404);
+    const list = await api('GET', '/api/executions', { token: b.token });
+    expect(list.json.data.items).toEqual([]);
+  });
+
+  it('a ticket is single use and bound to its execution', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const t1 = await requestRun(org, project.id);
+    const t2 = await requestRun(org, project.id);
+    const ticket = await wsTicket(org.token, t1);
+    expect((await openSocket(`/api/executions/${t2}/live?ticket=${ticket}`)).status).toBe(401);
+    const ticket2 = await wsTicket(org.token, t1);
+    expect((await openSocket(`/api/executions/${t1}/live?ticket=${ticket2}`)).status).toBe(101);
+    expect((await openSocket(`/api/executions/${t1}/live?ticket=${ticket2}`)).status).toBe(401);
+    // A ticket is not a session token.
+    expect((await api('GET', '/api/auth/me', { token: ticket })).status).toBe(401);
+  });
+});
+
+describe('listing', () => {
+  it('lists newest first with filters and cursor pagination', async () => {
+    const org = await signup();
+    const p1 = await createProject(org.token);
+    const p2 = await createProject(org.token);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await requestRun(org, i % 2 ? p2.id : p1.id, { environment: i % 2 ? 'production' : 'staging' }));
+    await api('POST', `/api/executions/${ids[0]}/cancel`, { token: org.token });
+    const page1 = await api('GET', '/api/executions?limit=2', { token: org.token });
+    const page2 = await api('GET', `/api/executions?limit=2&cursor=${encodeURIComponent(page1.json.data.nextCursor)}`, { token: org.token });
+    const page3 = await api('GET', `/api/executions?limit=2&cursor=${encodeURIComponent(page2.json.data.nextCursor)}`, { token: org.token });
+    const all = [...page1.json.data.items, ...page2.json.data.items, ...page3.json.data.items].map((e: any) => e.taskId);
+    expect(all).toEqual([...ids].reverse());
+    expect(page3.json.data.nextCursor).toBeNull();
+    const byProject = await api('GET', `/api/executions?projectId=${p2.id}`, { token: org.token });
+    expect(byProject.json.data.items.map((e: any) => e.taskId).sort()).toEqual([ids[1], ids[3]].sort());
+    const cancelled = await api('GET', '/api/executions?status=cancelled', { token: org.token });
+    expect(cancelled.json.data.items.map((e: any) => e.taskId)).toEqual([ids[0]]);
+    const prod = await api('GET', '/api/executions?environment=production&source=agnox-hosted', { token: org.token });
+    expect(prod.json.data.items).toHaveLength(2);
+    expect((await api('GET', '/api/executions?source=external-ci', { token: org.token })).json.data.items).toHaveLength(0);
+    expect((await api('GET', '/api/executions?status=NOPE', { token: org.token })).status).toBe(400);
+    expect((await api('GET', '/api/executions?cursor=zzz', { token: org.token })).status).toBe(400);
+  });
+});

@@ -1,0 +1,157 @@
+// The agent protocol (worker/contracts/agent.ts): register once, then poll → heartbeat → stream →
+// artifacts → complete, every call with the per-agent token. Only the agent holding a job's lease
+// may touch that job; for anyone else the job does not exist (404).
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import {
+  AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
+} from '../contracts/agent';
+import type { TestResult } from '../contracts/results';
+import { agentRegistrationTokens, agents, projectRunSettings, testResults } from '../db/schema';
+import type { AppEnv } from '../env';
+import { newId, randomToken, sha256Hex } from '../lib/crypto';
+import { ApiError, notFound, unauthorized } from '../lib/errors';
+import { ok, readBody, readQuery, relay } from '../lib/http';
+import { requireAgent } from '../middleware/auth';
+import { roomOf, transition } from '../services/executions';
+import { dispatcherOf } from '../services/runs';
+import { summarizeResults } from '../services/results';
+
+/** Agents' lastSeenAt is written at most this often (a poll or heartbeat every few seconds would be a D1 write each). */
+const SEEN_WRITE_INTERVAL_MS = 10_000;
+
+const leaseNotHeld = () => new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
+
+async function markSeen(c: Context<AppEnv>, runningJobs?: number) {
+  const agent = c.var.agent;
+  const now = Date.now();
+  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs)) return;
+  await c.var.db.update(agents).set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}) }).where(eq(agents.id, agent.id));
+}
+
+const dispatcher = (c: Context<AppEnv>) => dispatcherOf(c.env, c.var.agent.queue);
+
+async function leasedAttempt(c: Context<AppEnv>, taskId: string): Promise<number> {
+  const attempt = await dispatcher(c).leaseOf(c.var.agent.id, taskId);
+  if (attempt === null) throw leaseNotHeld();
+  return attempt;
+}
+
+/** Test results go to D1 in statements under D1's 100-bound-parameter limit. */
+export function insertTestResults(db: AppEnv['Variables']['db'], organizationId: string, taskId: string, tests: TestResult[]) {
+  const now = Date.now();
+  const rows = tests.map((t) => ({
+    id: newId(), organizationId, taskId, testId: t.testId, title: t.title, file: t.file ?? null, suite: t.suite ?? null, status: t.status,
+    durationMs: t.durationMs ?? 0, retry: t.retry ?? 0, errorMessage: t.error?.message ?? null, errorStack: t.error?.stack ?? null,
+    errorLocation: t.error?.location ?? null, attachments: t.attachments ?? null, startedAt: t.startedAt ?? null, createdAt: now,
+  }));
+  const perStatement = Math.floor(100 / 16);
+  const statements = [];
+  for (let i = 0; i < rows.length; i += perStatement) statements.push(db.insert(testResults).values(rows.slice(i, i + perStatement)));
+  return statements;
+}
+
+export const agentProtocolRoutes = new Hono<AppEnv>()
+  .post('/register', async (c) => {
+    const body = await readBody(c, RegisterBody);
+    const db = c.var.db;
+    const now = Date.now();
+    const [token] = await db.update(agentRegistrationTokens).set({ usedAt: now })
+      .where(and(eq(agentRegistrationTokens.tokenHash, await sha256Hex(body.token)), isNull(agentRegistrationTokens.usedAt), gt(agentRegistrationTokens.expiresAt, now)))
+      .returning();
+    if (!token) throw unauthorized('Registration token is invalid, expired or already used; create a new one in Agents');
+    const agentToken = `agt_${randomToken(48)}`;
+    // arch and os are advertised as labels, so jobs can ask for them.
+    const labels = { ...body.labels, arch: body.arch, os: body.os };
+    const agent = {
+      id: newId(), organizationId: token.organizationId, queue: `org:${token.organizationId}`, name: body.name, labels, arch: body.arch, os: body.os,
+      version: body.version, concurrency: body.concurrency, tokenHash: await sha256Hex(agentToken), lastSeenAt: now, createdAt: now,
+    };
+    await db.batch([
+      db.insert(agents).values(agent),
+      db.update(agentRegistrationTokens).set({ agentId: agent.id }).where(eq(agentRegistrationTokens.id, token.id)),
+    ]);
+    return ok(c, { agentId: agent.id, agentToken, queue: agent.queue, labels }, 201);
+  })
+  .use(requireAgent)
+  .post('/poll', async (c) => {
+    const body = await readBody(c, PollBody);
+    const agent = c.var.agent;
+    await markSeen(c, body.running.length);
+    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS);
+    if (!leased) return c.body(null, 204);
+
+    const db = c.var.db;
+    const [settings] = leased.environment
+      ? await db.select({ secretVariables: projectRunSettings.secretVariables }).from(projectRunSettings)
+        .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment))).limit(1)
+      : [];
+    await transition(c.env, leased.taskId, 'RUNNING', {
+      from: ['PENDING'], patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
+      note: `picked up by agent "${agent.name}" (${agent.arch ?? '?'}, attempt ${leased.attempt})`,
+    });
+    const { organizationId: _org, ...job } = leased;
+    // Secrets travel only here: in the answer to the agent that now holds the lease.
+    return ok(c, { job: { ...job, secretVars: settings?.secretVariables ?? {} } satisfies Job });
+  })
+  .post('/jobs/:taskId/heartbeat', async (c) => {
+    await readBody(c, HeartbeatBody.optional());
+    const answer = await dispatcher(c).heartbeat(c.var.agent.id, c.req.param('taskId'));
+    await markSeen(c);
+    if (!answer) throw leaseNotHeld();
+    const { attempt: _attempt, ...rest } = answer;
+    return ok(c, rest);
+  })
+  .get('/jobs/:taskId/stream', async (c) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
+    const taskId = c.req.param('taskId');
+    const attempt = await leasedAttempt(c, taskId);
+    return relay(await roomOf(c.env, taskId).fetch(`http://room/agent?role=agent&attempt=${attempt}`, { headers: { upgrade: 'websocket' } }));
+  })
+  .post('/jobs/:taskId/logs', async (c) => {
+    const frame = await readBody(c, AgentLogFrame);
+    const taskId = c.req.param('taskId');
+    const attempt = await leasedAttempt(c, taskId);
+    const { upTo } = await roomOf(c.env, taskId).apply({ chunks: frame.chunks, attempt });
+    return ok(c, { upTo });
+  })
+  .put('/jobs/:taskId/artifacts', bodyLimit({
+    maxSize: MAX_ARTIFACT_BYTES,
+    onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `An artifact may be at most ${MAX_ARTIFACT_BYTES / 1024 / 1024} MB`); },
+  }), async (c) => {
+    const { path } = readQuery(c, ArtifactPathQuery);
+    const taskId = c.req.param('taskId');
+    await leasedAttempt(c, taskId);
+    const key = `${c.var.agent.organizationId}/${taskId}/${path}`;
+    const object = await c.env.ARTIFACTS.put(key, await c.req.arrayBuffer(), {
+      httpMetadata: { contentType: c.req.header('content-type') ?? 'application/octet-stream' },
+    });
+    return ok(c, { key: path, size: object?.size ?? 0 }, 201);
+  })
+  .post('/jobs/:taskId/complete', async (c) => {
+    const body = await readBody(c, CompleteBody);
+    const taskId = c.req.param('taskId');
+    const agent = c.var.agent;
+    const lease = await dispatcher(c).complete(agent.id, taskId);
+    if (!lease) throw leaseNotHeld();
+    const db = c.var.db;
+    const room = roomOf(c.env, taskId);
+    const { upTo } = await room.apply({ attempt: lease.attempt, tests: body.tests });
+    const notes = [`agent reported ${body.status}${body.message ? `: ${body.message}` : ''}`];
+    if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
+
+    const summary = summarizeResults(body.tests);
+    await db.batch([
+      db.delete(testResults).where(eq(testResults.taskId, taskId)),
+      ...insertTestResults(db, agent.organizationId, taskId, body.tests),
+    ] as unknown as Parameters<typeof db.batch>[0]);
+    const row = await transition(c.env, taskId, body.status, {
+      from: ['RUNNING', 'PENDING'],
+      patch: { exitCode: body.exitCode, reason: body.reason ?? (body.status === 'PASSED' || body.status === 'FAILED' ? 'exit' : null), durationMs: body.durationMs ?? null, ...summary },
+      note: notes.join('; '),
+    });
+    await markSeen(c);
+    return ok(c, { taskId, status: row?.status ?? body.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
+  });
+

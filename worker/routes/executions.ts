@@ -1,0 +1,121 @@
+// Runs: request one, list and read them (detail, log, tests, artifacts), cancel, bulk actions, and
+// the live WebSocket of one run's room.
+import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { BulkBody, ExecutionListQuery, LiveQuery, LogsQuery, RunRequestBody } from '../contracts/runs';
+import type { TestResult } from '../contracts/results';
+import { executions, testResults } from '../db/schema';
+import type { AppEnv } from '../env';
+import { ApiError, notFound } from '../lib/errors';
+import { ok, readBody, readQuery, relay } from '../lib/http';
+import { requireRole, requireUser, requireUserOrApiKey } from '../middleware/auth';
+import { authenticateLive } from './live';
+import { cancelRun, deleteRuns } from '../services/cancel';
+import { executionSummary, roomOf, type ExecutionRow } from '../services/executions';
+import { createRun } from '../services/runs';
+
+type Db = AppEnv['Variables']['db'];
+
+export async function findExecution(db: Db, organizationId: string, taskId: string): Promise<ExecutionRow> {
+  const [row] = await db.select().from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId))).limit(1);
+  if (!row) throw notFound('Execution');
+  return row;
+}
+
+const encodeCursor = (row: { createdAt: number; taskId: string }) => btoa(`${row.createdAt}:${row.taskId}`);
+function decodeCursor(cursor: string): { createdAt: number; taskId: string } {
+  try {
+    const [at, ...rest] = atob(cursor).split(':');
+    const createdAt = Number(at);
+    if (!Number.isFinite(createdAt) || !rest.length) throw new Error();
+    return { createdAt, taskId: rest.join(':') };
+  } catch {
+    throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API returned');
+  }
+}
+
+export const storedTestResult = (r: typeof testResults.$inferSelect): TestResult => ({
+  testId: r.testId, title: r.title, status: r.status, durationMs: r.durationMs, retry: r.retry,
+  ...(r.file ? { file: r.file } : {}), ...(r.suite ? { suite: r.suite } : {}), ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+  ...(r.errorMessage ? { error: { message: r.errorMessage, ...(r.errorStack ? { stack: r.errorStack } : {}), ...(r.errorLocation ? { location: r.errorLocation } : {}) } } : {}),
+  ...(r.attachments?.length ? { attachments: r.attachments } : {}),
+});
+
+export const runRequestRoutes = new Hono<AppEnv>()
+  .post('/', requireUser, requireRole('developer'), async (c) => {
+    const body = await readBody(c, RunRequestBody);
+    const row = await createRun(c.env, c.var.db, c.var.caller, body, { trigger: 'manual' });
+    return ok(c, { taskId: row.taskId, status: row.status }, 201);
+  });
+
+export const executionRoutes = new Hono<AppEnv>()
+  // The live socket authenticates itself (ticket or cookie): browsers cannot set headers on WebSockets.
+  .get('/:taskId/live', async (c) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
+    const query = readQuery(c, LiveQuery);
+    const taskId = c.req.param('taskId');
+    const organizationId = await authenticateLive(c, query.ticket, taskId);
+    await findExecution(c.var.db, organizationId, taskId);
+    const url = new URL('http://room/viewer');
+    url.searchParams.set('since', String(query.since));
+    return relay(await roomOf(c.env, taskId).fetch(url, { headers: { upgrade: 'websocket' } }));
+  })
+  .use(requireUserOrApiKey)
+  .get('/', async (c) => {
+    const q = readQuery(c, ExecutionListQuery);
+    const filters: SQL[] = [eq(executions.organizationId, c.var.caller.organizationId)];
+    if (q.status) filters.push(inArray(executions.status, q.status));
+    if (q.source) filters.push(eq(executions.source, q.source));
+    if (q.projectId) filters.push(eq(executions.projectId, q.projectId));
+    if (q.environment) filters.push(eq(executions.environment, q.environment));
+    if (q.cursor) {
+      const cur = decodeCursor(q.cursor);
+      filters.push(or(lt(executions.createdAt, cur.createdAt), and(eq(executions.createdAt, cur.createdAt), lt(executions.taskId, cur.taskId)))!);
+    }
+    const rows = await c.var.db.select().from(executions).where(and(...filters))
+      .orderBy(desc(executions.createdAt), desc(executions.taskId)).limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    return ok(c, { items: page.map(executionSummary), nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!) : null });
+  })
+  .get('/:taskId', async (c) => {
+    const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
+    const { runConfig, ...rest } = row;
+    return ok(c, { ...rest, envVars: runConfig?.envVars ?? {}, timeoutSeconds: runConfig?.timeoutSeconds ?? null });
+  })
+  .get('/:taskId/logs', async (c) => {
+    const q = readQuery(c, LogsQuery);
+    const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
+    return ok(c, await roomOf(c.env, row.taskId).readLogs(q.since, q.limit));
+  })
+  .get('/:taskId/tests', async (c) => {
+    const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
+    const stored = await c.var.db.select().from(testResults).where(eq(testResults.taskId, row.taskId)).orderBy(testResults.createdAt, testResults.testId, testResults.retry);
+    return ok(c, stored.length ? stored.map(storedTestResult) : await roomOf(c.env, row.taskId).readTests());
+  })
+  .get('/:taskId/artifacts', async (c) => {
+    const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
+    const prefix = `${row.organizationId}/${row.taskId}/`;
+    const listed = await c.env.ARTIFACTS.list({ prefix, limit: 1000 });
+    return ok(c, listed.objects.map((o) => {
+      const path = o.key.slice(prefix.length);
+      return { path, size: o.size, contentType: o.httpMetadata?.contentType ?? 'application/octet-stream', uploadedAt: o.uploaded.getTime(), url: `/reports/${row.taskId}/${path}` };
+    }));
+  })
+  .post('/:taskId/cancel', requireRole('developer'), async (c) => {
+    const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
+    return ok(c, await cancelRun(c.env, row));
+  })
+  .post('/bulk', requireRole('developer'), async (c) => {
+    const body = await readBody(c, BulkBody);
+    const rows = await c.var.db.select().from(executions)
+      .where(and(eq(executions.organizationId, c.var.caller.organizationId), inArray(executions.taskId, body.taskIds)));
+    const found = new Map(rows.map((r) => [r.taskId, r]));
+    const missing = body.taskIds.filter((id) => !found.has(id)).map((taskId) => ({ taskId, ok: false, code: 'NOT_FOUND' }));
+    const results = body.action === 'cancel'
+      ? await Promise.all(rows.map(async (r) => {
+        try { return { taskId: r.taskId, ok: true, ...(await cancelRun(c.env, r)) }; }
+        catch (err) { return { taskId: r.taskId, ok: false, code: err instanceof ApiError ? err.code : 'INTERNAL' }; }
+      }))
+      : await deleteRuns(c.env, c.var.db, c.var.caller.organizationId, rows);
+    return ok(c, { action: body.action, results: [...results, ...missing] });
+  });

@@ -1,0 +1,70 @@
+// Execution status changes in one place: the D1 row, the run's room, and the org's live list.
+import { and, eq, inArray } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/d1';
+import type { ExecutionSummary, HubMessage } from '../contracts/live';
+import * as schema from '../db/schema';
+import { executions, organizations, type ExecutionStatus } from '../db/schema';
+import type { Env } from '../env';
+
+export const FINAL_STATUSES: ExecutionStatus[] = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
+export const ACTIVE_STATUSES: ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANALYZING'];
+export const isFinal = (s: ExecutionStatus) => FINAL_STATUSES.includes(s);
+
+export type ExecutionRow = typeof executions.$inferSelect;
+
+export const dbOf = (env: Env) => drizzle(env.DB, { schema });
+export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId)) as unknown as DurableObjectStub<import('../../durable-objects/ExecutionRoom').ExecutionRoom>;
+export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId)) as unknown as DurableObjectStub<import('../../durable-objects/OrgHub').OrgHub>;
+
+export function executionSummary(e: ExecutionRow): ExecutionSummary {
+  return {
+    taskId: e.taskId, organizationId: e.organizationId, projectId: e.projectId, status: e.status, source: e.source, trigger: e.trigger,
+    environment: e.environment, image: e.image, reason: e.reason, createdAt: e.createdAt, startedAt: e.startedAt, finishedAt: e.finishedAt,
+    totalTests: e.totalTests, passed: e.passed, failed: e.failed, skipped: e.skipped, flaky: e.flaky, durationMs: e.durationMs,
+    ciContext: e.ciContext ?? null,
+  };
+}
+
+/** Tells every dashboard of the org. Never fails the caller: the list also refreshes on reconnect. */
+export async function publish(env: Env, organizationId: string, message: HubMessage) {
+  try {
+    await hubOf(env, organizationId).publish(message);
+  } catch (err) {
+    console.warn('publish to OrgHub failed', organizationId, String(err));
+  }
+}
+
+export const publishExecution = async (env: Env, row: ExecutionRow) =>
+  publish(env, row.organizationId, { type: 'execution-updated', execution: executionSummary(row) });
+
+/**
+ * Moves an execution to `status` if it is currently in one of `from` (a guard against races:
+ * a run cancelled while its agent completes ends once). Updates the room and the live list.
+ * Returns the updated row, or undefined when the guard did not match.
+ */
+export async function transition(
+  env: Env,
+  taskId: string,
+  status: ExecutionStatus,
+  opts: { from: ExecutionStatus[]; patch?: Partial<ExecutionRow>; note?: string },
+): Promise<ExecutionRow | undefined> {
+  const db = dbOf(env);
+  const now = Date.now();
+  const final = isFinal(status);
+  const [row] = await db.update(executions)
+    .set({ ...opts.patch, status, updatedAt: now, ...(final ? { finishedAt: now } : {}), ...(status === 'RUNNING' ? { startedAt: now } : {}) })
+    .where(and(eq(executions.taskId, taskId), inArray(executions.status, opts.from)))
+    .returning();
+  if (!row) return undefined;
+  const room = roomOf(env, taskId);
+  const lines = opts.note ? [{ stream: 'system' as const, data: `[agnox] ${opts.note}\n`, ts: now }] : undefined;
+  if (final) {
+    if (lines) await room.apply({ lines });
+    const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1);
+    await room.finish({ status, reason: row.reason, retentionDays: org?.limits.retentionDays });
+  } else {
+    await room.apply({ lines, status: { status, reason: row.reason } });
+  }
+  await publishExecution(env, row);
+  return row;
+}

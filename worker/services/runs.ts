@@ -1,0 +1,69 @@
+// Creating a run: shared by the dashboard (execution-request), CI (ci/trigger) and schedules.
+// Defaults come from the project and its run settings for the environment; the row starts PENDING
+// and the job goes to the Dispatcher of its queue.
+import { and, eq } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { JobPayload } from '../../durable-objects/Dispatcher';
+import type { CiContext, RunRequestBody } from '../contracts/runs';
+import { executions, projectRunSettings } from '../db/schema';
+import type { AppEnv, Caller, Env } from '../env';
+import { randomToken } from '../lib/crypto';
+import { findProject } from '../routes/projects';
+import { dbOf, executionSummary, publish, roomOf, transition } from './executions';
+
+type Db = AppEnv['Variables']['db'];
+export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
+
+export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);
+export const dispatcherOf = (env: Env, queue: string) =>
+  env.DISPATCHER.get(env.DISPATCHER.idFromName(queue)) as unknown as DurableObjectStub<import('../../durable-objects/Dispatcher').Dispatcher>;
+
+/** Playwright's branded Chrome and Edge builds exist for amd64 only (seed 000, known limitations). */
+export const needsAmd64 = (command: string | null, tests: string[]) =>
+  /--browser-channel[= ](chrome|msedge)\b|channel\s*[:=]\s*['"]?(chrome|msedge)\b/i.test([command ?? '', ...tests].join(' '));
+
+export async function createRun(
+  env: Env,
+  db: Db,
+  caller: Caller,
+  body: z.output<typeof RunRequestBody>,
+  opts: { trigger: Trigger; ciContext?: z.output<typeof CiContext>; scheduleId?: string; cycleId?: string; cycleItemId?: string },
+) {
+  const organizationId = caller.organizationId;
+  const project = await findProject(db, organizationId, body.projectId);
+  const environment = body.environment ?? project.defaultEnvironment;
+  const [settings] = await db.select().from(projectRunSettings)
+    .where(and(eq(projectRunSettings.projectId, project.id), eq(projectRunSettings.environment, environment))).limit(1);
+
+  const command = body.command ?? project.command;
+  const tests = body.tests ?? [];
+  const labels = { ...body.labels };
+  if (needsAmd64(command, tests) && !labels.arch) labels.arch = 'amd64';
+  const queue = queueName(body.queue, organizationId);
+  const now = Date.now();
+  const taskId = `run_${randomToken(20)}`;
+  const payload: JobPayload = {
+    taskId, projectId: project.id, image: body.image ?? project.image, command, tests, testFolder: project.testFolder,
+    environment, baseUrl: body.baseUrl ?? settings?.baseUrl ?? null, envVars: { ...settings?.variables, ...body.envVars },
+    timeoutSeconds: body.timeoutSeconds ?? project.timeoutSeconds, pullPolicy: body.pullPolicy ?? 'if-not-present', reportDir: '/reports',
+  };
+  const row = {
+    taskId, organizationId, projectId: project.id, status: 'PENDING' as const, source: 'agnox-hosted' as const, trigger: opts.trigger,
+    environment, image: payload.image, command, tests, baseUrl: payload.baseUrl, labels, queue,
+    runConfig: { envVars: body.envVars ?? {}, pullPolicy: payload.pullPolicy, timeoutSeconds: payload.timeoutSeconds, testFolder: project.testFolder },
+    ciContext: opts.ciContext ?? null, scheduleId: opts.scheduleId ?? null, cycleId: opts.cycleId ?? null, cycleItemId: opts.cycleItemId ?? null,
+    triggeredBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`, createdAt: now, updatedAt: now,
+  };
+  const [inserted] = await db.insert(executions).values(row).returning();
+  const room = roomOf(env, taskId);
+  await room.init({ taskId, organizationId, status: 'PENDING' });
+  await room.apply({ lines: [{ stream: 'system', data: `[agnox] run queued on ${body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents"}${Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}\n`, ts: now }] });
+  try {
+    await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
+  } catch (err) {
+    await transition(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again' });
+    throw err;
+  }
+  await publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
+  return inserted!;
+}
