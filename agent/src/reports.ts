@@ -112,35 +112,37 @@ export function parsePlaywrightJson(report: { suites: PwSuite[] }): TestResult[]
 
 const xml = new XMLParser({
   ignoreAttributes: false,
-  attributeNamePrefix: '',
+  attributeNamePrefix: '@_',
   textNodeName: '#text',
   isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(name),
-  processEntities: true,
 });
 
-type JUnitNode = { '#text'?: string; message?: string; type?: string } | string;
-type JUnitCase = { name?: string; classname?: string; file?: string; time?: string; failure?: JUnitNode[]; error?: JUnitNode[]; skipped?: JUnitNode[] };
-type JUnitSuite = { name?: string; file?: string; testcase?: JUnitCase[]; testsuite?: JUnitSuite[] };
+type JUnitProblem = { '#text'?: string; '@_message'?: string; '@_type'?: string } | string;
+type JUnitCase = { '@_name'?: string; '@_classname'?: string; '@_file'?: string; '@_time'?: string; failure?: JUnitProblem[]; error?: JUnitProblem[]; skipped?: JUnitProblem[] };
+type JUnitSuite = { '@_name'?: string; '@_file'?: string; testcase?: JUnitCase[]; testsuite?: JUnitSuite[] };
 
 export function parseJUnitXml(text: string): TestResult[] {
-  const doc = xml.parse(text) as { testsuites?: { testsuite?: JUnitSuite[] } | ''; testsuite?: JUnitSuite[] };
-  const roots = (typeof doc.testsuites === 'object' ? doc.testsuites?.testsuite : undefined) ?? doc.testsuite ?? [];
+  const doc = xml.parse(text) as { testsuites?: { testsuite?: JUnitSuite[]; testcase?: JUnitCase[] } | ''; testsuite?: JUnitSuite[] };
+  // <testsuites> may hold suites and, from some runners (node --test), bare top-level testcases.
+  const top = typeof doc.testsuites === 'object' ? doc.testsuites : undefined;
+  const roots: JUnitSuite[] = [...(top?.testsuite ?? doc.testsuite ?? []), ...(top?.testcase ? [{ testcase: top.testcase }] : [])];
   const out: TestResult[] = [];
   const walk = (suite: JUnitSuite, titles: string[]) => {
-    const here = suite.name ? [...titles, String(suite.name)] : titles;
+    const here = suite['@_name'] ? [...titles, String(suite['@_name'])] : titles;
     for (const tc of suite.testcase ?? []) {
-      const title = String(tc.name ?? '(untitled)');
+      const title = String(tc['@_name'] ?? '(untitled)');
       const problem = tc.failure?.[0] ?? tc.error?.[0];
       const status: TestResult['status'] = problem !== undefined ? 'failed' : tc.skipped ? 'skipped' : 'passed';
-      const message = problem === undefined ? undefined : typeof problem === 'string' ? problem : problem.message ?? problem['#text'] ?? 'failed';
-      const stack = problem !== undefined && typeof problem === 'object' ? problem['#text'] : undefined;
+      const message = problem === undefined ? undefined : typeof problem === 'string' ? problem : problem['@_message'] ?? problem['#text'] ?? 'failed';
+      const stack = problem !== undefined && typeof problem === 'object' ? problem['#text']?.trim() : undefined;
+      const file = tc['@_file'] ?? suite['@_file'];
       out.push({
-        testId: clip([tc.file ?? suite.file, tc.classname, title].filter(Boolean).join(' › ') || title, 500),
+        testId: clip([file, ...here, tc['@_classname'], title].filter(Boolean).join(' › ') || title, 500),
         title: clip(title, 2000),
-        file: tc.file ?? suite.file ? clip(String(tc.file ?? suite.file), 1000) : undefined,
+        file: file ? clip(String(file), 1000) : undefined,
         suite: here.length ? clip(here.join(' › '), 2000) : undefined,
         status,
-        durationMs: Math.max(0, Math.round(Number(tc.time ?? 0) * 1000) || 0),
+        durationMs: Math.max(0, Math.round(Number(tc['@_time'] ?? 0) * 1000) || 0),
         retry: 0,
         error: message !== undefined ? { message: clip(String(message), 20_000), stack: stack ? clip(String(stack), 50_000) : undefined } : undefined,
       });
