@@ -1,7 +1,10 @@
 // The public API as an OpenAPI 3.1 document, generated from the same zod schemas the routes validate with.
 import { z } from 'zod';
 import * as auth from './contracts/auth';
+import * as agent from './contracts/agent';
+import * as agentsAdmin from './contracts/agents-admin';
 import * as projects from './contracts/projects';
+import * as runs from './contracts/runs';
 
 type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
 type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
@@ -34,6 +37,30 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/projects/{id}/run-settings', summary: 'Run settings per environment (secrets masked)', auth: 'jwt', role: 'viewer', tag: 'projects' },
   { method: 'put', path: '/api/projects/{id}/run-settings/{environment}', summary: 'Set an environment\'s base URL and variables', auth: 'jwt', role: 'developer', body: projects.RunSettingsBody, tag: 'projects' },
   { method: 'delete', path: '/api/projects/{id}/run-settings/{environment}', summary: 'Remove an environment\'s settings', auth: 'jwt', role: 'developer', tag: 'projects' },
+  { method: 'post', path: '/api/execution-request', summary: 'Queue a run (201 {taskId})', auth: 'jwt', role: 'developer', body: runs.RunRequestBody, tag: 'runs' },
+  { method: 'post', path: '/api/ci/trigger', summary: 'Queue a run from CI, with its CI context', auth: 'apiKey', body: runs.CiTriggerBody, tag: 'runs' },
+  { method: 'get', path: '/api/executions', summary: 'List runs, newest first (?status&source&projectId&environment&limit&cursor)', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'get', path: '/api/executions/{taskId}', summary: 'A run', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'get', path: '/api/executions/{taskId}/logs', summary: 'Stored log after ?since=N', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'get', path: '/api/executions/{taskId}/tests', summary: 'Per-test results (every attempt)', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'get', path: '/api/executions/{taskId}/artifacts', summary: 'Reports and artifacts', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'post', path: '/api/executions/{taskId}/cancel', summary: 'Cancel a run', auth: 'jwt', role: 'developer', tag: 'runs' },
+  { method: 'post', path: '/api/executions/bulk', summary: 'Cancel or delete many runs', auth: 'jwt', role: 'developer', body: runs.BulkBody, tag: 'runs' },
+  { method: 'post', path: '/api/auth/ws-ticket', summary: 'A single-use, 60 s ticket for a live WebSocket', auth: 'jwt', role: 'viewer', body: auth.WsTicketBody, tag: 'live' },
+  { method: 'get', path: '/api/executions/{taskId}/live', summary: 'WebSocket: one run\'s log and results (?ticket&since)', auth: 'public', tag: 'live' },
+  { method: 'get', path: '/api/live', summary: 'WebSocket: the org\'s execution-updated stream (?ticket)', auth: 'public', tag: 'live' },
+  { method: 'get', path: '/api/agents', summary: 'Agents with online state', auth: 'jwt', role: 'viewer', tag: 'agents' },
+  { method: 'post', path: '/api/agents/registration-tokens', summary: 'A one-time registration token and install command', auth: 'jwt', role: 'admin', body: agentsAdmin.RegistrationTokenBody, tag: 'agents' },
+  { method: 'patch', path: '/api/agents/{id}', summary: 'Disable or enable an agent', auth: 'jwt', role: 'admin', body: agentsAdmin.AgentUpdateBody, tag: 'agents' },
+  { method: 'delete', path: '/api/agents/{id}', summary: 'Remove an agent', auth: 'jwt', role: 'admin', tag: 'agents' },
+  { method: 'post', path: '/api/agent/register', summary: 'Agent: trade a registration token for an agent token', auth: 'public', body: agent.RegisterBody, tag: 'agent protocol' },
+  { method: 'post', path: '/api/agent/poll', summary: 'Agent: long poll for a job (≤ 25 s; 204 when none)', auth: 'agent', body: agent.PollBody, tag: 'agent protocol' },
+  { method: 'post', path: '/api/agent/jobs/{taskId}/heartbeat', summary: 'Agent: renew the lease; answers {cancel}', auth: 'agent', body: agent.HeartbeatBody, tag: 'agent protocol' },
+  { method: 'get', path: '/api/agent/jobs/{taskId}/stream', summary: 'Agent: WebSocket for log chunks (acks)', auth: 'agent', tag: 'agent protocol' },
+  { method: 'post', path: '/api/agent/jobs/{taskId}/logs', summary: 'Agent: log chunks over HTTP (fallback)', auth: 'agent', body: agent.AgentLogFrame, tag: 'agent protocol' },
+  { method: 'put', path: '/api/agent/jobs/{taskId}/artifacts', summary: 'Agent: upload one report file (?path=)', auth: 'agent', tag: 'agent protocol' },
+  { method: 'post', path: '/api/agent/jobs/{taskId}/complete', summary: 'Agent: final status, exit code, test results', auth: 'agent', body: agent.CompleteBody, tag: 'agent protocol' },
+  { method: 'get', path: '/reports/{taskId}/{path}', summary: 'A stored report or artifact (members of the org)', auth: 'jwt', role: 'viewer', tag: 'runs' },
 ];
 
 const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
