@@ -1,0 +1,43 @@
+// JSON calls to the Worker. The session lives in an HttpOnly cookie, so no token is ever held by page
+// scripts: every call is same-origin with credentials. Failures become ApiError with the server's
+// message; a 401 on anything but the login form means the session ended, and the app goes to log in.
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: Array<{ path: string[]; message: string }>) {
+    super(message);
+  }
+}
+
+type Options = { method?: string; body?: unknown; signal?: AbortSignal };
+
+let onSessionEnded: (() => void) | null = null;
+/** Called when the server says the session is gone (expired, revoked, user removed). */
+export const setSessionEndedHandler = (fn: (() => void) | null) => { onSessionEnded = fn; };
+
+const AUTH_FORMS = ['/api/auth/login', '/api/auth/signup', '/api/invitations/accept', '/api/auth/me'];
+
+export async function api<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, 'NETWORK', 'Cannot reach the server; check your connection and try again');
+  }
+  let json: { success?: boolean; data?: T; error?: string; code?: string; issues?: ApiError['issues'] } | null = null;
+  try { json = await res.json(); } catch { /* not JSON (a proxy error page) */ }
+  if (res.ok && json?.success) return json.data as T;
+  if (res.status === 401 && !AUTH_FORMS.includes(path)) onSessionEnded?.();
+  let message = json?.error ?? `Request failed (${res.status})`;
+  const retry = res.headers.get('retry-after');
+  if (res.status === 429 && retry && !/\d+ ?(s|sec|min)/.test(message)) message += ` (retry in ${retry} s)`;
+  throw new ApiError(res.status, json?.code ?? 'HTTP_ERROR', message, json?.issues);
+}
+
+export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

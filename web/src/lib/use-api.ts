@@ -1,0 +1,28 @@
+// Loads one API resource for a component: data, error, loading, and reload after a change.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, errorMessage } from './api';
+
+export function useApi<T>(path: string | null) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(path !== null);
+  const generation = useRef(0);
+
+  const reload = useCallback(async () => {
+    if (path === null) return;
+    const mine = ++generation.current;
+    setLoading(true);
+    try {
+      const result = await api<T>(path);
+      if (mine === generation.current) { setData(result); setError(null); }
+    } catch (err) {
+      if (mine === generation.current) setError(errorMessage(err));
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+  }, [path]);
+
+  useEffect(() => { void reload(); return () => { generation.current++; }; }, [reload]);
+
+  return { data, error, loading, reload, setData };
+}
