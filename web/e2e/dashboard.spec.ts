@@ -1,0 +1,122 @@
+// The main journey, in a real browser against the real control plane: sign up → create a project →
+// a run queued through the API appears live in the list and changes status live → open it and watch
+// log lines arrive (ANSI colours rendered) and results land → filter by source → log out.
+import { createProject, numberedChunks, ok, pushLog, registerAgent, takeJob } from './api';
+import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
+
+test('sign up, create a project, watch a run live, filter by source, log out', async ({ page, baseURL, consoleErrors }) => {
+  void consoleErrors;
+  await signUpInBrowser(page);
+
+  // Create a project from the welcome form.
+  await expect(page.getByRole('heading', { name: 'New project' })).toBeVisible();
+  await page.getByLabel('Name').fill('checkout-e2e');
+  await page.getByLabel('Docker image').fill('mcr.microsoft.com/playwright:v1.50.0');
+  await page.getByLabel('Command').fill('npx playwright test');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await expect(page.getByRole('heading', { name: 'checkout-e2e' })).toBeVisible();
+  const projectId = decodeURIComponent(page.url().split('/projects/')[1]!);
+
+  // The list is live before anything exists.
+  await page.getByRole('link', { name: 'Executions' }).first().click();
+  await expect(page.getByTestId('live-state')).toHaveText('Live');
+  await expect(page.getByText('No runs yet')).toBeVisible();
+
+  // Queue a run through the API: it appears without a reload, PENDING.
+  const token = await sessionToken(page);
+  const agentToken = await registerAgent(baseURL!, token);
+  const { taskId } = await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId, environment: 'staging' } });
+  const row = page.locator(`[data-task-id="${taskId}"]`);
+  await expect(row).toBeVisible();
+  await expect(row.locator('[data-status]')).toHaveText('PENDING');
+  await expect(row.getByRole('link', { name: 'checkout-e2e' })).toBeVisible();
+
+  // An agent takes it: the badge turns RUNNING live.
+  await takeJob(baseURL!, agentToken, taskId);
+  await expect(row.locator('[data-status]')).toHaveText('RUNNING');
+
+  // Open it and watch the log arrive.
+  await row.getByRole('link', { name: 'checkout-e2e' }).click();
+  await expect(page).toHaveURL(new RegExp(`/executions/${taskId}$`));
+  const terminal = page.getByTestId('terminal');
+  await expect(page.getByTestId('terminal-state')).toContainText('Live');
+  await pushLog(baseURL!, agentToken, taskId, numberedChunks(1, 5));
+  await expect(terminal.getByText('line 5', { exact: true })).toBeVisible();
+  await pushLog(baseURL!, agentToken, taskId, [
+    { seq: 6, data: '\x1b[31mred failure line\x1b[0m\n' },
+    { seq: 7, data: 'partial ' }, { seq: 8, data: 'line joined\n' },
+  ]);
+  const red = terminal.getByText('red failure line');
+  await expect(red).toBeVisible();
+  await expect(red).toHaveCSS('color', 'rgb(248, 113, 113)');
+  await expect(terminal.getByText('partial line joined')).toBeVisible();
+  await expect(terminal).not.toContainText('\x1b[');
+
+  // Search the log.
+  await page.getByLabel('Search the log').fill('line 3');
+  await expect(page.getByTestId('search-hits')).toHaveText('1/1');
+
+  // Finish the run with a failed test: status, counts and the results table update.
+  await ok(baseURL!, 'POST', `/api/agent/jobs/${taskId}/complete`, {
+    agentToken,
+    body: {
+      status: 'FAILED', exitCode: 1, durationMs: 4200, lastSeq: 8,
+      tests: [
+        { testId: 't1', title: 'checkout works', status: 'passed', durationMs: 1200, retry: 0 },
+        { testId: 't2', title: 'pays with card', file: 'pay.spec.ts', status: 'failed', durationMs: 3000, retry: 1, error: { message: 'expected 200, got 500', stack: 'Error: expected 200\n    at pay.spec.ts:12:5' } },
+      ],
+    },
+  });
+  await expect(page.locator('main [data-status]').first()).toHaveText('FAILED');
+  const results = page.getByTestId('test-results');
+  await expect(results.getByText('pays with card')).toBeVisible();
+  await expect(results.getByText('expected 200, got 500')).toBeVisible();
+  await expect(results.getByText('at pay.spec.ts:12:5')).toBeVisible();
+  await expect(results.getByText('1 retry')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
+
+  // Back to the list: the row shows the final state; filter by source.
+  await page.getByRole('link', { name: 'All executions' }).click();
+  await expect(row.locator('[data-status]')).toHaveText('FAILED');
+  await expect(row).toContainText('1 passed');
+  await page.getByLabel('Source').selectOption('external-ci');
+  await expect(page).toHaveURL(/source=external-ci/);
+  await expect(page.getByText('No runs match these filters.')).toBeVisible();
+  await expect(row).toHaveCount(0);
+  await page.getByLabel('Source').selectOption('agnox-hosted');
+  await expect(row).toBeVisible();
+  await expect(row).not.toContainText('External CI');
+
+  // Log out: back to the login page, and the app is closed until logging in again.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/executions');
+  await expect(page).toHaveURL(/\/login\?next=%2Fexecutions/);
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  const me = await page.request.get('/api/auth/me');
+  expect(me.status()).toBe(401);
+});
+
+test.describe('session end', () => {
+  // The calls that discover the revoked session answer 401, which Chromium logs.
+  test.use({ allowConsoleError: /status of 401/ });
+
+  test('an ended session sends you back to log in, and returns you after', async ({ page, baseURL, consoleErrors }) => {
+    void consoleErrors;
+    const { email } = await signUpInBrowser(page);
+    const token = await sessionToken(page);
+    await createProject(baseURL!, token, 'after-expiry');
+    // The session is revoked elsewhere (as when it expires): the next call the page makes gets 401.
+    await ok(baseURL!, 'POST', '/api/auth/logout', { token });
+    await page.getByRole('link', { name: 'Executions' }).first().click();
+    await expect(page).toHaveURL(/\/login\?next=%2Fexecutions&expired=1/);
+    await expect(page.getByText('Your session ended')).toBeVisible();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('correct-horse-42');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page).toHaveURL(/\/executions$/);
+    await expect(page.getByRole('heading', { name: 'Executions' })).toBeVisible();
+    // The token never reaches page scripts.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('agnox_session');
+  });
+});
