@@ -77,16 +77,20 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
 }
 
-/** Where the CI job came from, for the dashboard (GitHub Actions, GitLab, Jenkins, …). */
-function ciContext(env: NodeJS.ProcessEnv): Record<string, string> {
-  const pick: Record<string, string | undefined> = {
-    provider: env.GITHUB_ACTIONS ? 'github' : env.GITLAB_CI ? 'gitlab' : env.JENKINS_URL ? 'jenkins' : env.BUILDKITE ? 'buildkite' : env.CI ? 'ci' : undefined,
-    repository: env.GITHUB_REPOSITORY ?? env.CI_PROJECT_PATH,
-    branch: env.GITHUB_REF_NAME ?? env.CI_COMMIT_REF_NAME ?? env.BRANCH_NAME,
-    commit: env.GITHUB_SHA ?? env.CI_COMMIT_SHA ?? env.GIT_COMMIT,
-    runUrl: env.GITHUB_RUN_ID && env.GITHUB_SERVER_URL ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : env.CI_JOB_URL ?? env.BUILD_URL,
+/** Where the CI job came from, for the dashboard (GitHub Actions, GitLab, Jenkins, Buildkite, …). */
+export function ciContext(env: NodeJS.ProcessEnv): Record<string, string | number> {
+  const pr = Number(env.GITHUB_REF?.match(/^refs\/pull\/(\d+)\//)?.[1] ?? env.CI_MERGE_REQUEST_IID ?? env.BUILDKITE_PULL_REQUEST ?? env.CHANGE_ID);
+  const pick: Record<string, string | number | undefined> = {
+    source: env.GITHUB_ACTIONS ? 'github' : env.GITLAB_CI ? 'gitlab' : env.BUILDKITE ? 'buildkite' : env.JENKINS_URL ? 'jenkins' : env.CI ? 'ci' : 'cli',
+    repository: env.GITHUB_REPOSITORY ?? env.CI_PROJECT_PATH ?? env.BUILDKITE_REPO,
+    branch: env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || env.CI_COMMIT_REF_NAME || env.BUILDKITE_BRANCH || env.BRANCH_NAME,
+    prNumber: Number.isInteger(pr) && pr > 0 ? pr : undefined,
+    commitSha: env.GITHUB_SHA ?? env.CI_COMMIT_SHA ?? env.BUILDKITE_COMMIT ?? env.GIT_COMMIT,
+    runUrl: env.GITHUB_RUN_ID && env.GITHUB_SERVER_URL ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : env.CI_JOB_URL ?? env.BUILDKITE_BUILD_URL ?? env.BUILD_URL,
+    buildId: env.GITHUB_RUN_ID ?? env.CI_PIPELINE_ID ?? env.BUILDKITE_BUILD_ID ?? env.BUILD_ID,
+    actor: env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.BUILDKITE_BUILD_CREATOR,
   };
-  return Object.fromEntries(Object.entries(pick).filter(([, v]) => v)) as Record<string, string>;
+  return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string | number>;
 }
 
 /**
