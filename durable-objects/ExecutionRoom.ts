@@ -15,7 +15,7 @@ import type { Env } from '../worker/env';
 /** Cap on a run's stored log; past it one marker line is stored and further output is dropped. */
 export const MAX_LOG_BYTES = 20 * 1024 * 1024;
 /** Viewers get batches at most this often. */
-const FLUSH_INTERVAL_MS = 50;
+const FLUSH_INTERVAL_MS = 20;
 /** Backlog frames sent to a (re)connecting viewer hold at most this many bytes of log. */
 const BACKLOG_FRAME_BYTES = 256 * 1024;
 const DEFAULT_RETENTION_DAYS = 30;
@@ -71,12 +71,13 @@ export class ExecutionRoom extends DurableObject<Env> {
   }
 
   /** Records which execution this room belongs to (idempotent). */
-  async init(input: { taskId: string; organizationId: string; status?: ExecutionStatus }) {
+  async init(input: { taskId: string; organizationId: string; status?: ExecutionStatus; lines?: Line[] }) {
     if (!this.meta('taskId')) {
       this.setMeta('taskId', input.taskId);
       this.setMeta('organizationId', input.organizationId);
-      this.setMeta('status', input.status ?? 'PENDING');
+      if (!this.meta('status')) this.setMeta('status', input.status ?? 'PENDING');
     }
+    if (input.lines?.length) this.applySync({ lines: input.lines });
   }
 
   async info() {

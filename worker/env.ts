@@ -5,9 +5,9 @@ import type { agents, Role } from './db/schema';
 
 export interface Env {
   DB: D1Database;
-  EXECUTION_ROOM: DurableObjectNamespace;
-  DISPATCHER: DurableObjectNamespace;
-  ORG_HUB: DurableObjectNamespace;
+  EXECUTION_ROOM: DurableObjectNamespace<import('../durable-objects/ExecutionRoom').ExecutionRoom>;
+  DISPATCHER: DurableObjectNamespace<import('../durable-objects/Dispatcher').Dispatcher>;
+  ORG_HUB: DurableObjectNamespace<import('../durable-objects/OrgHub').OrgHub>;
   ARTIFACTS: R2Bucket;
   ASSETS: Fetcher;
   LOGIN_IP_LIMITER: RateLimit;

@@ -34,7 +34,7 @@ export async function startControlPlane(opts: { vars?: Record<string, string>; s
   let child!: ChildProcess;
 
   const launch = async () => {
-    const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+    const varArgs = Object.entries({ ENVIRONMENT: 'development', ...opts.vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
     child = spawn(WRANGLER, ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', ...varArgs], {
       cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });

@@ -106,7 +106,7 @@ describe('input validation', () => {
     const wrong = await api('POST', '/api/projects', { token: org.token, body: { name: 42, image: 'Not An Image!!' } });
     expect(wrong.status).toBe(400);
     expect(wrong.json.code).toBe('VALIDATION_ERROR');
-    expect(wrong.json.issues.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['name', 'image']));
+    expect(wrong.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['name', 'image']));
     const arr = await api('POST', '/api/auth/login', { body: [1, 2, 3] });
     expect(arr.status).toBe(400);
   });

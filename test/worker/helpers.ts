@@ -82,7 +82,7 @@ export async function poll(agent: TestAgent, waitMs = 0, capacity = 1) {
 /** Opens a WebSocket to the Worker and collects its JSON messages. */
 export async function openSocket(path: string, headers: Record<string, string> = {}) {
   const res = await exports.default.fetch(new Request(`http://agnox.test${path}`, { headers: { upgrade: 'websocket', ...headers } }));
-  if (res.status !== 101) return { status: res.status, body: await res.text() } as const;
+  if (res.status !== 101) return { status: res.status as 400 | 401 | 403 | 404 | 426 | 500, body: await res.text() };
   const ws = res.webSocket!;
   const messages: any[] = [];
   const waiters: Array<() => void> = [];

@@ -13,8 +13,8 @@ export const isFinal = (s: ExecutionStatus) => FINAL_STATUSES.includes(s);
 export type ExecutionRow = typeof executions.$inferSelect;
 
 export const dbOf = (env: Env) => drizzle(env.DB, { schema });
-export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId)) as unknown as DurableObjectStub<import('../../durable-objects/ExecutionRoom').ExecutionRoom>;
-export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId)) as unknown as DurableObjectStub<import('../../durable-objects/OrgHub').OrgHub>;
+export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
+export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
 
 export function executionSummary(e: ExecutionRow): ExecutionSummary {
   return {
@@ -62,9 +62,9 @@ export async function transition(
     if (lines) await room.apply({ lines });
     const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1);
     await room.finish({ status, reason: row.reason, retentionDays: org?.limits.retentionDays });
+    await publishExecution(env, row);
   } else {
-    await room.apply({ lines, status: { status, reason: row.reason } });
+    await Promise.all([room.apply({ lines, status: { status, reason: row.reason } }), publishExecution(env, row)]);
   }
-  await publishExecution(env, row);
   return row;
 }

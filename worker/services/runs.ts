@@ -15,8 +15,7 @@ type Db = AppEnv['Variables']['db'];
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
 
 export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);
-export const dispatcherOf = (env: Env, queue: string) =>
-  env.DISPATCHER.get(env.DISPATCHER.idFromName(queue)) as unknown as DurableObjectStub<import('../../durable-objects/Dispatcher').Dispatcher>;
+export const dispatcherOf = (env: Env, queue: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(queue));
 
 /** Playwright's branded Chrome and Edge builds exist for amd64 only (seed 000, known limitations). */
 export const needsAmd64 = (command: string | null, tests: string[]) =>
@@ -55,15 +54,18 @@ export async function createRun(
     triggeredBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`, createdAt: now, updatedAt: now,
   };
   const [inserted] = await db.insert(executions).values(row).returning();
-  const room = roomOf(env, taskId);
-  await room.init({ taskId, organizationId, status: 'PENDING' });
-  await room.apply({ lines: [{ stream: 'system', data: `[agnox] run queued on ${body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents"}${Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}\n`, ts: now }] });
+  const queuedOn = body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents";
+  const labelNote = Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
   try {
+    // The job goes to the queue first: a waiting agent should not wait for the bookkeeping below.
     await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
   } catch (err) {
     await transition(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again' });
     throw err;
   }
-  await publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
+  await Promise.all([
+    roomOf(env, taskId).init({ taskId, organizationId, status: 'PENDING', lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }] }),
+    publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) }),
+  ]);
   return inserted!;
 }
