@@ -1,0 +1,173 @@
+// The reporter inside real Playwright runs (Debian's Chromium) of the fixture suite: what it sends
+// when the server is healthy, and that a down, slow (10 s) or failing (500) server changes neither
+// the exit code nor, by more than 2 s, the wall time — with everything saved to the spool and
+// sendable afterwards with `agnox-report upload`.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSpool } from '../src/spool';
+import { ensureBuilt, REPORTER_DIR } from './support/build';
+import { deadUrl, startFakeIngest, type FakeIngest } from './support/fake-ingest';
+import { readJsonReport, runSuite, type SuiteRun } from './support/suite';
+
+const MAX_GROWTH_MS = 2_000;
+const reporterEnv = (baseUrl: string) => ({ AGNOX_API_KEY: 'test-key', AGNOX_PROJECT_ID: 'proj-1', AGNOX_BASE_URL: baseUrl, AGNOX_FLUSH_INTERVAL_MS: '200' });
+
+const spoolFiles = (run: SuiteRun) => (existsSync(run.outputDir) ? readdirSync(run.outputDir).filter((f) => /^agnox-spool-.*\.jsonl$/.test(f)).map((f) => path.join(run.outputDir, f)) : []);
+
+/** Runs the shipped `agnox-report` bin. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), ...args], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+/** Every event number from 1 to the last one, exactly once. */
+function expectGapless(seqs: number[]) {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  expect(sorted.length).toBeGreaterThan(10);
+  expect(sorted).toEqual(sorted.map((_, i) => i + 1));
+}
+
+let baseline: SuiteRun;
+const servers: FakeIngest[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  baseline = await runSuite({ AGNOX_REPORTER: 'off' });
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+describe('with a healthy server', () => {
+  it('sends every attempt, the console output and a summary equal to Playwright\'s own report', async () => {
+    const server = await startFakeIngest('ok');
+    servers.push(server);
+    const run = await runSuite(reporterEnv(server.url));
+    expect(run.code).toBe(baseline.code);
+    expect(run.code).toBe(1); // the suite has failing tests on purpose
+    expect(server.invalid).toEqual([]);
+    expect(server.setups).toHaveLength(1);
+    expect(server.setups[0]).toMatchObject({ projectId: 'proj-1', framework: 'playwright', totalTests: 7, runName: 'fixture suite', ciContext: { source: 'local' } });
+    expectGapless(server.events().map((e) => e.seq!));
+
+    const report = readJsonReport(run.jsonFile);
+    const ends = server.events().filter((e) => e.type === 'test-end');
+    for (const test of report.tests) {
+      const sent = ends.filter((e) => e.testId === test.id).sort((a, b) => a.retry! - b.retry!);
+      expect(sent.map((e) => ({ status: e.status, retry: e.retry, duration: e.duration })), test.title)
+        .toEqual(test.attempts.map((a) => ({ status: a.status, retry: a.retry, duration: a.duration })));
+      sent.forEach((e, i) => expect(e.error, test.title).toBe(test.attempts[i]!.error));
+    }
+    const failed = ends.find((e) => e.title === 'compares strings and fails')!;
+    expect(failed.errorLocation).toBe('basics.spec.ts:17:26');
+    expect(failed.errorStack).toContain('basics.spec.ts:17:26');
+
+    const logs = server.events().filter((e) => e.type === 'log');
+    expect(logs.some((e) => e.chunk.includes('adding 2 and 3') && e.stream === 'stdout')).toBe(true);
+    expect(logs.some((e) => e.chunk.includes('about to fail on purpose') && e.stream === 'stderr')).toBe(true);
+
+    expect(server.teardowns).toHaveLength(1);
+    const { summary, status } = server.teardowns[0]!;
+    expect(status).toBe('FAILED');
+    expect(summary).toMatchObject({
+      total: 7, passed: report.stats.expected, failed: report.stats.unexpected, flaky: report.stats.flaky, skipped: report.stats.skipped, timedOut: 1,
+    });
+    expect([summary.passed, summary.failed, summary.flaky, summary.skipped]).toEqual([3, 2, 1, 1]);
+    expect(spoolFiles(run)).toEqual([]);
+  });
+
+  it('waits as long as 429 Retry-After says, then delivers everything', async () => {
+    const server = await startFakeIngest('ok');
+    servers.push(server);
+    server.retryAfterSeconds = 1;
+    server.mode = 'rate-limited'; // the setup call gets the 429
+    const run = await runSuite(reporterEnv(server.url));
+    expect(run.code).toBe(baseline.code);
+    const [limited, next] = server.calls;
+    expect(limited!.status).toBe(429);
+    expect(next!.at - limited!.at).toBeGreaterThanOrEqual(900);
+    expect(server.teardowns).toHaveLength(1);
+    expectGapless(server.events().map((e) => e.seq!));
+  });
+
+  it('replays what failed once the server is back during the run, leaving no spool', async () => {
+    const server = await startFakeIngest('ok');
+    servers.push(server);
+    server.failNext = 3;
+    const run = await runSuite(reporterEnv(server.url));
+    expect(run.code).toBe(baseline.code);
+    expect(server.calls.slice(0, 3).map((c) => c.status)).toEqual([500, 500, 500]);
+    expect(server.teardowns).toHaveLength(1);
+    expectGapless(server.events().map((e) => e.seq!));
+    expect(spoolFiles(run)).toEqual([]);
+  });
+});
+
+describe('when the server is unreachable or unhealthy', () => {
+  const cases: Array<[string, () => Promise<string>]> = [
+    ['down', () => deadUrl()],
+    ['slow (answers after 10 s)', async () => { const s = await startFakeIngest('slow'); servers.push(s); return s.url; }],
+    ['failing (500)', async () => { const s = await startFakeIngest('error'); servers.push(s); return s.url; }],
+  ];
+
+  for (const [name, url] of cases) {
+    it(`${name}: same exit code, < 2 s slower, the whole run in the spool, uploadable later`, async () => {
+      const target = await url();
+      const run = await runSuite(reporterEnv(target));
+      expect(run.code).toBe(baseline.code);
+      // The machine is shared, so one pair of runs can differ by seconds for reasons of its own:
+      // when the first comparison is over budget, both runs are repeated and the fastest of each count.
+      let growth = run.wallMs - baseline.wallMs;
+      const walls = [`${Math.round(run.wallMs)} vs ${Math.round(baseline.wallMs)}`];
+      if (growth >= MAX_GROWTH_MS) {
+        const again = await runSuite({ AGNOX_REPORTER: 'off' });
+        const retry = await runSuite(reporterEnv(target));
+        expect(retry.code).toBe(baseline.code);
+        growth = Math.min(run.wallMs, retry.wallMs) - Math.min(baseline.wallMs, again.wallMs);
+        walls.push(`${Math.round(retry.wallMs)} vs ${Math.round(again.wallMs)}`);
+      }
+      expect(growth, `wall ms with reporter vs without: ${walls.join(', ')}`).toBeLessThan(MAX_GROWTH_MS);
+      expect(run.output).toContain('npx agnox-report upload');
+
+      const files = spoolFiles(run);
+      expect(files).toHaveLength(1);
+      const spool = readSpool(files[0]!);
+      expect(spool.header.setup).toMatchObject({ projectId: 'proj-1', totalTests: 7 });
+      expect(spool.teardown).toMatchObject({ status: 'FAILED', summary: { total: 7, passed: 3, failed: 2, flaky: 1, skipped: 1 } });
+      const events = spool.batches.flatMap((b) => b.events);
+      expectGapless(events.map((e) => e.seq!));
+      expect(events.filter((e) => e.type === 'test-end')).toHaveLength(10); // 7 tests, 3 of them retried
+
+      // The server comes back: the shipped CLI sends the spool; a second upload changes nothing.
+      const back = await startFakeIngest('ok');
+      servers.push(back);
+      const cli = (file: string) => runCli(['upload', '--url', back.url, file], { AGNOX_API_KEY: 'test-key' });
+      const first = await cli(files[0]!);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toContain('status FAILED');
+      expect(back.invalid).toEqual([]);
+      expect(back.setups[0]!.runId).toBe(spool.header.setup.runId);
+      expectGapless(back.events().map((e) => e.seq!));
+      const second = await cli(files[0]!);
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toContain(`${spool.batches.length} batches (${spool.batches.length} already there)`);
+      expect(back.events()).toHaveLength(events.length);
+    });
+  }
+});
+
+describe('without a key or project', () => {
+  it('stays a no-op with one warning and the same exit code', async () => {
+    const run = await runSuite({ AGNOX_PROJECT_ID: 'proj-1' });
+    expect(run.code).toBe(baseline.code);
+    expect(run.output.match(/\[agnox\] reporter disabled: missing apiKey \(AGNOX_API_KEY\)/g)).toHaveLength(1);
+    expect(spoolFiles(run)).toEqual([]);
+  });
+});
