@@ -19,6 +19,8 @@ export type AgentOptions = AgentConfig & {
   /** Overrides for tests (e.g. pretend to be arm64). */
   host?: HostInfo;
   streamer?: ConstructorParameters<typeof JobRun>[1]['streamer'];
+  /** Called with every accepted job's run (tests, diagnostics). */
+  onJob?: (run: JobRun) => void;
 };
 
 export class Agent {
@@ -144,6 +146,7 @@ export class Agent {
       return outcome;
     });
     this.running.set(job.taskId, { run, done });
+    this.opts.onJob?.(run);
     if (this.opts.once && ++this.jobsTaken >= 1) this.drain();
   }
 

@@ -1,0 +1,37 @@
+// A TCP proxy in front of the control plane that can drop the network: `reset()` kills every open
+// connection (like a link going down), `blackhole()` keeps connections open but silently drops
+// all bytes both ways (a half-open link: no FIN, no RST), `restore()` heals it.
+import net from 'node:net';
+
+export type FlakyProxy = { url: string; reset: () => void; blackhole: () => void; restore: () => void; connections: () => number; close: () => Promise<void> };
+
+export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
+  const { hostname, port } = new URL(target);
+  let mode: 'pass' | 'blackhole' = 'pass';
+  const open = new Set<net.Socket>();
+  let total = 0;
+  const server = net.createServer((client) => {
+    total++;
+    const upstream = net.connect(Number(port), hostname);
+    open.add(client);
+    open.add(upstream);
+    const forward = (from: net.Socket, to: net.Socket) => from.on('data', (d) => { if (mode === 'pass') to.write(d); });
+    forward(client, upstream);
+    forward(upstream, client);
+    const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port: own } = server.address() as net.AddressInfo;
+  const resetAll = () => { for (const s of open) s.resetAndDestroy(); open.clear(); };
+  return {
+    url: `http://127.0.0.1:${own}`,
+    reset: resetAll,
+    blackhole: () => { mode = 'blackhole'; },
+    // Bytes were dropped, so the old streams are corrupt: end them, as a NAT timeout would.
+    restore: () => { mode = 'pass'; resetAll(); },
+    connections: () => total,
+    close: () => new Promise<void>((r) => { resetAll(); server.close(() => r()); }),
+  };
+}
