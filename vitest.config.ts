@@ -11,7 +11,7 @@ export default defineConfig(async () => ({
       {
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ENVIRONMENT: 'development', TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
+          miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
         })],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['./test/worker/apply-migrations.ts'] },
       },

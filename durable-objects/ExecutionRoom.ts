@@ -12,8 +12,8 @@ import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/r
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
 
-/** Cap on a run's stored log; past it one marker line is stored and further output is dropped. */
-export const MAX_LOG_BYTES = 20 * 1024 * 1024;
+/** Default cap on a run's stored log (LOG_MAX_BYTES overrides); past it one marker line is stored and further output is dropped. */
+export const DEFAULT_LOG_MAX_BYTES = 20 * 1024 * 1024;
 /** Viewers get batches at most this often. */
 const FLUSH_INTERVAL_MS = 20;
 /** Backlog frames sent to a (re)connecting viewer hold at most this many bytes of log. */
@@ -45,6 +45,11 @@ export class ExecutionRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.createTables();
+    this.broadcastUpTo = this.lastSeq();
+  }
+
+  private createTables() {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, data TEXT NOT NULL, ts INTEGER NOT NULL);
@@ -53,7 +58,6 @@ export class ExecutionRoom extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS tests (test_id TEXT NOT NULL, retry INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY (test_id, retry));
       CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY);
     `);
-    this.broadcastUpTo = this.lastSeq();
   }
 
   // ── state ────────────────────────────────────────────────────────────────────────────────
@@ -147,11 +151,12 @@ export class ExecutionRoom extends DurableObject<Env> {
   /** Appends one line to the numbered log, within the size cap. */
   private append(line: Line) {
     if (this.meta('truncated') === '1') return;
+    const max = Number(this.env.LOG_MAX_BYTES ?? DEFAULT_LOG_MAX_BYTES);
     const bytes = Number(this.meta('bytes') ?? 0) + line.data.length;
     let stored: StoredLogChunk;
     const seq = this.lastSeq() + 1;
-    if (bytes > MAX_LOG_BYTES) {
-      stored = { seq, stream: 'system', data: `\n[agnox] log truncated: this run's log passed ${MAX_LOG_BYTES / 1024 / 1024} MB; later output was not stored.\n`, ts: Date.now() };
+    if (bytes > max) {
+      stored = { seq, stream: 'system', data: `\n[agnox] log truncated: this run's log passed ${(max / 1024 / 1024).toFixed(1)} MB; later output was not stored.\n`, ts: Date.now() };
       this.setMeta('truncated', '1');
       this.broadcastNow({ type: 'truncated', atSeq: seq });
     } else {
@@ -183,6 +188,11 @@ export class ExecutionRoom extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run deleted');
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    // The object may live on in memory: leave it an empty, working room.
+    this.createTables();
+    this.pendingChunks = [];
+    this.pendingTests.clear();
+    this.broadcastUpTo = 0;
   }
 
   override async alarm() {

@@ -17,6 +17,8 @@ export interface Env {
   CORS_ORIGINS: string;
   PUBLIC_URL: string;
   JWT_SECRET?: string;
+  /** Cap on one run's stored log, in bytes. */
+  LOG_MAX_BYTES?: string;
 }
 
 /** Who is calling. A JWT resolves to a user; an `x-api-key` resolves to the org with developer rights. */

@@ -404,3 +404,43 @@ describe('listing', () => {
     expect((await api('GET', '/api/executions?cursor=zzz', { token: org.token })).status).toBe(400);
   });
 });
+
+describe('log storage limits', () => {
+  it('caps a run\'s stored log with one clear truncation marker (LOG_MAX_BYTES is 64 KB in tests)', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    await poll(agent, 0);
+    const viewer = await openSocket(`/api/executions/${taskId}/live?ticket=${await wsTicket(org.token, taskId)}`);
+    if (viewer.status !== 101) throw new Error('no socket');
+    const big = 'y'.repeat(8 * 1024);
+    const chunks = Array.from({ length: 12 }, (_, i) => ({ seq: i + 1, stream: 'stdout', data: big }));
+    const res = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks });
+    expect(res.json.data.upTo).toBe(12); // acked all the same, so the agent does not resend forever
+    const logs = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
+    expect(logs.truncated).toBe(true);
+    const bytes = logs.chunks.reduce((n: number, c: any) => n + c.data.length, 0);
+    expect(bytes).toBeLessThan(64 * 1024 + 1024);
+    expect(logs.chunks.at(-1)).toMatchObject({ stream: 'system' });
+    expect(logs.chunks.at(-1).data).toContain('log truncated');
+    await viewer.until((m) => m.some((x) => x.type === 'truncated'));
+  });
+
+  it('deletes a finished run\'s log when its retention alarm fires', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    await poll(agent, 0);
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: 'kept for now\n' }] });
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'PASSED', exitCode: 0 });
+    const stored = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
+    expect(stored.chunks.map((c: any) => c.data).join('')).toContain('kept for now');
+    const alarmAt = await runInDurableObject(room(taskId), (_i, state) => state.storage.getAlarm());
+    expect(alarmAt! - Date.now()).toBeGreaterThan(29 * 24 * 3600 * 1000); // the free plan keeps 30 days
+    expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
+    const after = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
+    expect(after.chunks).toEqual([]);
+  });
+});
