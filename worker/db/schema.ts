@@ -22,6 +22,8 @@ export const organizations = sqliteTable('organizations', {
   slackWebhookUrl: text('slack_webhook_url'),
   stripeCustomerId: text('stripe_customer_id'),
   stripeSubscriptionId: text('stripe_subscription_id'),
+  /** When this org last started an AI analysis (bounds cost: one per org per interval). */
+  lastAnalysisAt: integer('last_analysis_at'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [index('organizations_stripe_customer').on(t.stripeCustomerId)]);
@@ -153,10 +155,15 @@ export const testResults = sqliteTable('test_results', {
   errorLocation: text('error_location'),
   attachments: json<Array<{ name: string; contentType: string; key?: string; size?: number }>>('attachments'),
   startedAt: integer('started_at'),
+  /** Normalised error signature (failure intelligence): the same failure across runs shares it. */
+  fingerprint: text('fingerprint'),
+  projectId: text('project_id'),
   createdAt: createdAt(),
 }, (t) => [
   index('test_results_task').on(t.taskId, t.testId, t.retry),
   index('test_results_org_title').on(t.organizationId, t.title, t.createdAt),
+  index('test_results_org_fingerprint').on(t.organizationId, t.fingerprint, t.createdAt),
+  index('test_results_org_project').on(t.organizationId, t.projectId, t.createdAt),
 ]);
 
 export const agents = sqliteTable('agents', {
@@ -311,3 +318,47 @@ export const loginAttempts = sqliteTable('login_attempts', {
   lockedUntil: integer('locked_until'),
   updatedAt: updatedAt(),
 }, (t) => [primaryKey({ columns: [t.email] })]);
+
+/** A flaky test a member quarantined: it still runs and is reported, but its failure does not fail the run. */
+export const quarantines = sqliteTable('quarantines', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+  projectId: text('project_id').notNull(),
+  /** The test's identity across runs: its title path (and file when known). */
+  testKey: text('test_key').notNull(),
+  title: text('title').notNull(),
+  owner: text('owner').notNull(),
+  reason: text('reason').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('quarantines_project_test').on(t.organizationId, t.projectId, t.testKey), index('quarantines_org').on(t.organizationId, t.expiresAt)]);
+
+/** Emails the product sends (invitations, …): the development outbox, and the delivery record with a provider. */
+export const emailOutbox = sqliteTable('email_outbox', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id').notNull(),
+  to: text('to').notNull(),
+  subject: text('subject').notNull(),
+  text: text('text').notNull(),
+  html: text('html'),
+  provider: text('provider').notNull(),
+  status: text('status').$type<'queued' | 'sent' | 'failed' | 'outbox'>().notNull(),
+  error: text('error'),
+  createdAt: createdAt(),
+  sentAt: integer('sent_at'),
+}, (t) => [index('email_outbox_org').on(t.organizationId, t.createdAt)]);
+
+/** Outgoing notifications (Slack) with their delivery attempts. */
+export const notifications = sqliteTable('notifications', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id').notNull(),
+  taskId: text('task_id'),
+  channel: text('channel').notNull(),
+  status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  error: text('error'),
+  payload: text('payload'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [index('notifications_org').on(t.organizationId, t.createdAt)]);

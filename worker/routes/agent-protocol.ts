@@ -1,7 +1,7 @@
 // The agent protocol (worker/contracts/agent.ts): register once, then poll → heartbeat → stream →
 // artifacts → complete, every call with the per-agent token. Only the agent holding a job's lease
 // may touch that job; for anyone else the job does not exist (404).
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, isNull } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import {
@@ -46,7 +46,7 @@ export function insertTestResults(db: AppEnv['Variables']['db'], organizationId:
     durationMs: t.durationMs ?? 0, retry: t.retry ?? 0, errorMessage: t.error?.message ?? null, errorStack: t.error?.stack ?? null,
     errorLocation: t.error?.location ?? null, attachments: t.attachments ?? null, startedAt: t.startedAt ?? null, createdAt: now,
   }));
-  const perStatement = Math.floor(100 / 16);
+  const perStatement = Math.floor(100 / Object.keys(getTableColumns(testResults)).length);
   const statements = [];
   for (let i = 0; i < rows.length; i += perStatement) statements.push(db.insert(testResults).values(rows.slice(i, i + perStatement)));
   return statements;
