@@ -33,7 +33,7 @@ export const authRoutes = new Hono<AppEnv>()
     const org = {
       id: newId(), name: body.organizationName, slug: `${slugify(body.organizationName)}-${newId().slice(0, 6)}`,
       plan: 'free', limits: FREE_PLAN_LIMITS, aiAnalysisEnabled: true, slackWebhookUrl: null,
-      stripeCustomerId: null, stripeSubscriptionId: null, createdAt: now, updatedAt: now,
+      stripeCustomerId: null, stripeSubscriptionId: null, lastAnalysisAt: null, createdAt: now, updatedAt: now,
     };
     const user = {
       id: newId(), organizationId: org.id, email: body.email, name: body.name, role: 'admin' as const,
