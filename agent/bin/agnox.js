@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import { main } from '../dist/ci.js';
 
-process.exitCode = await main(process.argv.slice(2));
+// Exit when done: a finished CLI should not wait for idle keep-alive sockets.
+process.exit(await main(process.argv.slice(2)));

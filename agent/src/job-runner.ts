@@ -138,7 +138,9 @@ export class JobRun {
     try {
       const { exitCode, oomKilled } = await deps.docker.wait(container);
       // The output stream ends just after the exit; don't wait forever for a stuck attach.
-      await Promise.race([outputEnded, sleep(5_000)]);
+      const settle = new AbortController();
+      await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
+      settle.abort();
       for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
       if (oomKilled) this.system('the container ran out of memory (OOM-killed)');
       const collected = await this.collectReports(container);
