@@ -10,6 +10,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
 import type { Env } from '../worker/env';
 import { roomOf, transition } from '../worker/services/executions';
+import { finishRun } from '../worker/services/finish';
 
 /** What the control plane stores for a job: everything but secrets and lease fields. */
 export type JobPayload = {
@@ -192,13 +193,13 @@ export class Dispatcher extends DurableObject<Env> {
     if (row.cancel_reason || overdue) {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
       const timedOut = overdue || row.cancel_reason === 'timeout';
-      await transition(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
+      await finishRun(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
         from: ['PENDING', 'RUNNING'], patch: { reason: timedOut ? 'timeout' : 'cancel' },
         note: timedOut ? 'run timed out and its agent did not report back' : 'run cancelled; its agent did not report back',
       });
     } else if (row.attempt >= MAX_JOB_ATTEMPTS) {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
-      await transition(this.env, row.task_id, 'ERROR', {
+      await finishRun(this.env, row.task_id, 'ERROR', {
         from: ['PENDING', 'RUNNING'], patch: { reason: 'agent_lost' },
         note: `agent lost ${row.attempt} times (no heartbeat for ${LEASE_TTL_MS / 1000} s); giving up`,
       });

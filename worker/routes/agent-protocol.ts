@@ -15,6 +15,7 @@ import { ApiError, notFound, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent } from '../middleware/auth';
 import { roomOf, transition } from '../services/executions';
+import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
 import { summarizeResults } from '../services/results';
 
@@ -146,7 +147,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       db.delete(testResults).where(eq(testResults.taskId, taskId)),
       ...insertTestResults(db, agent.organizationId, taskId, body.tests),
     ] as unknown as Parameters<typeof db.batch>[0]);
-    const row = await transition(c.env, taskId, body.status, {
+    const row = await finishRun(c.env, taskId, body.status, {
       from: ['RUNNING', 'PENDING'],
       patch: { exitCode: body.exitCode, reason: body.reason ?? (body.status === 'PASSED' || body.status === 'FAILED' ? 'exit' : null), durationMs: body.durationMs ?? null, ...summary },
       note: notes.join('; '),
