@@ -21,6 +21,7 @@ import { ciRoutes } from './routes/ci';
 import { executionRoutes, runRequestRoutes } from './routes/executions';
 import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
 import { reportRoutes } from './routes/reports';
+import { ingestRoutes } from './routes/ingest';
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -55,6 +56,7 @@ app.route('/api/projects', projectRoutes);
 app.route('/api/execution-request', runRequestRoutes);
 app.route('/api/executions', executionRoutes);
 app.route('/api/ci', ciRoutes);
+app.route('/api/ingest', ingestRoutes);
 app.route('/api/live', orgLiveRoutes);
 app.route('/api/agents', agentAdminRoutes);
 app.route('/api/agent', agentProtocolRoutes);

@@ -3,8 +3,10 @@ import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
 import type { Env } from './env';
 import { purgeExpiredAuthRows } from './routes/auth';
+import { cancelOrphanedRuns, orphanHours } from './services/ingest';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
   const db = drizzle(env.DB, { schema });
   await purgeExpiredAuthRows(db);
+  await cancelOrphanedRuns(env, db, orphanHours(env));
 }

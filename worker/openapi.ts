@@ -5,6 +5,7 @@ import * as agent from './contracts/agent';
 import * as agentsAdmin from './contracts/agents-admin';
 import * as projects from './contracts/projects';
 import * as runs from './contracts/runs';
+import * as ingest from './contracts/ingest';
 
 type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
 type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
@@ -61,6 +62,10 @@ export const operations: Operation[] = [
   { method: 'put', path: '/api/agent/jobs/{taskId}/artifacts', summary: 'Agent: upload one report file (?path=)', auth: 'agent', tag: 'agent protocol' },
   { method: 'post', path: '/api/agent/jobs/{taskId}/complete', summary: 'Agent: final status, exit code, test results', auth: 'agent', body: agent.CompleteBody, tag: 'agent protocol' },
   { method: 'get', path: '/reports/{taskId}/{path}', summary: 'A stored report or artifact (members of the org)', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'post', path: '/api/ingest/setup', summary: 'Start (or join, by runId) an external CI run: execution, test cycle and session', auth: 'apiKey', body: ingest.SetupBody, tag: 'ingest' },
+  { method: 'post', path: '/api/ingest/event', summary: 'Stream a batch of log, test-begin, test-end and status events (idempotent by batchId)', auth: 'apiKey', body: ingest.EventBatch, tag: 'ingest' },
+  { method: 'post', path: '/api/ingest/teardown', summary: 'Finish the run: results, summary and final status (idempotent)', auth: 'apiKey', body: ingest.TeardownBody, tag: 'ingest' },
+  { method: 'post', path: '/api/ingest/attachment', summary: 'Upload one attachment (raw body, ≤ 1 MB) of a test attempt; answers its key', auth: 'apiKey', tag: 'ingest' },
 ];
 
 const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {

@@ -1,0 +1,248 @@
+// External CI runs (seed 004): setup creates the execution, its test cycle and item, and the
+// session; events go straight to the execution's room (no D1 write per event); teardown writes
+// the results and the summary to D1 and ends the run; a cron job cancels runs that went silent.
+//
+// Ids are derived from (organization, project, runId), and every write is conditional, so that a
+// repeated setup joins the same run (shards of one CI build, a spool replayed later) and a
+// repeated teardown changes nothing.
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
+import type { TestResult } from '../contracts/results';
+import { executions, ingestSessions, organizations, projects, testCycleItems, testCycles, testResults, type ExecutionStatus } from '../db/schema';
+import type { AppEnv, Env } from '../env';
+import { sha256Hex } from '../lib/crypto';
+import { ApiError, notFound } from '../lib/errors';
+import { insertTestResults } from '../routes/agent-protocol';
+import { publishExecution, roomOf } from './executions';
+import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
+
+type Db = AppEnv['Variables']['db'];
+type Line = { stream: 'stdout' | 'stderr' | 'system'; data: string; ts: number };
+type ShardResult = { status: TeardownBody['status']; summary: TeardownBody['summary'] };
+export type IngestMeta = {
+  sessionId: string; reporterVersion: string; framework: string; totalTests: number; runId: string;
+  runName: string; ciContext?: SetupBody['ciContext']; shards?: { total: number; done: Record<string, ShardResult> };
+};
+
+export const DEFAULT_ORPHAN_HOURS = 24;
+/** lastEventAt is refreshed at most this often per session (and isolate): enough for hour-scale orphan detection. */
+const HEARTBEAT_EVERY_MS = 60_000;
+
+export const sessionNotFound = () => new ApiError(404, 'SESSION_NOT_FOUND', 'Session not found or expired');
+
+/** The deterministic ids of a run. */
+async function runIds(organizationId: string, projectId: string, runId: string) {
+  const h = await sha256Hex(`${organizationId}\n${projectId}\n${runId}`);
+  return { sid: `ing_${h.slice(0, 32)}`, taskId: `ingest-${h.slice(0, 24)}`, cycleId: `cyc_${h.slice(0, 24)}`, cycleItemId: `cyi_${h.slice(0, 24)}` };
+}
+
+export async function setupRun(env: Env, db: Db, caller: { organizationId: string; apiKeyId: string }, body: SetupBody) {
+  const { organizationId } = caller;
+  const [project] = await db.select({ id: projects.id, name: projects.name }).from(projects)
+    .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId))).limit(1);
+  if (!project) throw notFound('Project');
+  const runId = body.runId ?? crypto.randomUUID();
+  const ids = await runIds(organizationId, project.id, runId);
+  const now = Date.now();
+  const [existing] = await db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1);
+  let created = false;
+  if (!existing) {
+    const name = body.runName ?? `External CI — ${new Date(now).toISOString()}`;
+    const ingestMeta: IngestMeta = {
+      sessionId: ids.sid, reporterVersion: body.reporterVersion, framework: body.framework, totalTests: body.totalTests, runId, runName: name,
+      ...(body.ciContext ? { ciContext: body.ciContext } : {}), ...(body.shard ? { shards: { total: body.shard.total, done: {} } } : {}),
+    };
+    const results = await db.batch([
+      db.insert(executions).values({
+        taskId: ids.taskId, organizationId, projectId: project.id, status: 'RUNNING', source: 'external-ci', trigger: 'ingest',
+        environment: body.environment ?? null, image: 'external-ci', ingestMeta, ciContext: body.ciContext ?? null,
+        totalTests: body.totalTests, cycleId: ids.cycleId, cycleItemId: ids.cycleItemId, triggeredBy: `api-key:${caller.apiKeyId}`,
+        createdAt: now, startedAt: now, updatedAt: now,
+      }).onConflictDoNothing().returning({ taskId: executions.taskId }),
+      db.insert(testCycles).values({
+        id: ids.cycleId, organizationId, projectId: project.id, name, status: 'RUNNING', source: 'external-ci', taskId: ids.taskId,
+        summary: { total: body.totalTests, passed: 0, failed: 0, blocked: 0, skipped: 0, pending: body.totalTests }, createdBy: `api-key:${caller.apiKeyId}`, createdAt: now, updatedAt: now,
+      }).onConflictDoNothing(),
+      db.insert(testCycleItems).values({
+        id: ids.cycleItemId, organizationId, cycleId: ids.cycleId, type: 'automated', title: name, status: 'RUNNING', taskId: ids.taskId, createdAt: now, updatedAt: now,
+      }).onConflictDoNothing(),
+      db.insert(ingestSessions).values({
+        id: ids.sid, organizationId, projectId: project.id, taskId: ids.taskId, cycleId: ids.cycleId, cycleItemId: ids.cycleItemId,
+        apiKeyId: caller.apiKeyId, runKey: runId, status: 'active', lastEventAt: now, createdAt: now,
+      }).onConflictDoNothing(),
+    ]);
+    created = results[0].length > 0;
+    if (created) {
+      const ci = body.ciContext;
+      const where = ci && ci.source !== 'local' ? ` from ${ci.source}${ci.repository ? ` ${ci.repository}` : ''}${ci.branch ? ` (${ci.branch})` : ''}` : '';
+      await roomOf(env, ids.taskId).init({
+        taskId: ids.taskId, organizationId, status: 'RUNNING',
+        lines: [{ stream: 'system', data: `[agnox] external ${body.framework} run${where}: ${body.totalTests} tests\n`, ts: now }],
+      });
+      const [row] = await db.select().from(executions).where(eq(executions.taskId, ids.taskId)).limit(1);
+      if (row) await publishExecution(env, row);
+    }
+  }
+  const sessionId = await signSession(env, { sid: ids.sid, taskId: ids.taskId, organizationId, projectId: project.id, exp: now + SESSION_TTL_MS });
+  return { created, data: { sessionId, taskId: ids.taskId, cycleId: ids.cycleId } };
+}
+
+/** The caller's session, from the signed id alone; another org's session is "not found". */
+export async function resolveSession(env: Env, organizationId: string, sessionId: string): Promise<SessionClaims> {
+  const claims = await verifySession(env, sessionId);
+  if (!claims || claims.organizationId !== organizationId) throw sessionNotFound();
+  return claims;
+}
+
+const MARK: Record<string, string> = { passed: '✓', failed: '✘', timedOut: '✘', skipped: '-', interrupted: '!' };
+
+/** One room write per batch: log lines (with a line per finished test), live results, status. */
+export function toRoomBatch(events: IngestEvent[]): { lines: Line[]; tests: TestResult[]; status?: 'RUNNING' | 'ANALYZING' } {
+  const lines: Line[] = [];
+  const tests: TestResult[] = [];
+  let status: 'RUNNING' | 'ANALYZING' | undefined;
+  for (const e of events) {
+    if (e.type === 'log') lines.push({ stream: e.stream ?? 'stdout', data: e.chunk, ts: e.timestamp });
+    else if (e.type === 'test-end') {
+      const title = e.title ?? e.testId;
+      const retry = e.retry ?? 0;
+      tests.push({
+        testId: e.testId, title, status: e.status, durationMs: e.duration, retry,
+        ...(e.file !== undefined ? { file: e.file } : {}), ...(e.suite ? { suite: e.suite } : {}),
+        ...(e.error !== undefined || e.errorStack ? { error: { message: e.error ?? '', ...(e.errorStack ? { stack: e.errorStack } : {}), ...(e.errorLocation ? { location: e.errorLocation } : {}) } } : {}),
+        ...(e.attachments?.length ? { attachments: e.attachments } : {}),
+        ...(e.startedAt !== undefined ? { startedAt: e.startedAt } : {}),
+      });
+      lines.push({ stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${e.file ? `${e.file} › ` : ''}${title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
+    } else if (e.type === 'status') status = e.status;
+    // test-begin has no storage of its own: the result arrives with test-end.
+  }
+  return { lines, tests, status };
+}
+
+const heartbeats = new Map<string, number>();
+
+export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch: EventBatch, waitUntil: (p: Promise<unknown>) => void) {
+  const { lines, tests, status } = toRoomBatch(batch.events);
+  const room = roomOf(env, claims.taskId);
+  const result = await room.apply({
+    ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
+    ...(lines.length ? { lines } : {}), ...(tests.length ? { tests } : {}),
+  });
+  const now = Date.now();
+  if (!result.duplicate && status) {
+    // Rare (a handful per run): worth a D1 write so that the live list shows it.
+    const [row] = await db.update(executions).set({ status, updatedAt: now })
+      .where(and(eq(executions.taskId, claims.taskId), inArray(executions.status, ['RUNNING', 'ANALYZING']))).returning();
+    if (row) await Promise.all([room.apply({ status: { status } }), publishExecution(env, row)]);
+  }
+  if ((heartbeats.get(claims.sid) ?? 0) + HEARTBEAT_EVERY_MS < now) {
+    heartbeats.set(claims.sid, now);
+    if (heartbeats.size > 10_000) heartbeats.clear();
+    waitUntil(db.update(ingestSessions).set({ lastEventAt: now }).where(eq(ingestSessions.id, claims.sid)).run().catch(() => {}));
+  }
+  return { accepted: result.duplicate ? 0 : batch.events.length, duplicate: result.duplicate };
+}
+
+const ORDER: TeardownBody['status'][] = ['PASSED', 'CANCELLED', 'TIMED_OUT', 'FAILED'];
+
+export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body: Omit<TeardownBody, 'sessionId'>) {
+  const [session] = await db.select().from(ingestSessions)
+    .where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1);
+  const [exec] = await db.select().from(executions)
+    .where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1);
+  if (!session || !exec) throw sessionNotFound();
+  // Idempotent: a finished run answers what it answered the first time.
+  if (session.status === 'completed') return { taskId: exec.taskId, status: exec.status };
+
+  const meta = (exec.ingestMeta ?? {}) as IngestMeta;
+  let status = body.status;
+  let summary = body.summary;
+  const now = Date.now();
+  if (body.shard && body.shard.total > 1) {
+    const shards = { total: body.shard.total, done: { ...(meta.shards?.done ?? {}), [String(body.shard.current)]: { status: body.status, summary: body.summary } } };
+    const done = Object.values(shards.done);
+    if (done.length < shards.total) {
+      // Not the last shard: remember its part; the run goes on.
+      await db.update(executions).set({ ingestMeta: { ...meta, shards }, updatedAt: now }).where(eq(executions.taskId, exec.taskId));
+      await db.update(ingestSessions).set({ lastEventAt: now }).where(eq(ingestSessions.id, session.id));
+      return { taskId: exec.taskId, status: exec.status };
+    }
+    meta.shards = shards;
+    status = done.reduce((worst, s) => (ORDER.indexOf(s.status) > ORDER.indexOf(worst) ? s.status : worst), 'PASSED' as TeardownBody['status']);
+    summary = done.reduce((sum, s) => ({
+      total: sum.total + s.summary.total, passed: sum.passed + s.summary.passed, failed: sum.failed + s.summary.failed,
+      skipped: sum.skipped + s.summary.skipped, flaky: (sum.flaky ?? 0) + (s.summary.flaky ?? 0), timedOut: (sum.timedOut ?? 0) + (s.summary.timedOut ?? 0),
+      duration: Math.max(sum.duration, s.summary.duration),
+    }), { total: 0, passed: 0, failed: 0, skipped: 0, flaky: 0, timedOut: 0, duration: 0 });
+  }
+
+  const room = roomOf(env, exec.taskId);
+  const tests = await room.readTests();
+  const finalStatus: ExecutionStatus = status;
+  const counts = { totalTests: summary.total, passed: summary.passed, failed: summary.failed, skipped: summary.skipped, flaky: summary.flaky ?? 0, timedOut: summary.timedOut ?? 0 };
+  // One atomic batch: results (in statements under D1's 100-parameter limit), the execution, the
+  // session, the cycle and its item. The status guard keeps a repeated or racing teardown harmless.
+  await db.batch([
+    db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
+    ...insertTestResults(db, exec.organizationId, exec.taskId, tests),
+    db.update(executions).set({ status: finalStatus, ...counts, durationMs: summary.duration, reason: null, ingestMeta: meta, finishedAt: now, updatedAt: now })
+      .where(and(eq(executions.taskId, exec.taskId), inArray(executions.status, ['PENDING', 'RUNNING', 'ANALYZING', 'CANCELLED']))),
+    db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
+    db.update(testCycles).set({
+      status: 'COMPLETED', updatedAt: now,
+      summary: { total: summary.total, passed: summary.passed + (summary.flaky ?? 0), failed: summary.failed, blocked: 0, skipped: summary.skipped, pending: 0 },
+    }).where(eq(testCycles.id, session.cycleId ?? '')),
+    db.update(testCycleItems).set({ status: finalStatus, updatedAt: now }).where(eq(testCycleItems.id, session.cycleItemId ?? '')),
+  ] as unknown as Parameters<typeof db.batch>[0]);
+
+  const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, exec.organizationId)).limit(1);
+  const line = `[agnox] run finished ${finalStatus}: ${summary.passed} passed, ${summary.failed} failed, ${summary.flaky ?? 0} flaky, ${summary.skipped} skipped (${(summary.duration / 1000).toFixed(1)} s)\n`;
+  await room.apply({ batchId: `ingest-teardown:${session.id}`, lines: [{ stream: 'system', data: line, ts: now }] });
+  await room.finish({ status: finalStatus, retentionDays: org?.limits.retentionDays });
+  const [row] = await db.select().from(executions).where(eq(executions.taskId, exec.taskId)).limit(1);
+  if (row) await publishExecution(env, row);
+  return { taskId: exec.taskId, status: finalStatus };
+}
+
+/** Attachments live next to the run's other artifacts: `<org>/<taskId>/attachments/…` in R2. */
+export function attachmentPath(testId: string, retry: number, name: string) {
+  const safe = (s: string) => s.replace(/[^\w.-]+/g, '_').slice(0, 120) || '_';
+  return `attachments/${safe(testId)}/${retry}/${safe(name)}`;
+}
+
+/**
+ * Cron: external-ci runs still RUNNING with no event for `hours` are CANCELLED (the CI job was
+ * killed before teardown). A late teardown can still complete them.
+ */
+export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = Date.now()): Promise<string[]> {
+  const cutoff = now - hours * 3600 * 1000;
+  const stale = await db.select({ id: ingestSessions.id, taskId: ingestSessions.taskId, cycleId: ingestSessions.cycleId, cycleItemId: ingestSessions.cycleItemId })
+    .from(ingestSessions)
+    .where(and(eq(ingestSessions.status, 'active'), lt(sql`coalesce(${ingestSessions.lastEventAt}, ${ingestSessions.createdAt})`, cutoff)))
+    .limit(100);
+  const cancelled: string[] = [];
+  const reason = `orphaned: no event for ${hours} h (the CI job ended without teardown)`;
+  for (const s of stale) {
+    const [rows] = await db.batch([
+      db.update(executions).set({ status: 'CANCELLED', reason, finishedAt: now, updatedAt: now })
+        .where(and(eq(executions.taskId, s.taskId), eq(executions.source, 'external-ci'), inArray(executions.status, ['PENDING', 'RUNNING', 'ANALYZING']))).returning(),
+      db.update(ingestSessions).set({ status: 'cancelled', closedAt: now }).where(eq(ingestSessions.id, s.id)),
+      db.update(testCycles).set({ status: 'COMPLETED', updatedAt: now }).where(eq(testCycles.id, s.cycleId ?? '')),
+      db.update(testCycleItems).set({ status: 'CANCELLED', updatedAt: now }).where(eq(testCycleItems.id, s.cycleItemId ?? '')),
+    ]);
+    const row = rows[0];
+    if (!row) continue;
+    const room = roomOf(env, s.taskId);
+    await room.apply({ lines: [{ stream: 'system', data: `[agnox] ${reason}\n`, ts: now }] });
+    await room.finish({ status: 'CANCELLED', reason });
+    await publishExecution(env, row);
+    cancelled.push(s.taskId);
+  }
+  return cancelled;
+}
+
+export const orphanHours = (env: Env) => {
+  const n = Number((env as Env & { INGEST_ORPHAN_HOURS?: string }).INGEST_ORPHAN_HOURS);
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_ORPHAN_HOURS;
+};
