@@ -72,7 +72,7 @@ describe('POST /api/ingest/setup', () => {
     const bad = await api('POST', '/api/ingest/setup', { apiKey: key, body: { ...setupBody(project.id), framework: 'mocha', totalTests: -1 } });
     expect(bad.status).toBe(400);
     expect(bad.json.code).toBe('VALIDATION_ERROR');
-    expect(bad.json.issues.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['framework', 'totalTests']));
+    expect(bad.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['framework', 'totalTests']));
     expect((await api('POST', '/api/ingest/setup', { apiKey: key, rawBody: '{not json' })).json.code).toBe('INVALID_JSON');
     expect((await api('POST', '/api/ingest/setup', { body: setupBody(project.id) })).status).toBe(401);
     expect((await api('POST', '/api/ingest/setup', { apiKey: 'agx_wrong', body: setupBody(project.id) })).status).toBe(401);
@@ -257,7 +257,7 @@ describe('orphaned runs', () => {
   it('the cron handler cancels external-ci runs with no event for the configured time, and only those', async () => {
     const stale = await startRun();
     const fresh = await startRun();
-    const hours = Number(env.INGEST_ORPHAN_HOURS ?? 24);
+    const hours = Number((env as { INGEST_ORPHAN_HOURS?: string }).INGEST_ORPHAN_HOURS ?? 24);
     await env.DB.prepare('UPDATE ingest_sessions SET last_event_at = ? WHERE task_id = ?').bind(Date.now() - (hours * 3600 + 60) * 1000, stale.taskId).run();
     await scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env);
     expect(await row(stale.taskId)).toMatchObject({ status: 'CANCELLED' });
