@@ -6,6 +6,10 @@ import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
 
 test('sign up, create a project, watch a run live, filter by source, log out', async ({ page, baseURL, consoleErrors }) => {
   void consoleErrors;
+  // The dashboard is served with its own strict CSP (web/public/_headers); the test fails on any violation.
+  const html = await page.request.get('/signup');
+  expect(html.headers()['content-security-policy']).toContain("script-src 'self'");
+  expect(html.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
   await signUpInBrowser(page);
 
   // Create a project from the welcome form.
@@ -111,9 +115,13 @@ test.describe('session end', () => {
     await page.getByRole('link', { name: 'Executions' }).first().click();
     await expect(page).toHaveURL(/\/login\?next=%2Fexecutions&expired=1/);
     await expect(page.getByText('Your session ended')).toBeVisible();
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill('correct-horse-42');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    // Log in with the keyboard only.
+    await page.getByLabel('Email').focus();
+    await page.keyboard.type(email);
+    await page.keyboard.press('Tab');
+    await expect(page.getByLabel('Password')).toBeFocused();
+    await page.keyboard.type('correct-horse-42');
+    await page.keyboard.press('Enter');
     await expect(page).toHaveURL(/\/executions$/);
     await expect(page.getByRole('heading', { name: 'Executions' })).toBeVisible();
     // The token never reaches page scripts.

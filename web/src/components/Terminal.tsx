@@ -18,7 +18,8 @@ function Line({ buffer, index, highlight }: { buffer: LogBuffer; index: number; 
   const streamClass = line.stream === 'stderr' ? 'text-red-300' : line.stream === 'system' ? 'text-sky-300' : '';
   return (
     <div data-line={index + 1 + buffer.dropped} class={`flex h-5 ${highlight ? 'bg-amber-500/30' : ''}`}>
-      <span class="w-14 shrink-0 pr-3 text-right text-slate-500 select-none" aria-hidden="true">{index + 1 + buffer.dropped}</span>
+      {/* The number is drawn by CSS, so it is neither copied with the log nor matched as log text. */}
+      <span data-n={index + 1 + buffer.dropped} class="w-14 shrink-0 pr-3 text-right text-slate-500 select-none before:content-[attr(data-n)]" aria-hidden="true" />
       <span class={`whitespace-pre ${streamClass}`}>
         {segments.map((s, i) => <span key={i} style={styleToCss(s.style)}>{s.text}</span>)}
       </span>
@@ -32,12 +33,19 @@ export function Terminal({ buffer, version, live, emptyText = 'Waiting for outpu
   const [height, setHeight] = useState(480);
   const [follow, setFollow] = useState(true);
   const [query, setQuery] = useState('');
+  const [typed, setTyped] = useState('');
   const [hitIndex, setHitIndex] = useState(0);
   const programmatic = useRef(false);
 
   const count = buffer.lineCount;
   const hits = useMemo(() => (query.length >= 2 ? buffer.search(query) : []), [query, version, buffer]);
   const currentHit = hits.length ? hits[Math.min(hitIndex, hits.length - 1)] : undefined;
+
+  // Search after a pause in typing, not on every key.
+  useEffect(() => {
+    const t = setTimeout(() => { setQuery(typed); setHitIndex(0); }, 150);
+    return () => clearTimeout(t);
+  }, [typed]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -101,12 +109,12 @@ export function Terminal({ buffer, version, live, emptyText = 'Waiting for outpu
         </span>
         <div class="ml-auto flex items-center gap-1">
           <label class="sr-only" for="log-search">Search the log</label>
-          <input id="log-search" type="search" placeholder="Search log" value={query}
-            onInput={(e) => { setQuery(e.currentTarget.value); setHitIndex(0); }}
+          <input id="log-search" type="search" placeholder="Search log" value={typed}
+            onInput={(e) => setTyped(e.currentTarget.value)}
             onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); step(e.shiftKey ? -1 : 1); } }}
             class={`w-36 rounded bg-slate-800 px-2 py-1 text-slate-100 placeholder:text-slate-500 sm:w-48 ${focusRing}`} />
           <span class="min-w-12 text-center tabular-nums" aria-live="polite" data-testid="search-hits">
-            {query.length >= 2 ? (hits.length ? `${Math.min(hitIndex, hits.length - 1) + 1}/${hits.length}` : '0/0') : ''}
+            {query.length >= 2 && query === typed ? (hits.length ? `${Math.min(hitIndex, hits.length - 1) + 1}/${hits.length}` : '0/0') : ''}
           </span>
           <button type="button" class={`rounded px-1.5 py-1 hover:bg-slate-800 ${focusRing}`} onClick={() => step(-1)} aria-label="Previous match">↑</button>
           <button type="button" class={`rounded px-1.5 py-1 hover:bg-slate-800 ${focusRing}`} onClick={() => step(1)} aria-label="Next match">↓</button>

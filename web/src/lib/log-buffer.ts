@@ -35,6 +35,8 @@ export class LogBuffer {
   private partialStream: LogStream = 'stdout';
   private style: Style = PLAIN;
   private pending = new Map<number, LogChunk>();
+  /** Lower-cased visible text of complete lines, filled on the first search and kept after. */
+  private searchable: string[] = [];
 
   constructor(private readonly maxLines = 250_000) {}
 
@@ -83,11 +85,12 @@ export class LogBuffer {
   search(query: string, limit = 10_000): number[] {
     const needle = query.toLowerCase();
     if (!needle) return [];
+    for (let i = this.searchable.length; i < this.lines.length; i++) this.searchable.push(stripAnsi(this.lines[i]!).toLowerCase());
     const hits: number[] = [];
-    const count = this.lineCount;
-    for (let i = 0; i < count && hits.length < limit; i++) {
-      if (stripAnsi(this.line(i)!.text).toLowerCase().includes(needle)) hits.push(i);
+    for (let i = 0; i < this.searchable.length && hits.length < limit; i++) {
+      if (this.searchable[i]!.includes(needle)) hits.push(i);
     }
+    if (this.partial && hits.length < limit && stripAnsi(lastFrame(this.partial)).toLowerCase().includes(needle)) hits.push(this.lines.length);
     return hits;
   }
 
@@ -132,6 +135,7 @@ export class LogBuffer {
       this.lines.splice(0, excess);
       this.starts.splice(0, excess);
       this.streams.splice(0, excess);
+      this.searchable.splice(0, excess);
       this.dropped += excess;
     }
   }

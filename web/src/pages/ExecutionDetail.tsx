@@ -21,6 +21,18 @@ import { toast } from '../lib/toast';
 import type { Execution, ExecutionStatus, Project, RoomMessage, TestResult } from '../lib/types';
 import { useApi } from '../lib/use-api';
 
+/** End reasons are machine codes (contracts/agent.ts EndReason); anything else is already a sentence. */
+const REASONS: Record<string, string> = {
+  cancel: 'Cancelled on request.', timeout: 'Stopped: the run passed its time limit.', agent_stop: 'The agent was stopped during the run.',
+  agent_lost: 'The agent stopped answering; the run could not finish.', docker_error: 'Docker could not run the image.', refused: 'The agent refused this job.',
+};
+
+function reasonText(e: Execution): string | null {
+  if (!e.reason) return null;
+  if (e.reason === 'exit') return e.status === 'PASSED' || e.exitCode === null || e.exitCode === undefined ? null : `The test command exited with code ${e.exitCode}.`;
+  return REASONS[e.reason] ?? e.reason;
+}
+
 type Artifact = { path: string; size: number; contentType: string; url: string };
 
 /** Coalesces bursts of log frames into one render per animation frame. */
@@ -167,7 +179,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
           </div>
         ))}
       </dl>
-      {e.reason && <Notice kind={e.status === 'PASSED' ? 'info' : 'error'}>{e.reason}</Notice>}
+      {reasonText(e) && <Notice kind={e.status === 'PASSED' || e.status === 'CANCELLED' ? 'info' : 'error'}>{reasonText(e)}</Notice>}
 
       {e.source === 'external-ci' && <Card><CiContextPanel execution={e} /></Card>}
       {e.analysis && Object.keys(e.analysis).length > 0 && <Card title="AI analysis"><AnalysisPanel analysis={e.analysis} /></Card>}

@@ -64,7 +64,7 @@ export function MembersTab() {
           <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="members">
             {members.data.map((u) => (
               <li key={u.id} class="flex flex-wrap items-center gap-x-4 gap-y-2 py-2">
-                <span class="min-w-0 flex-1"><span class="font-medium">{u.name}</span>{u.id === me.id && <span class="text-xs text-slate-500"> (you)</span>}<br /><span class="text-xs text-slate-500">{u.email}</span></span>
+                <span class="min-w-0 flex-1"><span class="font-medium">{u.name}</span>{u.id === me.id && <span class="text-xs text-slate-500"> (you)</span>}<br /><span class="text-xs break-all text-slate-500">{u.email}</span></span>
                 <span class="text-xs text-slate-500">last login {ago(u.lastLoginAt)}</span>
                 {admin && u.id !== me.id ? (
                   <>

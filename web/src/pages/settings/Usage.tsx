@@ -28,7 +28,7 @@ export function UsageTab() {
       <div class="max-w-xl space-y-4">
         <Meter label="Members" used={members.data?.length} limit={limits.maxMembers} />
         <Meter label="Runs queued or running now" used={running.data?.items.length} limit={limits.maxConcurrentRuns} />
-        <p class="text-sm text-slate-600 dark:text-slate-400">Up to {limits.runsPerMonth} runs a month · results kept {limits.retentionDays} days · {agents.data?.length ?? '…'} agents registered.</p>
+        <p class="text-sm text-slate-600 dark:text-slate-400">Up to {limits.runsPerMonth} runs a month · results kept {limits.retentionDays} days · {agents.data ? `${agents.data.length} ${agents.data.length === 1 ? 'agent' : 'agents'} registered` : '…'}.</p>
       </div>
     </Card>
   );
