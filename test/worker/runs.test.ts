@@ -444,3 +444,34 @@ describe('log storage limits', () => {
     expect(after.chunks).toEqual([]);
   });
 });
+
+describe('agents', () => {
+  it('lists agents with online state, lets an admin disable one, and refuses a disabled agent', async () => {
+    const org = await signup();
+    const agent = await registerAgent(org, { pool: 'a' });
+    const list = (await api('GET', '/api/agents', { token: org.token })).json.data;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ id: agent.id, online: true, arch: 'arm64', labels: { pool: 'a', arch: 'arm64', os: 'linux' } });
+    expect(JSON.stringify(list)).not.toContain(agent.token);
+    await env.DB.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').bind(Date.now() - 10 * 60_000, agent.id).run();
+    expect((await api('GET', '/api/agents', { token: org.token })).json.data[0].online).toBe(false);
+    expect((await api('PATCH', `/api/agents/${agent.id}`, { token: org.token, body: { disabled: true } })).json.data.disabled).toBe(true);
+    const refused = await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toContain('disabled');
+  });
+
+  it('a registration token works once and expires', async () => {
+    const org = await signup();
+    const reg = (await api('POST', '/api/agents/registration-tokens', { token: org.token, body: { expiresInMinutes: 5 } })).json.data;
+    expect(reg.installCommand).toContain(reg.token);
+    const body = { token: reg.token, name: 'box', arch: 'amd64', os: 'linux', version: '1' };
+    expect((await api('POST', '/api/agent/register', { body })).status).toBe(201);
+    expect((await api('POST', '/api/agent/register', { body })).status).toBe(401);
+    const late = (await api('POST', '/api/agents/registration-tokens', { token: org.token, body: {} })).json.data;
+    await env.DB.prepare('UPDATE agent_registration_tokens SET expires_at = ? WHERE organization_id = ? AND used_at IS NULL').bind(Date.now() - 1, org.organizationId).run();
+    expect((await api('POST', '/api/agent/register', { body: { ...body, token: late.token } })).status).toBe(401);
+    const row = await env.DB.prepare('SELECT token_hash FROM agents WHERE organization_id = ?').bind(org.organizationId).first<{ token_hash: string }>();
+    expect(row!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
