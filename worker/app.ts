@@ -22,6 +22,7 @@ import { executionRoutes, runRequestRoutes } from './routes/executions';
 import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
 import { reportRoutes } from './routes/reports';
 import { ingestRoutes } from './routes/ingest';
+import { scheduleRoutes } from './routes/schedules';
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -60,6 +61,7 @@ app.route('/api/ingest', ingestRoutes);
 app.route('/api/live', orgLiveRoutes);
 app.route('/api/agents', agentAdminRoutes);
 app.route('/api/agent', agentProtocolRoutes);
+app.route('/api/schedules', scheduleRoutes);
 app.route('/reports', reportRoutes);
 
 app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));

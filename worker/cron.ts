@@ -4,9 +4,11 @@ import * as schema from './db/schema';
 import type { Env } from './env';
 import { purgeExpiredAuthRows } from './routes/auth';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
+import { runDueSchedules } from './services/scheduler';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
   const db = drizzle(env.DB, { schema });
   await purgeExpiredAuthRows(db);
   await cancelOrphanedRuns(env, db, orphanHours(env));
+  await runDueSchedules(env, Date.now(), db);
 }

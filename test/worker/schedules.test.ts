@@ -1,0 +1,156 @@
+// Schedules: validation with the parser's message, next run times in a time zone, and the cron
+// handler starting a due schedule exactly once (twice-fired, overlapping and late triggers).
+import { createScheduledController } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { scheduled } from '../../worker/cron';
+import { addMember, api, createProject, poll, registerAgent, signup, type Org } from './helpers';
+
+const fire = () => scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env);
+
+/** Makes the schedule's next slot `agoMs` in the past, as if that minute had come. */
+async function makeDue(id: string, agoMs = 1000) {
+  const slot = Math.floor((Date.now() - agoMs) / 60_000) * 60_000;
+  await env.DB.prepare('UPDATE schedules SET next_run_at = ? WHERE id = ?').bind(slot, id).run();
+  return slot;
+}
+
+async function runsOf(org: Org, scheduleId: string) {
+  const { results } = await env.DB.prepare('SELECT task_id, trigger, schedule_id, status, environment, tests, base_url FROM executions WHERE organization_id = ? AND schedule_id = ?')
+    .bind(org.organizationId, scheduleId).all<Record<string, any>>();
+  return results;
+}
+
+async function createSchedule(org: Org, body: Record<string, unknown>) {
+  const res = await api('POST', '/api/schedules', { token: org.token, body });
+  expect(res.status, JSON.stringify(res.json)).toBe(201);
+  return res.json.data;
+}
+
+describe('schedule API', () => {
+  it('creates a schedule with its next run times in its time zone, lists, updates, disables and deletes it', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const created = await createSchedule(org, {
+      name: 'Nightly smoke', projectId: project.id, cron: '30 2 * * *', timezone: 'Asia/Kolkata',
+      environment: 'production', folder: 'tests/smoke', baseUrl: 'https://shop.example.com', labels: { arch: 'arm64' },
+    });
+    expect(created).toMatchObject({ name: 'Nightly smoke', enabled: true, timezone: 'Asia/Kolkata', folder: 'tests/smoke', labels: { arch: 'arm64' } });
+    // 02:30 in Kolkata (UTC+05:30) is 21:00 UTC, every day.
+    expect(created.nextRuns).toHaveLength(5);
+    for (const t of created.nextRuns) expect(new Date(t).toISOString().slice(11, 19)).toBe('21:00:00');
+    expect(created.nextRuns[1] - created.nextRuns[0]).toBe(24 * 3600_000);
+    expect(created.nextRunAt).toBe(created.nextRuns[0]);
+
+    const list = await api('GET', '/api/schedules', { token: org.token });
+    expect(list.json.data.map((s: any) => s.id)).toEqual([created.id]);
+
+    const edited = await api('PATCH', `/api/schedules/${created.id}`, { token: org.token, body: { cron: '0 9 * * 1-5', timezone: 'UTC' } });
+    expect(edited.status, JSON.stringify(edited.json)).toBe(200);
+    for (const t of edited.json.data.nextRuns) {
+      const d = new Date(t);
+      expect(d.getUTCHours()).toBe(9);
+      expect([1, 2, 3, 4, 5]).toContain(d.getUTCDay());
+    }
+
+    const disabled = await api('PATCH', `/api/schedules/${created.id}`, { token: org.token, body: { enabled: false } });
+    expect(disabled.json.data).toMatchObject({ enabled: false, nextRunAt: null, nextRuns: [] });
+    const enabled = await api('PATCH', `/api/schedules/${created.id}`, { token: org.token, body: { enabled: true } });
+    expect(enabled.json.data.nextRunAt).toBeGreaterThan(Date.now());
+
+    expect((await api('DELETE', `/api/schedules/${created.id}`, { token: org.token })).status).toBe(200);
+    expect((await api('GET', `/api/schedules/${created.id}`, { token: org.token })).status).toBe(404);
+  });
+
+  it('refuses an invalid CRON expression with a 400 carrying the parser\'s message', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const bad = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '61 * * * *' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.code).toBe('VALIDATION_ERROR');
+    expect(bad.json.error).toContain('Invalid value for minute: 61');
+    expect(bad.json.issues[0].path).toEqual(['cron']);
+
+    const short = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '* * * *' } });
+    expect(short.status).toBe(400);
+    expect(short.json.error).toContain('expected 5 fields');
+
+    const zone = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '* * * * *', timezone: 'Mars/Olympus' } });
+    expect(zone.status).toBe(400);
+    expect(zone.json.error).toContain('unknown time zone');
+
+    const preview = await api('GET', `/api/schedules/next-runs?cron=${encodeURIComponent('*/15 * * * *')}&count=3`, { token: org.token });
+    expect(preview.json.data.nextRuns).toHaveLength(3);
+    for (const t of preview.json.data.nextRuns) expect(new Date(t).getUTCMinutes() % 15).toBe(0);
+    const previewBad = await api('GET', `/api/schedules/next-runs?cron=${encodeURIComponent('* 25 * * *')}`, { token: org.token });
+    expect(previewBad.status).toBe(400);
+    expect(previewBad.json.error).toContain('hour');
+  });
+
+  it('lets viewers read but not change schedules, and hides another organization\'s', async () => {
+    const org = await signup();
+    const other = await signup();
+    const viewer = await addMember(org, 'viewer');
+    const project = await createProject(org.token);
+    const s = await createSchedule(org, { name: 'n', projectId: project.id, cron: '@daily' });
+    expect((await api('GET', `/api/schedules/${s.id}`, { token: viewer.token })).status).toBe(200);
+    expect((await api('PATCH', `/api/schedules/${s.id}`, { token: viewer.token, body: { enabled: false } })).status).toBe(403);
+    expect((await api('GET', `/api/schedules/${s.id}`, { token: other.token })).status).toBe(404);
+    expect((await api('PATCH', `/api/schedules/${s.id}`, { token: other.token, body: { enabled: false } })).status).toBe(404);
+    expect((await api('DELETE', `/api/schedules/${s.id}`, { token: other.token })).status).toBe(404);
+    const otherProject = await createProject(other.token);
+    expect((await api('POST', '/api/schedules', { token: org.token, body: { name: 'n', projectId: otherProject.id, cron: '@daily' } })).status).toBe(404);
+  });
+});
+
+describe('cron handler', () => {
+  it('starts a due schedule once, with trigger schedule, even when the trigger fires twice or overlaps', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const s = await createSchedule(org, { name: 'every minute', projectId: project.id, cron: '* * * * *', environment: 'qa', folder: 'tests/smoke', baseUrl: 'https://qa.example.com' });
+    expect(await runsOf(org, s.id)).toHaveLength(0);
+    const slot = await makeDue(s.id);
+
+    await Promise.all([fire(), fire()]); // two overlapping invocations
+    await fire(); // and a repeat after both
+    const runs = await runsOf(org, s.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ trigger: 'schedule', environment: 'qa', base_url: 'https://qa.example.com' });
+    expect(JSON.parse(runs[0]!.tests)).toEqual(['tests/smoke']);
+
+    const after = (await api('GET', `/api/schedules/${s.id}`, { token: org.token })).json.data;
+    expect(after.lastRunAt).toBe(slot);
+    expect(after.nextRunAt).toBeGreaterThan(Date.now() - 1);
+
+    // The run is a real queued job an agent receives.
+    const job = await poll(agent, 2000);
+    expect(job?.taskId).toBe(runs[0]!.task_id);
+    const listed = await api('GET', `/api/executions/${runs[0]!.task_id}`, { token: org.token });
+    expect(listed.json.data.trigger).toBe('schedule');
+  });
+
+  it('catches up a window missed during an outage once, and the next slot comes from now', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const s = await createSchedule(org, { name: 'every 5', projectId: project.id, cron: '*/5 * * * *' });
+    await makeDue(s.id, 3 * 3600_000); // three hours (36 missed slots) ago
+    await fire();
+    await fire();
+    expect(await runsOf(org, s.id)).toHaveLength(1);
+    const after = (await api('GET', `/api/schedules/${s.id}`, { token: org.token })).json.data;
+    expect(after.nextRunAt).toBeGreaterThan(Date.now() - 1);
+    expect(after.nextRunAt - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+  });
+
+  it('does not start disabled schedules or schedules whose slot has not come', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const future = await createSchedule(org, { name: 'later', projectId: project.id, cron: '0 0 1 1 *' });
+    const off = await createSchedule(org, { name: 'off', projectId: project.id, cron: '* * * * *', enabled: false });
+    await makeDue(off.id);
+    await fire();
+    expect(await runsOf(org, future.id)).toHaveLength(0);
+    expect(await runsOf(org, off.id)).toHaveLength(0);
+  });
+});
