@@ -4,16 +4,26 @@
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { freePort } from './test/support/free-port.ts';
 
-export default defineConfig(async () => ({
+export default defineConfig(async () => {
+  // Local fakes of Gemini and Slack for the worker project: ports reserved here so the Worker gets their
+  // URLs as bindings; test/support/fake-servers.global-setup.ts listens on them.
+  process.env.AGNOX_FAKE_GEMINI_PORT ??= String(await freePort());
+  process.env.AGNOX_FAKE_SLACK_PORT ??= String(await freePort());
+  const fakes = {
+    GEMINI_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_GEMINI_PORT}`,
+    SLACK_WEBHOOK_ORIGIN: `http://127.0.0.1:${process.env.AGNOX_FAKE_SLACK_PORT}`,
+  };
+  return ({
   test: {
     projects: [
       {
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
+          miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', ...fakes, TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
         })],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['./test/worker/apply-migrations.ts'] },
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['./test/worker/apply-migrations.ts'], globalSetup: ['./test/support/fake-servers.global-setup.ts'] },
       },
       { test: { name: 'agent', include: ['agent/test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'reporter', include: ['reporter/test/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000 } },
@@ -21,4 +31,5 @@ export default defineConfig(async () => ({
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },
-}));
+  });
+});

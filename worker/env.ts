@@ -19,6 +19,14 @@ export interface Env {
   JWT_SECRET?: string;
   /** Cap on one run's stored log, in bytes. */
   LOG_MAX_BYTES?: string;
+  /** Gemini (AI root-cause analysis): a Worker secret; without it the feature is off. */
+  GEMINI_API_KEY?: string;
+  /** Gemini model name (default in worker/services/gemini.ts). */
+  GEMINI_MODEL?: string;
+  /** Base URL of the Gemini API, for proxies and tests; empty means Google's. */
+  GEMINI_BASE_URL?: string;
+  /** Tests only: replaces the https://hooks.slack.com origin when delivering to a Slack webhook (a local fake). */
+  SLACK_WEBHOOK_ORIGIN?: string;
 }
 
 /** Who is calling. A JWT resolves to a user; an `x-api-key` resolves to the org with developer rights. */
