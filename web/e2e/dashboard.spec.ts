@@ -79,17 +79,47 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
   await expect(results.getByText('1 retry')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
 
-  // Back to the list: the row shows the final state; filter by source.
+  // A run reported from GitHub Actions through the ingest API (what @agnox/playwright-reporter sends).
+  const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
+  const ci = { source: 'github', repository: 'acme/shop', branch: 'feature/pay', prNumber: 42, commitSha: 'a1b2c3d4e5f6a7b8', runUrl: 'https://github.com/acme/shop/actions/runs/99' };
+  const setup = await ok(baseURL!, 'POST', '/api/ingest/setup', { apiKey, body: { projectId, runName: 'PR #42 smoke', framework: 'playwright', reporterVersion: '1.4.0', totalTests: 3, environment: 'staging', ciContext: ci } });
+  await ok(baseURL!, 'POST', '/api/ingest/event', { apiKey, body: { sessionId: setup.sessionId, events: [
+    { type: 'log', chunk: 'Running 3 tests using 1 worker\n', timestamp: Date.now(), seq: 1 },
+    { type: 'test-end', testId: 'x1', title: 'home renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
+  ] } });
+
+  // Back to the list: the hosted row shows its final state, the CI run is there live; filter by source.
   await page.getByRole('link', { name: 'All executions' }).click();
   await expect(row.locator('[data-status]')).toHaveText('FAILED');
   await expect(row).toContainText('1 passed');
+  const ciRow = page.locator(`[data-task-id="${setup.taskId}"]`);
+  await expect(ciRow).toContainText('External CI · GitHub Actions');
+  await expect(ciRow.locator('[data-status]')).toHaveText('RUNNING');
   await page.getByLabel('Source').selectOption('external-ci');
   await expect(page).toHaveURL(/source=external-ci/);
-  await expect(page.getByText('No runs match these filters.')).toBeVisible();
   await expect(row).toHaveCount(0);
+  await expect(ciRow).toBeVisible();
   await page.getByLabel('Source').selectOption('agnox-hosted');
   await expect(row).toBeVisible();
+  await expect(ciRow).toHaveCount(0);
   await expect(row).not.toContainText('External CI');
+
+  // The CI run's page: the CI context panel, and its status turning final live.
+  await page.getByLabel('Source').selectOption('external-ci');
+  await ciRow.getByRole('link').first().click();
+  const panel = page.getByTestId('ci-context');
+  await expect(panel).toContainText('acme/shop');
+  await expect(panel).toContainText('feature/pay');
+  await expect(panel.getByRole('link', { name: '#42' })).toHaveAttribute('href', 'https://github.com/acme/shop/pull/42');
+  await expect(panel).toContainText('a1b2c3d');
+  await expect(panel.getByRole('link', { name: /View in GitHub Actions/ })).toHaveAttribute('href', ci.runUrl);
+  await expect(panel).toContainText('Playwright');
+  await expect(panel).toContainText('@agnox/playwright-reporter v1.4.0');
+  await expect(panel).toContainText('Total tests3');
+  await expect(page.getByTestId('terminal').getByText('Running 3 tests using 1 worker')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Re-run' })).toHaveCount(0);
+  await ok(baseURL!, 'POST', '/api/ingest/teardown', { apiKey, body: { sessionId: setup.sessionId, status: 'PASSED', summary: { total: 3, passed: 3, failed: 0, skipped: 0, duration: 2400 } } });
+  await expect(page.locator('main [data-status]').first()).toHaveText('PASSED');
 
   // Log out: back to the login page, and the app is closed until logging in again.
   await page.getByRole('button', { name: 'Log out' }).click();

@@ -74,6 +74,17 @@ test('screenshots of the main pages', async ({ page, baseURL, browser, consoleEr
   await takeJob(baseURL!, agentToken, running.taskId);
   await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id, environment: 'staging' } });
 
+  // A run reported from GitHub Actions.
+  const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
+  const external = await ok(baseURL!, 'POST', '/api/ingest/setup', { apiKey, body: {
+    projectId: project.id, runName: 'PR #42 — feature/pay', framework: 'playwright', reporterVersion: '1.4.0', totalTests: 2, environment: 'staging',
+    ciContext: { source: 'github', repository: 'acme/shop', branch: 'feature/pay', prNumber: 42, commitSha: 'a1b2c3d4e5f6', runUrl: 'https://github.com/acme/shop/actions/runs/99' },
+  } });
+  await ok(baseURL!, 'POST', '/api/ingest/event', { apiKey, body: { sessionId: external.sessionId, events: [
+    { type: 'log', chunk: 'Running 2 tests using 1 worker\n\n  \x1b[32m✓\x1b[39m  1 home.spec.ts:3:1 › renders (0.8s)\n', timestamp: Date.now(), seq: 1 },
+    { type: 'test-end', testId: 'h1', title: 'renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
+  ] } });
+
   await page.goto('/executions');
   await expect(page.locator(`[data-task-id="${failed.taskId}"] [data-status]`)).toHaveText('FAILED');
   await expect(page.locator(`[data-task-id="${running.taskId}"] [data-status]`)).toHaveText('RUNNING');
@@ -86,6 +97,11 @@ test('screenshots of the main pages', async ({ page, baseURL, browser, consoleEr
   await page.evaluate(() => document.documentElement.classList.add('dark'));
   await shoot(page, 'execution-dark');
   await page.evaluate(() => document.documentElement.classList.remove('dark'));
+
+  await page.goto(`/executions/${external.taskId}`);
+  await expect(page.getByTestId('ci-context')).toContainText('acme/shop');
+  await expect(page.getByTestId('terminal').getByText('renders (0.8s)')).toBeVisible();
+  await shoot(page, 'execution-external-ci');
 
   await page.goto('/run');
   await expect(page.getByRole('button', { name: 'Queue run' })).toBeVisible();

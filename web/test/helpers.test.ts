@@ -66,3 +66,19 @@ describe('CI provider names', () => {
     expect(providerName(null)).toBeNull();
   });
 });
+
+describe('test counts', () => {
+  const base = { status: 'PASSED', totalTests: 0, passed: 0, failed: 0, skipped: 0, flaky: 0 };
+  it('summarises finished runs, leaving out zero extras', async () => {
+    const { testsSummary } = await import('../src/lib/format');
+    expect(testsSummary({ ...base, totalTests: 3, passed: 3 })).toBe('3 passed');
+    expect(testsSummary({ ...base, status: 'FAILED', totalTests: 4, passed: 2, failed: 1, skipped: 1 })).toBe('2 passed · 1 failed · 1 skipped');
+    expect(testsSummary({ ...base, status: 'FAILED', totalTests: 2, passed: 1, flaky: 1 })).toBe('1 passed · 1 flaky');
+    expect(testsSummary(base)).toBe('—');
+  });
+  it('shows progress while a run with a known count is going', async () => {
+    const { testsSummary } = await import('../src/lib/format');
+    expect(testsSummary({ ...base, status: 'RUNNING', totalTests: 3, passed: 1 })).toBe('1/3 done');
+    expect(testsSummary({ ...base, status: 'RUNNING', totalTests: 3, passed: 3 })).toBe('3 passed');
+  });
+});

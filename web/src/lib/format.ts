@@ -31,3 +31,18 @@ export function bytes(n: number | null | undefined): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+type Counts = { status: string; totalTests: number; passed: number; failed: number; skipped: number; flaky: number };
+const FINAL = new Set(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
+
+/** "2 passed · 1 failed", or progress ("1/3 done") while a run with a known test count is still going. */
+export function testsSummary(e: Counts): string {
+  const done = e.passed + e.failed + e.skipped + e.flaky;
+  if (!FINAL.has(e.status) && e.totalTests > 0 && done < e.totalTests) return `${done}/${e.totalTests} done`;
+  if (!e.totalTests && !done) return '—';
+  const parts = [`${e.passed} passed`];
+  if (e.failed) parts.push(`${e.failed} failed`);
+  if (e.skipped) parts.push(`${e.skipped} skipped`);
+  if (e.flaky) parts.push(`${e.flaky} flaky`);
+  return parts.join(' · ');
+}

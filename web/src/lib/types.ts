@@ -13,7 +13,7 @@ export type CiContext = {
   source?: string; provider?: string; repository?: string; branch?: string; prNumber?: number; pr?: number;
   commitSha?: string; commit?: string; runUrl?: string;
 };
-export type IngestMeta = { sessionId?: string; reporterVersion?: string; framework?: string; frameworkVersion?: string; totalTests?: number; ciContext?: CiContext };
+export type IngestMeta = { runName?: string; sessionId?: string; reporterVersion?: string; framework?: string; frameworkVersion?: string; totalTests?: number; ciContext?: CiContext };
 export type Analysis = { summary?: string; rootCause?: string; suggestions?: string[]; confidence?: number | string; model?: string; [k: string]: unknown };
 
 /** One execution as the detail endpoint returns it: the summary plus what only the detail page needs. */

@@ -10,7 +10,7 @@ import { Terminal } from '../components/Terminal';
 import { TestResultsTable } from '../components/TestResultsTable';
 import { Button, Card, Empty, Notice, PageHeader, Spinner } from '../components/ui';
 import { api, errorMessage } from '../lib/api';
-import { bytes, dateTime, duration } from '../lib/format';
+import { bytes, dateTime, duration, testsSummary } from '../lib/format';
 import { openLive, type LiveState } from '../lib/live-socket';
 import { LogBuffer, type LogChunk } from '../lib/log-buffer';
 import { can } from '../lib/permissions';
@@ -156,7 +156,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
     <div class="space-y-4">
       <PageHeader
         title={<span class="flex flex-wrap items-center gap-2"><StatusBadge status={e.status} /> {project?.name ?? 'Run'} <SourceBadge source={e.source} ciContext={e.ciContext} /></span>}
-        subtitle={<span class="font-mono text-xs">{e.taskId}</span>}
+        subtitle={<>{e.ingestMeta?.runName && <span class="mr-2">{e.ingestMeta.runName}</span>}<span class="font-mono text-xs">{e.taskId}</span></>}
         actions={<>
           <Link href="/executions" class="self-center text-sm text-slate-600 underline dark:text-slate-400">All executions</Link>
           {active && can(role, 'cancelRuns') && <Button variant="danger" busy={busy === 'cancel'} onClick={cancel}>Cancel run</Button>}
@@ -170,7 +170,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
           ['Trigger', e.trigger],
           ['Queued', dateTime(e.createdAt)],
           ['Duration', duration(e.durationMs ?? (e.startedAt ? (e.finishedAt ?? Date.now()) - e.startedAt : null))],
-          ['Tests', e.totalTests ? `${e.passed} passed · ${e.failed} failed${e.skipped ? ` · ${e.skipped} skipped` : ''}${e.flaky ? ` · ${e.flaky} flaky` : ''}` : '—'],
+          ['Tests', testsSummary(e)],
           ['Image', e.image],
         ] as const).map(([k, v]) => (
           <div key={k} class="min-w-0 rounded-md bg-white p-2 ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">

@@ -7,14 +7,14 @@ import { StatusBadge, TERMINAL } from '../components/StatusBadge';
 import { Button, Empty, Notice, PageHeader, Spinner } from '../components/ui';
 import { api, errorMessage } from '../lib/api';
 import { filtersFromSearch, filtersToSearch, type ExecutionFilters } from '../lib/filters';
-import { ago, duration } from '../lib/format';
+import { ago, duration, testsSummary } from '../lib/format';
 import { initialList, listReducer } from '../lib/live-list';
 import { openLive, type LiveState } from '../lib/live-socket';
 import { can } from '../lib/permissions';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useUser } from '../lib/session';
 import { toast } from '../lib/toast';
-import type { ExecutionSummary, HubMessage, Project } from '../lib/types';
+import type { CiContext, ExecutionSummary, HubMessage, Project } from '../lib/types';
 import { useApi } from '../lib/use-api';
 
 const PAGE_SIZE = 50;
@@ -29,6 +29,7 @@ function LiveDot({ state }: { state: LiveState }) {
 }
 
 function Row({ e, project, selectable, selected, onToggle }: { e: ExecutionSummary; project?: Project; selectable: boolean; selected: boolean; onToggle: () => void }) {
+  const ci = e.ciContext as CiContext | null;
   const took = e.durationMs ?? (e.startedAt && !TERMINAL.has(e.status) ? Date.now() - e.startedAt : null);
   return (
     <li class="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2.5 hover:bg-slate-50 md:flex-nowrap dark:hover:bg-slate-800/50" data-task-id={e.taskId}>
@@ -41,11 +42,12 @@ function Row({ e, project, selectable, selected, onToggle }: { e: ExecutionSumma
           {project?.name ?? e.projectId}
         </Link>
         <span class="ml-2 font-mono text-xs text-slate-500">{e.taskId.slice(-8)}</span>
-        <span class="ml-2"><SourceBadge source={e.source} ciContext={e.ciContext as never} /></span>
+        <span class="ml-2"><SourceBadge source={e.source} ciContext={ci} /></span>
+        {ci?.branch && <span class="ml-2 text-xs text-slate-500">{ci.branch}{ci.prNumber ? ` · PR #${ci.prNumber}` : ''}</span>}
       </span>
       <span class="w-24 shrink-0 truncate text-sm text-slate-600 dark:text-slate-400">{e.environment ?? '—'}</span>
       <span class="w-36 shrink-0 text-xs text-slate-600 dark:text-slate-400">
-        {e.totalTests ? <><span class="text-emerald-700 dark:text-emerald-400">{e.passed} passed</span>{e.failed ? <span class="text-red-600 dark:text-red-400"> · {e.failed} failed</span> : null}</> : '—'}
+        <span class={e.failed ? 'text-red-600 dark:text-red-400' : e.passed ? 'text-emerald-700 dark:text-emerald-400' : ''}>{testsSummary(e)}</span>
       </span>
       <span class="w-20 shrink-0 text-xs text-slate-500 tabular-nums">{duration(took)}</span>
       <span class="w-24 shrink-0 text-right text-xs text-slate-500" title={new Date(e.createdAt).toLocaleString()}>{ago(e.createdAt)}</span>
