@@ -15,6 +15,8 @@ import type { EventResponse, IngestEvent, SetupBody, SetupResponse, TeardownResp
 
 /** Keep a request well under the server's 1 MB body limit. */
 const MAX_BATCH_BYTES = 700 * 1024;
+/** Failed calls allowed in `finish()` before the rest goes to the spool. */
+const FINAL_TRIES = 3;
 
 export type Outcome = 'delivered' | 'spooled';
 
@@ -28,9 +30,12 @@ export class Delivery {
   private batchNo = 0;
   private failures = 0;
   private notBefore = 0;
+  /** Until when the server asked us to wait (429 Retry-After); our own backoff is not this. */
+  private serverWaitUntil = 0;
   private finalMode = false;
   /** Set when the server refused us for good (bad key, unknown project): stop calling, keep spooling. */
   private stopped?: string;
+  private lastError?: string;
   private pumping?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
   private readonly endOfRun = new AbortController();
@@ -140,11 +145,13 @@ export class Delivery {
 
   private failed(r: CallOutcome<unknown> & { ok: false }, what: string): void {
     this.failures++;
+    this.lastError = `${what}: ${r.error}`;
     this.stats.failures++;
     if (r.status === 401 || r.status === 403 || (what === 'setup' && (r.status === 400 || r.status === 404))) {
       this.stopped = `${what} refused: ${r.error}`;
       warn(`[agnox] ${this.stopped}; results are kept in the spool file`);
     }
+    if (r.retryAfterMs !== undefined) this.serverWaitUntil = Date.now() + r.retryAfterMs;
     const wait = r.retryAfterMs ?? backoffMs(this.failures);
     this.notBefore = Date.now() + (this.finalMode && r.retryAfterMs === undefined ? Math.min(wait, 150) : wait);
     this.log(`${what} failed (${r.error}); next try in ${this.notBefore - Date.now()} ms`);
@@ -179,13 +186,21 @@ export class Delivery {
     const deadline = Date.now() + this.options.endTimeoutMs;
     // In-flight calls (a hanging server) are cut at the deadline at the latest.
     const cutoff = setTimeout(() => this.endOfRun.abort(), this.options.endTimeoutMs);
-    let reason = 'out of time';
+    let reason: string | undefined;
     try {
       // Attachment uploads get half the budget; a test whose upload is still going is reported without it.
-      if (this.uploads.size) await Promise.race([Promise.allSettled([...this.uploads].map((u) => u.promise)), sleep(this.options.endTimeoutMs / 2)]);
+      if (this.uploads.size) {
+        const half = cancellableSleep(this.options.endTimeoutMs / 2);
+        await Promise.race([Promise.allSettled([...this.uploads].map((u) => u.promise)), half.done]);
+        half.cancel();
+      }
       for (const u of this.uploads) u.finishNow();
       await this.pumping;
-      while (!this.stopped && Date.now() < deadline) {
+      // Our own backoff from the run does not apply now; a server's Retry-After still does.
+      this.notBefore = this.serverWaitUntil > Date.now() ? this.serverWaitUntil : 0;
+      const failuresAtStart = this.stats.failures;
+      // A few quick tries, not a busy loop: a server that is down stays down for the next second.
+      while (!this.stopped && Date.now() < deadline && this.stats.failures - failuresAtStart < FINAL_TRIES) {
         const wait = this.notBefore - Date.now();
         if (wait > 0) {
           if (Date.now() + wait >= deadline) { reason = 'the server asked to wait past the time budget'; break; }
@@ -200,9 +215,8 @@ export class Delivery {
         }
         if (r.status === 404) this.session = undefined;
         this.failed(r, 'teardown');
-        reason = r.error;
       }
-      if (this.stopped) reason = this.stopped;
+      reason ??= this.stopped ?? this.lastError ?? 'out of time';
     } finally {
       clearTimeout(cutoff);
       this.endOfRun.abort();
@@ -211,15 +225,20 @@ export class Delivery {
     try {
       this.spool.finalize(this.pending, teardown);
     } catch (err) {
-      warn(`[agnox] could not deliver the run (${reason}) nor write ${this.spool.file}: ${String(err)}`);
-      return { outcome: 'spooled', reason };
+      warn(`[agnox] could not deliver the run (${reason ?? 'out of time'}) nor write ${this.spool.file}: ${String(err)}`);
+      return { outcome: 'spooled', reason: reason ?? 'out of time' };
     }
-    return { outcome: 'spooled', taskId: this.session?.taskId, spool: this.spool.file, reason };
+    return { outcome: 'spooled', taskId: this.session?.taskId, spool: this.spool.file, reason: reason ?? 'out of time' };
   }
 }
 
 // Not unref'd: Playwright awaits onEnd, and these waits are bounded by the end budget.
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+function cancellableSleep(ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((r) => { timer = setTimeout(r, ms); });
+  return { done, cancel: () => clearTimeout(timer) };
+}
 
 export function warn(msg: string): void {
   try { process.stderr.write(msg + '\n'); } catch { /* stderr closed: nothing to do */ }

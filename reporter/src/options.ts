@@ -44,9 +44,12 @@ type Env = Record<string, string | undefined>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
-function num(v: unknown, fallback: number, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.round(n))) : fallback;
+const toNumber = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
+
+/** The explicit number if it is one, else the variable's, else the default; clamped to [min, max]. */
+function num(explicit: unknown, fromEnv: unknown, fallback: number, min: number, max: number): number {
+  const n = [toNumber(explicit), toNumber(fromEnv)].find(Number.isFinite);
+  return n === undefined ? fallback : Math.min(max, Math.max(min, Math.round(n)));
 }
 
 function bool(v: unknown, fallback: boolean): boolean {
@@ -68,15 +71,15 @@ export function resolveOptions(opts: AgnoxReporterOptions = {}, env: Env = proce
       baseUrl: (str(opts.baseUrl) ?? str(env.AGNOX_BASE_URL) ?? DEFAULT_BASE_URL).replace(/\/+$/, ''),
       runName: str(opts.runName) ?? str(env.AGNOX_RUN_NAME),
       environment: str(opts.environment) ?? str(env.AGNOX_ENVIRONMENT),
-      flushIntervalMs: num(opts.flushIntervalMs ?? env.AGNOX_FLUSH_INTERVAL_MS, 2000, 50, 60_000),
-      maxBatchSize: num(opts.maxBatchSize ?? env.AGNOX_MAX_BATCH_SIZE, 50, 1, 500),
+      flushIntervalMs: num(opts.flushIntervalMs, env.AGNOX_FLUSH_INTERVAL_MS, 2000, 50, 60_000),
+      maxBatchSize: num(opts.maxBatchSize, env.AGNOX_MAX_BATCH_SIZE, 50, 1, 500),
       debug: bool(opts.debug ?? env.AGNOX_DEBUG, false),
       runId: str(opts.runId) ?? str(env.AGNOX_RUN_ID),
       spoolDir: str(opts.spoolDir) ?? str(env.AGNOX_SPOOL_DIR),
-      endTimeoutMs: num(opts.endTimeoutMs ?? env.AGNOX_END_TIMEOUT_MS, 1500, 0, 600_000),
-      requestTimeoutMs: num(opts.requestTimeoutMs ?? env.AGNOX_REQUEST_TIMEOUT_MS, 10_000, 100, 600_000),
+      endTimeoutMs: num(opts.endTimeoutMs, env.AGNOX_END_TIMEOUT_MS, 1500, 0, 600_000),
+      requestTimeoutMs: num(opts.requestTimeoutMs, env.AGNOX_REQUEST_TIMEOUT_MS, 10_000, 100, 600_000),
       uploadAttachments: bool(opts.uploadAttachments ?? env.AGNOX_UPLOAD_ATTACHMENTS, true),
-      attachmentBudgetBytes: num(opts.attachmentBudgetBytes ?? env.AGNOX_ATTACHMENT_BUDGET_BYTES, 25 * 1024 * 1024, 0, 10 * 1024 ** 3),
+      attachmentBudgetBytes: num(opts.attachmentBudgetBytes, env.AGNOX_ATTACHMENT_BUDGET_BYTES, 25 * 1024 * 1024, 0, 10 * 1024 ** 3),
     },
   };
 }

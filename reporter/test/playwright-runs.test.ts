@@ -82,32 +82,6 @@ describe('with a healthy server', () => {
     expect([summary.passed, summary.failed, summary.flaky, summary.skipped]).toEqual([3, 2, 1, 1]);
     expect(spoolFiles(run)).toEqual([]);
   });
-
-  it('waits as long as 429 Retry-After says, then delivers everything', async () => {
-    const server = await startFakeIngest('ok');
-    servers.push(server);
-    server.retryAfterSeconds = 1;
-    server.mode = 'rate-limited'; // the setup call gets the 429
-    const run = await runSuite(reporterEnv(server.url));
-    expect(run.code).toBe(baseline.code);
-    const [limited, next] = server.calls;
-    expect(limited!.status).toBe(429);
-    expect(next!.at - limited!.at).toBeGreaterThanOrEqual(900);
-    expect(server.teardowns).toHaveLength(1);
-    expectGapless(server.events().map((e) => e.seq!));
-  });
-
-  it('replays what failed once the server is back during the run, leaving no spool', async () => {
-    const server = await startFakeIngest('ok');
-    servers.push(server);
-    server.failNext = 3;
-    const run = await runSuite(reporterEnv(server.url));
-    expect(run.code).toBe(baseline.code);
-    expect(server.calls.slice(0, 3).map((c) => c.status)).toEqual([500, 500, 500]);
-    expect(server.teardowns).toHaveLength(1);
-    expectGapless(server.events().map((e) => e.seq!));
-    expect(spoolFiles(run)).toEqual([]);
-  });
 });
 
 describe('when the server is unreachable or unhealthy', () => {

@@ -1,0 +1,114 @@
+// Delivery on its own (no Playwright): backoff and Retry-After, recovery during the run, batches the
+// server will never take, a refused key, and the end-of-run time budget.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Delivery } from '../src/delivery';
+import { resolveOptions, type AgnoxReporterOptions, type ResolvedOptions } from '../src/options';
+import { readSpool } from '../src/spool';
+import { startFakeIngest, type FakeIngest } from './support/fake-ingest';
+
+const servers: FakeIngest[] = [];
+afterAll(async () => { await Promise.all(servers.map((s) => s.close())); });
+
+async function server() {
+  const s = await startFakeIngest('ok');
+  servers.push(s);
+  return s;
+}
+
+function delivery(baseUrl: string, opts: AgnoxReporterOptions = {}) {
+  const resolved = resolveOptions({ apiKey: 'test-key', projectId: 'p', baseUrl, flushIntervalMs: 50, ...opts }, {});
+  if (!('options' in resolved)) throw new Error('options');
+  const options: ResolvedOptions = resolved.options;
+  const spool = path.join(mkdtempSync(path.join(tmpdir(), 'agnox-delivery-')), 'spool.jsonl');
+  const d = new Delivery(options, { projectId: 'p', framework: 'playwright', reporterVersion: 'test', totalTests: 1, runId: crypto.randomUUID() }, spool, () => {}, 'test');
+  return { d, spool };
+}
+
+const log = (n: number) => ({ type: 'log' as const, chunk: `line ${n}\n`, timestamp: n });
+const teardown = { status: 'PASSED' as const, summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 1 } };
+
+async function until(what: string, cond: () => boolean, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('Delivery', () => {
+  it('waits as long as 429 Retry-After says before the next call', async () => {
+    const s = await server();
+    s.retryAfterSeconds = 1;
+    s.mode = 'rate-limited';
+    const { d } = delivery(s.url, { endTimeoutMs: 5_000 });
+    d.start();
+    d.push(log(1));
+    await until('the setup after the 429', () => s.setups.length === 1);
+    const [limited, next] = s.calls;
+    expect(limited!.status).toBe(429);
+    expect(next!.at - limited!.at).toBeGreaterThanOrEqual(950);
+    expect((await d.finish(teardown)).outcome).toBe('delivered');
+    expect(s.events().map((e) => e.seq)).toEqual([1]);
+  });
+
+  it('backs off while the server fails, then sends the backlog in order once it is back, leaving no spool', async () => {
+    const s = await server();
+    s.failNext = 3;
+    const { d, spool } = delivery(s.url);
+    d.start();
+    for (let i = 1; i <= 120; i++) d.push(log(i));
+    await until('all events', () => s.events().length === 120);
+    expect(s.calls.slice(0, 3).map((c) => c.status)).toEqual([500, 500, 500]);
+    const gaps = s.calls.slice(1, 4).map((c, i) => c.at - s.calls[i]!.at);
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]!); // exponential: each wait longer than the last
+    expect(s.events().map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect([...s.batches.values()].every((b) => b.events.length <= 50)).toBe(true);
+    expect(existsSync(spool)).toBe(true); // the failed attempts wrote it…
+    expect((await d.finish(teardown)).outcome).toBe('delivered');
+    expect(existsSync(spool)).toBe(false); // …and delivery removed it
+  });
+
+  it('drops a batch the server will never accept (400) instead of blocking the ones behind it', async () => {
+    const s = await server();
+    const { d } = delivery(s.url, { maxBatchSize: 1 });
+    d.start();
+    d.push(log(1));
+    d.push({ type: 'test-end', testId: 't', status: 'exploded' as 'passed', duration: 1, timestamp: 2 });
+    d.push(log(3));
+    expect((await d.finish(teardown)).outcome).toBe('delivered');
+    expect(s.events().map((e) => e.seq)).toEqual([1, 3]);
+    expect(s.invalid).toHaveLength(1);
+  });
+
+  it('stops calling after the key is refused (401) and keeps everything in the spool', async () => {
+    const s = await server();
+    const { d, spool } = delivery(s.url, { apiKey: 'wrong-key' });
+    d.start();
+    d.push(log(1));
+    d.push(log(2));
+    const done = await d.finish(teardown);
+    expect(done).toMatchObject({ outcome: 'spooled', reason: expect.stringContaining('HTTP 401') });
+    expect(s.calls.map((c) => c.status)).toEqual([401]);
+    const saved = readSpool(spool);
+    expect(saved.batches.flatMap((b) => b.events).map((e) => e.seq)).toEqual([1, 2]);
+    expect(saved.teardown).toEqual(teardown);
+    expect(JSON.stringify(saved)).not.toContain('wrong-key'); // the key is never written
+  });
+
+  it('ends within its time budget while a request hangs', async () => {
+    const s = await server();
+    s.mode = 'slow';
+    const { d, spool } = delivery(s.url, { endTimeoutMs: 400 });
+    d.start();
+    d.push(log(1));
+    await until('the hanging setup call', () => s.calls.length === 0 && d.stats.calls === 1);
+    const started = Date.now();
+    const done = await d.finish(teardown);
+    expect(Date.now() - started).toBeLessThan(700);
+    expect(done.outcome).toBe('spooled');
+    expect(readSpool(spool).batches).toHaveLength(1);
+  });
+});
