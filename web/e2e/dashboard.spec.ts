@@ -79,6 +79,13 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
   await expect(results.getByText('1 retry')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
 
+  // Re-run asks for the same run again and opens it.
+  await page.getByRole('button', { name: 'Re-run' }).click();
+  await expect(page).not.toHaveURL(new RegExp(`/executions/${taskId}$`));
+  await expect(page.locator('main [data-status]').first()).toHaveText('PENDING');
+  const rerun = await ok(baseURL!, 'GET', `/api/executions/${decodeURIComponent(page.url().split('/executions/')[1]!)}`, { token });
+  expect(rerun).toMatchObject({ projectId, environment: 'staging', status: 'PENDING' });
+
   // A run reported from GitHub Actions through the ingest API (what @agnox/playwright-reporter sends).
   const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
   const ci = { source: 'github', repository: 'acme/shop', branch: 'feature/pay', prNumber: 42, commitSha: 'a1b2c3d4e5f6a7b8', runUrl: 'https://github.com/acme/shop/actions/runs/99' };

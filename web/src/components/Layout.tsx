@@ -1,7 +1,7 @@
 // The signed-in frame: navigation (a sidebar on wide screens, a menu button on phones), the user's
 // name and role, theme toggle and log out. A skip link lets keyboard users jump to the content.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { can } from '../lib/permissions';
 import { Link, useLocation } from '../lib/router';
 import { useSession, useUser } from '../lib/session';
@@ -21,7 +21,13 @@ export function Layout({ children }: { children: ComponentChildren }) {
   const { logout } = useSession();
   const { path } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
-  useEffect(() => setMenuOpen(false), [path]);
+  const firstRender = useRef(true);
+  useEffect(() => {
+    setMenuOpen(false);
+    // After moving to another page, put keyboard and screen-reader focus at the start of its content.
+    if (firstRender.current) { firstRender.current = false; return; }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path]);
 
   const links = NAV.filter((n) => !n.needs || can(role, n.needs)).map((n) => {
     const active = path === n.href || path.startsWith(`${n.href}/`);
@@ -60,7 +66,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
             class={`mt-2 w-full rounded-md px-3 py-1.5 text-left text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800 ${focusRing}`}>Log out</button>
         </div>
       </nav>
-      <main id="main" tabIndex={-1} class="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">{children}</main>
+      <main id="main" tabIndex={-1} class="min-w-0 flex-1 focus:outline-none px-4 py-5 md:px-8 md:py-6">{children}</main>
     </div>
   );
 }

@@ -21,6 +21,7 @@ export type Execution = ExecutionSummary & {
   command?: string | null; tests?: string[] | null; labels?: Record<string, string> | null; baseUrl?: string | null;
   exitCode?: number | null; agentId?: string | null; attempt?: number; timedOut?: number;
   ingestMeta?: IngestMeta | null; analysis?: Analysis | null; reportUrl?: string | null; triggeredBy?: string | null;
+  queue?: string | null; envVars?: Record<string, string>; timeoutSeconds?: number | null;
 };
 
 export type User = { id: string; email: string; name: string; role: Role; organizationId: string; createdAt: number; lastLoginAt: number | null };

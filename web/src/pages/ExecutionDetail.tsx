@@ -136,12 +136,17 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
   const rerun = async () => {
     setBusy('rerun');
     try {
+      // The same request again: what the run was asked to do, as the detail endpoint reports it.
       const body: Record<string, unknown> = { projectId: e.projectId };
       if (e.environment) body.environment = e.environment;
       if (e.command) body.command = e.command;
       if (e.tests?.length) body.tests = e.tests;
       if (e.labels && Object.keys(e.labels).length) body.labels = e.labels;
-      if ((e as { queue?: string }).queue === 'hosted') body.queue = 'hosted';
+      if (e.image && e.image !== 'external-ci') body.image = e.image;
+      if (e.baseUrl) body.baseUrl = e.baseUrl;
+      if (e.envVars && Object.keys(e.envVars).length) body.envVars = e.envVars;
+      if (e.timeoutSeconds) body.timeoutSeconds = e.timeoutSeconds;
+      if (e.queue === 'hosted') body.queue = 'hosted';
       const { taskId: next } = await api<{ taskId: string }>('/api/execution-request', { method: 'POST', body });
       toast('Run queued');
       navigate(`/executions/${encodeURIComponent(next)}`);
