@@ -23,6 +23,9 @@ import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
 import { reportRoutes } from './routes/reports';
 import { ingestRoutes } from './routes/ingest';
 import { scheduleRoutes } from './routes/schedules';
+import { billingRoutes } from './routes/billing';
+import { usageRoutes } from './routes/usage';
+import { webhookRoutes } from './routes/webhooks';
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -62,6 +65,9 @@ app.route('/api/live', orgLiveRoutes);
 app.route('/api/agents', agentAdminRoutes);
 app.route('/api/agent', agentProtocolRoutes);
 app.route('/api/schedules', scheduleRoutes);
+app.route('/api/usage', usageRoutes);
+app.route('/api/billing', billingRoutes);
+app.route('/api/webhooks', webhookRoutes);
 app.route('/reports', reportRoutes);
 
 app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));

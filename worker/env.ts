@@ -27,6 +27,14 @@ export interface Env {
   GEMINI_BASE_URL?: string;
   /** Tests only: replaces the https://hooks.slack.com origin when delivering to a Slack webhook (a local fake). */
   SLACK_WEBHOOK_ORIGIN?: string;
+  /** Sender of the product's emails (invitations), e.g. "Agnox <no-reply@example.com>". */
+  EMAIL_FROM?: string;
+  /** SendGrid API key (a Worker secret); without it emails go to the development outbox (email_outbox, shown to admins). */
+  SENDGRID_API_KEY?: string;
+  /** Base URL of the SendGrid API, for proxies and tests; empty means https://api.sendgrid.com. */
+  SENDGRID_BASE_URL?: string;
+  /** Stripe webhook endpoint secret (whsec_…, a Worker secret); without it /api/webhooks/stripe answers 503. */
+  STRIPE_WEBHOOK_SECRET?: string;
 }
 
 /** Who is calling. A JWT resolves to a user; an `x-api-key` resolves to the org with developer rights. */

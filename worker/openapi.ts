@@ -6,6 +6,7 @@ import * as agentsAdmin from './contracts/agents-admin';
 import * as projects from './contracts/projects';
 import * as runs from './contracts/runs';
 import * as ingest from './contracts/ingest';
+import * as schedules from './contracts/schedules';
 
 type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
 type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
@@ -66,6 +67,16 @@ export const operations: Operation[] = [
   { method: 'post', path: '/api/ingest/event', summary: 'Stream a batch of log, test-begin, test-end and status events (idempotent by batchId)', auth: 'apiKey', body: ingest.EventBatch, tag: 'ingest' },
   { method: 'post', path: '/api/ingest/teardown', summary: 'Finish the run: results, summary and final status (idempotent)', auth: 'apiKey', body: ingest.TeardownBody, tag: 'ingest' },
   { method: 'post', path: '/api/ingest/attachment', summary: 'Upload one attachment (raw body, ≤ 1 MB) of a test attempt; answers its key', auth: 'apiKey', tag: 'ingest' },
+  { method: 'get', path: '/api/schedules', summary: 'List schedules with their next run times (?projectId)', auth: 'jwt', role: 'viewer', tag: 'schedules' },
+  { method: 'get', path: '/api/schedules/next-runs', summary: 'Preview the next run times of ?cron&timezone&count', auth: 'jwt', role: 'viewer', tag: 'schedules' },
+  { method: 'post', path: '/api/schedules', summary: 'Create a schedule (CRON in a time zone; 400 with the parser\'s message)', auth: 'jwt', role: 'developer', body: schedules.ScheduleCreateBody, tag: 'schedules' },
+  { method: 'get', path: '/api/schedules/{id}', summary: 'A schedule', auth: 'jwt', role: 'viewer', tag: 'schedules' },
+  { method: 'patch', path: '/api/schedules/{id}', summary: 'Update, enable or disable a schedule', auth: 'jwt', role: 'developer', body: schedules.ScheduleUpdateBody, tag: 'schedules' },
+  { method: 'delete', path: '/api/schedules/{id}', summary: 'Delete a schedule', auth: 'jwt', role: 'developer', tag: 'schedules' },
+  { method: 'get', path: '/api/usage', summary: 'Plan, limits and what the organization uses this month', auth: 'jwt', role: 'viewer', tag: 'billing' },
+  { method: 'get', path: '/api/billing/plans', summary: 'The plans and their limits', auth: 'jwt', role: 'viewer', tag: 'billing' },
+  { method: 'get', path: '/api/billing', summary: 'The organization\'s plan and Stripe ids', auth: 'jwt', role: 'admin', tag: 'billing' },
+  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan', auth: 'public', tag: 'billing' },
 ];
 
 const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {

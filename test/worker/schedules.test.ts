@@ -69,7 +69,7 @@ describe('schedule API', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.code).toBe('VALIDATION_ERROR');
     expect(bad.json.error).toContain('Invalid value for minute: 61');
-    expect(bad.json.issues[0].path).toEqual(['cron']);
+    expect((bad.json.issues as Array<{ path: string[] }>)[0]!.path).toEqual(['cron']);
 
     const short = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '* * * *' } });
     expect(short.status).toBe(400);

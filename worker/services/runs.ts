@@ -10,6 +10,7 @@ import type { AppEnv, Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { findProject } from '../routes/projects';
 import { dbOf, executionSummary, publish, roomOf, transition } from './executions';
+import { assertRunAllowed } from './plans';
 
 type Db = AppEnv['Variables']['db'];
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
@@ -30,6 +31,7 @@ export async function createRun(
 ) {
   const organizationId = caller.organizationId;
   const project = await findProject(db, organizationId, body.projectId);
+  await assertRunAllowed(db, organizationId, body.queue); // the plan's runs per month (and concurrent runs on the hosted fleet)
   const environment = body.environment ?? project.defaultEnvironment;
   const [settings] = await db.select().from(projectRunSettings)
     .where(and(eq(projectRunSettings.projectId, project.id), eq(projectRunSettings.environment, environment))).limit(1);
