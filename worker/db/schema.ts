@@ -228,6 +228,8 @@ export const testCases = sqliteTable('test_cases', {
   priority: text('priority').notNull().default('medium'),
   tags: json<string[]>('tags').notNull().default([]),
   type: text('type').$type<'manual' | 'automated'>().notNull().default('manual'),
+  /** Automated cases: the test a cycle's run selects (file, folder or test id), passed to the run as its tests. */
+  automatedTest: text('automated_test'),
   createdBy: text('created_by'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),

@@ -1,0 +1,1 @@
+ALTER TABLE `test_cases` ADD `automated_test` text;
