@@ -3,6 +3,7 @@ import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
 import type { Env } from './env';
 import { purgeExpiredAuthRows } from './routes/auth';
+import { sweepAbandonedAnalyses } from './services/analysis';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
 import { runDueSchedules } from './services/scheduler';
 
@@ -10,5 +11,6 @@ export async function scheduled(_controller: ScheduledController, env: Env): Pro
   const db = drizzle(env.DB, { schema });
   await purgeExpiredAuthRows(db);
   await cancelOrphanedRuns(env, db, orphanHours(env));
+  await sweepAbandonedAnalyses(env);
   await runDueSchedules(env, Date.now(), db);
 }

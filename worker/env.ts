@@ -25,6 +25,10 @@ export interface Env {
   GEMINI_MODEL?: string;
   /** Base URL of the Gemini API, for proxies and tests; empty means Google's. */
   GEMINI_BASE_URL?: string;
+  /** AI analysis bounds: per-call timeout (ms), one analysis per org per interval (s), input cap (tokens). */
+  ANALYSIS_TIMEOUT_MS?: string;
+  ANALYSIS_ORG_INTERVAL_SECONDS?: string;
+  ANALYSIS_MAX_INPUT_TOKENS?: string;
   /** Tests only: replaces the https://hooks.slack.com origin when delivering to a Slack webhook (a local fake). */
   SLACK_WEBHOOK_ORIGIN?: string;
   /** Sender of the product's emails (invitations), e.g. "Agnox <no-reply@example.com>". */

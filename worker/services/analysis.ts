@@ -1,0 +1,170 @@
+// AI root-cause analysis of a failed run. finishRun moves a FAILED/ERROR run to ANALYZING with a pending
+// record; analyzeRun (in the background) gathers the evidence, asks Gemini, stores the answer or why it
+// failed, and only then gives the run its final status. A cron sweep finalises any run left ANALYZING
+// past its deadline (the Worker went away mid-call), so no run stays there.
+import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
+import { executions, organizations, projectRunSettings, projects, testResults } from '../db/schema';
+import type { Env } from '../env';
+import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type AnalysisInput, type FailureForPrompt } from './analysis-prompt';
+import { dbOf, roomOf, transition, type ExecutionRow } from './executions';
+import { computeFlaky, projectAttempts } from './flaky';
+import { GeminiError, generateJson, geminiConfig } from './gemini';
+import { notifyRunEnded } from './slack';
+
+const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
+
+/** Bounds: per-call timeout, one analysis per org per interval, input tokens (≈4 characters each). */
+export function analysisLimits(env: Env) {
+  const timeoutMs = num(env.ANALYSIS_TIMEOUT_MS, 30_000);
+  return {
+    timeoutMs,
+    orgIntervalMs: num(env.ANALYSIS_ORG_INTERVAL_SECONDS, 30) * 1000,
+    maxInputChars: num(env.ANALYSIS_MAX_INPUT_TOKENS, 8000) * 4,
+    /** Past this an ANALYZING run is considered abandoned by the cron sweep. */
+    abandonAfterMs: timeoutMs + 60_000,
+  };
+}
+
+const MAX_FAILURES_IN_PROMPT = 12;
+const LOG_TAIL_CHUNKS = 400;
+const HISTORY_DAYS = 30;
+
+/** Why a failed run gets no analysis (feature off, org opted out), or null when it should get one. */
+export async function analysisSkipReason(env: Env, organizationId: string): Promise<{ code: string; error: string } | null> {
+  if (!geminiConfig(env)) return { code: 'NOT_CONFIGURED', error: 'AI analysis is off: this Agnox installation has no GEMINI_API_KEY' };
+  const [org] = await dbOf(env).select({ enabled: organizations.aiAnalysisEnabled }).from(organizations).where(eq(organizations.id, organizationId)).limit(1);
+  if (org && !org.enabled) return { code: 'OPTED_OUT', error: 'AI analysis is turned off for this organization' };
+  return null;
+}
+
+/** Claims the org's analysis slot: at most one analysis per org per interval (a conditional write, race-free). */
+async function claimOrgSlot(env: Env, organizationId: string, intervalMs: number): Promise<boolean> {
+  const now = Date.now();
+  const claimed = await dbOf(env).update(organizations).set({ lastAnalysisAt: now })
+    .where(and(eq(organizations.id, organizationId), or(isNull(organizations.lastAnalysisAt), lte(organizations.lastAnalysisAt, now - intervalMs))))
+    .returning({ id: organizations.id });
+  return claimed.length > 0;
+}
+
+/** Everything the prompt needs, read from D1 and the run's room. */
+export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise<AnalysisInput> {
+  const db = dbOf(env);
+  const [[project], settings, attempts, logs] = await Promise.all([
+    db.select({ name: projects.name }).from(projects).where(and(eq(projects.id, row.projectId), eq(projects.organizationId, row.organizationId))).limit(1),
+    db.select({ secrets: projectRunSettings.secretVariables }).from(projectRunSettings)
+      .where(and(eq(projectRunSettings.projectId, row.projectId), eq(projectRunSettings.organizationId, row.organizationId))),
+    db.select().from(testResults)
+      .where(and(eq(testResults.taskId, row.taskId), inArray(testResults.status, ['failed', 'timedOut', 'interrupted', 'flaky'])))
+      .orderBy(desc(testResults.retry)).limit(200),
+    roomOf(env, row.taskId).info().then((info) => roomOf(env, row.taskId).readLogs(Math.max(0, info.lastSeq - LOG_TAIL_CHUNKS), LOG_TAIL_CHUNKS)).catch(() => null),
+  ]);
+
+  // One entry per test (its last failing attempt), then their history in this project and org.
+  const seen = new Set<string>();
+  const failing = attempts.filter((a) => (seen.has(a.testId) ? false : (seen.add(a.testId), true))).slice(0, MAX_FAILURES_IN_PROMPT);
+  const titles = [...new Set(failing.map((f) => f.title))];
+  const fingerprints = [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))];
+  const since = row.createdAt - HISTORY_DAYS * 86_400_000;
+  const [previous, history, windowAttempts] = await Promise.all([
+    titles.length
+      ? db.select({ title: testResults.title, status: testResults.status, taskId: testResults.taskId, at: testResults.createdAt }).from(testResults)
+        .where(and(eq(testResults.organizationId, row.organizationId), eq(testResults.projectId, row.projectId), inArray(testResults.title, titles),
+          ne(testResults.taskId, row.taskId), lt(testResults.createdAt, row.createdAt)))
+        .orderBy(desc(testResults.createdAt), desc(testResults.retry)).limit(500)
+      : [],
+    fingerprints.length ? fingerprintStats(env, row.organizationId, fingerprints, row.taskId) : new Map(),
+    titles.length ? projectAttempts(db, row.organizationId, row.projectId, since, titles) : [],
+  ]);
+  const previousOf = new Map<string, { status: string; taskId: string; at: number }>();
+  for (const p of previous) if (!previousOf.has(p.title)) previousOf.set(p.title, { status: p.status, taskId: p.taskId, at: p.at });
+  const flakyOf = new Map(computeFlaky(windowAttempts).filter((t) => t.flaky).map((t) => [t.title, t.score]));
+
+  const failures: FailureForPrompt[] = failing.map((f) => ({
+    title: f.title, file: f.file, status: f.status, retry: f.retry, errorMessage: f.errorMessage, errorStack: f.errorStack,
+    previousOutcome: previousOf.get(f.title) ?? null,
+    history: f.fingerprint ? history.get(f.fingerprint) ?? null : null,
+    flaky: flakyOf.has(f.title) ? { score: flakyOf.get(f.title)! } : null,
+  }));
+  const ci = row.ciContext as { branch?: string; commitSha?: string; source?: string } | null;
+  return {
+    project: project?.name ?? row.projectId, image: row.image, environment: row.environment, source: row.source,
+    status: (row.analysis as AnalysisRecord | null)?.finalStatus ?? row.status, reason: row.reason, exitCode: row.exitCode,
+    counts: { total: row.totalTests, passed: row.passed, failed: row.failed, skipped: row.skipped, flaky: row.flaky },
+    ci: ci ? { branch: ci.branch, commit: ci.commitSha, provider: ci.source } : null,
+    failures,
+    logTail: logs?.chunks.map((c) => c.data).join('') ?? '',
+    secrets: settings.flatMap((s) => Object.values(s.secrets ?? {})),
+  };
+}
+
+export type FingerprintStat = { occurrences: number; runs: number; firstSeenAt: number; firstTaskId: string };
+
+/** How often each fingerprint occurred in the org (other runs than `exceptTaskId`), and its first run. */
+export async function fingerprintStats(env: Env, organizationId: string, fingerprints: string[], exceptTaskId?: string): Promise<Map<string, FingerprintStat>> {
+  const db = dbOf(env);
+  const rows = await db.select({
+    fingerprint: testResults.fingerprint, occurrences: sql<number>`count(*)`, runs: sql<number>`count(distinct ${testResults.taskId})`,
+    firstSeenAt: sql<number>`min(${testResults.createdAt})`,
+    firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
+  }).from(testResults)
+    .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90)),
+      ...(exceptTaskId ? [ne(testResults.taskId, exceptTaskId)] : [])))
+    .groupBy(testResults.fingerprint);
+  return new Map(rows.map((r) => [r.fingerprint!, { occurrences: r.occurrences, runs: r.runs, firstSeenAt: r.firstSeenAt, firstTaskId: r.firstTaskId }]));
+}
+
+/** The analysis of one ANALYZING run, then its final status and Slack. Never throws. */
+export async function analyzeRun(env: Env, taskId: string): Promise<void> {
+  const db = dbOf(env);
+  const [row] = await db.select().from(executions).where(eq(executions.taskId, taskId)).limit(1);
+  const pending = row?.analysis as AnalysisRecord | null;
+  if (!row || row.status !== 'ANALYZING' || pending?.status !== 'pending') return;
+  const limits = analysisLimits(env);
+  const model = geminiConfig(env)?.model;
+  let record: AnalysisRecord;
+  try {
+    if (!(await claimOrgSlot(env, row.organizationId, limits.orgIntervalMs))) {
+      record = { status: 'skipped', code: 'RATE_LIMITED', error: `Another analysis ran for this organization less than ${limits.orgIntervalMs / 1000} s ago (one per ${limits.orgIntervalMs / 1000} s bounds cost)` };
+    } else {
+      const input = await collectAnalysisInput(env, row);
+      const { prompt, truncated } = buildAnalysisPrompt(input, limits.maxInputChars);
+      const answer = await generateJson({
+        env, prompt, systemInstruction: SYSTEM_INSTRUCTION, schema: RootCauseAnswer, responseSchema: ROOT_CAUSE_RESPONSE_SCHEMA, timeoutMs: limits.timeoutMs, maxOutputTokens: 1024,
+      });
+      record = { status: 'done', ...answer.data, model: answer.model, inputChars: prompt.length, truncated };
+    }
+  } catch (err) {
+    record = err instanceof GeminiError
+      ? { status: 'failed', code: err.code, error: err.message }
+      : { status: 'failed', code: 'INTERNAL', error: `The analysis could not run: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  await concludeAnalysis(env, row, { ...record, model, finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: Date.now() });
+}
+
+/** Stores the analysis and moves the run from ANALYZING to the status it ended with. */
+async function concludeAnalysis(env: Env, row: ExecutionRow, record: AnalysisRecord) {
+  const finalStatus = record.finalStatus ?? 'FAILED';
+  const note = record.status === 'done'
+    ? `AI analysis (${record.category}, confidence ${Math.round((record.confidence ?? 0) * 100)}%): ${record.summary}`
+    : `AI analysis ${record.status}: ${record.error}`;
+  const ended = await transition(env, row.taskId, finalStatus, { from: ['ANALYZING'], patch: { analysis: record }, note });
+  if (ended) await notifyRunEnded(env, ended);
+}
+
+/** Cron: runs left ANALYZING past the deadline (the Worker stopped mid-call) end with a failed analysis. */
+export async function sweepAbandonedAnalyses(env: Env, now = Date.now()): Promise<number> {
+  const db = dbOf(env);
+  const stale = await db.select().from(executions)
+    .where(and(eq(executions.status, 'ANALYZING'), lt(executions.updatedAt, now - analysisLimits(env).abandonAfterMs),
+      sql`json_extract(${executions.analysis}, '$.status') = 'pending'`))
+    .limit(50);
+  for (const row of stale) {
+    const pending = row.analysis as AnalysisRecord;
+    await concludeAnalysis(env, row, {
+      status: 'failed', code: 'ABANDONED', error: 'The analysis did not finish in time (the Worker stopped during the call); the run ended without it',
+      finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: now,
+    });
+  }
+  return stale.length;
+}
