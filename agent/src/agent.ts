@@ -95,9 +95,12 @@ export class Agent {
     const backoff = new Backoff(1000, 30_000);
     while (!this.draining) {
       const capacity = this.opts.concurrency - this.running.size;
-      // With no free slot the poll is a presence ping that a finishing job cuts short.
-      const slotSignal = capacity === 0 ? this.waitForSlot() : undefined;
-      const signal = slotSignal ? AbortSignal.any([this.pollAbort.signal, slotSignal]) : this.pollAbort.signal;
+      if (capacity === 0) {
+        // All slots busy: no poll (heartbeats keep the agent marked online) until a job ends.
+        await this.slotFreedOrDrain();
+        continue;
+      }
+      const signal = this.pollAbort.signal;
       try {
         const data = await this.client.request('POST', '/api/agent/poll', {
           body: { capacity, running: [...this.running.keys()], waitMs: this.opts.pollWaitMs },
@@ -106,11 +109,12 @@ export class Agent {
           timeoutMs: (this.opts.pollWaitMs ?? POLL_WAIT_MS) + 15_000,
         });
         backoff.reset();
-        if (data && capacity > 0 && !this.draining) this.accept(PollResponse.parse(data).job);
+        // A job that arrives is leased to us even if a drain began meanwhile: run it.
+        if (data) this.accept(PollResponse.parse(data).job);
       } catch (err) {
-        if (this.draining || signal.aborted) continue;
+        if (this.draining) continue;
         if (err instanceof ControlPlaneError && (err.status === 401 || err.status === 403)) {
-          throw new FatalAgentError(`the control plane refused this agent's token (${err.message}); it may have been removed. Delete ${this.opts.stateDir}/agent.json and register again.`);
+          throw new FatalAgentError(`the control plane refused this agent's token (${err.message}); it may have been removed or disabled. Delete ${this.opts.stateDir}/agent.json and register again.`);
         }
         const wait = backoff.next();
         this.opts.logger.warn(`poll failed (${errorMessage(err)}); retrying in ${wait} ms`);
@@ -150,13 +154,15 @@ export class Agent {
     if (this.opts.once && ++this.jobsTaken >= 1) this.drain();
   }
 
-  private waitForSlot(): AbortSignal {
-    const ctl = new AbortController();
-    this.slotFreed = () => {
-      this.slotFreed = null;
-      ctl.abort();
-    };
-    return ctl.signal;
+  private slotFreedOrDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      this.slotFreed = () => {
+        this.slotFreed = null;
+        resolve();
+      };
+      if (this.draining) resolve();
+      else this.pollAbort.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
 
   /** Stop polling; running jobs finish; `run()` resolves when they have. */

@@ -78,7 +78,7 @@ describe('agnox-agent process', () => {
     const later = await h.requestRun({ projectId });
     expect(await a.exited).toBe(0);
     const run = await h.execution(taskId);
-    expect(run.status).toBe('PASSED');
+    expect(run.status, a.output()).toBe('PASSED');
     expect(logTextOf(await h.logs(taskId))).toContain('finished');
     expect((await h.execution(later)).status).toBe('PENDING');
     await h.cancel(later);
