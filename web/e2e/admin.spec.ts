@@ -81,3 +81,24 @@ test('run form, bulk cancel and delete, run settings with secrets, API key and i
   await page.getByRole('button', { name: 'Invite' }).click();
   await expect(page.getByTestId('invite-link')).toContainText('/accept-invite?token=');
 });
+
+test('the list pages through many runs with infinite scroll, newest first', async ({ page, baseURL, consoleErrors }) => {
+  void consoleErrors;
+  await signUpInBrowser(page);
+  const token = await sessionToken(page);
+  const project = await ok(baseURL!, 'POST', '/api/projects', { token, body: { name: 'many-runs', image: 'agnox/busybox:test' } });
+  const ids: string[] = [];
+  for (let i = 0; i < 60; i++) ids.push((await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id } })).taskId);
+
+  await page.goto(`/executions?projectId=${project.id}`);
+  const rows = page.getByTestId('executions').locator('[data-task-id]');
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first()).toHaveAttribute('data-task-id', ids.at(-1)!);
+  await rows.last().scrollIntoViewIfNeeded();
+  await page.mouse.wheel(0, 5000);
+  await expect(rows).toHaveCount(60);
+  await expect(rows.last()).toHaveAttribute('data-task-id', ids[0]!);
+  await expect(page.getByRole('button', { name: 'Load more' })).toHaveCount(0);
+  const shown = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-task-id')));
+  expect(shown).toEqual([...ids].reverse());
+});

@@ -35,7 +35,7 @@ export class LogBuffer {
   private partialStream: LogStream = 'stdout';
   private style: Style = PLAIN;
   private pending = new Map<number, LogChunk>();
-  /** Lower-cased visible text of complete lines, filled on the first search and kept after. */
+  /** Lower-cased visible text of each complete line, built as lines arrive so a search is one scan. */
   private searchable: string[] = [];
 
   constructor(private readonly maxLines = 250_000) {}
@@ -75,6 +75,7 @@ export class LogBuffer {
   note(text: string) {
     if (this.partial) this.finishLine();
     this.lines.push(text);
+    this.searchable.push(text.toLowerCase());
     this.starts.push(PLAIN);
     this.streams.push('system');
     this.trim();
@@ -85,7 +86,6 @@ export class LogBuffer {
   search(query: string, limit = 10_000): number[] {
     const needle = query.toLowerCase();
     if (!needle) return [];
-    for (let i = this.searchable.length; i < this.lines.length; i++) this.searchable.push(stripAnsi(this.lines[i]!).toLowerCase());
     const hits: number[] = [];
     for (let i = 0; i < this.searchable.length && hits.length < limit; i++) {
       if (this.searchable[i]!.includes(needle)) hits.push(i);
@@ -122,7 +122,9 @@ export class LogBuffer {
   private finishLine() {
     const raw = this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial;
     const start = this.partial ? this.partialStart : this.style;
-    this.lines.push(lastFrame(raw));
+    const text = lastFrame(raw);
+    this.lines.push(text);
+    this.searchable.push(stripAnsi(text).toLowerCase());
     this.starts.push(start);
     this.streams.push(this.partial ? this.partialStream : 'stdout');
     this.style = endStyle(raw, start);
