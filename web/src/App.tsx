@@ -69,7 +69,8 @@ function Routes() {
   const route = findRoute(PRIVATE, path);
   return (
     <Layout>
-      {route ? <route.Page {...route.params} /> : (
+      {/* Keyed by path: moving from one run to another starts the page afresh (its log, results, socket). */}
+      {route ? <route.Page key={path} {...route.params} /> : (
         <div class="py-16 text-center">
           <h1 class="text-xl font-semibold">Page not found</h1>
           <p class="mt-2 text-sm text-slate-500">Nothing lives at {path}.</p>
