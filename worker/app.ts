@@ -26,6 +26,8 @@ import { scheduleRoutes } from './routes/schedules';
 import { billingRoutes } from './routes/billing';
 import { usageRoutes } from './routes/usage';
 import { webhookRoutes } from './routes/webhooks';
+import { testCaseRoutes } from './routes/test-cases';
+import { testCycleRoutes } from './routes/test-cycles';
 
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
@@ -68,6 +70,8 @@ app.route('/api/schedules', scheduleRoutes);
 app.route('/api/usage', usageRoutes);
 app.route('/api/billing', billingRoutes);
 app.route('/api/webhooks', webhookRoutes);
+app.route('/api/test-cases', testCaseRoutes);
+app.route('/api/test-cycles', testCycleRoutes);
 app.route('/reports', reportRoutes);
 
 app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));

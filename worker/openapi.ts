@@ -7,6 +7,8 @@ import * as projects from './contracts/projects';
 import * as runs from './contracts/runs';
 import * as ingest from './contracts/ingest';
 import * as schedules from './contracts/schedules';
+import * as testCases from './contracts/test-cases';
+import * as cycles from './contracts/cycles';
 
 type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
 type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
@@ -76,6 +78,19 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/usage', summary: 'Plan, limits and what the organization uses this month', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing/plans', summary: 'The plans and their limits', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing', summary: 'The organization\'s plan and Stripe ids', auth: 'jwt', role: 'admin', tag: 'billing' },
+  { method: 'get', path: '/api/test-cases', summary: 'List and search test cases (?projectId&suite&tag&type&q&limit)', auth: 'jwt', role: 'viewer', tag: 'test management' },
+  { method: 'get', path: '/api/test-cases/facets', summary: 'Suites and tags in use (?projectId)', auth: 'jwt', role: 'viewer', tag: 'test management' },
+  { method: 'post', path: '/api/test-cases/generate-steps', summary: 'AI-proposed steps from a title and description (503 when AI is off)', auth: 'jwt', role: 'developer', body: testCases.GenerateStepsBody, tag: 'test management' },
+  { method: 'post', path: '/api/test-cases', summary: 'Create a manual or automated test case', auth: 'jwt', role: 'developer', body: testCases.TestCaseCreateBody, tag: 'test management' },
+  { method: 'get', path: '/api/test-cases/{id}', summary: 'A test case', auth: 'jwt', role: 'viewer', tag: 'test management' },
+  { method: 'patch', path: '/api/test-cases/{id}', summary: 'Update a test case', auth: 'jwt', role: 'developer', body: testCases.TestCaseUpdateBody, tag: 'test management' },
+  { method: 'delete', path: '/api/test-cases/{id}', summary: 'Delete a test case', auth: 'jwt', role: 'developer', tag: 'test management' },
+  { method: 'get', path: '/api/test-cycles', summary: 'List cycles, newest first, external CI ones included (?projectId&source&limit)', auth: 'jwt', role: 'viewer', tag: 'test management' },
+  { method: 'post', path: '/api/test-cycles', summary: 'Create a cycle from test cases (manual and automated items)', auth: 'jwt', role: 'developer', body: cycles.CycleCreateBody, tag: 'test management' },
+  { method: 'get', path: '/api/test-cycles/{id}', summary: 'A cycle with its items and summary', auth: 'jwt', role: 'viewer', tag: 'test management' },
+  { method: 'delete', path: '/api/test-cycles/{id}', summary: 'Delete a cycle', auth: 'jwt', role: 'developer', tag: 'test management' },
+  { method: 'patch', path: '/api/test-cycles/{id}/items/{itemId}', summary: 'Mark a manual item (status, notes)', auth: 'jwt', role: 'developer', body: cycles.CycleItemUpdateBody, tag: 'test management' },
+  { method: 'post', path: '/api/test-cycles/{id}/run', summary: 'Start runs for the automated items (trigger cycle)', auth: 'jwt', role: 'developer', body: cycles.CycleRunBody, tag: 'test management' },
   { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan', auth: 'public', tag: 'billing' },
 ];
 

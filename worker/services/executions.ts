@@ -5,6 +5,7 @@ import type { ExecutionSummary, HubMessage } from '../contracts/live';
 import * as schema from '../db/schema';
 import { executions, organizations, type ExecutionStatus } from '../db/schema';
 import type { Env } from '../env';
+import { onRunFinished } from './cycles';
 
 export const FINAL_STATUSES: ExecutionStatus[] = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
 export const ACTIVE_STATUSES: ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANALYZING'];
@@ -63,6 +64,7 @@ export async function transition(
     const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1);
     await room.finish({ status, reason: row.reason, retentionDays: org?.limits.retentionDays });
     await publishExecution(env, row);
+    await onRunFinished(env, row); // a test cycle's automated item follows its run's final status
   } else {
     await Promise.all([room.apply({ lines, status: { status, reason: row.reason } }), publishExecution(env, row)]);
   }
