@@ -17,6 +17,8 @@ export type RequestOptions = {
   body?: unknown;
   /** Raw bytes instead of JSON (artifact uploads). */
   raw?: Uint8Array;
+  /** Content type of `raw` (default application/octet-stream). */
+  contentType?: string;
   query?: Record<string, string | number | undefined>;
   signal?: AbortSignal;
   /** Attempts in total (1 = no retry). */
@@ -72,7 +74,7 @@ export class ControlPlaneClient {
     let body: RequestInit['body'];
     if (opts.raw) {
       body = opts.raw as unknown as RequestInit['body'];
-      headers['content-type'] = 'application/octet-stream';
+      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
     } else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';

@@ -185,7 +185,7 @@ export class JobRun {
     for (const f of files) {
       if (this.stopReason === 'lease_lost') break;
       try {
-        const up = await deps.client.request<{ key: string; size: number }>('PUT', `/api/agent/jobs/${job.taskId}/artifacts`, { query: { path: f.path }, raw: f.bytes, attempts: 4, timeoutMs: 120_000 });
+        const up = await deps.client.request<{ key: string; size: number }>('PUT', `/api/agent/jobs/${job.taskId}/artifacts`, { query: { path: f.path }, raw: f.bytes, contentType: f.contentType, attempts: 4, timeoutMs: 120_000 });
         reports.push({ name: f.path, contentType: f.contentType, key: up?.key, size: up?.size ?? f.bytes.length });
       } catch (err) {
         this.system(`upload of ${f.path} failed: ${errorMessage(err)}`);

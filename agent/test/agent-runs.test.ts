@@ -7,7 +7,7 @@ import { ARM64_CHANNEL_MESSAGE } from '../src/browser-channel';
 import { LABEL_AGENT } from '../src/docker-runner';
 import { type Harness, logTextOf, startHarness, waitFor } from './support/control-plane';
 import { type RunningAgent, startAgent } from './support/agent';
-import { ensureBusyboxImage, ensureNodeImage, NODE_SUITE_COMMAND } from './support/images';
+import { ensureBusyboxImage, ensureNodeImage, ensurePlaywrightReportsImage, NODE_SUITE_COMMAND } from './support/images';
 
 let h: Harness;
 let agent: RunningAgent;
@@ -63,6 +63,38 @@ describe('agent runs', () => {
     expect(run.passed).toBe(3);
   });
 
+  it('collects a real Playwright run\'s reports: results from its JSON (retries, flaky), JSON/JUnit/HTML uploaded', async () => {
+    const image = ensurePlaywrightReportsImage();
+    const projectId = await h.project({ image, command: 'mkdir -p /reports && cp -r /fixture-reports/. /reports/ && echo "1 failed, 1 flaky" && exit 1' });
+    const taskId = await h.requestRun({ projectId });
+    const run = await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR']);
+    expect(run.status).toBe('FAILED');
+    const tests = await h.tests(taskId);
+    const attempts = (title: string) => tests.filter((t: any) => t.title === title).sort((a: any, b: any) => a.retry - b.retry).map((t: any) => t.status);
+    expect(attempts('shows the total in a real browser')).toEqual(['passed']);
+    expect(attempts('is flaky: fails on the first attempt only')).toEqual(['failed', 'flaky']);
+    expect(attempts('rejects an empty cart')).toEqual(['failed', 'failed']);
+    expect(attempts('pays with a gift card')).toEqual(['skipped']);
+    expect(tests.find((t: any) => t.title === 'rejects an empty cart').error.message).toContain('cart should not be empty');
+    expect(tests.every((t: any) => t.file === 'checkout.spec.mjs' && t.suite === 'checkout')).toBe(true);
+    const artifacts = await h.artifacts(taskId);
+    const byPath = Object.fromEntries(artifacts.map((a: any) => [a.path, a]));
+    expect(Object.keys(byPath)).toEqual(expect.arrayContaining(['results.json', 'junit.xml', 'playwright-report/index.html']));
+    expect(byPath['playwright-report/index.html'].size).toBeGreaterThan(10_000);
+    // Each file is served back with the content type the agent uploaded it with.
+    const served = async (p: string) => {
+      const res = await fetch(`${h.cp.url}/reports/${taskId}/${p}`, { headers: { authorization: `Bearer ${h.org.token}` } });
+      expect(res.status).toBe(200);
+      return { type: res.headers.get('content-type'), body: await res.text() };
+    };
+    const html = await served('playwright-report/index.html');
+    expect(html.type).toBe('text/html');
+    expect(html.body).toContain('<html');
+    expect((await served('results.json')).type).toBe('application/json');
+    expect((await served('junit.xml')).type).toBe('application/xml');
+    expect(logTextOf(await h.logs(taskId))).toMatch(/6 test results from results\.json/);
+  });
+
   it('keeps the live log in order: exactly per stream, and across streams between pauses', async () => {
     // 400 numbered lines alternating stdout/stderr in batches of 50 with pauses, over ~1 s, so many
     // flushes happen mid-run. Docker reads a container's stdout and stderr pipes independently, so
@@ -81,6 +113,16 @@ describe('agent runs', () => {
     expect(batches).toEqual([...batches].sort((a, b) => a - b));
     expect(agentChunks.length).toBeGreaterThan(8);
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i + 1));
+  });
+
+  it('cuts a burst of output into chunks of at most 64 KB without losing a byte', async () => {
+    const projectId = await h.project({ image: busybox, command: "head -c 300000 /dev/zero | tr '\\0' x; echo; echo tail-marker" });
+    const taskId = await h.requestRun({ projectId });
+    expect((await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR'])).status).toBe('PASSED');
+    const out = (await h.logs(taskId)).filter((c) => c.stream === 'stdout');
+    expect(out.map((c) => c.data).join('')).toBe(`${'x'.repeat(300_000)}\ntail-marker\n`);
+    expect(out.length).toBeGreaterThanOrEqual(5);
+    for (const c of out) expect(Buffer.byteLength(c.data)).toBeLessThanOrEqual(64 * 1024);
   });
 
   it('masks secrets and their base64 form, also when a secret is split across two chunks', async () => {

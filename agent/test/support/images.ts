@@ -88,6 +88,33 @@ export function ensureNodeImage(): string {
   return tag;
 }
 
+const PW_FIXTURE = path.join(ROOT, 'agent/test/fixtures/playwright');
+
+/**
+ * busybox plus the reports of a real Playwright run (fixtures/playwright: Chromium, a retry, a
+ * flaky, a failing and a skipped test) in /fixture-reports: JSON, JUnit XML and the HTML report.
+ * A job copies them into /reports, as a Playwright image's own run would.
+ */
+export function ensurePlaywrightReportsImage(): string {
+  const h = createHash('sha256');
+  for (const f of ['playwright.config.mjs', ...readdirSync(path.join(PW_FIXTURE, 'tests')).map((t) => `tests/${t}`)].sort()) h.update(f).update(readFileSync(path.join(PW_FIXTURE, f)));
+  h.update(readFileSync(path.join(ROOT, 'node_modules/@playwright/test/package.json')));
+  const tag = `agnox-test/playwright-reports:${h.digest('hex').slice(0, 12)}`;
+  if (imageExists(tag)) return tag;
+  const rootfs = mkdtempSync(path.join(tmpdir(), 'agnox-pw-'));
+  try {
+    addBusybox(rootfs);
+    const reports = path.join(rootfs, 'fixture-reports');
+    // Exit code 1 is expected: the fixture has a failing test.
+    const run = spawnSync(path.join(ROOT, 'node_modules/.bin/playwright'), ['test', '-c', path.join(PW_FIXTURE, 'playwright.config.mjs')], { cwd: ROOT, env: { ...process.env, REPORT_DIR: reports, CI: '1' }, encoding: 'utf8' });
+    if (!existsSync(path.join(reports, 'results.json'))) throw new Error(`the Playwright fixture run wrote no report:\n${run.stdout}\n${run.stderr}`);
+    importRootfs(rootfs, tag, ['ENV PATH=/bin']);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+  return tag;
+}
+
 /** The command that runs the fixture suite with live spec output and JUnit XML into /reports. */
 export const NODE_SUITE_COMMAND =
   'mkdir -p /reports && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=/reports/junit.xml /suite/*.test.mjs';
