@@ -26,6 +26,9 @@ import { scheduleRoutes } from './routes/schedules';
 import { billingRoutes } from './routes/billing';
 import { usageRoutes } from './routes/usage';
 import { webhookRoutes } from './routes/webhooks';
+import { insightRoutes } from './routes/insights';
+import { metricRoutes } from './routes/metrics';
+import { agentQuarantineRoutes, quarantineRoutes } from './routes/quarantines';
 import { testCaseRoutes } from './routes/test-cases';
 import { testCycleRoutes } from './routes/test-cycles';
 
@@ -65,6 +68,7 @@ app.route('/api/ci', ciRoutes);
 app.route('/api/ingest', ingestRoutes);
 app.route('/api/live', orgLiveRoutes);
 app.route('/api/agents', agentAdminRoutes);
+app.route('/api/agent/quarantines', agentQuarantineRoutes);
 app.route('/api/agent', agentProtocolRoutes);
 app.route('/api/schedules', scheduleRoutes);
 app.route('/api/usage', usageRoutes);
@@ -72,6 +76,9 @@ app.route('/api/billing', billingRoutes);
 app.route('/api/webhooks', webhookRoutes);
 app.route('/api/test-cases', testCaseRoutes);
 app.route('/api/test-cycles', testCycleRoutes);
+app.route('/api/quarantines', quarantineRoutes);
+app.route('/api/insights', insightRoutes);
+app.route('/api/metrics', metricRoutes);
 app.route('/reports', reportRoutes);
 
 app.notFound((c) => c.json({ success: false, error: `No route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404));

@@ -7,6 +7,7 @@ import * as projects from './contracts/projects';
 import * as runs from './contracts/runs';
 import * as ingest from './contracts/ingest';
 import * as schedules from './contracts/schedules';
+import * as quarantine from './contracts/quarantine';
 import * as testCases from './contracts/test-cases';
 import * as cycles from './contracts/cycles';
 
@@ -78,6 +79,19 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/usage', summary: 'Plan, limits and what the organization uses this month', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing/plans', summary: 'The plans and their limits', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing', summary: 'The organization\'s plan and Stripe ids', auth: 'jwt', role: 'admin', tag: 'billing' },
+  { method: 'get', path: '/api/quarantines', summary: 'Quarantined tests by owner and expiry (?projectId&includeExpired); also with x-api-key (reporter)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'post', path: '/api/quarantines', summary: 'Quarantine a test: owner, reason, expiry (its failures stop failing runs)', auth: 'jwt', role: 'developer', body: quarantine.QuarantineCreateBody, tag: 'intelligence' },
+  { method: 'patch', path: '/api/quarantines/{id}', summary: 'Change a quarantine\'s owner, reason or expiry', auth: 'jwt', role: 'developer', body: quarantine.QuarantineUpdateBody, tag: 'intelligence' },
+  { method: 'delete', path: '/api/quarantines/{id}', summary: 'End a quarantine', auth: 'jwt', role: 'developer', tag: 'intelligence' },
+  { method: 'get', path: '/api/agent/quarantines', summary: 'Agent: the quarantines in force for ?projectId', auth: 'agent', tag: 'agent protocol' },
+  { method: 'get', path: '/api/insights/ai-status', summary: 'Whether AI analysis is on (or why not)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/insights/projects/{projectId}', summary: 'Pass rate and duration p50/p95 per day, slowest, most failing and flaky tests (?days)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/insights/projects/{projectId}/flaky', summary: 'The flakiest tests of a project with scores (?days)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/insights/fingerprints', summary: 'The most frequent failure fingerprints (?projectId&days&limit)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/insights/fingerprints/{fingerprint}', summary: 'One failure fingerprint: occurrences, first and last run, recent failures', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/insights/executions/{taskId}/failures', summary: 'A run\'s failures with their fingerprint history, and its AI analysis', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'get', path: '/api/metrics/{image}', summary: 'Performance of one Docker image (URL-encoded): pass rate, duration percentiles, recent runs (?days)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
+  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan', auth: 'public', tag: 'billing' },
   { method: 'get', path: '/api/test-cases', summary: 'List and search test cases (?projectId&suite&tag&type&q&limit)', auth: 'jwt', role: 'viewer', tag: 'test management' },
   { method: 'get', path: '/api/test-cases/facets', summary: 'Suites and tags in use (?projectId)', auth: 'jwt', role: 'viewer', tag: 'test management' },
   { method: 'post', path: '/api/test-cases/generate-steps', summary: 'AI-proposed steps from a title and description (503 when AI is off)', auth: 'jwt', role: 'developer', body: testCases.GenerateStepsBody, tag: 'test management' },
@@ -91,7 +105,6 @@ export const operations: Operation[] = [
   { method: 'delete', path: '/api/test-cycles/{id}', summary: 'Delete a cycle', auth: 'jwt', role: 'developer', tag: 'test management' },
   { method: 'patch', path: '/api/test-cycles/{id}/items/{itemId}', summary: 'Mark a manual item (status, notes)', auth: 'jwt', role: 'developer', body: cycles.CycleItemUpdateBody, tag: 'test management' },
   { method: 'post', path: '/api/test-cycles/{id}/run', summary: 'Start runs for the automated items (trigger cycle)', auth: 'jwt', role: 'developer', body: cycles.CycleRunBody, tag: 'test management' },
-  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan', auth: 'public', tag: 'billing' },
 ];
 
 const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
