@@ -42,6 +42,7 @@ export class LogStreamer {
   private reconnectBackoff = new Backoff(200, 5_000);
   private httpBusy = false;
   private closed = false;
+  private readonly closeSignal = new AbortController();
   private ackWaiters: (() => void)[] = [];
   private ackWatch: NodeJS.Timeout | null = null;
   private lastAckAt = Date.now();
@@ -112,6 +113,7 @@ export class LogStreamer {
       });
     }
     this.closed = true;
+    this.closeSignal.abort();
     if (this.ackWatch) clearInterval(this.ackWatch);
     const ws = this.ws;
     this.ws = null;
@@ -145,7 +147,8 @@ export class LogStreamer {
     this.httpBusy = true;
     const backoff = new Backoff(250, 5_000);
     try {
-      while (this.unacked.length && !this.wsOpen && !this.closedForGood()) {
+      // Gives up once close() has returned (its deadline passed, or the lease is gone).
+      while (this.unacked.length && !this.wsOpen && !this.closed) {
         const frame = frames(this.unacked).next().value!;
         try {
           const data = await this.opts.client.request<{ upTo: number }>('POST', `/api/agent/jobs/${this.opts.taskId}/logs`, {
@@ -156,16 +159,12 @@ export class LogStreamer {
           backoff.reset();
         } catch (err) {
           this.opts.logger.warn(`log upload over HTTP failed (${errorMessage(err)}); retrying`);
-          await sleep(backoff.next());
+          await sleep(backoff.next(), this.closeSignal.signal);
         }
       }
     } finally {
       this.httpBusy = false;
     }
-  }
-
-  private closedForGood(): boolean {
-    return this.closed && this.ackedUpTo >= this.lastSeq;
   }
 
   private connect(): void {

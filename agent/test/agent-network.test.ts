@@ -72,4 +72,17 @@ describe('network drops mid-stream', () => {
     expect(numbers).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
     expect(reconnects).toBeGreaterThanOrEqual(1);
   });
+
+  it('WebSockets refused (a plain-HTTP proxy): the whole log goes over the HTTP fallback, complete', async () => {
+    proxy.blockWebSockets(true);
+    try {
+      const { run, numbers, job } = await runThroughOutage(async () => {});
+      expect(run.status).toBe('PASSED');
+      expect(numbers).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+      expect(job.streamer.stats.wsConnects).toBe(0);
+      expect(job.streamer.stats.httpFrames).toBeGreaterThan(3);
+    } finally {
+      proxy.blockWebSockets(false);
+    }
+  });
 });

@@ -139,7 +139,7 @@ export async function follow(client: ControlPlaneClient, taskId: string, out: Ou
 
 /** One viewer connection: resolves with the terminal status, or null if the socket closed first. */
 async function liveUntilEnd(client: ControlPlaneClient, taskId: string, since: () => number, print: (c: { seq: number; data: string }[]) => void, deadline: number): Promise<string | null> {
-  const ticket = await client.request<{ ticket: string }>('POST', '/api/auth/ws-ticket', { body: {} });
+  const ticket = await client.request<{ ticket: string }>('POST', '/api/auth/ws-ticket', { body: { taskId } });
   const ws = new WebSocket(client.wsUrl(`/api/executions/${taskId}/live`, { since: since(), ticket: ticket!.ticket }), { headers: { 'user-agent': 'agnox-ci' } });
   return new Promise<string | null>((resolve, reject) => {
     const timer = setTimeout(() => ws.terminate(), Math.max(0, deadline - Date.now()));

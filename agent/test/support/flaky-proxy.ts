@@ -3,20 +3,33 @@
 // all bytes both ways (a half-open link: no FIN, no RST), `restore()` heals it.
 import net from 'node:net';
 
-export type FlakyProxy = { url: string; reset: () => void; blackhole: () => void; restore: () => void; connections: () => number; close: () => Promise<void> };
+export type FlakyProxy = {
+  url: string; reset: () => void; blackhole: () => void; restore: () => void;
+  /** Refuse WebSocket upgrades (a proxy that only speaks plain HTTP). */
+  blockWebSockets: (block: boolean) => void;
+  connections: () => number; close: () => Promise<void>;
+};
 
 export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
   const { hostname, port } = new URL(target);
   let mode: 'pass' | 'blackhole' = 'pass';
   const open = new Set<net.Socket>();
   let total = 0;
+  let noWebSockets = false;
   const server = net.createServer((client) => {
     total++;
     const upstream = net.connect(Number(port), hostname);
     open.add(client);
     open.add(upstream);
+    let first = true;
+    client.on('data', (d: Buffer) => {
+      if (first && noWebSockets && /^upgrade:\s*websocket/im.test(d.toString('latin1'))) {
+        client.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        upstream.destroy();
+      } else if (mode === 'pass') upstream.write(d);
+      first = false;
+    });
     const forward = (from: net.Socket, to: net.Socket) => from.on('data', (d) => { if (mode === 'pass') to.write(d); });
-    forward(client, upstream);
     forward(upstream, client);
     const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
     client.on('close', end).on('error', end);
@@ -29,6 +42,7 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
     url: `http://127.0.0.1:${own}`,
     reset: resetAll,
     blackhole: () => { mode = 'blackhole'; },
+    blockWebSockets: (block) => { noWebSockets = block; },
     // Bytes were dropped, so the old streams are corrupt: end them, as a NAT timeout would.
     restore: () => { mode = 'pass'; resetAll(); },
     connections: () => total,
