@@ -85,7 +85,14 @@ export class Agent {
     const leftovers = await this.docker.removeLeftovers();
     if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s) of an earlier run: ${leftovers.join(', ')}`);
     this.opts.logger.info(`agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`);
-    await this.pollLoop();
+    try {
+      await this.pollLoop();
+    } catch (err) {
+      // Fatal (token refused): running jobs cannot report either; stop them before exiting.
+      await this.stopJobs();
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      throw err;
+    }
     await Promise.all([...this.running.values()].map((r) => r.done));
     this.opts.logger.info('drained; exiting');
     return this.outcomes;

@@ -209,7 +209,9 @@ export class JobRun {
           if (hb.success && hb.data.cancel && !this.stopReason) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
         } catch (err) {
           if (signal.aborted) break;
-          if (err instanceof ControlPlaneError && (err.status === 404 || err.status === 409)) void this.stop('lease_lost');
+          // 404: the lease is no longer ours; 401/403: this agent was removed or disabled. Either way
+          // the job is not ours to finish or report.
+          if (err instanceof ControlPlaneError && [401, 403, 404, 409].includes(err.status)) void this.stop('lease_lost');
           else this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
         }
       }

@@ -100,6 +100,25 @@ describe('agnox-agent process', () => {
     expect(logTextOf(await h.logs(taskId))).toContain('the agent was stopped');
   });
 
+  it('an admin disables the agent mid-job: it stops the container, does not report the run, and exits explaining why', async () => {
+    const dir = home();
+    const a = await launch(dir, await h.registrationToken());
+    const { agentId } = identity(dir);
+    const projectId = await h.project({ image: busybox, command: 'echo begin; sleep 600' });
+    const taskId = await h.requestRun({ projectId });
+    await h.waitForStatus(taskId, ['RUNNING']);
+    await waitFor('the container to run', async () => (await docker.listContainers({ filters: { label: [`${LABEL_TASK}=${taskId}`] } }))[0]);
+    const t0 = Date.now();
+    const res = await fetch(`${h.cp.url}/api/agents/${agentId}`, { method: 'PATCH', headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ disabled: true }) });
+    expect(res.status).toBe(200);
+    expect(await a.exited).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(a.output()).toContain('This agent was disabled by an admin');
+    expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL_TASK}=${taskId}`] } })).toEqual([]);
+    // Not reported by this agent: the control plane ends or requeues it when the lease lapses.
+    expect((await h.execution(taskId)).status).toBe('RUNNING');
+  });
+
   it('kill -9 mid-job: the next start removes the leftover container; the job is requeued and passes on attempt 2', async () => {
     const dir = home();
     const a = await launch(dir, await h.registrationToken());
