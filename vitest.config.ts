@@ -11,9 +11,11 @@ export default defineConfig(async () => {
   // URLs as bindings; test/support/fake-servers.global-setup.ts listens on them.
   process.env.AGNOX_FAKE_GEMINI_PORT ??= String(await freePort());
   process.env.AGNOX_FAKE_SLACK_PORT ??= String(await freePort());
+  process.env.AGNOX_FAKE_SENDGRID_PORT ??= String(await freePort());
   const fakes = {
     GEMINI_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_GEMINI_PORT}`,
     SLACK_WEBHOOK_ORIGIN: `http://127.0.0.1:${process.env.AGNOX_FAKE_SLACK_PORT}`,
+    SENDGRID_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_SENDGRID_PORT}`,
   };
   return ({
   test: {

@@ -27,6 +27,8 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/invitations', summary: 'List invitations', auth: 'jwt', role: 'admin', tag: 'organization' },
   { method: 'post', path: '/api/invitations', summary: 'Invite by email (answers with the accept link, shown once)', auth: 'jwt', role: 'admin', body: auth.InvitationCreateBody, tag: 'organization' },
   { method: 'delete', path: '/api/invitations/{id}', summary: 'Revoke an invitation', auth: 'jwt', role: 'admin', tag: 'organization' },
+  { method: 'get', path: '/api/invitations/lookup', summary: 'What an invitation link is for (?token); 410 when used, revoked or expired', auth: 'public', tag: 'organization' },
+  { method: 'get', path: '/api/invitations/outbox', summary: 'Emails sent to the org\'s invitees (development outbox and delivery records)', auth: 'jwt', role: 'admin', tag: 'organization' },
   { method: 'post', path: '/api/invitations/accept', summary: 'Accept an invitation and create the account', auth: 'public', body: auth.InvitationAcceptBody, tag: 'organization' },
   { method: 'get', path: '/api/organization', summary: 'The organization', auth: 'jwt', role: 'viewer', tag: 'organization' },
   { method: 'patch', path: '/api/organization', summary: 'Update name, AI opt-out, Slack webhook', auth: 'jwt', role: 'admin', body: auth.OrganizationUpdateBody, tag: 'organization' },

@@ -2,7 +2,7 @@
 import { and, count, desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { InvitationAcceptBody, InvitationCreateBody } from '../contracts/auth';
-import { invitations, organizations, users } from '../db/schema';
+import { emailOutbox, invitations, organizations, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { hashPassword, newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, conflict, notFound } from '../lib/errors';
@@ -11,6 +11,7 @@ import { signSession } from '../lib/jwt';
 import { requireRole, requireUser } from '../middleware/auth';
 import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
+import { invitationEmail, sendEmail } from '../services/email';
 import { setSessionCookie } from './auth';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -20,16 +21,30 @@ const publicInvitation = (i: typeof invitations.$inferSelect, now = Date.now()) 
   status: i.status === 'pending' && i.expiresAt <= now ? 'expired' : i.status,
 });
 
+/** The pending, unexpired invitation a token belongs to; a used, revoked or expired one is refused with why. */
+async function usableInvitation(db: AppEnv['Variables']['db'], token: string) {
+  const [invite] = await db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(token))).limit(1);
+  if (!invite) throw notFound('Invitation');
+  if (invite.status === 'accepted') throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
+  if (invite.status === 'revoked') throw new ApiError(410, 'INVITATION_REVOKED', 'This invitation was revoked by an admin');
+  if (invite.expiresAt <= Date.now()) throw new ApiError(410, 'INVITATION_EXPIRED', 'This invitation has expired; ask an admin for a new one');
+  return invite;
+}
+
 export const invitationRoutes = new Hono<AppEnv>()
+  // Public: what the accept page shows before the form (or why the link no longer works).
+  .get('/lookup', async (c) => {
+    const token = c.req.query('token') ?? '';
+    if (!token || token.length > 200) throw notFound('Invitation');
+    const invite = await usableInvitation(c.var.db, token);
+    const [org] = await c.var.db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1);
+    return ok(c, { email: invite.email, role: invite.role, organizationName: org?.name ?? '', expiresAt: invite.expiresAt });
+  })
   // Public: the invitee has no account yet.
   .post('/accept', async (c) => {
     const body = await readBody(c, InvitationAcceptBody);
     const db = c.var.db;
-    const [invite] = await db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(body.token))).limit(1);
-    if (!invite) throw notFound('Invitation');
-    if (invite.status === 'accepted') throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
-    if (invite.status === 'revoked') throw new ApiError(410, 'INVITATION_REVOKED', 'This invitation was revoked by an admin');
-    if (invite.expiresAt <= Date.now()) throw new ApiError(410, 'INVITATION_EXPIRED', 'This invitation has expired; ask an admin for a new one');
+    const invite = await usableInvitation(db, body.token);
     const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, invite.email)).limit(1);
     if (taken) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
 
@@ -56,6 +71,12 @@ export const invitationRoutes = new Hono<AppEnv>()
       .where(eq(invitations.organizationId, c.var.caller.organizationId)).orderBy(desc(invitations.createdAt)).limit(500);
     return ok(c, rows.map((r) => publicInvitation(r)));
   })
+  // The emails the org was sent (development outbox and delivery records), newest first.
+  .get('/outbox', async (c) => {
+    const rows = await c.var.db.select().from(emailOutbox)
+      .where(eq(emailOutbox.organizationId, c.var.caller.organizationId)).orderBy(desc(emailOutbox.createdAt)).limit(100);
+    return ok(c, rows);
+  })
   .post('/', async (c) => {
     const body = await readBody(c, InvitationCreateBody);
     const db = c.var.db;
@@ -79,7 +100,13 @@ export const invitationRoutes = new Hono<AppEnv>()
     await db.batch([db.insert(invitations).values(row), auditRow(c, 'invitation.created', 'invitation', row.id, { email: body.email, role: body.role })]);
     // The token is shown once, so an admin can share the link when no email provider is configured.
     const acceptUrl = `${c.env.PUBLIC_URL.replace(/\/$/, '')}/accept-invite?token=${token}`;
-    return ok(c, { ...publicInvitation(row), token, acceptUrl }, 201);
+    const [inviter] = c.var.caller.kind === 'user'
+      ? await db.select({ name: users.name }).from(users).where(eq(users.id, c.var.caller.userId)).limit(1) : [];
+    const delivery = await sendEmail(c.env, db, invitationEmail({
+      organizationId: orgId, to: body.email, organizationName: org?.name ?? 'your team', inviterName: inviter?.name ?? 'An admin',
+      role: body.role, acceptUrl, expiresAt: row.expiresAt,
+    }));
+    return ok(c, { ...publicInvitation(row), token, acceptUrl, delivery }, 201);
   })
   .delete('/:id', async (c) => {
     const db = c.var.db;
