@@ -1,13 +1,9 @@
 // Screenshots of the main pages at a desktop and a phone width (web/screenshots/, git-ignored), from
 // an organization with real data: a failed run with a coloured log and results, a passing run, a
 // running one, a project with run settings, an agent. Each page is checked to have rendered.
-import path from 'node:path';
-import type { Page } from '@playwright/test';
 import { ok, pushLog, registerAgent, takeJob } from './api';
 import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
-
-const OUT = path.resolve(import.meta.dirname, '../screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+import { shoot } from './shoot';
 
 const LOG = [
   '\x1b[2m[agnox] pulling mcr.microsoft.com/playwright:v1.50.0\x1b[0m\n',
@@ -21,15 +17,6 @@ const LOG = [
   '    Expected: \x1b[32m200\x1b[39m\n    Received: \x1b[31m500\x1b[39m\n\n',
   '  \x1b[31m1 failed\x1b[39m\n  \x1b[33m1 skipped\x1b[39m\n  \x1b[32m2 passed\x1b[39m \x1b[2m(6.4s)\x1b[22m\n',
 ];
-
-async function shoot(page: Page, name: string) {
-  for (const [label, size] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(size);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    await page.screenshot({ path: path.join(OUT, `${name}-${label}.png`), fullPage: label === 'phone' });
-  }
-  await page.setViewportSize(VIEWPORTS.desktop);
-}
 
 test('screenshots of the main pages', async ({ page, baseURL, browser, consoleErrors }) => {
   void consoleErrors;

@@ -14,7 +14,11 @@ export type CiContext = {
   commitSha?: string; commit?: string; runUrl?: string;
 };
 export type IngestMeta = { runName?: string; sessionId?: string; reporterVersion?: string; framework?: string; frameworkVersion?: string; totalTests?: number; ciContext?: CiContext };
-export type Analysis = { summary?: string; rootCause?: string; suggestions?: string[]; confidence?: number | string; model?: string; [k: string]: unknown };
+/** executions.analysis (worker/contracts/analysis.ts AnalysisRecord). */
+export type Analysis = {
+  status?: 'pending' | 'done' | 'failed' | 'skipped'; summary?: string; likelyCause?: string; category?: string; suggestedFix?: string;
+  confidence?: number; error?: string; code?: string; model?: string; truncated?: boolean; at?: number;
+};
 
 /** One execution as the detail endpoint returns it: the summary plus what only the detail page needs. */
 export type Execution = ExecutionSummary & {

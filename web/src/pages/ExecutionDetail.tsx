@@ -82,12 +82,13 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
         }
       } catch { /* the next live frame retries */ } finally { backfilling = false; }
     };
-    const finished = (status: ExecutionStatus) => {
+    // A new status brings other fields with it (counts, end reason, the pending or finished analysis).
+    const statusChanged = (status: ExecutionStatus) => {
+      if (statusRef.current === status) return;
+      statusRef.current = status;
       exec.setData((e) => (e ? { ...e, status } : e));
-      if (TERMINAL.has(status)) {
-        void exec.reload();
-        void artifacts.reload();
-      }
+      void exec.reload();
+      if (TERMINAL.has(status)) void artifacts.reload();
     };
     const socket = openLive<RoomMessage>({
       path: `${base}/live`,
@@ -101,12 +102,12 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
           if (buffer.push(m.chunks).missingAfter !== null) void backfill();
           bump();
         } else if (m.type === 'hello') {
-          if (m.status) finished(m.status);
+          if (m.status) statusChanged(m.status);
           if (m.lastSeq > buffer.lastSeq + 5000) void backfill();
         } else if (m.type === 'tests') {
           setResults((cur) => mergeResults(cur, m.results));
         } else if (m.type === 'status') {
-          finished(m.status);
+          statusChanged(m.status);
         } else if (m.type === 'truncated') {
           buffer.note(`[agnox] the stored log reached its size limit at chunk ${m.atSeq}; later output was dropped`);
           bump();
@@ -189,7 +190,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
       {reasonText(e) && <Notice kind={e.status === 'PASSED' || e.status === 'CANCELLED' ? 'info' : 'error'}>{reasonText(e)}</Notice>}
 
       {e.source === 'external-ci' && <Card><CiContextPanel execution={e} /></Card>}
-      {e.analysis && Object.keys(e.analysis).length > 0 && <Card title="AI analysis"><AnalysisPanel analysis={e.analysis} /></Card>}
+      {e.analysis && e.analysis.code !== 'NOT_CONFIGURED' && e.analysis.code !== 'NO_FAILURES' && <Card title="AI analysis"><AnalysisPanel analysis={e.analysis} /></Card>}
 
       <Terminal buffer={buffer} version={version} live={live === 'open'} emptyText={active ? 'Waiting for output…' : 'This run produced no log output.'} />
       {live === 'reconnecting' && active && <p class="text-xs text-amber-600" role="status">Connection lost; reconnecting and resuming the log…</p>}
