@@ -1,0 +1,66 @@
+// Reports and artifacts in R2 under the org: uploaded by the agent holding the job, served from
+// /reports/... only to members of that org (404 for another org's, 401 without a session), with
+// caching headers and ETag revalidation.
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { agentApi, api, createProject, poll, registerAgent, signup } from './helpers';
+
+const HTML = '<!doctype html><title>Playwright report</title><h1>3 passed</h1>';
+
+async function runWithReport() {
+  const org = await signup();
+  const project = await createProject(org.token);
+  const agent = await registerAgent(org);
+  const req = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
+  const taskId = req.json.data.taskId as string;
+  expect((await poll(agent, 1000))?.taskId).toBe(taskId);
+  const upload = await exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=playwright-report/index.html`, {
+    method: 'PUT', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html; charset=utf-8' }, body: HTML,
+  }));
+  expect(upload.status).toBe(201);
+  expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'PASSED', exitCode: 0 })).status).toBe(200);
+  return { org, taskId };
+}
+
+const getReport = (path: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(new Request(`http://agnox.test${path}`, { headers }));
+
+describe('reports', () => {
+  it('serves the org\'s report from R2 to its members with caching headers, a sandbox CSP and ETag revalidation', async () => {
+    const { org, taskId } = await runWithReport();
+    const stored = await env.ARTIFACTS.head(`${org.organizationId}/${taskId}/playwright-report/index.html`);
+    expect(stored?.size).toBe(HTML.length);
+
+    const res = await getReport(`/reports/${taskId}/playwright-report/index.html`, { authorization: `Bearer ${org.token}` });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(HTML);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('private, max-age=3600');
+    expect(res.headers.get('content-security-policy')).toContain('sandbox');
+    const etag = res.headers.get('etag')!;
+    expect(etag).toMatch(/^".+"$/);
+
+    const again = await getReport(`/reports/${taskId}/playwright-report/index.html`, { authorization: `Bearer ${org.token}`, 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const changed = await getReport(`/reports/${taskId}/playwright-report/index.html`, { authorization: `Bearer ${org.token}`, 'if-none-match': '"other"' });
+    expect(changed.status).toBe(200);
+    // The dashboard's session cookie works too (the report opens in a browser tab).
+    const viaCookie = await getReport(`/reports/${taskId}/playwright-report/index.html`, { cookie: `agnox_session=${org.token}` });
+    expect(viaCookie.status).toBe(200);
+  });
+
+  it('answers 404 for a report of another organization, 401 without a session, 404 for a missing file or a path escape', async () => {
+    const { org, taskId } = await runWithReport();
+    const other = await signup();
+    const foreign = await getReport(`/reports/${taskId}/playwright-report/index.html`, { authorization: `Bearer ${other.token}` });
+    expect(foreign.status).toBe(404);
+    expect(await foreign.text()).not.toContain('Playwright report');
+    expect((await getReport(`/reports/${taskId}/playwright-report/index.html`)).status).toBe(401);
+    expect((await getReport(`/reports/${taskId}/nothing-here.html`, { authorization: `Bearer ${org.token}` })).status).toBe(404);
+    // Another org's object cannot be reached by climbing out of this run's folder.
+    await env.ARTIFACTS.put(`${other.organizationId}/secret.html`, 'secret');
+    const escape = await getReport(`/reports/${taskId}/..%2F..%2F${other.organizationId}%2Fsecret.html`, { authorization: `Bearer ${org.token}` });
+    expect(escape.status).toBe(404);
+  });
+});
