@@ -96,13 +96,21 @@ export async function resolveSession(env: Env, organizationId: string, sessionId
 
 const MARK: Record<string, string> = { passed: '✓', failed: '✘', timedOut: '✘', skipped: '-', interrupted: '!' };
 
+/** Consecutive output of one stream is stored as one chunk (as an agent's chunks hold many lines): far fewer room rows. */
+const MAX_MERGED_CHARS = 64 * 1024;
+function pushLine(lines: Line[], line: Line) {
+  const last = lines.at(-1);
+  if (last && last.stream === line.stream && last.data.length + line.data.length <= MAX_MERGED_CHARS) last.data += line.data;
+  else lines.push({ ...line });
+}
+
 /** One room write per batch: log lines (with a line per finished test), live results, status. */
 export function toRoomBatch(events: IngestEvent[]): { lines: Line[]; tests: TestResult[]; status?: 'RUNNING' | 'ANALYZING' } {
   const lines: Line[] = [];
   const tests: TestResult[] = [];
   let status: 'RUNNING' | 'ANALYZING' | undefined;
   for (const e of events) {
-    if (e.type === 'log') lines.push({ stream: e.stream ?? 'stdout', data: e.chunk, ts: e.timestamp });
+    if (e.type === 'log') pushLine(lines, { stream: e.stream ?? 'stdout', data: e.chunk, ts: e.timestamp });
     else if (e.type === 'test-end') {
       const title = e.title ?? e.testId;
       const retry = e.retry ?? 0;
@@ -113,7 +121,7 @@ export function toRoomBatch(events: IngestEvent[]): { lines: Line[]; tests: Test
         ...(e.attachments?.length ? { attachments: e.attachments } : {}),
         ...(e.startedAt !== undefined ? { startedAt: e.startedAt } : {}),
       });
-      lines.push({ stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${e.file ? `${e.file} › ` : ''}${title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
+      pushLine(lines, { stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${e.file ? `${e.file} › ` : ''}${title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
     } else if (e.type === 'status') status = e.status;
     // test-begin has no storage of its own: the result arrives with test-end.
   }
