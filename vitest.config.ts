@@ -25,7 +25,7 @@ export default defineConfig(async () => {
           wrangler: { configPath: './wrangler.toml' },
           miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', ...fakes, TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
         })],
-        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], setupFiles: ['./test/worker/apply-migrations.ts'], globalSetup: ['./test/support/fake-servers.global-setup.ts'] },
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'], testTimeout: 20_000, setupFiles: ['./test/worker/apply-migrations.ts'], globalSetup: ['./test/support/fake-servers.global-setup.ts'] },
       },
       { test: { name: 'agent', include: ['agent/test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'reporter', include: ['reporter/test/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000 } },
