@@ -117,6 +117,8 @@ describe('agnox-agent process', () => {
     expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL_TASK}=${taskId}`] } })).toEqual([]);
     // Not reported by this agent: the control plane ends or requeues it when the lease lapses.
     expect((await h.execution(taskId)).status).toBe('RUNNING');
+    // Cancelled, so the lapsed lease ends the run instead of requeuing it for the next test's agent.
+    await h.cancel(taskId);
   });
 
   it('kill -9 mid-job: the next start removes the leftover container; the job is requeued and passes on attempt 2', async () => {
