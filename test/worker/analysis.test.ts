@@ -100,6 +100,7 @@ describe('AI root-cause analysis', () => {
     expect(request!.promptText).toContain('agnox/busybox:test');
     expect(request!.promptText).toContain('Environment: staging');
     expect(request!.promptText).toContain('password=***');
+    expect(request!.promptText).toContain('Previous run of this test: none recorded');
     expect(request!.body).not.toContain(SECRET);
     const body = JSON.parse(request!.body);
     expect(body.generationConfig.responseMimeType).toBe('application/json');

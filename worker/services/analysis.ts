@@ -10,6 +10,7 @@ import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, ty
 import { dbOf, roomOf, transition, type ExecutionRow } from './executions';
 import { computeFlaky, projectAttempts } from './flaky';
 import { GeminiError, generateJson, geminiConfig } from './gemini';
+import { fingerprintHistories } from './insights';
 import { notifyRunEnded } from './slack';
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
@@ -73,7 +74,7 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
           ne(testResults.taskId, row.taskId), lt(testResults.createdAt, row.createdAt)))
         .orderBy(desc(testResults.createdAt), desc(testResults.retry)).limit(500)
       : [],
-    fingerprints.length ? fingerprintStats(env, row.organizationId, fingerprints, row.taskId) : new Map(),
+    fingerprintHistories(env, row.organizationId, fingerprints, { exceptTaskId: row.taskId }),
     titles.length ? projectAttempts(db, row.organizationId, row.projectId, since, titles) : [],
   ]);
   const previousOf = new Map<string, { status: string; taskId: string; at: number }>();
@@ -96,22 +97,6 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
     logTail: logs?.chunks.map((c) => c.data).join('') ?? '',
     secrets: settings.flatMap((s) => Object.values(s.secrets ?? {})),
   };
-}
-
-export type FingerprintStat = { occurrences: number; runs: number; firstSeenAt: number; firstTaskId: string };
-
-/** How often each fingerprint occurred in the org (other runs than `exceptTaskId`), and its first run. */
-export async function fingerprintStats(env: Env, organizationId: string, fingerprints: string[], exceptTaskId?: string): Promise<Map<string, FingerprintStat>> {
-  const db = dbOf(env);
-  const rows = await db.select({
-    fingerprint: testResults.fingerprint, occurrences: sql<number>`count(*)`, runs: sql<number>`count(distinct ${testResults.taskId})`,
-    firstSeenAt: sql<number>`min(${testResults.createdAt})`,
-    firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
-  }).from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90)),
-      ...(exceptTaskId ? [ne(testResults.taskId, exceptTaskId)] : [])))
-    .groupBy(testResults.fingerprint);
-  return new Map(rows.map((r) => [r.fingerprint!, { occurrences: r.occurrences, runs: r.runs, firstSeenAt: r.firstSeenAt, firstTaskId: r.firstTaskId }]));
 }
 
 /** The analysis of one ANALYZING run, then its final status and Slack. Never throws. */

@@ -1,6 +1,6 @@
 // Insights from D1 alone: per-project pass rate and duration percentiles over time, slowest and most
 // failing tests, flaky tests, failure-fingerprint history, and per-image metrics (seed 000's /api/metrics).
-import { and, desc, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { DayPoint, FingerprintHistory, TestStat } from '../contracts/insights';
 import { executions, testResults } from '../db/schema';
 import type { Env } from '../env';
@@ -99,8 +99,10 @@ async function testStats(env: Env, organizationId: string, projectId: string, si
 }
 
 /** Every fingerprint's org-wide history: how often, in how many runs and projects, first and last run. */
-export async function fingerprintHistories(env: Env, organizationId: string, fingerprints: string[]): Promise<Map<string, FingerprintHistory>> {
+export async function fingerprintHistories(env: Env, organizationId: string, fingerprints: string[], opts: { exceptTaskId?: string } = {}): Promise<Map<string, FingerprintHistory>> {
   if (!fingerprints.length) return new Map();
+  // The AI prompt asks "seen before this run?": then the run itself is left out everywhere.
+  const except = opts.exceptTaskId ?? '';
   const rows = await dbOf(env).select({
     fingerprint: testResults.fingerprint,
     occurrences: sql<number>`count(*)`,
@@ -108,11 +110,11 @@ export async function fingerprintHistories(env: Env, organizationId: string, fin
     projects: sql<number>`count(distinct ${testResults.projectId})`,
     firstSeenAt: sql<number>`min(${testResults.createdAt})`,
     lastSeenAt: sql<number>`max(${testResults.createdAt})`,
-    firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
-    lastTaskId: sql<string>`(SELECT t3.task_id FROM test_results t3 WHERE t3.organization_id = ${organizationId} AND t3.fingerprint = ${testResults.fingerprint} ORDER BY t3.created_at DESC, t3.task_id DESC LIMIT 1)`,
-    sampleMessage: sql<string | null>`(SELECT substr(t4.error_message, 1, 500) FROM test_results t4 WHERE t4.organization_id = ${organizationId} AND t4.fingerprint = ${testResults.fingerprint} ORDER BY t4.created_at DESC LIMIT 1)`,
+    firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} AND t2.task_id != ${except} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
+    lastTaskId: sql<string>`(SELECT t3.task_id FROM test_results t3 WHERE t3.organization_id = ${organizationId} AND t3.fingerprint = ${testResults.fingerprint} AND t3.task_id != ${except} ORDER BY t3.created_at DESC, t3.task_id DESC LIMIT 1)`,
+    sampleMessage: sql<string | null>`(SELECT substr(t4.error_message, 1, 500) FROM test_results t4 WHERE t4.organization_id = ${organizationId} AND t4.fingerprint = ${testResults.fingerprint} AND t4.task_id != ${except} ORDER BY t4.created_at DESC LIMIT 1)`,
   }).from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90))))
+    .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90)), ne(testResults.taskId, except)))
     .groupBy(testResults.fingerprint);
   return new Map(rows.map((r) => [r.fingerprint!, { ...r, fingerprint: r.fingerprint! }]));
 }
