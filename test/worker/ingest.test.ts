@@ -241,16 +241,26 @@ describe('keys and limits', () => {
   });
 
   it('has its own rate tier: 500 requests a minute per key, then 429 with Retry-After', async () => {
-    const run = await startRun();
-    const statuses: number[] = [];
-    for (let i = 0; i < 500; i++) statuses.push((await api('POST', '/api/ingest/event', { apiKey: run.key, rawBody: '' })).status);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(1); // the setup call counted too
-    const limited = await api('POST', '/api/ingest/event', { apiKey: run.key, rawBody: '' });
-    expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const run = await startRun(); // the setup call counts too
+    // The limiter's windows are aligned to the wall-clock minute: a test that crosses a minute
+    // boundary sees a fresh window, so the exact count is only asserted within one window.
+    const minute = () => Math.floor(Date.now() / 60_000);
+    const startMinute = minute();
+    let accepted = 1;
+    let limited: Awaited<ReturnType<typeof api>> | undefined;
+    while (!limited && accepted <= 1100) {
+      const res = await api('POST', '/api/ingest/event', { apiKey: run.key, rawBody: '' });
+      if (res.status === 429) limited = res;
+      else { expect(res.status).toBe(400); accepted++; }
+    }
+    expect(limited, 'no 429 after 1,100 requests').toBeDefined();
+    expect(limited!.json.code).toBe('RATE_LIMITED');
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    if (minute() === startMinute) expect(accepted).toBe(500);
+    else expect(accepted).toBeGreaterThanOrEqual(500);
     // Another key of the same org has its own budget.
     expect((await send({ ...run, key: await createApiKey(run.org) }, [{ type: 'log', chunk: 'x', timestamp: 1 }])).status).toBe(200);
-  });
+  }, 120_000);
 });
 
 describe('orphaned runs', () => {
