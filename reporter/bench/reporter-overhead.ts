@@ -17,7 +17,7 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 const build = spawnSync(path.join(ROOT, 'node_modules/.bin/tsup'), [], { cwd: path.join(ROOT, 'reporter'), encoding: 'utf8' });
 if (build.status !== 0) throw new Error(`reporter build failed: ${build.stderr}`);
 
-type Sample = { wallMs: number; cpuMs: number };
+type Sample = { wallMs: number; cpuMs: number; endMs?: number };
 
 /** One run: wall time, and CPU time of Playwright and its workers (less sensitive to a busy machine). */
 function run(env: Record<string, string>): Promise<Sample> {
@@ -31,7 +31,8 @@ function run(env: Record<string, string>): Promise<Sample> {
   return new Promise((resolve, reject) => child.on('close', (code) => {
     const cpu = err.match(/cpu ([\d.]+) ([\d.]+)/);
     if (code !== 0 || !cpu) return reject(new Error(`playwright exited ${code}: ${err.slice(-500)}`));
-    resolve({ wallMs: performance.now() - started, cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000 });
+    const end = err.match(/end of run took (\d+) ms/);
+    resolve({ wallMs: performance.now() - started, cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000, ...(end ? { endMs: Number(end[1]) } : {}) });
   }));
 }
 
@@ -44,7 +45,7 @@ try {
   const { token } = await post('/api/auth/signup', { email: `overhead-${Date.now()}@example.com`, password: 'bench-password-1', name: 'Bench', organizationName: 'Bench' });
   const project = await post('/api/projects', { name: 'overhead', image: 'external', command: 'npx playwright test' }, token);
   const { key } = await post('/api/api-keys', { name: 'bench' }, token);
-  const withReporter = { AGNOX_API_KEY: key, AGNOX_PROJECT_ID: project.id, AGNOX_BASE_URL: cp.url };
+  const withReporter = { AGNOX_API_KEY: key, AGNOX_PROJECT_ID: project.id, AGNOX_BASE_URL: cp.url, AGNOX_DEBUG: '1' };
 
   await run({ AGNOX_REPORTER: 'off' }); // warm-up: transpile cache, first worker start
   const off: Sample[] = [];
@@ -55,7 +56,7 @@ try {
   }
   const list = await fetch(`${cp.url}/api/executions?projectId=${project.id}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json()) as any;
   const last = list.data.items[0];
-  const report = (what: string, key: keyof Sample) => {
+  const report = (what: string, key: 'wallMs' | 'cpuMs') => {
     const a = median(off.map((x) => x[key]));
     const b = median(on.map((x) => x[key]));
     console.log(`  ${what}: without ${a.toFixed(0)} ms, with ${b.toFixed(0)} ms → overhead ${(b - a).toFixed(0)} ms = ${(((b - a) / a) * 100).toFixed(1)} %`
@@ -64,6 +65,10 @@ try {
   console.log(`reporter overhead on a 200-test run (${RUNS} alternating runs each, medians; target < 3 % of wall time):`);
   report('wall time', 'wallMs');
   report('CPU time (runner + workers)', 'cpuMs');
+  // The part of the overhead that sits on the run's critical path whatever the machine's load:
+  // onEnd (last batch + teardown). Hooks during the run only push to a queue.
+  const ends = on.map((x) => x.endMs ?? NaN);
+  console.log(`  end of run (onEnd: last batch + teardown) median ${median(ends).toFixed(0)} ms = ${((median(ends) / median(off.map((x) => x.wallMs))) * 100).toFixed(1)} % of the run without reporter  [${ends.join(', ')}]`);
   console.log(`  server has ${list.data.items.length} runs; last: ${last.status}, ${last.totalTests} tests, ${last.passed} passed`);
 } finally {
   await cp.stop();

@@ -120,9 +120,10 @@ export class AgnoxReporter implements Reporter {
     if (!this.delivery || !this.suite || !this.options) return;
     const summary = summarize(this.suite.allTests(), result.duration);
     const shard = this.config?.shard && this.config.shard.total > 1 ? { current: this.config.shard.current, total: this.config.shard.total } : undefined;
+    const started = performance.now();
     const done = await this.delivery.finish({ status: finalStatus(result.status), summary, ...(shard ? { shard } : {}) });
     if (done.outcome === 'delivered') {
-      if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId}`);
+      if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`);
     } else if (done.spool) {
       warn(`[agnox] could not finish reporting to ${this.options.baseUrl} (${done.reason}). `
         + `The rest of the run is saved in ${done.spool}; send it with: npx agnox-report upload ${done.spool}`);
