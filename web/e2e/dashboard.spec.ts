@@ -147,10 +147,15 @@ test.describe('session end', () => {
     const { email } = await signUpInBrowser(page);
     const token = await sessionToken(page);
     await createProject(baseURL!, token, 'after-expiry');
+    // Settle on a page that has loaded everything it needs, so no call is in flight.
+    await page.goto('/executions');
+    await expect(page.getByTestId('live-state')).toHaveText('Live');
+    await expect(page.getByText('No runs yet')).toBeVisible();
+    await page.waitForLoadState('networkidle');
     // The session is revoked elsewhere (as when it expires): the next call the page makes gets 401.
     await ok(baseURL!, 'POST', '/api/auth/logout', { token });
-    await page.getByRole('link', { name: 'Executions' }).first().click();
-    await expect(page).toHaveURL(/\/login\?next=%2Fexecutions&expired=1/);
+    await page.getByRole('link', { name: 'Projects' }).click();
+    await expect(page).toHaveURL(/\/login\?next=%2Fprojects&expired=1/);
     await expect(page.getByText('Your session ended')).toBeVisible();
     // Log in with the keyboard only.
     await page.getByLabel('Email').focus();
@@ -159,8 +164,8 @@ test.describe('session end', () => {
     await expect(page.getByLabel('Password')).toBeFocused();
     await page.keyboard.type('correct-horse-42');
     await page.keyboard.press('Enter');
-    await expect(page).toHaveURL(/\/executions$/);
-    await expect(page.getByRole('heading', { name: 'Executions' })).toBeVisible();
+    await expect(page).toHaveURL(/\/projects$/);
+    await expect(page.getByTestId('projects')).toContainText('after-expiry');
     // The token never reaches page scripts.
     expect(await page.evaluate(() => document.cookie)).not.toContain('agnox_session');
   });

@@ -19,6 +19,7 @@ const ProjectsPage = lazy(() => import('./pages/Projects').then((m) => m.Project
 const ProjectPage = lazy(() => import('./pages/ProjectDetail').then((m) => m.ProjectPage));
 const AgentsPage = lazy(() => import('./pages/Agents').then((m) => m.AgentsPage));
 const SettingsPage = lazy(() => import('./pages/Settings').then((m) => m.SettingsPage));
+const InsightsPage = lazy(() => import('./pages/Insights').then((m) => m.InsightsPage));
 
 const PUBLIC: Array<[string, ComponentType<any>]> = [
   ['/login', LoginPage],
@@ -32,6 +33,8 @@ const PRIVATE: Array<[string, ComponentType<any>]> = [
   ['/run', RunTestsPage],
   ['/projects', ProjectsPage],
   ['/projects/:id', ProjectPage],
+  ['/insights', InsightsPage],
+  ['/insights/:projectId', InsightsPage],
   ['/agents', AgentsPage],
   ['/settings', SettingsPage],
   ['/settings/:tab', SettingsPage],

@@ -12,6 +12,7 @@ const NAV = [
   { href: '/executions', label: 'Executions' },
   { href: '/run', label: 'Run tests', needs: 'runTests' as const },
   { href: '/projects', label: 'Projects' },
+  { href: '/insights', label: 'Insights' },
   { href: '/agents', label: 'Agents' },
   { href: '/settings', label: 'Settings' },
 ];

@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AnalysisPanel } from '../components/AnalysisPanel';
 import { CiContextPanel } from '../components/CiContextPanel';
+import { FailureHistory } from '../components/FailureHistory';
 import { SourceBadge } from '../components/SourceBadge';
 import { StatusBadge, TERMINAL } from '../components/StatusBadge';
 import { Terminal } from '../components/Terminal';
@@ -195,6 +196,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
       <Terminal buffer={buffer} version={version} live={live === 'open'} emptyText={active ? 'Waiting for output…' : 'This run produced no log output.'} />
       {live === 'reconnecting' && active && <p class="text-xs text-amber-600" role="status">Connection lost; reconnecting and resuming the log…</p>}
 
+      {(e.failed > 0 || e.status === 'FAILED') && TERMINAL.has(e.status) && <FailureHistory taskId={e.taskId} status={e.status} />}
       <Card title="Tests"><TestResultsTable results={results} taskId={e.taskId} /></Card>
 
       <Card title="Artifacts" actions={report && <a class="text-sm text-indigo-600 underline dark:text-indigo-400" href={report.url} target="_blank" rel="noopener">Open HTML report ↗</a>}>
