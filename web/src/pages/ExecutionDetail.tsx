@@ -192,11 +192,11 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
 
       {e.source === 'external-ci' && <Card><CiContextPanel execution={e} /></Card>}
       {e.analysis && e.analysis.code !== 'NOT_CONFIGURED' && e.analysis.code !== 'NO_FAILURES' && <Card title="AI analysis"><AnalysisPanel analysis={e.analysis} /></Card>}
+      {(e.failed > 0 || e.status === 'FAILED') && TERMINAL.has(e.status) && <FailureHistory taskId={e.taskId} status={e.status} />}
 
       <Terminal buffer={buffer} version={version} live={live === 'open'} emptyText={active ? 'Waiting for output…' : 'This run produced no log output.'} />
       {live === 'reconnecting' && active && <p class="text-xs text-amber-600" role="status">Connection lost; reconnecting and resuming the log…</p>}
 
-      {(e.failed > 0 || e.status === 'FAILED') && TERMINAL.has(e.status) && <FailureHistory taskId={e.taskId} status={e.status} />}
       <Card title="Tests"><TestResultsTable results={results} taskId={e.taskId} /></Card>
 
       <Card title="Artifacts" actions={report && <a class="text-sm text-indigo-600 underline dark:text-indigo-400" href={report.url} target="_blank" rel="noopener">Open HTML report ↗</a>}>

@@ -107,7 +107,7 @@ function ProjectInsightsView({ projectId, projects }: { projectId: string; proje
             <Card title="Most failing tests">
               {!d.mostFailing.length ? <Empty>No failures in this window.</Empty> : (
                 <table class="w-full text-sm" data-testid="most-failing"><tbody>
-                  {d.mostFailing.map((t) => <tr key={t.testKey} class="border-t border-slate-100 dark:border-slate-800"><td class="py-1 pr-2 break-all">{t.testKey}</td><td class="py-1 text-right whitespace-nowrap">{t.failures} failures / {t.runs} runs</td></tr>)}
+                  {d.mostFailing.map((t) => <tr key={t.testKey} class="border-t border-slate-100 dark:border-slate-800"><td class="py-1 pr-2 break-all">{t.testKey}</td><td class="py-1 text-right whitespace-nowrap">{t.failures} failure{t.failures === 1 ? '' : 's'} / {t.runs} runs</td></tr>)}
                 </tbody></table>
               )}
             </Card>
