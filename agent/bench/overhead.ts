@@ -19,15 +19,16 @@ const fmt = (xs: number[]) => `median ${median(xs)} ms (min ${Math.min(...xs)}, 
 const image = ensureBusyboxImage();
 buildAgent();
 
-// Baseline: plain `docker run --rm` (the CLI, as a person would), same image and command.
-spawnSync('docker', ['run', '--rm', image, 'sh', '-c', COMMAND]); // warm-up
-const dockerRun: number[] = [];
-for (let i = 0; i < RUNS; i++) {
+// Baseline: plain `docker run --rm` (the CLI, as a person would), same image and command. Baseline
+// and agent runs alternate, so load changes on a shared machine hit both alike.
+const dockerRunOnce = () => {
   const t0 = performance.now();
   const res = spawnSync('docker', ['run', '--rm', image, 'sh', '-c', COMMAND], { encoding: 'utf8' });
-  dockerRun.push(Math.round(performance.now() - t0));
   if (res.status !== 0 || !res.stdout.includes('hello')) throw new Error(`docker run failed: ${res.stderr}`);
-}
+  return Math.round(performance.now() - t0);
+};
+dockerRunOnce(); // warm-up
+const dockerRun: number[] = [];
 
 const h = await startHarness();
 const agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), '--name', 'bench'], { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000' });
@@ -39,16 +40,22 @@ try {
   const agentJob: number[] = [];
   const requestToFinal: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    dockerRun.push(dockerRunOnce());
     const t0 = performance.now();
     const taskId = await h.requestRun({ projectId });
     const run = await waitFor('PASSED', async () => { const e = await h.execution(taskId); return e.status === 'PASSED' ? e : undefined; }, 60_000, 10);
     requestToFinal.push(Math.round(performance.now() - t0));
     agentJob.push(run.durationMs);
   }
-  console.log(`runs: ${RUNS}, image ${image}, command "${COMMAND}"`);
+  console.log(`runs: ${RUNS} (alternating), image ${image}, command "${COMMAND}", load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
   console.log(`docker run --rm (baseline)          ${fmt(dockerRun)}`);
   console.log(`agent job, accept → complete        ${fmt(agentJob)}`);
   console.log(`request → PASSED (client, 10 ms poll) ${fmt(requestToFinal)}`);
+  // The agent logs where each job's time went; the median per phase of the measured runs:
+  const phaseLines = agent.output().split('\n').filter((l) => l.includes('ms since accept:')).slice(-RUNS);
+  const perPhase: Record<string, number[]> = {};
+  for (const line of phaseLines) for (const [, k, v] of line.split('ms since accept: ')[1]!.matchAll(/([\w-]+) (\d+)/g)) (perPhase[k!] ??= []).push(Number(v));
+  console.log(`agent phases, median ms since accept: ${Object.entries(perPhase).map(([k, v]) => `${k} ${median(v)}`).join(', ')}`);
   console.log(`agent overhead beyond docker run    ${median(agentJob) - median(dockerRun)} ms (job), ${median(requestToFinal) - median(dockerRun)} ms (request → PASSED)`);
 } finally {
   agent.signal('SIGTERM');

@@ -46,6 +46,11 @@ export class JobRun {
   readonly streamer: LogStreamer;
   private readonly masker: SecretMasker;
   readonly startedAt = Date.now();
+  /** Milliseconds since start at each phase's end: where a job's time goes (logged at the end). */
+  readonly phases: Record<string, number> = {};
+  private mark(phase: string) {
+    this.phases[phase] = Date.now() - this.startedAt;
+  }
 
   constructor(readonly job: Job, private readonly deps: JobRunnerDeps) {
     this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
@@ -86,6 +91,7 @@ export class JobRun {
     const leaseLost = this.stopReason === 'lease_lost';
     if (!leaseLost) this.system(`finished: ${result.status} (${result.message})`);
     const { lastSeq, complete } = await this.streamer.close(leaseLost ? 2_000 : 60_000);
+    this.mark('log-acked');
     if (!complete && !leaseLost) deps.logger.warn(`job ${job.taskId}: log not fully acknowledged (last seq ${lastSeq}, acked ${this.streamer.acked})`);
     this.finished.abort();
     await heartbeats.stop();
@@ -98,7 +104,8 @@ export class JobRun {
       status: result.status, exitCode: result.exitCode, reason: result.reason, message: result.message.slice(0, 2000),
       durationMs: Date.now() - this.startedAt, lastSeq, tests: result.tests, reports: result.reports,
     });
-    deps.logger.info(`job ${job.taskId}: ${result.status} (${result.message})`);
+    this.mark('reported');
+    deps.logger.info(`job ${job.taskId}: ${result.status} (${result.message}); ms since accept: ${Object.entries(this.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return outcome;
   }
 
@@ -119,14 +126,17 @@ export class JobRun {
     const masks = { stdout: new MaskingStream(this.masker), stderr: new MaskingStream(this.masker) };
     try {
       await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
+      this.mark('image');
       if (this.stopReason) return this.stoppedResult(null, noResults);
       container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job) });
       this.container = container;
+      this.mark('created');
       ({ ended: outputEnded } = await deps.docker.attach(container, (stream, data) => {
         this.streamer.write(stream, masks[stream].push(decoders[stream].write(data)));
       }));
       if (this.stopReason) throw new DockerError('stopped before start');
       await deps.docker.start(container);
+      this.mark('started');
     } catch (err) {
       if (this.container) await deps.docker.remove(this.container).catch(() => {});
       if (this.stopReason) return this.stoppedResult(null, noResults);
@@ -137,6 +147,7 @@ export class JobRun {
 
     try {
       const { exitCode, oomKilled } = await deps.docker.wait(container);
+      this.mark('exited');
       // The output stream ends just after the exit; don't wait forever for a stuck attach.
       const settle = new AbortController();
       await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
@@ -144,6 +155,7 @@ export class JobRun {
       for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
       if (oomKilled) this.system('the container ran out of memory (OOM-killed)');
       const collected = await this.collectReports(container);
+      this.mark('reports');
       if (this.stopReason) return this.stoppedResult(exitCode, collected);
       return {
         status: exitCode === 0 ? ('PASSED' as const) : ('FAILED' as const),
@@ -154,6 +166,7 @@ export class JobRun {
       };
     } finally {
       await deps.docker.remove(container).catch((err) => deps.logger.warn(errorMessage(err)));
+      this.mark('removed');
     }
   }
 
