@@ -120,6 +120,7 @@ export class JobRun {
     }
 
     this.system(`agent ${deps.agentName} (${deps.platform}) runs ${job.image}${job.attempt > 1 ? `, attempt ${job.attempt}` : ''}`);
+    const quarantined = await this.quarantinedTests();
     let container: Docker.Container;
     let outputEnded: Promise<void>;
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
@@ -128,7 +129,7 @@ export class JobRun {
       await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
       this.mark('image');
       if (this.stopReason) return this.stoppedResult(null, noResults);
-      container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job) });
+      container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job, quarantined) });
       this.container = container;
       this.mark('created');
       ({ ended: outputEnded } = await deps.docker.attach(container, (stream, data) => {
@@ -240,6 +241,22 @@ export class JobRun {
     }
   }
 
+  /**
+   * The project's quarantined tests, learned at the start of the run: they run and report as usual, and the
+   * control plane does not fail the run for them. Best effort: without the list the run goes on.
+   */
+  private async quarantinedTests(): Promise<string[]> {
+    try {
+      const list = await this.deps.client.request<Array<{ testKey: string }>>('GET', `/api/agent/quarantines?projectId=${encodeURIComponent(this.job.projectId)}`, { attempts: 2, timeoutMs: 10_000 });
+      const keys = (list ?? []).map((q) => q.testKey);
+      if (keys.length) this.system(`${keys.length} quarantined test(s) run as usual, but their failures do not fail the run: ${keys.slice(0, 10).join('; ')}${keys.length > 10 ? '; …' : ''}`);
+      return keys;
+    } catch (err) {
+      this.system(`could not fetch the quarantine list (${errorMessage(err)}); the control plane still applies it`);
+      return [];
+    }
+  }
+
   /** A line from the agent itself in the job's log (masked like everything else). */
   private system(line: string): void {
     this.streamer.write('system', `${this.masker.mask(line)}\n`);
@@ -256,8 +273,10 @@ function describeStop(reason: StopReason, timeoutSeconds?: number): string {
 }
 
 /** The container's environment: the job's variables and secrets plus what test runners expect. */
-export function containerEnv(job: Job): Record<string, string> {
+export function containerEnv(job: Job, quarantined: string[] = []): Record<string, string> {
   const env: Record<string, string> = { CI: 'true', AGNOX: 'true', AGNOX_TASK_ID: job.taskId, AGNOX_PROJECT_ID: job.projectId, AGNOX_REPORT_DIR: job.reportDir };
+  // For test runners that want to tag them (JSON array of "file › title" keys).
+  if (quarantined.length) env.AGNOX_QUARANTINED_TESTS = JSON.stringify(quarantined);
   if (job.baseUrl) Object.assign(env, { BASE_URL: job.baseUrl, AGNOX_BASE_URL: job.baseUrl });
   if (job.environment) env.AGNOX_ENVIRONMENT = job.environment;
   if (job.testFolder) env.AGNOX_TEST_FOLDER = job.testFolder;

@@ -63,6 +63,27 @@ describe('agent runs', () => {
     expect(run.passed).toBe(3);
   });
 
+  it('learns the quarantine list at the start of a run; a run failing only on a quarantined test passes', async () => {
+    const projectId = await h.project({ image: nodeImage, command: NODE_SUITE_COMMAND, variables: { SUITE_FAIL: '1' } });
+    const first = await h.requestRun({ projectId });
+    expect((await h.waitForStatus(first, ['PASSED', 'FAILED', 'ERROR'])).status).toBe('FAILED');
+    const divides = (await h.tests(first)).find((t: any) => t.title === 'divides');
+    const q = await fetch(`${h.cp.url}/api/quarantines`, {
+      method: 'POST', headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ projectId, title: 'divides', ...(divides.file ? { file: divides.file } : {}), owner: 'ada', reason: 'flaky on CI', expiresAt: Date.now() + 86_400_000 }),
+    });
+    expect(q.status, await q.clone().text()).toBe(201);
+    const { data: quarantine } = await q.json() as { data: { testKey: string } };
+
+    const second = await h.requestRun({ projectId });
+    const run = await h.waitForStatus(second, ['PASSED', 'FAILED', 'ERROR']);
+    const log = logTextOf(await h.logs(second));
+    expect(log).toContain(`1 quarantined test(s) run as usual, but their failures do not fail the run: ${quarantine.testKey}`);
+    expect(run.status, log).toBe('PASSED');
+    expect(run.exitCode).toBe(1); // the suite still failed and is still reported
+    expect((await h.tests(second)).find((t: any) => t.title === 'divides').status).toBe('failed');
+  });
+
   it('collects a real Playwright run\'s reports: results from its JSON (retries, flaky), JSON/JUnit/HTML uploaded', async () => {
     const image = ensurePlaywrightReportsImage();
     const projectId = await h.project({ image, command: 'mkdir -p /reports && cp -r /fixture-reports/. /reports/ && echo "1 failed, 1 flaky" && exit 1' });
