@@ -13,7 +13,8 @@ export default defineConfig({
   retries: 0,
   timeout: 90_000,
   expect: { timeout: 15_000 },
-  outputDir: '../test-results/web',
+  // Its own folder: other suites' Playwright runs clean the repository's test-results/.
+  outputDir: './test-results',
   reporter: [['list']],
   use: {
     browserName: 'chromium',

@@ -20,6 +20,10 @@ const ProjectPage = lazy(() => import('./pages/ProjectDetail').then((m) => m.Pro
 const AgentsPage = lazy(() => import('./pages/Agents').then((m) => m.AgentsPage));
 const SettingsPage = lazy(() => import('./pages/Settings').then((m) => m.SettingsPage));
 const InsightsPage = lazy(() => import('./pages/Insights').then((m) => m.InsightsPage));
+const SchedulesPage = lazy(() => import('./pages/automation/Schedules').then((m) => m.SchedulesPage));
+const TestCasesPage = lazy(() => import('./pages/automation/TestCases').then((m) => m.TestCasesPage));
+const CyclesPage = lazy(() => import('./pages/automation/Cycles').then((m) => m.CyclesPage));
+const CycleDetailPage = lazy(() => import('./pages/automation/CycleDetail').then((m) => m.CycleDetailPage));
 
 const PUBLIC: Array<[string, ComponentType<any>]> = [
   ['/login', LoginPage],
@@ -35,6 +39,10 @@ const PRIVATE: Array<[string, ComponentType<any>]> = [
   ['/projects/:id', ProjectPage],
   ['/insights', InsightsPage],
   ['/insights/:projectId', InsightsPage],
+  ['/schedules', SchedulesPage],
+  ['/test-cases', TestCasesPage],
+  ['/test-cycles', CyclesPage],
+  ['/test-cycles/:id', CycleDetailPage],
   ['/agents', AgentsPage],
   ['/settings', SettingsPage],
   ['/settings/:tab', SettingsPage],

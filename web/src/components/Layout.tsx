@@ -13,6 +13,9 @@ const NAV = [
   { href: '/run', label: 'Run tests', needs: 'runTests' as const },
   { href: '/projects', label: 'Projects' },
   { href: '/insights', label: 'Insights' },
+  { href: '/schedules', label: 'Schedules' },
+  { href: '/test-cases', label: 'Test cases' },
+  { href: '/test-cycles', label: 'Cycles' },
   { href: '/agents', label: 'Agents' },
   { href: '/settings', label: 'Settings' },
 ];
