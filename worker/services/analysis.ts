@@ -17,7 +17,8 @@ const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(N
 
 /** Bounds: per-call timeout, one analysis per org per interval, input tokens (≈4 characters each). */
 export function analysisLimits(env: Env) {
-  const timeoutMs = num(env.ANALYSIS_TIMEOUT_MS, 30_000);
+  // 20 s by default: the background work must end inside waitUntil's ~30 s after the response.
+  const timeoutMs = num(env.ANALYSIS_TIMEOUT_MS, 20_000);
   return {
     timeoutMs,
     orgIntervalMs: num(env.ANALYSIS_ORG_INTERVAL_SECONDS, 30) * 1000,
