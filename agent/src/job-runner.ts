@@ -149,6 +149,8 @@ export class JobRun {
     try {
       const { exitCode, oomKilled } = await deps.docker.wait(container);
       this.mark('exited');
+      // A stop that comes after the exit (e.g. the timeout firing during report upload) changes nothing.
+      const stoppedBy = this.stopReason;
       // The output stream ends just after the exit; don't wait forever for a stuck attach.
       const settle = new AbortController();
       await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
@@ -157,7 +159,7 @@ export class JobRun {
       if (oomKilled) this.system('the container ran out of memory (OOM-killed)');
       const collected = await this.collectReports(container);
       this.mark('reports');
-      if (this.stopReason) return this.stoppedResult(exitCode, collected);
+      if (stoppedBy) return this.stoppedResult(exitCode, collected, stoppedBy);
       return {
         status: exitCode === 0 ? ('PASSED' as const) : ('FAILED' as const),
         reason: 'exit' as const,
@@ -171,8 +173,7 @@ export class JobRun {
     }
   }
 
-  private stoppedResult(exitCode: number | null, collected: { tests: TestResult[]; reports: Attachment[] }) {
-    const reason = this.stopReason!;
+  private stoppedResult(exitCode: number | null, collected: { tests: TestResult[]; reports: Attachment[] }, reason: StopReason = this.stopReason!) {
     const status: Status = reason === 'cancel' ? 'CANCELLED' : reason === 'timeout' ? 'TIMED_OUT' : 'ERROR';
     const endReason: Reason = reason === 'lease_lost' ? 'agent_lost' : reason;
     return { status, reason: endReason, exitCode, message: describeStop(reason, this.job.timeoutSeconds), ...collected };
