@@ -168,6 +168,8 @@ describe('POST /api/ingest/teardown', () => {
     const exec = await row(run.taskId);
     expect(exec).toMatchObject({ status: 'FAILED', total_tests: 3, passed: 1, failed: 1, flaky: 1, skipped: 0, duration_ms: 1234 });
     expect(exec!.finished_at).toBeGreaterThan(0);
+    // The run ended through finishRun, like hosted runs: a failed run is offered to the AI analysis.
+    expect(JSON.parse(exec!.analysis)).toMatchObject({ status: 'skipped', code: 'NOT_CONFIGURED' });
     const stored = await env.DB.prepare('SELECT test_id, retry, status, error_message FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(run.taskId).all();
     expect(stored.results).toEqual([
       { test_id: 't1', retry: 0, status: 'passed', error_message: null },
@@ -219,9 +221,12 @@ describe('POST /api/ingest/teardown', () => {
     expect(await row(one.taskId)).toMatchObject({ status: 'FAILED', total_tests: 2, passed: 1, failed: 1, duration_ms: 300 });
   });
 
-  it('answers 404 for another org\'s session', async () => {
+  it('refuses a bad teardown with 400 and another org\'s session with 404, leaving the run as it was', async () => {
     const run = await startRun();
     const other = await startRun();
+    const bad = await api('POST', '/api/ingest/teardown', { apiKey: run.key, body: { sessionId: run.sessionId, status: 'DONE', summary: { total: 1, passed: -1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['status', 'summary.passed', 'summary.failed']));
     const res = await api('POST', '/api/ingest/teardown', { apiKey: other.key, body: { sessionId: run.sessionId, status: 'PASSED', summary: { total: 0, passed: 0, failed: 0, skipped: 0, duration: 0 } } });
     expect(res.status).toBe(404);
     expect((await row(run.taskId))!.status).toBe('RUNNING');

@@ -8,12 +8,13 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
 import type { TestResult } from '../contracts/results';
-import { executions, ingestSessions, organizations, projects, testCycleItems, testCycles, testResults, type ExecutionStatus } from '../db/schema';
+import { executions, ingestSessions, projects, testCycleItems, testCycles, testResults } from '../db/schema';
 import type { AppEnv, Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import { insertTestResults } from '../routes/agent-protocol';
-import { publishExecution, roomOf } from './executions';
+import { isFinal, publishExecution, roomOf } from './executions';
+import { finishRun } from './finish';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
 
 type Db = AppEnv['Variables']['db'];
@@ -22,6 +23,8 @@ type ShardResult = { status: TeardownBody['status']; summary: TeardownBody['summ
 export type IngestMeta = {
   sessionId: string; reporterVersion: string; framework: string; totalTests: number; runId: string;
   runName: string; ciContext?: SetupBody['ciContext']; shards?: { total: number; done: Record<string, ShardResult> };
+  /** What the (last) teardown said: a repeated teardown answers it again. */
+  teardown?: ShardResult;
 };
 
 export const DEFAULT_ORPHAN_HOURS = 24;
@@ -160,10 +163,14 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   const [exec] = await db.select().from(executions)
     .where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1);
   if (!session || !exec) throw sessionNotFound();
-  // Idempotent: a finished run answers what it answered the first time.
-  if (session.status === 'completed') return { taskId: exec.taskId, status: exec.status };
-
   const meta = (exec.ingestMeta ?? {}) as IngestMeta;
+  if (session.status === 'completed' && meta.teardown) {
+    // Idempotent: a finished run answers what it answered the first time. If the first teardown
+    // stopped between its D1 batch and the status change, this one completes it.
+    if (!isFinal(exec.status) && exec.status !== 'ANALYZING') await endRun(env, exec.taskId, meta.teardown.status, meta.teardown.summary);
+    return { taskId: exec.taskId, status: meta.teardown.status };
+  }
+
   let status = body.status;
   let summary = body.summary;
   const now = Date.now();
@@ -184,33 +191,37 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
       duration: Math.max(sum.duration, s.summary.duration),
     }), { total: 0, passed: 0, failed: 0, skipped: 0, flaky: 0, timedOut: 0, duration: 0 });
   }
+  meta.teardown = { status, summary };
 
-  const room = roomOf(env, exec.taskId);
-  const tests = await room.readTests();
-  const finalStatus: ExecutionStatus = status;
-  const counts = { totalTests: summary.total, passed: summary.passed, failed: summary.failed, skipped: summary.skipped, flaky: summary.flaky ?? 0, timedOut: summary.timedOut ?? 0 };
-  // One atomic batch: results (in statements under D1's 100-parameter limit), the execution, the
-  // session, the cycle and its item. The status guard keeps a repeated or racing teardown harmless.
+  const tests = await roomOf(env, exec.taskId).readTests();
+  // One atomic batch: results (in statements under D1's 100-parameter limit), what the teardown
+  // said, the session, the cycle and its item. The final status follows through finishRun (which
+  // also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
   await db.batch([
     db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
     ...insertTestResults(db, exec.organizationId, exec.taskId, tests),
-    db.update(executions).set({ status: finalStatus, ...counts, durationMs: summary.duration, reason: null, ingestMeta: meta, finishedAt: now, updatedAt: now })
-      .where(and(eq(executions.taskId, exec.taskId), inArray(executions.status, ['PENDING', 'RUNNING', 'ANALYZING', 'CANCELLED']))),
+    db.update(executions).set({ ingestMeta: meta, updatedAt: now }).where(eq(executions.taskId, exec.taskId)),
     db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
     db.update(testCycles).set({
       status: 'COMPLETED', updatedAt: now,
       summary: { total: summary.total, passed: summary.passed + (summary.flaky ?? 0), failed: summary.failed, blocked: 0, skipped: summary.skipped, pending: 0 },
     }).where(eq(testCycles.id, session.cycleId ?? '')),
-    db.update(testCycleItems).set({ status: finalStatus, updatedAt: now }).where(eq(testCycleItems.id, session.cycleItemId ?? '')),
+    db.update(testCycleItems).set({ status, updatedAt: now }).where(eq(testCycleItems.id, session.cycleItemId ?? '')),
   ] as unknown as Parameters<typeof db.batch>[0]);
+  await endRun(env, exec.taskId, status, summary);
+  return { taskId: exec.taskId, status };
+}
 
-  const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, exec.organizationId)).limit(1);
-  const line = `[agnox] run finished ${finalStatus}: ${summary.passed} passed, ${summary.failed} failed, ${summary.flaky ?? 0} flaky, ${summary.skipped} skipped (${(summary.duration / 1000).toFixed(1)} s)\n`;
-  await room.apply({ batchId: `ingest-teardown:${session.id}`, lines: [{ stream: 'system', data: line, ts: now }] });
-  await room.finish({ status: finalStatus, retentionDays: org?.limits.retentionDays });
-  const [row] = await db.select().from(executions).where(eq(executions.taskId, exec.taskId)).limit(1);
-  if (row) await publishExecution(env, row);
-  return { taskId: exec.taskId, status: finalStatus };
+async function endRun(env: Env, taskId: string, status: TeardownBody['status'], summary: TeardownBody['summary']) {
+  await finishRun(env, taskId, status, {
+    // CANCELLED too: a run the orphan sweep gave up on is completed by a late teardown.
+    from: ['PENDING', 'RUNNING', 'ANALYZING', 'CANCELLED'],
+    patch: {
+      totalTests: summary.total, passed: summary.passed, failed: summary.failed, skipped: summary.skipped, flaky: summary.flaky ?? 0,
+      timedOut: summary.timedOut ?? 0, durationMs: summary.duration, reason: null,
+    },
+    note: `run finished ${status}: ${summary.passed} passed, ${summary.failed} failed, ${summary.flaky ?? 0} flaky, ${summary.skipped} skipped (${(summary.duration / 1000).toFixed(1)} s)`,
+  });
 }
 
 /** Attachments live next to the run's other artifacts: `<org>/<taskId>/attachments/…` in R2. */
@@ -232,20 +243,13 @@ export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = 
   const cancelled: string[] = [];
   const reason = `orphaned: no event for ${hours} h (the CI job ended without teardown)`;
   for (const s of stale) {
-    const [rows] = await db.batch([
-      db.update(executions).set({ status: 'CANCELLED', reason, finishedAt: now, updatedAt: now })
-        .where(and(eq(executions.taskId, s.taskId), eq(executions.source, 'external-ci'), inArray(executions.status, ['PENDING', 'RUNNING', 'ANALYZING']))).returning(),
-      db.update(ingestSessions).set({ status: 'cancelled', closedAt: now }).where(eq(ingestSessions.id, s.id)),
+    const row = await finishRun(env, s.taskId, 'CANCELLED', { from: ['PENDING', 'RUNNING', 'ANALYZING'], patch: { reason }, note: reason });
+    await db.batch([
+      db.update(ingestSessions).set({ status: 'cancelled', closedAt: now }).where(and(eq(ingestSessions.id, s.id), eq(ingestSessions.status, 'active'))),
       db.update(testCycles).set({ status: 'COMPLETED', updatedAt: now }).where(eq(testCycles.id, s.cycleId ?? '')),
       db.update(testCycleItems).set({ status: 'CANCELLED', updatedAt: now }).where(eq(testCycleItems.id, s.cycleItemId ?? '')),
     ]);
-    const row = rows[0];
-    if (!row) continue;
-    const room = roomOf(env, s.taskId);
-    await room.apply({ lines: [{ stream: 'system', data: `[agnox] ${reason}\n`, ts: now }] });
-    await room.finish({ status: 'CANCELLED', reason });
-    await publishExecution(env, row);
-    cancelled.push(s.taskId);
+    if (row) cancelled.push(s.taskId);
   }
   return cancelled;
 }
