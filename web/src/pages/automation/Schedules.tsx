@@ -15,6 +15,15 @@ import type { Schedule } from './types';
 
 const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
+/** A run time as the schedule's own clock shows it (that is what the expression means). */
+function inZone(ts: number, timeZone: string) {
+  try {
+    return new Date(ts).toLocaleString(undefined, { timeZone, weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  } catch {
+    return dateTime(ts);
+  }
+}
+
 /** Next run times for an expression, or the parser's complaint; asks the server after typing pauses. */
 function useNextRuns(cron: string, timezone: string) {
   const [state, setState] = useState<{ runs: number[]; error: string | null }>({ runs: [], error: null });
@@ -75,7 +84,7 @@ function NewSchedule({ projects, onCreated, onCancel }: { projects: Project[]; o
         </div>
         <div data-testid="next-runs-preview" class="text-sm" aria-live="polite">
           {preview.error ? <span class="text-red-700 dark:text-red-300">{preview.error}</span>
-            : preview.runs.length ? <span class="text-slate-600 dark:text-slate-400">Next runs: {preview.runs.map((t) => dateTime(t)).join(' · ')}</span> : null}
+            : preview.runs.length ? <span class="text-slate-600 dark:text-slate-400">Next runs ({timezone}): {preview.runs.map((t) => inZone(t, timezone)).join(' · ')}</span> : null}
         </div>
         <div class="flex gap-2">
           <Button type="submit" busy={busy}>Create schedule</Button>
@@ -131,8 +140,8 @@ export function SchedulesPage() {
                     <code>{s.cron}</code> · {s.timezone} · {projectName(s.projectId)}{s.environment ? ` · ${s.environment}` : ''}{s.folder ? ` · ${s.folder}` : ''}
                   </div>
                   <div class="mt-0.5 text-xs text-slate-500" data-testid="next-run">
-                    {s.enabled && s.nextRuns.length ? `Next: ${s.nextRuns.slice(0, 3).map((t) => dateTime(t)).join(' · ')}` : 'No upcoming runs'}
-                    {s.lastRunAt ? ` · last ${dateTime(s.lastRunAt)}` : ''}
+                    {s.enabled && s.nextRuns.length ? `Next: ${s.nextRuns.slice(0, 3).map((t) => inZone(t, s.timezone)).join(' · ')}` : 'No upcoming runs'}
+                    {s.lastRunAt ? ` · last ${inZone(s.lastRunAt, s.timezone)}` : ''}
                   </div>
                 </div>
                 {editable && (
