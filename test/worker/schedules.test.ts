@@ -143,6 +143,19 @@ describe('cron handler', () => {
     expect(after.nextRunAt - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
 
+  it('pauses a schedule whose project was deleted, recording why, instead of failing every minute', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const s = await createSchedule(org, { name: 'orphan', projectId: project.id, cron: '* * * * *' });
+    expect((await api('DELETE', `/api/projects/${project.id}`, { token: org.token })).status).toBe(200);
+    await makeDue(s.id);
+    await fire();
+    const after = (await api('GET', `/api/schedules/${s.id}`, { token: org.token })).json.data;
+    expect(after).toMatchObject({ enabled: false, nextRunAt: null });
+    const audit = await env.DB.prepare("SELECT details FROM audit_logs WHERE action = 'schedule.run_failed' AND target_id = ?").bind(s.id).first<{ details: string }>();
+    expect(JSON.parse(audit!.details).error).toContain('Project not found');
+  });
+
   it('does not start disabled schedules or schedules whose slot has not come', async () => {
     const org = await signup();
     const project = await createProject(org.token);

@@ -75,6 +75,10 @@ export async function runDueSchedules(env: Env, now = Date.now(), db: Db = dbOf(
       const error = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err);
       result.failed.push({ scheduleId: s.id, error });
       console.warn('scheduled run not started', s.id, error);
+      // The project is gone: the schedule can never run again, so it is paused rather than failing every slot.
+      if (err instanceof ApiError && err.code === 'NOT_FOUND') {
+        await db.update(schedules).set({ enabled: false, nextRunAt: null, updatedAt: now }).where(eq(schedules.id, s.id));
+      }
       await db.insert(auditLogs).values({
         id: newId(), organizationId: s.organizationId, userId: null, action: 'schedule.run_failed', targetType: 'schedule', targetId: s.id,
         details: { error, slot: s.nextRunAt }, ip: null, createdAt: now,
