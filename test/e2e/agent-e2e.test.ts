@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type AgentProcess, buildAgent, CI_BIN, spawnAgent } from '../../agent/test/support/agent-process';
 import { call, type Harness, startHarness, waitFor } from '../../agent/test/support/control-plane';
+import { startFlakyProxy } from '../../agent/test/support/flaky-proxy';
 import { ensureNodeImage, NODE_SUITE_COMMAND } from '../../agent/test/support/images';
 
 let h: Harness;
@@ -41,7 +42,12 @@ async function watch(taskId: string) {
   const received: Received[] = [];
   ws.on('message', (d) => received.push({ at: Date.now(), msg: JSON.parse(d.toString()) }));
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const finalStatus = () => waitFor('a final status on the socket', () => received.map((r) => r.msg).find((m) => m.type === 'status' && ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'].includes(m.status))?.status as string | undefined, 90_000);
+  let closed: string | null = null;
+  ws.on('close', (code, reason) => { closed = `${code} ${reason}`; });
+  const finalStatus = () => waitFor('a final status on the socket', () => received.map((r) => r.msg).find((m) => m.type === 'status' && ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'].includes(m.status))?.status as string | undefined, 90_000)
+    .catch(async (err) => {
+      throw new Error(`${err.message}; socket closed: ${closed}; run: ${JSON.stringify(await h.execution(taskId))}; agent: ${agent.output().slice(-2000)}`);
+    });
   return { ws, received, finalStatus };
 }
 
@@ -127,6 +133,26 @@ describe('agent end to end', () => {
     const taskId = noWait.stderr.match(/run (run_\w+) queued/)![1]!;
     expect((await h.execution(taskId)).ciContext).toMatchObject({ source: 'github', commitSha: 'abc123' });
     await h.waitForStatus(taskId, ['PASSED']);
+
+    // Behind a proxy that refuses WebSockets, --wait falls back to polling and still prints the whole log once.
+    const proxy = await startFlakyProxy(h.cp.url);
+    proxy.blockWebSockets(true);
+    try {
+      const polled = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', proxy.url, '--wait'], { env: { ...process.env, AGNOX_API_KEY: apiKey } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(polled.code, polled.stderr).toBe(0);
+      expect(polled.stderr).toContain('live log unavailable');
+      expect(polled.stdout.match(/✔ adds/g)).toHaveLength(1);
+      expect(polled.stdout).toContain('finished: PASSED');
+    } finally {
+      await proxy.close();
+    }
 
     const wrongKey = await new Promise<number | null>((resolve) => spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', h.cp.url, '--api-key', 'nope-nope-nope']).on('exit', resolve));
     expect(wrongKey).toBe(2);
