@@ -122,3 +122,30 @@ test('create a schedule, a test case with AI steps, run a cycle and mark a manua
   const done = await ok(plane.url, 'GET', `/api/test-cycles/${cycles[0].id}`, { token });
   expect(done.items.find((i: any) => i.type === 'manual')).toMatchObject({ status: 'PASSED', notes: 'Checked on Firefox and Safari' });
 });
+
+test('an invitation email lands in the development outbox, and its accept link signs the invitee in', async ({ page, plane, browser, consoleErrors }) => {
+  void consoleErrors;
+  await signUpInBrowser(page, 'Initech QA');
+  const token = await sessionToken(page);
+  const email = `tester-${Date.now()}@example.com`;
+  await ok(plane.url, 'POST', '/api/invitations', { token, body: { email, role: 'developer' } });
+
+  await page.goto('/settings/emails');
+  const mail = page.getByTestId('emails').getByRole('listitem').filter({ hasText: email });
+  await expect(mail).toContainText('Ada Admin invited you to Initech QA on Agnox');
+  await expect(mail).toContainText('outbox');
+  await mail.getByRole('button', { name: /invited you/ }).click();
+  const text = await mail.getByTestId('email-text').innerText();
+  const link = new URL(/https?:\/\/\S+\/accept-invite\?token=\S+/.exec(text)![0]);
+  await shoot(page, 'settings-emails');
+
+  // The invitee opens the link (on this control plane's origin) in a fresh browser.
+  const invitee = await (await browser.newContext()).newPage();
+  await invitee.goto(`${plane.url}${link.pathname}${link.search}`);
+  await invitee.getByLabel('Your name').fill('Tess Tester');
+  await invitee.getByLabel('Choose a password').fill('correct-horse-42');
+  await invitee.getByRole('button', { name: 'Accept invitation' }).click();
+  await expect(invitee).toHaveURL(/\/executions$/);
+  await expect(invitee.getByTestId('current-role')).toHaveText('developer');
+  await invitee.context().close();
+});

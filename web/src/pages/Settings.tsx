@@ -4,6 +4,7 @@ import { can, type Action } from '../lib/permissions';
 import { useUser } from '../lib/session';
 import { focusRing, PageHeader } from '../components/ui';
 import { ApiKeysTab } from './settings/ApiKeys';
+import { EmailsTab } from './settings/Emails';
 import { MembersTab } from './settings/Members';
 import { OrganizationTab } from './settings/Organization';
 import { SecurityTab } from './settings/Security';
@@ -13,6 +14,7 @@ const TABS: Array<{ id: string; label: string; needs?: Action; Tab: () => preact
   { id: 'organization', label: 'Organization', Tab: OrganizationTab },
   { id: 'members', label: 'Members', Tab: MembersTab },
   { id: 'api-keys', label: 'API keys', needs: 'manageApiKeys', Tab: ApiKeysTab },
+  { id: 'emails', label: 'Emails', needs: 'manageMembers', Tab: EmailsTab },
   { id: 'security', label: 'Security', Tab: SecurityTab },
   { id: 'usage', label: 'Usage', Tab: UsageTab },
 ];
