@@ -8,6 +8,7 @@ import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, Test
 import { detectCiContext } from './ci';
 import { Delivery, warn } from './delivery';
 import { resolveOptions, type AgnoxReporterOptions, type ResolvedOptions } from './options';
+import { allFailuresQuarantined, fetchQuarantined } from './quarantine';
 import { finalStatus, summarize } from './summary';
 import { VERSION } from './version';
 import type { SetupBody, TestEndEvent } from './wire';
@@ -27,6 +28,10 @@ export class AgnoxReporter implements Reporter {
   private delivery?: Delivery;
   private config?: FullConfig;
   private suite?: Suite;
+  /** Quarantined test keys, once fetched (null until then: onEnd does not wait for a slow server). */
+  private quarantined: Set<string> | null = null;
+  /** Ends a still-pending quarantine fetch at onEnd, so it never holds the process open. */
+  private readonly quarantineFetch = new AbortController();
 
   constructor(options: AgnoxReporterOptions = {}) {
     const resolved = resolveOptions(options);
@@ -66,6 +71,7 @@ export class AgnoxReporter implements Reporter {
     const log = o.debug ? (msg: string) => warn(`[agnox] ${msg}`) : () => {};
     this.delivery = new Delivery(o, setup, spoolFile, log, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`);
     this.delivery.start();
+    void fetchQuarantined(o, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`, this.quarantineFetch.signal).then((keys) => { this.quarantined = keys; });
   }
 
   onTestBegin(test: TestCase, result: TestResult): void {
@@ -121,7 +127,14 @@ export class AgnoxReporter implements Reporter {
     const summary = summarize(this.suite.allTests(), result.duration);
     const shard = this.config?.shard && this.config.shard.total > 1 ? { current: this.config.shard.current, total: this.config.shard.total } : undefined;
     const started = performance.now();
-    const done = await this.delivery.finish({ status: finalStatus(result.status), summary, ...(shard ? { shard } : {}) });
+    this.quarantineFetch.abort();
+    let status = finalStatus(result.status);
+    const quarantined = status === 'FAILED' && this.quarantined ? allFailuresQuarantined(this.suite.allTests(), this.quarantined, (t) => this.file(t.location.file)) : null;
+    if (quarantined) {
+      status = 'PASSED';
+      warn(`[agnox] ${quarantined.length} failing test(s) are quarantined, so the Agnox run is reported PASSED: ${quarantined.join('; ')}`);
+    }
+    const done = await this.delivery.finish({ status, summary, ...(shard ? { shard } : {}) });
     if (done.outcome === 'delivered') {
       if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`);
     } else if (done.spool) {

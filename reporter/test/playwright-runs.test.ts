@@ -84,6 +84,19 @@ describe('with a healthy server', () => {
   });
 });
 
+describe('quarantine', () => {
+  it('reports the run PASSED when every failing test is quarantined, leaving Playwright\'s exit code alone', async () => {
+    const server = await startFakeIngest('ok');
+    servers.push(server);
+    server.quarantined = ['basics.spec.ts › compares strings and fails', 'basics.spec.ts › never finishes and times out'];
+    const run = await runSuite(reporterEnv(server.url));
+    expect(run.code).toBe(baseline.code);
+    expect(server.teardowns).toHaveLength(1);
+    expect(server.teardowns[0]).toMatchObject({ status: 'PASSED', summary: { failed: 2 } });
+    expect(run.output).toContain('2 failing test(s) are quarantined, so the Agnox run is reported PASSED');
+  });
+});
+
 describe('when the server is unreachable or unhealthy', () => {
   const cases: Array<[string, () => Promise<string>]> = [
     ['down', () => deadUrl()],

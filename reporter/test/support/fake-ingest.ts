@@ -19,6 +19,8 @@ export type FakeIngest = {
   batches: Map<string, EventBatch>;
   events: () => EventBatch['events'];
   teardowns: TeardownBody[];
+  /** Test keys GET /api/quarantines answers (the project's quarantined tests). */
+  quarantined: string[];
   calls: Array<{ path: string; at: number; status: number }>;
   invalid: string[];
   close: () => Promise<void>;
@@ -34,7 +36,7 @@ const read = (req: IncomingMessage) => new Promise<Buffer>((resolve, reject) => 
 export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
   const state: FakeIngest = {
     url: '', mode, failNext: 0, slowMs: 10_000, retryAfterSeconds: 1,
-    setups: [], batches: new Map(), teardowns: [], calls: [], invalid: [],
+    setups: [], batches: new Map(), teardowns: [], quarantined: [], calls: [], invalid: [],
     events: () => [...state.batches.values()].flatMap((b) => b.events),
     close: async () => {},
   };
@@ -57,6 +59,7 @@ export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
       return answer(429, { success: false, error: 'Too many requests', code: 'RATE_LIMITED' }, { 'retry-after': String(state.retryAfterSeconds) });
     }
     if (req.headers['x-api-key'] !== 'test-key') return answer(401, { success: false, error: 'Invalid or revoked API key', code: 'UNAUTHORIZED' });
+    if (url.pathname === '/api/quarantines' && req.method === 'GET') return answer(200, { success: true, data: state.quarantined.map((testKey) => ({ testKey })) });
     if (url.pathname === '/api/ingest/attachment') return answer(200, { success: true, data: { key: `fake/${url.searchParams.get('name')}` } });
     let json: unknown;
     try { json = JSON.parse(body.toString('utf8')); } catch { return answer(400, { success: false, error: 'bad json', code: 'INVALID_JSON' }); }
