@@ -13,8 +13,9 @@ export default defineConfig({
   retries: 0,
   timeout: 90_000,
   expect: { timeout: 15_000 },
-  // Its own folder: other suites' Playwright runs clean the repository's test-results/.
-  outputDir: './test-results',
+  // A folder per run (workers inherit the variable from the runner): Playwright empties its output
+  // folder when a run starts, which would delete the traces of another run going on in the same checkout.
+  outputDir: `./test-results/run-${(process.env.AGNOX_WEB_RUN ??= String(Date.now()))}`,
   reporter: [['list']],
   use: {
     browserName: 'chromium',
