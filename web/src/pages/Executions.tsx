@@ -49,8 +49,8 @@ function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
       {selectable && (
         <input type="checkbox" class="size-4" checked={selected} onChange={onToggle} aria-label={`Select run ${e.taskId}`} />
       )}
-      <span class="w-28 shrink-0"><StatusBadge status={e.status} /></span>
-      <span class="min-w-0 flex-1 basis-48">
+      <span class="shrink-0 md:w-28"><StatusBadge status={e.status} /></span>
+      <span class="order-2 min-w-0 basis-full md:order-none md:flex-1 md:basis-48">
         <Link href={`/executions/${encodeURIComponent(e.taskId)}`} class="font-medium text-slate-900 hover:underline dark:text-slate-100">
           {project?.name ?? e.projectId}
         </Link>
@@ -58,12 +58,13 @@ function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
         <span class="ml-2"><SourceBadge source={e.source} ciContext={ci} /></span>
         {ci?.branch && <span class="ml-2 text-xs text-slate-500">{ci.branch}{ci.prNumber ? ` · PR #${ci.prNumber}` : ''}</span>}
       </span>
-      <span class="w-24 shrink-0 truncate text-sm text-slate-600 dark:text-slate-400">{e.environment ?? '—'}</span>
-      <span class="w-36 shrink-0 text-xs text-slate-600 dark:text-slate-400">
+      {/* On phones: status and time on the first line, the run on the second, details on the third. */}
+      <span class="order-3 shrink-0 truncate text-sm text-slate-600 md:order-none md:w-24 dark:text-slate-400">{e.environment ?? '—'}</span>
+      <span class="order-3 shrink-0 text-xs text-slate-600 md:order-none md:w-36 dark:text-slate-400">
         <span class={e.failed ? 'text-red-600 dark:text-red-400' : e.passed ? 'text-emerald-700 dark:text-emerald-400' : ''}>{testsSummary(e)}</span>
       </span>
-      <span class="w-20 shrink-0 text-xs text-slate-500 tabular-nums">{duration(took)}</span>
-      <span class="w-24 shrink-0 text-right text-xs text-slate-500" title={new Date(e.createdAt).toLocaleString()}>{ago(e.createdAt)}</span>
+      <span class="order-3 shrink-0 text-xs text-slate-500 tabular-nums md:order-none md:w-20">{duration(took)}</span>
+      <span class="order-1 ml-auto shrink-0 text-right text-xs text-slate-500 md:order-none md:ml-0 md:w-24" title={new Date(e.createdAt).toLocaleString()}>{ago(e.createdAt)}</span>
     </li>
   );
 }
