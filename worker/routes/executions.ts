@@ -95,7 +95,7 @@ export const executionRoutes = new Hono<AppEnv>()
   .get('/:taskId/artifacts', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
     const prefix = `${row.organizationId}/${row.taskId}/`;
-    const listed = await c.env.ARTIFACTS.list({ prefix, limit: 1000 });
+    const listed = await c.env.ARTIFACTS.list({ prefix, limit: 1000, include: ['httpMetadata'] });
     return ok(c, listed.objects.map((o) => {
       const path = o.key.slice(prefix.length);
       return { path, size: o.size, contentType: o.httpMetadata?.contentType ?? 'application/octet-stream', uploadedAt: o.uploaded.getTime(), url: `/reports/${row.taskId}/${path}` };
