@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepAbandonedAnalyses } from '../../worker/services/analysis';
 import { buildAnalysisPrompt, maskSecrets } from '../../worker/services/analysis-prompt';
 import { fakeGemini, type GeminiReply } from '../support/fake-gemini';
-import { agentApi, api, createProject, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
+import { agentApi, api, createApiKey, createProject, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
 
 const gemini = fakeGemini(env.GEMINI_BASE_URL!);
 const SECRET = 's3cr3t-Pa55word-for-staging';
@@ -117,6 +117,31 @@ describe('AI root-cause analysis', () => {
     const d = await finalDetail(run.org, run.taskId);
     expect(d.status).toBe('ERROR');
     expect(d.analysis).toMatchObject({ status: 'done', category: 'infrastructure', finalStatus: 'ERROR' });
+  });
+
+  it('an external CI run (ingest teardown FAILED) is analysed too, with its error and CI context in the prompt', async () => {
+    const org = await signup();
+    const key = await createApiKey(org);
+    const project = await createProject(org.token, `ci-${crypto.randomUUID().slice(0, 8)}`);
+    await gemini.script(project.name, { kind: 'json', value: { ...GOOD, category: 'test_bug' } });
+    const setup = await api('POST', '/api/ingest/setup', { apiKey: key, body: {
+      projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName: 'PR #7', environment: 'staging',
+      ciContext: { source: 'github', branch: 'feature/login', commitSha: 'deadbee' },
+    } });
+    expect(setup.status, JSON.stringify(setup.json)).toBe(201);
+    const { sessionId, taskId } = setup.json.data;
+    const sent = await api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events: [
+      { type: 'test-end', testId: 't1', title: 'logs in', file: 'login.spec.ts', status: 'failed', duration: 40, timestamp: Date.now(), seq: 1, retry: 0, error: 'locator.click: Timeout 5000ms exceeded' },
+    ] } });
+    expect(sent.status, JSON.stringify(sent.json)).toBe(200);
+    const done = await api('POST', '/api/ingest/teardown', { apiKey: key, body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 900 } } });
+    expect(done.status, JSON.stringify(done.json)).toBe(200);
+    const d = await finalDetail(org, taskId);
+    expect(d).toMatchObject({ status: 'FAILED', source: 'external-ci' });
+    expect(d.analysis).toMatchObject({ status: 'done', category: 'test_bug', finalStatus: 'FAILED' });
+    const [request] = await gemini.requests(project.name);
+    expect(request!.promptText).toContain('locator.click: Timeout 5000ms exceeded');
+    expect(request!.promptText).toContain('branch feature/login, commit deadbee');
   });
 
   const failures: Array<[string, GeminiReply, string, RegExp]> = [
