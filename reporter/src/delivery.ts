@@ -16,7 +16,11 @@ import type { EventResponse, IngestEvent, SetupBody, SetupResponse, TeardownResp
 /** Keep a request well under the server's 1 MB body limit. */
 const MAX_BATCH_BYTES = 700 * 1024;
 /** Failed calls allowed in `finish()` before the rest goes to the spool. */
-const FINAL_TRIES = 3;
+const FINAL_TRIES = 2;
+/** End budget when the server is already failing or hanging: nothing suggests waiting longer helps. */
+const UNHEALTHY_END_BUDGET_MS = 500;
+/** A call open this long at the end of the run means the server is hanging. */
+const HANGING_AFTER_MS = 1000;
 
 export type Outcome = 'delivered' | 'spooled';
 
@@ -41,6 +45,8 @@ export class Delivery {
   private readonly endOfRun = new AbortController();
   private readonly instance = randomUUID().slice(0, 12);
   private readonly spool: SpoolFile;
+  /** Start times of the calls in flight. */
+  private readonly inflight = new Set<number>();
   private readonly uploads = new Set<{ done: boolean; finishNow: () => void; promise?: Promise<void> }>();
   private attachmentBytes = 0;
   readonly stats = { calls: 0, failures: 0, batchesSent: 0, eventsSent: 0 };
@@ -153,7 +159,7 @@ export class Delivery {
     }
     if (r.retryAfterMs !== undefined) this.serverWaitUntil = Date.now() + r.retryAfterMs;
     const wait = r.retryAfterMs ?? backoffMs(this.failures);
-    this.notBefore = Date.now() + (this.finalMode && r.retryAfterMs === undefined ? Math.min(wait, 150) : wait);
+    this.notBefore = Date.now() + (this.finalMode && r.retryAfterMs === undefined ? Math.min(wait, 100) : wait);
     this.log(`${what} failed (${r.error}); next try in ${this.notBefore - Date.now()} ms`);
     this.cut();
     try {
@@ -167,13 +173,19 @@ export class Delivery {
     this.stats.calls++;
     const left = deadline - Date.now();
     if (left <= 0) return { ok: false, status: 0, retryable: true, error: 'out of time' };
-    return post<T>(`${this.options.baseUrl}${pathAndQuery}`, body, {
-      apiKey: this.options.apiKey,
-      timeoutMs: Math.min(this.options.requestTimeoutMs, left),
-      signal: this.endOfRun.signal,
-      contentType,
-      userAgent: this.userAgent,
-    });
+    const started = Date.now() + Math.random() / 1000; // unique key in the set
+    this.inflight.add(started);
+    try {
+      return await post<T>(`${this.options.baseUrl}${pathAndQuery}`, body, {
+        apiKey: this.options.apiKey,
+        timeoutMs: Math.min(this.options.requestTimeoutMs, left),
+        signal: this.endOfRun.signal,
+        contentType,
+        userAgent: this.userAgent,
+      });
+    } finally {
+      this.inflight.delete(started);
+    }
   }
 
   /**
@@ -183,14 +195,18 @@ export class Delivery {
   async finish(teardown: SpoolTeardown): Promise<{ outcome: Outcome; taskId?: string; spool?: string; reason?: string }> {
     clearInterval(this.timer);
     this.finalMode = true;
-    const deadline = Date.now() + this.options.endTimeoutMs;
+    // A healthy server gets the whole budget to take the last batches and the teardown; one that is
+    // failing or hanging right now gets a short one, and the rest goes to the spool.
+    const hanging = [...this.inflight].some((t) => Date.now() - t > HANGING_AFTER_MS);
+    const budget = this.failures > 0 || hanging ? Math.min(this.options.endTimeoutMs, UNHEALTHY_END_BUDGET_MS) : this.options.endTimeoutMs;
+    const deadline = Date.now() + budget;
     // In-flight calls (a hanging server) are cut at the deadline at the latest.
-    const cutoff = setTimeout(() => this.endOfRun.abort(), this.options.endTimeoutMs);
+    const cutoff = setTimeout(() => this.endOfRun.abort(), budget);
     let reason: string | undefined;
     try {
       // Attachment uploads get half the budget; a test whose upload is still going is reported without it.
       if (this.uploads.size) {
-        const half = cancellableSleep(this.options.endTimeoutMs / 2);
+        const half = cancellableSleep(budget / 2);
         await Promise.race([Promise.allSettled([...this.uploads].map((u) => u.promise)), half.done]);
         half.cancel();
       }

@@ -138,7 +138,7 @@ export class AgnoxReporter implements Reporter {
     if (done.outcome === 'delivered') {
       if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`);
     } else if (done.spool) {
-      warn(`[agnox] could not finish reporting to ${this.options.baseUrl} (${done.reason}). `
+      warn(`[agnox] could not finish reporting to ${this.options.baseUrl} (${done.reason}; gave up after ${Math.round(performance.now() - started)} ms). `
         + `The rest of the run is saved in ${done.spool}; send it with: npx agnox-report upload ${done.spool}`);
     }
   }

@@ -110,18 +110,25 @@ describe('when the server is unreachable or unhealthy', () => {
       const run = await runSuite(reporterEnv(target));
       expect(run.code).toBe(baseline.code);
       // The machine is shared, so one pair of runs can differ by seconds for reasons of its own:
-      // when the first comparison is over budget, both runs are repeated and the fastest of each count.
+      // while the comparison is over budget, both runs are repeated (up to 3 pairs) and the fastest
+      // of each count.
+      const withWalls = [run.wallMs];
+      const withoutWalls = [baseline.wallMs];
       let growth = run.wallMs - baseline.wallMs;
-      const walls = [`${Math.round(run.wallMs)} vs ${Math.round(baseline.wallMs)}`];
-      if (growth >= MAX_GROWTH_MS) {
-        const again = await runSuite({ AGNOX_REPORTER: 'off' });
+      while (growth >= MAX_GROWTH_MS && withWalls.length < 3) {
+        withoutWalls.push((await runSuite({ AGNOX_REPORTER: 'off' })).wallMs);
         const retry = await runSuite(reporterEnv(target));
         expect(retry.code).toBe(baseline.code);
-        growth = Math.min(run.wallMs, retry.wallMs) - Math.min(baseline.wallMs, again.wallMs);
-        walls.push(`${Math.round(retry.wallMs)} vs ${Math.round(again.wallMs)}`);
+        withWalls.push(retry.wallMs);
+        growth = Math.min(...withWalls) - Math.min(...withoutWalls);
       }
+      const walls = withWalls.map((w, i) => `${Math.round(w)} vs ${Math.round(withoutWalls[i]!)}`);
       expect(growth, `wall ms with reporter vs without: ${walls.join(', ')}`).toBeLessThan(MAX_GROWTH_MS);
       expect(run.output).toContain('npx agnox-report upload');
+      // The reporter's own share, independent of the machine's load: with a server already failing
+      // or hanging, onEnd keeps to its short budget (500 ms) before spooling.
+      const gaveUp = Number(run.output.match(/gave up after (\d+) ms/)?.[1]);
+      expect(gaveUp).toBeLessThan(500 + 300);
 
       const files = spoolFiles(run);
       expect(files).toHaveLength(1);
