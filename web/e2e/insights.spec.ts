@@ -66,6 +66,6 @@ test('insights charts, flaky tests, quarantine and failure history', async ({ pa
   const history = page.getByTestId('failure-history');
   await expect(history).toContainText('pays with card');
   await expect(history).toContainText('This failure has happened 3 times in 3 runs');
-  await expect(history.getByRole('link', { name: `run ${taskIds[1]!.slice(0, 8)}` })).toBeVisible();
+  await expect(history.getByRole('link', { name: `${taskIds[1]!.slice(0, 12)}…` })).toHaveAttribute('href', `/executions/${taskIds[1]}`);
   await shoot(page, 'execution-failure-history');
 });

@@ -9,6 +9,9 @@ import { Card } from './ui';
 type History = { occurrences: number; runs: number; projects: number; firstSeenAt: number; firstTaskId: string; lastSeenAt: number };
 type Failure = { testId: string; title: string; file: string | null; status: string; retry: number; errorMessage: string | null; fingerprint: string | null; history: History | null };
 
+/** Run ids are long ("run_" + random); the head is enough to tell runs apart on screen. */
+const shortId = (taskId: string) => (taskId.length > 12 ? `${taskId.slice(0, 12)}…` : taskId);
+
 export function FailureHistory({ taskId, status }: { taskId: string; status: string }) {
   const [failures, setFailures] = useState<Failure[] | null>(null);
   useEffect(() => {
@@ -31,7 +34,7 @@ export function FailureHistory({ taskId, status }: { taskId: string; status: str
             {!f.history || f.history.firstTaskId === taskId && f.history.occurrences <= 1 ? 'First time this failure was seen.' : (
               <>
                 This failure has happened {f.history.occurrences} times in {f.history.runs} runs{f.history.projects > 1 ? ` across ${f.history.projects} projects` : ''} since {dateTime(f.history.firstSeenAt)}, first seen in{' '}
-                {f.history.firstTaskId === taskId ? 'this run' : <Link class="text-indigo-600 underline dark:text-indigo-400" href={`/executions/${f.history.firstTaskId}`}>run {f.history.firstTaskId.slice(0, 8)}</Link>}.
+                {f.history.firstTaskId === taskId ? 'this run' : <Link class="text-indigo-600 underline dark:text-indigo-400" href={`/executions/${f.history.firstTaskId}`}>{shortId(f.history.firstTaskId)}</Link>}.
               </>
             )}
             {f.fingerprint && <span class="ml-2 font-mono" title="failure fingerprint">#{f.fingerprint.slice(0, 8)}</span>}
