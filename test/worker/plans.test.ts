@@ -68,6 +68,20 @@ describe('plan limits', () => {
     expect(res.json.code).toBe('PLAN_LIMIT');
   });
 
+  it('counts pending invitations as seats, and frees the seat when one is revoked', async () => {
+    const org = await signup();
+    await setLimits(org, { maxMembers: 2 });
+    const invite = (email: string) => api('POST', '/api/invitations', { token: org.token, body: { email, role: 'viewer' } });
+    const first = await invite(`a-${crypto.randomUUID()}@example.com`);
+    expect(first.status).toBe(201);
+    const second = await invite(`b-${crypto.randomUUID()}@example.com`);
+    expect(second.status).toBe(402);
+    expect(second.json).toMatchObject({ code: 'PLAN_LIMIT', limit: 'maxMembers', allowed: 2, used: 2 });
+    expect(second.json.error).toContain('1 pending invitation');
+    expect((await api('DELETE', `/api/invitations/${first.json.data.id}`, { token: org.token })).status).toBe(200);
+    expect((await invite(`c-${crypto.randomUUID()}@example.com`)).status).toBe(201);
+  });
+
   it('lists the plan catalogue', async () => {
     const org = await signup();
     const plans = await api('GET', '/api/billing/plans', { token: org.token });

@@ -1,5 +1,5 @@
 // Invitations: admins invite by email and role; the invitee accepts with the token from the link.
-import { and, count, desc, eq } from 'drizzle-orm';
+import { and, count, desc, eq, gt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { InvitationAcceptBody, InvitationCreateBody } from '../contracts/auth';
 import { emailOutbox, invitations, organizations, users } from '../db/schema';
@@ -12,6 +12,7 @@ import { requireRole, requireUser } from '../middleware/auth';
 import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
 import { invitationEmail, sendEmail } from '../services/email';
+import { memberLimitError } from '../services/plans';
 import { setSessionCookie } from './auth';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -81,14 +82,17 @@ export const invitationRoutes = new Hono<AppEnv>()
     const body = await readBody(c, InvitationCreateBody);
     const db = c.var.db;
     const orgId = c.var.caller.organizationId;
-    const [[member], [org], [members]] = await db.batch([
+    const [[member], [org], [members], [pending]] = await db.batch([
       db.select({ id: users.id }).from(users).where(eq(users.email, body.email)).limit(1),
       db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1),
       db.select({ n: count() }).from(users).where(eq(users.organizationId, orgId)),
+      // Pending invitations hold a seat: otherwise several could be accepted past the limit.
+      db.select({ n: count() }).from(invitations)
+        .where(and(eq(invitations.organizationId, orgId), eq(invitations.status, 'pending'), gt(invitations.expiresAt, Date.now()))),
     ]);
     if (member) throw conflict('EMAIL_TAKEN', 'A user with this email already exists');
-    if (org && members && members.n >= org.limits.maxMembers) {
-      throw new ApiError(402, 'PLAN_LIMIT', `Your ${org.plan} plan allows ${org.limits.maxMembers} members`);
+    if (org && (members?.n ?? 0) + (pending?.n ?? 0) >= org.limits.maxMembers) {
+      throw memberLimitError(org.plan, org.limits, members?.n ?? 0, pending?.n ?? 0);
     }
     const token = randomToken(40);
     const now = Date.now();

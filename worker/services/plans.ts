@@ -75,8 +75,9 @@ export async function assertRunAllowed(db: Db, organizationId: string, queue: 'o
   }
 }
 
-/** Refuses an invitation that would take the org past its member limit. */
-export function memberLimitError(plan: string, limits: OrgLimits) {
-  return new ApiError(402, 'PLAN_LIMIT', `Your ${plan} plan allows ${limits.maxMembers} members; upgrade the plan to invite more`,
-    { limit: 'maxMembers', allowed: limits.maxMembers });
+/** Refuses an invitation that would take the org past its member limit (pending invitations hold seats). */
+export function memberLimitError(plan: string, limits: OrgLimits, members: number, pending: number) {
+  const held = pending ? ` (${members} members and ${pending} pending ${pending === 1 ? 'invitation' : 'invitations'})` : '';
+  return new ApiError(402, 'PLAN_LIMIT', `Your ${plan} plan allows ${limits.maxMembers} members${held}; upgrade the plan or revoke a pending invitation to invite more`,
+    { limit: 'maxMembers', allowed: limits.maxMembers, used: members + pending });
 }
