@@ -142,10 +142,28 @@ test('an invitation email lands in the development outbox, and its accept link s
   // The invitee opens the link (on this control plane's origin) in a fresh browser.
   const invitee = await (await browser.newContext()).newPage();
   await invitee.goto(`${plane.url}${link.pathname}${link.search}`);
+  await expect(invitee.getByTestId('invite-summary')).toContainText(`Join Initech QA as developer with ${email}`);
   await invitee.getByLabel('Your name').fill('Tess Tester');
   await invitee.getByLabel('Choose a password').fill('correct-horse-42');
   await invitee.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(invitee).toHaveURL(/\/executions$/);
   await expect(invitee.getByTestId('current-role')).toHaveText('developer');
   await invitee.context().close();
+});
+
+test.describe('a link that no longer works', () => {
+  // The lookup of a revoked invitation answers 410, which Chromium logs.
+  test.use({ allowConsoleError: /status of 410/ });
+
+  test('a revoked invitation\'s link says so instead of showing the form', async ({ page, plane, consoleErrors }) => {
+    void consoleErrors;
+    const admin = await ok(plane.url, 'POST', '/api/auth/signup', { body: { email: `admin-${Date.now()}@example.com`, password: 'correct-horse-42', name: 'Ada Admin', organizationName: 'Revokers' } });
+    const token = admin.token as string;
+    const invite = await ok(plane.url, 'POST', '/api/invitations', { token, body: { email: `gone-${Date.now()}@example.com`, role: 'viewer' } });
+    await ok(plane.url, 'DELETE', `/api/invitations/${invite.id}`, { token });
+    // The invitee's browser: not signed in.
+    await page.goto(`/accept-invite?token=${invite.token}`);
+    await expect(page.getByRole('alert')).toHaveText('This invitation was revoked by an admin');
+    await expect(page.getByRole('button', { name: 'Accept invitation' })).toHaveCount(0);
+  });
 });
