@@ -37,6 +37,8 @@ export class Delivery {
   /** Until when the server asked us to wait (429 Retry-After); our own backoff is not this. */
   private serverWaitUntil = 0;
   private finalMode = false;
+  /** Set by the flush timer: the next cut may send a batch that is not full. */
+  private flushDue = false;
   /** Set when the server refused us for good (bad key, unknown project): stop calling, keep spooling. */
   private stopped?: string;
   private lastError?: string;
@@ -65,7 +67,7 @@ export class Delivery {
   get taskId() { return this.session?.taskId; }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.flushIntervalMs);
+    this.timer = setInterval(() => { this.flushDue = true; this.kick(); }, this.options.flushIntervalMs);
     this.timer.unref?.();
     this.kick();
   }
@@ -104,9 +106,15 @@ export class Delivery {
     if (!this.pumping) this.pumping = this.pump(Infinity).finally(() => { this.pumping = undefined; });
   }
 
-  /** Moves queued events into numbered batches (by count and by size). */
-  private cut(): void {
-    while (this.queue.length) {
+  /**
+   * Moves queued events into numbered batches (by count and by size). Only full batches, unless the
+   * flush timer has fired, the run is ending, or `all` (a failure: everything goes to the spool), so
+   * that a busy run sends few large requests rather than many small ones.
+   */
+  private cut(all = false): void {
+    const partial = all || this.flushDue || this.finalMode;
+    if (partial) this.flushDue = false;
+    while (this.queue.length >= this.options.maxBatchSize || (partial && this.queue.length)) {
       let bytes = 0;
       let n = 0;
       while (n < this.queue.length && n < this.options.maxBatchSize) {
@@ -161,7 +169,7 @@ export class Delivery {
     const wait = r.retryAfterMs ?? backoffMs(this.failures);
     this.notBefore = Date.now() + (this.finalMode && r.retryAfterMs === undefined ? Math.min(wait, 100) : wait);
     this.log(`${what} failed (${r.error}); next try in ${this.notBefore - Date.now()} ms`);
-    this.cut();
+    this.cut(true);
     try {
       this.spool.append(this.pending);
     } catch (err) {

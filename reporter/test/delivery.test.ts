@@ -71,6 +71,22 @@ describe('Delivery', () => {
     expect(existsSync(spool)).toBe(false); // …and delivery removed it
   });
 
+  it('batches by size (full batches at once) and by time (the rest when the flush interval fires)', async () => {
+    const s = await server();
+    const { d } = delivery(s.url, { flushIntervalMs: 400 });
+    d.start();
+    await until('the session', () => s.setups.length === 1);
+    for (let i = 1; i <= 120; i++) d.push(log(i));
+    await until('two full batches', () => s.batches.size === 2);
+    const fullAt = Date.now();
+    expect([...s.batches.values()].map((b) => b.events.length)).toEqual([50, 50]);
+    await until('the rest', () => s.batches.size === 3);
+    expect(Date.now() - fullAt).toBeGreaterThan(50); // the last 20 waited for the timer, not sent at once
+    expect([...s.batches.values()].map((b) => b.events.length)).toEqual([50, 50, 20]);
+    expect((await d.finish(teardown)).outcome).toBe('delivered');
+    expect(s.calls.filter((c) => c.path === '/api/ingest/event')).toHaveLength(3);
+  });
+
   it('drops a batch the server will never accept (400) instead of blocking the ones behind it', async () => {
     const s = await server();
     const { d } = delivery(s.url, { maxBatchSize: 1 });
