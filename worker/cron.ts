@@ -1,4 +1,5 @@
-// The scheduled handler (every minute): housekeeping that must happen even when nobody calls the API.
+// The scheduled handler (every minute): work that must happen even when nobody calls the API.
+// Each job runs on its own: one that fails is logged and does not stop the others.
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
 import type { Env } from './env';
@@ -9,8 +10,19 @@ import { runDueSchedules } from './services/scheduler';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
   const db = drizzle(env.DB, { schema });
-  await purgeExpiredAuthRows(db);
-  await cancelOrphanedRuns(env, db, orphanHours(env));
-  await sweepAbandonedAnalyses(env);
-  await runDueSchedules(env, Date.now(), db);
+  const jobs: Record<string, () => Promise<unknown>> = {
+    schedules: () => runDueSchedules(env, Date.now(), db),
+    'abandoned analyses': () => sweepAbandonedAnalyses(env),
+    'orphaned ingest runs': () => cancelOrphanedRuns(env, db, orphanHours(env)),
+    'expired auth rows': () => purgeExpiredAuthRows(db),
+  };
+  const names = Object.keys(jobs);
+  const results = await Promise.allSettled(Object.values(jobs).map((job) => job()));
+  const failed: string[] = [];
+  results.forEach((result, i) => {
+    if (result.status === 'fulfilled') return;
+    failed.push(names[i]!);
+    console.error(`cron job "${names[i]}" failed:`, String(result.reason));
+  });
+  if (failed.length) throw new Error(`cron jobs failed: ${failed.join(', ')}`);
 }

@@ -19,6 +19,8 @@ export interface Env {
   JWT_SECRET?: string;
   /** Cap on one run's stored log, in bytes. */
   LOG_MAX_BYTES?: string;
+  /** Hours without an event after which a RUNNING external-CI run is cancelled as an orphan. */
+  INGEST_ORPHAN_HOURS?: string;
   /** Gemini (AI root-cause analysis): a Worker secret; without it the feature is off. */
   GEMINI_API_KEY?: string;
   /** Gemini model name (default in worker/services/gemini.ts). */

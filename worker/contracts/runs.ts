@@ -1,6 +1,7 @@
 // Asking for runs and reading them back.
 import { z } from 'zod';
 import { EnvironmentName, LabelMap, VariableMap } from './common';
+import { CiContext as IngestCiContext } from './ingest';
 import { DockerImage } from './projects';
 
 export const RunRequestBody = z.object({
@@ -19,16 +20,8 @@ export const RunRequestBody = z.object({
 });
 export type RunRequestBody = z.input<typeof RunRequestBody>;
 
-export const CiContext = z.object({
-  source: z.string().max(40).optional(),
-  repository: z.string().max(300).optional(),
-  branch: z.string().max(300).optional(),
-  prNumber: z.number().int().nonnegative().optional(),
-  commitSha: z.string().max(80).optional(),
-  runUrl: z.url().max(2000).optional(),
-  buildId: z.string().max(200).optional(),
-  actor: z.string().max(200).optional(),
-});
+/** The CI context of a triggered run: the reporter's shape (contracts/ingest.ts), with the provider optional. */
+export const CiContext = IngestCiContext.partial({ source: true }).extend({ actor: z.string().max(200).optional() });
 export const CiTriggerBody = RunRequestBody.extend({ ciContext: CiContext.optional() });
 
 const StatusName = z.enum(['PENDING', 'RUNNING', 'ANALYZING', 'PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);

@@ -1,14 +1,13 @@
 // The agent protocol (worker/contracts/agent.ts): register once, then poll → heartbeat → stream →
 // artifacts → complete, every call with the per-agent token. Only the agent holding a job's lease
 // may touch that job; for anyone else the job does not exist (404).
-import { and, eq, getTableColumns, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import {
   AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
 } from '../contracts/agent';
-import type { TestResult } from '../contracts/results';
-import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
+import { agentRegistrationTokens, agents, projectRunSettings, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, notFound, unauthorized } from '../lib/errors';
@@ -17,8 +16,7 @@ import { requireAgent } from '../middleware/auth';
 import { roomOf, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
-import { summarizeResults } from '../services/results';
-import { testResultRows } from '../services/fingerprint';
+import { insertTestResults, summarizeResults } from '../services/results';
 
 /** Agents' lastSeenAt is written at most this often (a poll or heartbeat every few seconds would be a D1 write each). */
 const SEEN_WRITE_INTERVAL_MS = 10_000;
@@ -38,21 +36,6 @@ async function leasedAttempt(c: Context<AppEnv>, taskId: string): Promise<number
   const attempt = await dispatcher(c).leaseOf(c.var.agent.id, taskId);
   if (attempt === null) throw leaseNotHeld();
   return attempt;
-}
-
-/** Test results go to D1 in statements under D1's 100-bound-parameter limit. */
-export function insertTestResults(db: AppEnv['Variables']['db'], organizationId: string, taskId: string, tests: TestResult[]) {
-  // Rows carry failure fingerprints (worker/services/fingerprint.ts); the project comes from the run's row.
-  const rows = testResultRows(organizationId, null, taskId, tests);
-  const perStatement = Math.floor(100 / Object.keys(getTableColumns(testResults)).length);
-  const statements = [];
-  for (let i = 0; i < rows.length; i += perStatement) statements.push(db.insert(testResults).values(rows.slice(i, i + perStatement)));
-  if (rows.length) {
-    statements.push(db.update(testResults)
-      .set({ projectId: sql`(SELECT ${executions.projectId} FROM ${executions} WHERE ${executions.taskId} = ${taskId})` })
-      .where(eq(testResults.taskId, taskId)));
-  }
-  return statements;
 }
 
 export const agentProtocolRoutes = new Hono<AppEnv>()

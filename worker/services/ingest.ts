@@ -12,7 +12,7 @@ import { executions, ingestSessions, projects, testCycleItems, testCycles, testR
 import type { AppEnv, Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
-import { insertTestResults } from '../routes/agent-protocol';
+import { insertTestResults } from './results';
 import { isFinal, publishExecution, roomOf } from './executions';
 import { finishRun } from './finish';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
@@ -255,6 +255,6 @@ export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = 
 }
 
 export const orphanHours = (env: Env) => {
-  const n = Number((env as Env & { INGEST_ORPHAN_HOURS?: string }).INGEST_ORPHAN_HOURS);
+  const n = Number(env.INGEST_ORPHAN_HOURS);
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_ORPHAN_HOURS;
 };
