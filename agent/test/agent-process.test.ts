@@ -69,13 +69,15 @@ describe('agnox-agent process', () => {
   });
 
   it('SIGTERM drains: the running job finishes PASSED, no new job is taken, the agent exits 0', async () => {
-    const a = await launch(home(), await h.registrationToken());
+    // A label of its own, so that no other test's agent can take this test's jobs.
+    const labels = { drain: `d${Date.now()}` };
+    const a = await launch(home(), await h.registrationToken(), ['--labels', `drain=${labels.drain}`]);
     const projectId = await h.project({ image: busybox, command: 'echo begin; sleep 3; echo finished' });
-    const taskId = await h.requestRun({ projectId });
+    const taskId = await h.requestRun({ projectId, labels });
     await h.waitForStatus(taskId, ['RUNNING']);
     a.signal('SIGTERM');
     await waitFor('the agent to start draining', () => a.output().includes('draining'));
-    const later = await h.requestRun({ projectId });
+    const later = await h.requestRun({ projectId, labels });
     expect(await a.exited).toBe(0);
     const run = await h.execution(taskId);
     expect(run.status, a.output()).toBe('PASSED');

@@ -20,8 +20,8 @@ export const RunRequestBody = z.object({
 });
 export type RunRequestBody = z.input<typeof RunRequestBody>;
 
-/** The CI context of a triggered run: the reporter's shape (contracts/ingest.ts), with the provider optional. */
-export const CiContext = IngestCiContext.partial({ source: true }).extend({ actor: z.string().max(200).optional() });
+/** The CI context of a triggered run: the reporter's shape (contracts/ingest.ts), with any provider name (CI tools vary). */
+export const CiContext = IngestCiContext.extend({ source: z.string().max(40).optional(), actor: z.string().max(200).optional() });
 export const CiTriggerBody = RunRequestBody.extend({ ciContext: CiContext.optional() });
 
 const StatusName = z.enum(['PENDING', 'RUNNING', 'ANALYZING', 'PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
