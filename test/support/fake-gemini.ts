@@ -7,7 +7,8 @@
 // - `startFakeGemini()` (Node only): the HTTP server; started by the worker project's globalSetup.
 // - `fakeGemini(url)`: a fetch-only control client, usable from workerd tests too.
 //
-// Control endpoints (JSON): POST /__fake/script {match, reply}; GET /__fake/requests?match=…; POST /__fake/reset.
+// Control endpoints (JSON): POST /__fake/script {match, reply}; GET /__fake/requests?match=…; POST /__fake/release
+// (answers every held request, and later ones at once); POST /__fake/reset.
 
 /** What the fake answers to a matching generateContent request. */
 export type GeminiReply =
@@ -18,7 +19,9 @@ export type GeminiReply =
   /** An error in Gemini's error format, e.g. 429 RESOURCE_EXHAUSTED or 500 INTERNAL. */
   | { kind: 'status'; status: number; message?: string }
   /** Waits `ms` before answering `then` (default: a good empty object), to exercise timeouts. */
-  | { kind: 'delay'; ms: number; then?: GeminiReply };
+  | { kind: 'delay'; ms: number; then?: GeminiReply }
+  /** Holds the answer `then` until POST /__fake/release, so a test can watch a run sit in ANALYZING. */
+  | { kind: 'hold'; then: GeminiReply };
 
 export type RecordedGeminiRequest = {
   at: number;
@@ -43,6 +46,8 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
   const http = await import('node:http');
   const requests: RecordedGeminiRequest[] = [];
   let scripts: Script[] = [];
+  let held: Array<() => void> = [];
+  let released = false;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -65,9 +70,16 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
         const match = url.searchParams.get('match');
         return send(200, match ? requests.filter((r) => r.body.includes(match)) : requests);
       }
+      if (url.pathname === '/__fake/release' && req.method === 'POST') {
+        released = true;
+        for (const answerHeld of held.splice(0)) answerHeld();
+        return send(200, { ok: true });
+      }
       if (url.pathname === '/__fake/reset' && req.method === 'POST') {
         requests.length = 0;
         scripts = [];
+        held = [];
+        released = false;
         return send(200, { ok: true });
       }
 
@@ -86,6 +98,10 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
           case 'json': return send(200, candidate(JSON.stringify(reply.value)));
           case 'text': return send(200, candidate(reply.text));
           case 'status': return send(reply.status, { error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } });
+          case 'hold':
+            if (released) return answer(reply.then);
+            held.push(() => answer(reply.then));
+            return;
           case 'delay': {
             const timer = setTimeout(() => answer(reply.then ?? { kind: 'json', value: {} }), reply.ms);
             res.on('close', () => clearTimeout(timer));
@@ -138,6 +154,11 @@ export function fakeGemini(baseUrl: string) {
     async script(match: string, reply: GeminiReply): Promise<void> {
       const res = await fetch(`${baseUrl}/__fake/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match, reply }) });
       if (!res.ok) throw new Error(`fake-gemini script failed: ${res.status}`);
+    },
+    /** Answers every held request (`hold` replies), and later ones at once. */
+    async release(): Promise<void> {
+      const res = await fetch(`${baseUrl}/__fake/release`, { method: 'POST' });
+      if (!res.ok) throw new Error(`fake-gemini release failed: ${res.status}`);
     },
     /** The generateContent requests received whose body contains `match` (all when omitted). */
     async requests(match?: string): Promise<RecordedGeminiRequest[]> {

@@ -2,7 +2,7 @@
 // appears on the run's page as the AI analysis, and the run ends FAILED.
 import { startControlPlane, type ControlPlane } from '../../test/support/wrangler';
 import { ok, pushLog, registerAgent, takeJob } from './api';
-import { startFakeGemini, type FakeGemini } from './fake-gemini';
+import { fakeGemini, startFakeGemini, type FakeGeminiServer } from '../../test/support/fake-gemini';
 import { expect, sessionToken, signUpInBrowser, test as base } from './fixtures';
 import { shoot } from './shoot';
 
@@ -14,11 +14,13 @@ const ANSWER = {
   confidence: 0.82,
 };
 
-const test = base.extend<{}, { gemini: FakeGemini; plane: ControlPlane }>({
+const test = base.extend<{}, { gemini: FakeGeminiServer; plane: ControlPlane }>({
   gemini: [async ({}, use) => {
-    const fake = await startFakeGemini(ANSWER);
+    const fake = await startFakeGemini();
+    // Every analysis gets ANSWER, held until the test releases it.
+    await fakeGemini(fake.url).script('', { kind: 'hold', then: { kind: 'json', value: ANSWER } });
     await use(fake);
-    await fake.close();
+    await fake.stop();
   }, { scope: 'worker' }],
   plane: [async ({ gemini }, use) => {
     const plane = await startControlPlane({ vars: { GEMINI_API_KEY: 'fake-key-for-tests', GEMINI_BASE_URL: gemini.url } });
@@ -49,7 +51,7 @@ test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, p
   await expect(status).toHaveText('ANALYZING');
   await expect(page.getByTestId('analysis')).toContainText('Analyzing the failure');
 
-  gemini.release();
+  await fakeGemini(gemini.url).release();
   await expect(status).toHaveText('FAILED');
   const panel = page.getByTestId('analysis');
   await expect(panel).toContainText(ANSWER.summary);
@@ -59,5 +61,5 @@ test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, p
   await expect(panel).toContainText('82% confidence');
   await shoot(page, 'execution-analysis');
   // The model was asked about this failure.
-  expect(gemini.prompts.some((p) => p.includes('expected 200, got 500'))).toBe(true);
+  expect(gemini.requests.some((r) => r.body.includes('expected 200, got 500'))).toBe(true);
 });
