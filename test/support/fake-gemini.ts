@@ -11,6 +11,8 @@
 // (answers every held request, and later ones at once); POST /__fake/reset.
 
 /** What the fake answers to a matching generateContent request. */
+import { startLoopbackServer } from './loopback-server';
+
 export type GeminiReply =
   /** A good answer: `value` is serialised as the JSON text of the candidate. */
   | { kind: 'json'; value: unknown }
@@ -43,88 +45,68 @@ export type FakeGeminiServer = { url: string; requests: RecordedGeminiRequest[];
 
 /** Starts the fake on 127.0.0.1 (port 0 = any free port). */
 export async function startFakeGemini(opts: { port?: number } = {}): Promise<FakeGeminiServer> {
-  const http = await import('node:http');
   const requests: RecordedGeminiRequest[] = [];
   let scripts: Script[] = [];
   let held: Array<() => void> = [];
   let released = false;
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const send = (status: number, value: unknown) => {
-        if (res.destroyed) return;
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
+  const server = await startLoopbackServer(opts.port, ({ req, res, body, url }) => {
+    const send = (status: number, value: unknown) => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
 
-      if (url.pathname === '/__fake/script' && req.method === 'POST') {
-        const script = JSON.parse(body) as Script;
-        scripts = [script, ...scripts.filter((s) => s.match !== script.match)];
-        return send(200, { ok: true });
-      }
-      if (url.pathname === '/__fake/requests' && req.method === 'GET') {
-        const match = url.searchParams.get('match');
-        return send(200, match ? requests.filter((r) => r.body.includes(match)) : requests);
-      }
-      if (url.pathname === '/__fake/release' && req.method === 'POST') {
-        released = true;
-        for (const answerHeld of held.splice(0)) answerHeld();
-        return send(200, { ok: true });
-      }
-      if (url.pathname === '/__fake/reset' && req.method === 'POST') {
-        requests.length = 0;
-        scripts = [];
-        held = [];
-        released = false;
-        return send(200, { ok: true });
-      }
+    if (url.pathname === '/__fake/script' && req.method === 'POST') {
+      const script = JSON.parse(body) as Script;
+      scripts = [script, ...scripts.filter((s) => s.match !== script.match)];
+      return send(200, { ok: true });
+    }
+    if (url.pathname === '/__fake/requests' && req.method === 'GET') {
+      const match = url.searchParams.get('match');
+      return send(200, match ? requests.filter((r) => r.body.includes(match)) : requests);
+    }
+    if (url.pathname === '/__fake/release' && req.method === 'POST') {
+      released = true;
+      for (const answerHeld of held.splice(0)) answerHeld();
+      return send(200, { ok: true });
+    }
+    if (url.pathname === '/__fake/reset' && req.method === 'POST') {
+      requests.length = 0;
+      scripts = [];
+      held = [];
+      released = false;
+      return send(200, { ok: true });
+    }
 
-      const m = /^\/(v1beta|v1)\/models\/([^/:]+):generateContent$/.exec(url.pathname);
-      if (!m || req.method !== 'POST') return send(404, { error: { code: 404, message: `Not found: ${req.method} ${url.pathname}`, status: 'NOT_FOUND' } });
-      requests.push({
-        at: Date.now(), method: req.method, path: url.pathname, model: m[2]!, apiKey: (req.headers['x-goog-api-key'] as string | undefined) ?? null,
-        body, promptText: promptTextOf(body),
-      });
-      const script = scripts.find((s) => body.includes(s.match));
-      if (!script) return send(500, { error: { code: 500, message: 'fake-gemini: no reply scripted for this request', status: 'INTERNAL' } });
-      answer(script.reply);
+    const m = /^\/(v1beta|v1)\/models\/([^/:]+):generateContent$/.exec(url.pathname);
+    if (!m || req.method !== 'POST') return send(404, { error: { code: 404, message: `Not found: ${req.method} ${url.pathname}`, status: 'NOT_FOUND' } });
+    requests.push({
+      at: Date.now(), method: req.method, path: url.pathname, model: m[2]!, apiKey: (req.headers['x-goog-api-key'] as string | undefined) ?? null,
+      body, promptText: promptTextOf(body),
+    });
+    const script = scripts.find((s) => body.includes(s.match));
+    if (!script) return send(500, { error: { code: 500, message: 'fake-gemini: no reply scripted for this request', status: 'INTERNAL' } });
+    answer(script.reply);
 
-      function answer(reply: GeminiReply) {
-        switch (reply.kind) {
-          case 'json': return send(200, candidate(JSON.stringify(reply.value)));
-          case 'text': return send(200, candidate(reply.text));
-          case 'status': return send(reply.status, { error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } });
-          case 'hold':
-            if (released) return answer(reply.then);
-            held.push(() => answer(reply.then));
-            return;
-          case 'delay': {
-            const timer = setTimeout(() => answer(reply.then ?? { kind: 'json', value: {} }), reply.ms);
-            res.on('close', () => clearTimeout(timer));
-            return;
-          }
+    function answer(reply: GeminiReply) {
+      switch (reply.kind) {
+        case 'json': return send(200, candidate(JSON.stringify(reply.value)));
+        case 'text': return send(200, candidate(reply.text));
+        case 'status': return send(reply.status, { error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } });
+        case 'hold':
+          if (released) return answer(reply.then);
+          held.push(() => answer(reply.then));
+          return;
+        case 'delay': {
+          const timer = setTimeout(() => answer(reply.then ?? { kind: 'json', value: {} }), reply.ms);
+          res.on('close', () => clearTimeout(timer));
+          return;
         }
       }
-    });
+    }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: server.url, requests, stop: server.stop };
 }
 
 /** Gemini's generateContent answer with one candidate. */

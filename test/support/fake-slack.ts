@@ -6,6 +6,8 @@
 // - `fakeSlack(url)`: a fetch-only control client, usable from workerd tests too.
 // Control endpoints: POST /__fake/script {match, reply}; GET /__fake/requests?match=… (match against the path).
 
+import { startLoopbackServer } from './loopback-server';
+
 export type SlackReply = { status: number; body?: string; times?: number };
 export type RecordedSlackRequest = { at: number; path: string; contentType: string | null; body: string };
 type Script = { match: string; reply: SlackReply; served: number };
@@ -13,58 +15,38 @@ type Script = { match: string; reply: SlackReply; served: number };
 export type FakeSlackServer = { url: string; requests: RecordedSlackRequest[]; stop(): Promise<void> };
 
 export async function startFakeSlack(opts: { port?: number } = {}): Promise<FakeSlackServer> {
-  const http = await import('node:http');
   const requests: RecordedSlackRequest[] = [];
   let scripts: Script[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const send = (status: number, text: string, type = 'text/plain') => {
-        res.writeHead(status, { 'content-type': type });
-        res.end(text);
-      };
-      if (url.pathname === '/__fake/script' && req.method === 'POST') {
-        const s = JSON.parse(body) as Omit<Script, 'served'>;
-        scripts = [{ ...s, served: 0 }, ...scripts.filter((x) => x.match !== s.match)];
-        return send(200, '{"ok":true}', 'application/json');
-      }
-      if (url.pathname === '/__fake/requests' && req.method === 'GET') {
-        const match = url.searchParams.get('match');
-        return send(200, JSON.stringify(match ? requests.filter((r) => r.path.includes(match)) : requests), 'application/json');
-      }
-      if (req.method !== 'POST' || !url.pathname.startsWith('/services/')) return send(404, 'no_service');
-      requests.push({ at: Date.now(), path: url.pathname, contentType: req.headers['content-type'] ?? null, body });
-      // A scripted reply applies `times` times (forever when omitted), then the hook answers `ok`.
-      const script = scripts.find((s) => url.pathname.includes(s.match) && (s.reply.times === undefined || s.served < s.reply.times));
-      if (script) {
-        script.served++;
-        return send(script.reply.status, script.reply.body ?? 'internal_error');
-      }
-      try {
-        JSON.parse(body);
-      } catch {
-        return send(400, 'invalid_payload');
-      }
-      return send(200, 'ok');
-    });
+  const server = await startLoopbackServer(opts.port, ({ req, res, body, url }) => {
+    const send = (status: number, text: string, type = 'text/plain') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(text);
+    };
+    if (url.pathname === '/__fake/script' && req.method === 'POST') {
+      const s = JSON.parse(body) as Omit<Script, 'served'>;
+      scripts = [{ ...s, served: 0 }, ...scripts.filter((x) => x.match !== s.match)];
+      return send(200, '{"ok":true}', 'application/json');
+    }
+    if (url.pathname === '/__fake/requests' && req.method === 'GET') {
+      const match = url.searchParams.get('match');
+      return send(200, JSON.stringify(match ? requests.filter((r) => r.path.includes(match)) : requests), 'application/json');
+    }
+    if (req.method !== 'POST' || !url.pathname.startsWith('/services/')) return send(404, 'no_service');
+    requests.push({ at: Date.now(), path: url.pathname, contentType: req.headers['content-type'] ?? null, body });
+    // A scripted reply applies `times` times (forever when omitted), then the hook answers `ok`.
+    const script = scripts.find((s) => url.pathname.includes(s.match) && (s.reply.times === undefined || s.served < s.reply.times));
+    if (script) {
+      script.served++;
+      return send(script.reply.status, script.reply.body ?? 'internal_error');
+    }
+    try {
+      JSON.parse(body);
+    } catch {
+      return send(400, 'invalid_payload');
+    }
+    return send(200, 'ok');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: server.url, requests, stop: server.stop };
 }
 
 /** Control client for a running fake (fetch only). */
