@@ -1,9 +1,8 @@
 // A failed run goes to ANALYZING, live, while the Worker asks the (fake) Gemini; the answer then
 // appears on the run's page as the AI analysis, and the run ends FAILED.
-import { startControlPlane, type ControlPlane } from '../../test/support/wrangler';
 import { ok, pushLog, registerAgent, takeJob } from './api';
-import { fakeGemini, startFakeGemini, type FakeGeminiServer } from '../../test/support/fake-gemini';
-import { expect, sessionToken, signUpInBrowser, test as base } from './fixtures';
+import { expect, sessionToken, signUpInBrowser } from './fixtures';
+import { fakeGemini, test } from './with-fake-gemini';
 import { shoot } from './shoot';
 
 const ANSWER = {
@@ -14,25 +13,12 @@ const ANSWER = {
   confidence: 0.82,
 };
 
-const test = base.extend<{}, { gemini: FakeGeminiServer; plane: ControlPlane }>({
-  gemini: [async ({}, use) => {
-    const fake = await startFakeGemini();
-    // Every analysis gets ANSWER, held until the test releases it.
-    await fakeGemini(fake.url).script('', { kind: 'hold', then: { kind: 'json', value: ANSWER } });
-    await use(fake);
-    await fake.stop();
-  }, { scope: 'worker' }],
-  plane: [async ({ gemini }, use) => {
-    const plane = await startControlPlane({ vars: { GEMINI_API_KEY: 'fake-key-for-tests', GEMINI_BASE_URL: gemini.url } });
-    await use(plane);
-    await plane.stop();
-  }, { scope: 'worker' }],
-  baseURL: async ({ plane }, use) => use(plane.url),
-});
 
 test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, plane, gemini, consoleErrors }) => {
   void consoleErrors;
   test.setTimeout(120_000);
+  // Every analysis gets ANSWER, held until the test releases it.
+  await fakeGemini(gemini.url).script('', { kind: 'hold', then: { kind: 'json', value: ANSWER } });
   await signUpInBrowser(page);
   const token = await sessionToken(page);
   const project = await ok(plane.url, 'POST', '/api/projects', { token, body: { name: 'payments', image: 'agnox/busybox:test' } });

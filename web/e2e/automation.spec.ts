@@ -1,10 +1,9 @@
 // Test management in the browser against a real control plane: a schedule (with the next-run preview
 // and the parser's message for a bad expression), a test case whose steps the (fake) Gemini proposes
 // and the user edits, and a cycle whose automated item follows a real run while a manual item is marked.
-import { startControlPlane, type ControlPlane } from '../../test/support/wrangler';
-import { fakeGemini, startFakeGemini, type FakeGeminiServer } from '../../test/support/fake-gemini';
 import { createProject, ok, registerAgent, takeJob } from './api';
-import { expect, sessionToken, signUpInBrowser, test as base } from './fixtures';
+import { expect, sessionToken, signUpInBrowser } from './fixtures';
+import { fakeGemini, test } from './with-fake-gemini';
 import { shoot } from './shoot';
 
 const STEPS = [
@@ -13,19 +12,6 @@ const STEPS = [
   { action: 'Reload the page', expected: 'The coupon is still applied' },
 ];
 
-const test = base.extend<{}, { gemini: FakeGeminiServer; plane: ControlPlane }>({
-  gemini: [async ({}, use) => {
-    const server = await startFakeGemini();
-    await use(server);
-    await server.stop();
-  }, { scope: 'worker' }],
-  plane: [async ({ gemini }, use) => {
-    const plane = await startControlPlane({ vars: { GEMINI_API_KEY: 'fake-key-for-tests', GEMINI_BASE_URL: gemini.url } });
-    await use(plane);
-    await plane.stop();
-  }, { scope: 'worker' }],
-  baseURL: async ({ plane }, use) => use(plane.url),
-});
 
 // The bad CRON expression the test types on purpose is answered 400, which Chromium logs (the message
 // holds no URL, so this allows any 400; every step below still checks what the page shows).
