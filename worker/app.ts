@@ -1,9 +1,7 @@
 // The Hono app: global middleware, then one router per resource. Errors become the JSON envelope.
-import { drizzle } from 'drizzle-orm/d1';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import * as schema from './db/schema';
 import type { AppEnv } from './env';
 import { ApiError, errorBody } from './lib/errors';
 import { ok } from './lib/http';
@@ -18,6 +16,7 @@ import { userRoutes } from './routes/users';
 import { agentAdminRoutes } from './routes/agents';
 import { agentProtocolRoutes } from './routes/agent-protocol';
 import { ciRoutes } from './routes/ci';
+import { dbOf } from './services/executions';
 import { executionRoutes, runRequestRoutes } from './routes/executions';
 import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
 import { reportRoutes } from './routes/reports';
@@ -39,7 +38,7 @@ export const app = new Hono<AppEnv>();
 app.use('*', securityHeaders);
 app.use('/api/*', corsFromConfig);
 app.use('/api/*', async (c, next) => {
-  c.set('db', drizzle(c.env.DB, { schema }));
+  c.set('db', dbOf(c.env));
   await next();
 });
 const jsonBodyLimit = bodyLimit({
@@ -49,7 +48,7 @@ const jsonBodyLimit = bodyLimit({
 // Artifact uploads carry files and have their own, larger limit.
 app.use('/api/*', (c, next) => (c.req.path.endsWith('/artifacts') && c.req.method === 'PUT' ? next() : jsonBodyLimit(c, next)));
 app.use('/reports/*', async (c, next) => {
-  c.set('db', drizzle(c.env.DB, { schema }));
+  c.set('db', dbOf(c.env));
   await next();
 });
 

@@ -1,15 +1,14 @@
 // The scheduled handler (every minute): work that must happen even when nobody calls the API.
 // Each job runs on its own: one that fails is logged and does not stop the others.
-import { drizzle } from 'drizzle-orm/d1';
-import * as schema from './db/schema';
 import type { Env } from './env';
 import { purgeExpiredAuthRows } from './routes/auth';
 import { sweepAbandonedAnalyses } from './services/analysis';
+import { dbOf } from './services/executions';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
 import { runDueSchedules } from './services/scheduler';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
-  const db = drizzle(env.DB, { schema });
+  const db = dbOf(env);
   const jobs: Record<string, () => Promise<unknown>> = {
     schedules: () => runDueSchedules(env, Date.now(), db),
     'abandoned analyses': () => sweepAbandonedAnalyses(env),

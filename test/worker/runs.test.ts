@@ -139,6 +139,22 @@ describe('run requests and dispatch', () => {
     const logs = await api('GET', `/api/executions/${taskId}/logs`, { token: org.token });
     expect(JSON.stringify(logs.json)).not.toContain('s3cr3t-value');
   });
+
+  it('takes run settings from the requested environment, else from the project default', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    for (const [environment, baseUrl] of [['staging', 'https://staging.example.com'], ['production', 'https://example.com']]) {
+      expect((await api('PUT', `/api/projects/${project.id}/run-settings/${environment}`, { token: org.token, body: { baseUrl, variables: { ENV: environment } } })).status).toBe(200);
+    }
+    const agent = await registerAgent(org);
+    const asked = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id, environment: 'production' } });
+    expect(asked.status).toBe(201);
+    expect(await poll(agent, 0)).toMatchObject({ environment: 'production', baseUrl: 'https://example.com', envVars: { ENV: 'production' } });
+    await requestRun(org, project.id);
+    expect(await poll(agent, 0)).toMatchObject({ environment: 'staging', baseUrl: 'https://staging.example.com', envVars: { ENV: 'staging' } });
+    const unknown = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: 'prj_missing', environment: 'production' } });
+    expect(unknown.status).toBe(404);
+  });
 });
 
 describe('leases', () => {

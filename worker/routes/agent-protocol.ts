@@ -69,14 +69,17 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     if (!leased) return c.body(null, 204);
 
     const db = c.var.db;
-    const [settings] = leased.environment
-      ? await db.select({ secretVariables: projectRunSettings.secretVariables }).from(projectRunSettings)
-        .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment))).limit(1)
-      : [];
-    await transition(c.env, leased.taskId, 'RUNNING', {
-      from: ['PENDING'], patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
-      note: `picked up by agent "${agent.name}" (${agent.arch ?? '?'}, attempt ${leased.attempt})`,
-    });
+    // The secrets read and the RUNNING bookkeeping are independent: in parallel, the agent is waiting.
+    const [[settings]] = await Promise.all([
+      leased.environment
+        ? db.select({ secretVariables: projectRunSettings.secretVariables }).from(projectRunSettings)
+          .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment))).limit(1)
+        : Promise.resolve([]),
+      transition(c.env, leased.taskId, 'RUNNING', {
+        from: ['PENDING'], patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
+        note: `picked up by agent "${agent.name}" (${agent.arch ?? '?'}, attempt ${leased.attempt})`,
+      }),
+    ]);
     const { organizationId: _org, ...job } = leased;
     // Secrets travel only here: in the answer to the agent that now holds the lease.
     return ok(c, { job: { ...job, secretVars: settings?.secretVariables ?? {} } satisfies Job });

@@ -13,7 +13,14 @@ export const isFinal = (s: ExecutionStatus) => FINAL_STATUSES.includes(s);
 
 export type ExecutionRow = typeof executions.$inferSelect;
 
-export const dbOf = (env: Env) => drizzle(env.DB, { schema });
+// drizzle builds its table config from the schema on every construction (measurable on the ingest hot
+// path), so each isolate makes one per D1 binding.
+const dbs = new WeakMap<D1Database, ReturnType<typeof drizzle<typeof schema>>>();
+export function dbOf(env: Env) {
+  let db = dbs.get(env.DB);
+  if (!db) dbs.set(env.DB, (db = drizzle(env.DB, { schema })));
+  return db;
+}
 export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
 export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
 
