@@ -169,8 +169,8 @@ export class ExecutionRoom extends DurableObject<Env> {
   }
 
   /** The run is over: agent streams close, and the retention alarm is set. */
-  async finish(input: { status: ExecutionStatus; reason?: string | null; retentionDays?: number }) {
-    this.applySync({ status: { status: input.status, reason: input.reason } });
+  async finish(input: { status: ExecutionStatus; reason?: string | null; retentionDays?: number; lines?: Line[] }) {
+    this.applySync({ lines: input.lines, status: { status: input.status, reason: input.reason } });
     this.sql.exec('UPDATE agent_streams SET closed = 1');
     for (const ws of this.ctx.getWebSockets('agent')) ws.close(1000, 'run finished');
     const days = input.retentionDays ?? DEFAULT_RETENTION_DAYS;

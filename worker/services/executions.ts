@@ -59,19 +59,24 @@ export async function transition(
   const db = dbOf(env);
   const now = Date.now();
   const final = isFinal(status);
-  const [row] = await db.update(executions)
-    .set({ ...opts.patch, status, updatedAt: now, ...(final ? { finishedAt: now } : {}), ...(status === 'RUNNING' ? { startedAt: now } : {}) })
-    .where(and(eq(executions.taskId, taskId), inArray(executions.status, opts.from)))
-    .returning();
+  // A final status also needs the org's retention; read it alongside the guarded update (one round trip).
+  const [[row], [org]] = await Promise.all([
+    db.update(executions)
+      .set({ ...opts.patch, status, updatedAt: now, ...(final ? { finishedAt: now } : {}), ...(status === 'RUNNING' ? { startedAt: now } : {}) })
+      .where(and(eq(executions.taskId, taskId), inArray(executions.status, opts.from)))
+      .returning(),
+    final
+      ? db.select({ limits: organizations.limits }).from(organizations)
+        .innerJoin(executions, eq(executions.organizationId, organizations.id)).where(eq(executions.taskId, taskId)).limit(1)
+      : Promise.resolve([]),
+  ]);
   if (!row) return undefined;
   const room = roomOf(env, taskId);
   const lines = opts.note ? [{ stream: 'system' as const, data: `[agnox] ${opts.note}\n`, ts: now }] : undefined;
   if (final) {
-    if (lines) await room.apply({ lines });
-    const [org] = await db.select({ limits: organizations.limits }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1);
-    await room.finish({ status, reason: row.reason, retentionDays: org?.limits.retentionDays });
-    await publishExecution(env, row);
-    await onRunFinished(env, row); // a test cycle's automated item follows its run's final status
+    await room.finish({ status, reason: row.reason, retentionDays: org?.limits.retentionDays, lines });
+    // a test cycle's automated item follows its run's final status
+    await Promise.all([publishExecution(env, row), onRunFinished(env, row)]);
   } else {
     await Promise.all([room.apply({ lines, status: { status, reason: row.reason } }), publishExecution(env, row)]);
   }

@@ -158,10 +158,14 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
 const ORDER: TeardownBody['status'][] = ['PASSED', 'CANCELLED', 'TIMED_OUT', 'FAILED'];
 
 export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body: Omit<TeardownBody, 'sessionId'>) {
-  const [session] = await db.select().from(ingestSessions)
-    .where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1);
-  const [exec] = await db.select().from(executions)
-    .where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1);
+  // The session, the run and the room's results are independent reads: one round trip's wait.
+  const [[[session], [exec]], tests] = await Promise.all([
+    db.batch([
+      db.select().from(ingestSessions).where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1),
+      db.select().from(executions).where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1),
+    ]),
+    roomOf(env, claims.taskId).readTests(),
+  ]);
   if (!session || !exec) throw sessionNotFound();
   const meta = (exec.ingestMeta ?? {}) as IngestMeta;
   if (session.status === 'completed' && meta.teardown) {
@@ -193,7 +197,6 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   }
   meta.teardown = { status, summary };
 
-  const tests = await roomOf(env, exec.taskId).readTests();
   // One atomic batch: results (in statements under D1's 100-parameter limit), what the teardown
   // said, the session, the cycle and its item. The final status follows through finishRun (which
   // also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
