@@ -2,14 +2,23 @@
 // @agnox/playwright-reporter, reporting to a real local control plane (`wrangler dev`).
 // Runs alternate (without, with, without, …) so that load changes on the machine hit both alike;
 // medians are compared. Also prints what the server stored, to show the run was fully reported.
+// In CI the server is elsewhere; here it shares the machine. So that its work on the events does not
+// count as the reporter's, the server is pinned to the last CPU and Playwright to the others
+// (BENCH_SHARED_CPUS=1 turns that off and lets both share every CPU).
 // Run: npm run bench:reporter   (env: BENCH_RUNS=5)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from '../../test/support/wrangler.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const CPUS = availableParallelism();
+const SEPARATE = CPUS >= 2 && process.env.BENCH_SHARED_CPUS !== '1';
+const SERVER_CPUS = SEPARATE ? String(CPUS - 1) : undefined;
+const CLIENT_CPUS = SEPARATE ? (CPUS === 2 ? "0" : `0-${CPUS - 2}`) : undefined;
+/** Playwright's workers: as many as the CPUs it has. */
+const WORKERS = SEPARATE ? Math.max(1, CPUS - 1) : Math.min(2, CPUS);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CONFIG = path.join(import.meta.dirname, 'fixtures/two-hundred/playwright.config.ts');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
@@ -22,7 +31,9 @@ type Sample = { wallMs: number; cpuMs: number; endMs?: number };
 /** One run: wall time, and CPU time of Playwright and its workers (less sensitive to a busy machine). */
 function run(env: Record<string, string>): Promise<Sample> {
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', 'cpu %U %S', path.join(ROOT, 'node_modules/.bin/playwright'), 'test', '-c', CONFIG], {
+  const argv = ['/usr/bin/time', '-f', 'cpu %U %S', path.join(ROOT, 'node_modules/.bin/playwright'), 'test', '-c', CONFIG, '--workers', String(WORKERS)];
+  const [cmd, ...args] = CLIENT_CPUS ? ['taskset', '-c', CLIENT_CPUS, ...argv] : argv;
+  const child = spawn(cmd!, args, {
     cwd: path.dirname(CONFIG), stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PW_OUTPUT_DIR: path.join(mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), 'out'), ...env },
   });
@@ -36,7 +47,7 @@ function run(env: Record<string, string>): Promise<Sample> {
   }));
 }
 
-const cp = await startControlPlane();
+const cp = await startControlPlane({ cpus: SERVER_CPUS });
 try {
   const post = async (route: string, body: unknown, token?: string) => {
     const res = await fetch(`${cp.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -63,6 +74,7 @@ try {
       + `  [without ${off.map((x) => x[key].toFixed(0)).join(', ')} | with ${on.map((x) => x[key].toFixed(0)).join(', ')}]`);
   };
   console.log(`reporter overhead on a 200-test run (${RUNS} alternating runs each, medians; target < 3 % of wall time):`);
+  console.log(`  ${SEPARATE ? `server on CPU ${SERVER_CPUS}, Playwright (${WORKERS} workers) on CPU ${CLIENT_CPUS}` : `server and Playwright (${WORKERS} workers) share all ${CPUS} CPUs`}`);
   report('wall time', 'wallMs');
   report('CPU time (runner + workers)', 'cpuMs');
   // The part of the overhead that sits on the run's critical path whatever the machine's load:

@@ -24,8 +24,12 @@ export async function freePort(): Promise<number> {
 
 const childEnv = () => ({ ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' });
 
-/** `vars` override wrangler.toml [vars] for this instance (e.g. GEMINI_BASE_URL for a fake server). */
-export async function startControlPlane(opts: { vars?: Record<string, string>; stateDir?: string } = {}): Promise<ControlPlane> {
+/**
+ * `vars` override wrangler.toml [vars] for this instance (e.g. GEMINI_BASE_URL for a fake server).
+ * `cpus` pins wrangler and its workerd processes to those CPUs (taskset list, e.g. "1"): a benchmark
+ * can keep the server off the CPUs of the client it measures, as a real deployment would.
+ */
+export async function startControlPlane(opts: { vars?: Record<string, string>; stateDir?: string; cpus?: string } = {}): Promise<ControlPlane> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'agnox-state-'));
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], { cwd: ROOT, env: childEnv(), encoding: 'utf8' });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
@@ -35,7 +39,8 @@ export async function startControlPlane(opts: { vars?: Record<string, string>; s
 
   const launch = async () => {
     const varArgs = Object.entries({ ENVIRONMENT: 'development', ...opts.vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    child = spawn(WRANGLER, ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', ...varArgs], {
+    const pinned = opts.cpus ? ['-c', opts.cpus, WRANGLER] : [];
+    child = spawn(opts.cpus ? 'taskset' : WRANGLER, [...pinned, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', ...varArgs], {
       cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     child.stdout!.on('data', (d) => { log += d; });
