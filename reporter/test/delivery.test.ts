@@ -39,6 +39,20 @@ async function until(what: string, cond: () => boolean, ms = 15_000) {
 }
 
 describe('Delivery', () => {
+  it('sends the last batch with the teardown: one request at the end of the run', async () => {
+    const s = await server();
+    const { d } = delivery(s.url, { flushIntervalMs: 60_000 });
+    d.start();
+    await until('the session', () => d.taskId !== undefined);
+    for (let n = 1; n <= 3; n++) d.push(log(n));
+    const before = s.calls.length;
+    expect((await d.finish(teardown)).outcome).toBe('delivered');
+    expect(s.calls.slice(before).map((c) => c.path)).toEqual(['/api/ingest/teardown']);
+    expect(s.teardowns[0]!.events!.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(s.events().map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(d.stats).toMatchObject({ eventsSent: 3, batchesSent: 1 });
+  });
+
   it('waits as long as 429 Retry-After says before the next call', async () => {
     const s = await server();
     s.retryAfterSeconds = 1;

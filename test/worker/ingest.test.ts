@@ -208,6 +208,20 @@ describe('POST /api/ingest/teardown', () => {
     }
   });
 
+  it('applies the last events a teardown carries before ending the run, once even when the teardown is resent', async () => {
+    const run = await startRun();
+    expect((await send(run, [testEnd(1), testEnd(2)], 'b-1')).status).toBe(200);
+    const last = [testEnd(3, { status: 'failed', error: 'boom' }), { type: 'log', chunk: 'last words\n', timestamp: 1_700_000_000_100, seq: 4 }];
+    const body = { status: 'FAILED', summary: { total: 3, passed: 2, failed: 1, skipped: 0, duration: 50 }, batchId: 'b-last', events: last };
+    for (let i = 0; i < 2; i++) expect((await teardown(run, body)).json.data).toEqual({ taskId: run.taskId, status: 'FAILED' });
+    const stored = await env.DB.prepare('SELECT test_id, status FROM test_results WHERE task_id = ? ORDER BY test_id').bind(run.taskId).all<{ test_id: string; status: string }>();
+    expect(stored.results).toEqual([{ test_id: 't1', status: 'passed' }, { test_id: 't2', status: 'passed' }, { test_id: 't3', status: 'failed' }]);
+    const logs = await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token });
+    expect(logs.json.data.chunks.filter((c: { data: string }) => c.data.includes('last words'))).toHaveLength(1);
+    const invalid = await teardown(run, { ...body, events: [{ type: 'nope' }] });
+    expect(invalid.status).toBe(400);
+  });
+
   it('ends a sharded run when its last shard tears down, with the shards\' summaries added up', async () => {
     const shard = (current: number) => ({ runId: 'buildkite:77:2', shard: { current, total: 2 } });
     const one = await startRun(shard(1));

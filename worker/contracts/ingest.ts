@@ -143,6 +143,9 @@ export const TeardownBody = z.object({
   }),
   /** additive: which shard is done; the execution ends when every shard has torn down. */
   shard: Shard.optional(),
+  /** additive: the run's last events (as in an event batch), applied before the teardown: one request fewer at the end of a run. */
+  events: z.array(IngestEvent).min(1).max(MAX_EVENTS_PER_BATCH).optional(),
+  batchId: z.string().min(1).max(200).optional(),
 });
 export type TeardownBody = z.infer<typeof TeardownBody>;
 

@@ -26,8 +26,9 @@ export const ingestRoutes = new Hono<AppEnv>()
     return ok(c, await applyEvents(c.env, c.var.db, claims, body, (p) => c.executionCtx.waitUntil(p)));
   })
   .post('/teardown', async (c) => {
-    const { sessionId, ...body } = await readBody(c, TeardownBody);
+    const { sessionId, events, batchId, ...body } = await readBody(c, TeardownBody);
     const claims = await resolveSession(c.env, c.var.caller.organizationId, sessionId);
+    if (events) await applyEvents(c.env, c.var.db, claims, { sessionId, events, batchId }, (p) => c.executionCtx.waitUntil(p));
     return ok(c, await teardownRun(c.env, c.var.db, claims, body));
   })
   .post('/attachment', async (c) => {

@@ -85,6 +85,10 @@ export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
       const teardown = check(TeardownBody);
       if (!teardown) return answer(400, { success: false, error: 'invalid', code: 'VALIDATION_ERROR' });
       state.teardowns.push(teardown);
+      // As the real server: the last events a teardown carries count as one more batch.
+      if (teardown.events && !(teardown.batchId && state.batches.has(teardown.batchId))) {
+        state.batches.set(teardown.batchId ?? `anon-${state.batches.size}`, { sessionId: teardown.sessionId, batchId: teardown.batchId, events: teardown.events });
+      }
       return answer(200, { success: true, data: { taskId: teardown.sessionId.replace(/^s-/, 't-'), status: teardown.status } });
     }
     return answer(404, { success: false, error: 'no route', code: 'NOT_FOUND' });
