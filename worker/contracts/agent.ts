@@ -32,6 +32,8 @@ export const PollBody = z.object({
   running: z.array(z.string().max(100)).max(64).default([]),
   /** Optional shorter hold, for tests and shutdown (ms). */
   waitMs: z.number().int().min(0).max(POLL_WAIT_MS).optional(),
+  /** Why the agent cannot run jobs now (e.g. its Docker engine does not answer); absent when it can. */
+  healthProblem: z.string().min(1).max(500).optional(),
 });
 export type PollBody = z.input<typeof PollBody>;
 
