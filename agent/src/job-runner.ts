@@ -17,6 +17,9 @@ import { extractReportArchive, type ReportFile, testResultsFrom } from './report
 
 type Attachment = z.infer<typeof AttachmentSchema>;
 
+/** Retry interval for heartbeats while they fail. */
+const HEARTBEAT_RETRY_MS = 2_000;
+
 export type StopReason = 'cancel' | 'timeout' | 'agent_stop' | 'lease_lost';
 type Status = CompleteBody['status'];
 type Reason = NonNullable<CompleteBody['reason']>;
@@ -221,11 +224,14 @@ export class JobRun {
     const interval = this.deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
     const signal = this.finished.signal;
     const loop = (async () => {
+      let failing = false;
       while (!signal.aborted) {
-        await sleep(interval, signal);
+        // After a failed heartbeat the next comes sooner, so the lease is renewed soon after a cut heals.
+        await sleep(failing ? Math.min(interval, HEARTBEAT_RETRY_MS) : interval, signal);
         if (signal.aborted || this.stopReason === 'lease_lost') break;
         try {
           const data = await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          failing = false;
           const hb = HeartbeatResponse.safeParse(data);
           if (hb.success && hb.data.cancel && !this.stopReason && !this.reporting) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
         } catch (err) {
@@ -236,7 +242,10 @@ export class JobRun {
           if (err instanceof ControlPlaneError && [401, 403, 404, 409].includes(err.status)) {
             if (this.reporting) break;
             void this.stop('lease_lost');
-          } else this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
+          } else {
+            failing = true;
+            this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
+          }
         }
       }
     })();

@@ -66,8 +66,8 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
   .post('/poll', async (c) => {
     const body = await readBody(c, PollBody);
     const agent = c.var.agent;
-    await markSeen(c, body.running.length, body.healthProblem ?? null);
-    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS);
+    await markSeen(c, body.running?.length ?? 0, body.healthProblem ?? null);
+    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS, body.running);
     if (!leased) return c.body(null, 204);
 
     const db = c.var.db;
