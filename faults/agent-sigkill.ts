@@ -7,6 +7,7 @@ import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
 import {
   type AgentProcess, containersOf, exactlyOnce, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, startStack, stopAgent, waitFor,
 } from './lib';
+import { tail } from './lib';
 
 const LINES = 100;
 const TIMINGS = { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000' };
@@ -80,6 +81,7 @@ export const agentSigkill: Scenario = {
       report.check('no container of either run is left', containersOf(a).length + containersOf(b).length === 0);
       report.check('the last agent is alive and polling', agent.child.exitCode === null && !agent.output().includes('fatal'));
     } finally {
+      if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       await stopAgent(agent);
       await h.stop();
     }

@@ -11,6 +11,7 @@ import { ensureBusyboxImage } from '../agent/test/support/images';
 import {
   type AgentProcess, exactlyOnce, launchAgent, lineNumbers, logTextOf, notesOf, numberedLines, type Scenario, since, sleep, startStack, stopAgent, waitFor,
 } from './lib';
+import { tail } from './lib';
 
 const LOCK_MS = Number(process.env.FAULT_LOCK_MS ?? 10_000);
 const LINES = 60;
@@ -94,6 +95,7 @@ export const d1Errors: Scenario = {
       const errors = h.cp.output().split('\n').filter((l) => /unhandled error/.test(l));
       report.figure('unhandled errors logged by the Worker during the lock', errors.length);
     } finally {
+      if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       try { db?.exec('ROLLBACK'); db?.close(); } catch { /* closed */ }
       await stopAgent(agent);
       await h.stop();

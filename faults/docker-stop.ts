@@ -11,6 +11,7 @@ import { ensureBusyboxImage } from '../agent/test/support/images';
 import {
   type AgentProcess, containersOf, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, sleep, startStack, stopAgent, waitFor,
 } from './lib';
+import { tail } from './lib';
 
 /** A private dockerd; short paths because unix socket paths are limited to 108 bytes. */
 function privateDaemon(report: Report) {
@@ -111,6 +112,7 @@ export const dockerStop: Scenario = {
       const lines = agent.output().split('\n').filter((l) => /docker/i.test(l)).slice(0, 6);
       report.step(`agent said:\n    ${lines.join('\n    ')}`);
     } finally {
+      if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       await stopAgent(agent);
       await daemon.destroy();
       await h.stop();

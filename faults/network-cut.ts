@@ -9,6 +9,7 @@ import { HEARTBEAT_INTERVAL_MS, LEASE_TTL_MS } from '../worker/contracts/agent';
 import {
   type AgentProcess, containersOf, exactlyOnce, launchAgent, lineNumbers, notesOf, numberedLines, type Scenario, since, sleep, startStack, stopAgent, waitFor,
 } from './lib';
+import { tail } from './lib';
 
 const CUT_MS = Number(process.env.FAULT_CUT_MS ?? 30_000);
 const LINES = 600;
@@ -91,6 +92,7 @@ export const networkCut: Scenario = {
       const warnings = agent.output().split('\n').filter((l) => /heartbeat failed|log upload over HTTP failed|poll failed/.test(l));
       report.figure('agent warnings during the cut (heartbeat/log/poll retries)', warnings.length);
     } finally {
+      if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       await stopAgent(agent);
       await proxy.close();
       await h.stop();

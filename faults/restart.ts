@@ -13,6 +13,7 @@ import { ensureBusyboxImage } from '../agent/test/support/images';
 import {
   type AgentProcess, exactlyOnce, type Harness, launchAgent, lineNumbers, numberedLines, logTextOf, notesOf, Report, ROOT, type Scenario, since, sleep, startStack, stopAgent, waitFor,
 } from './lib';
+import { tail } from './lib';
 
 const RUNS = 4;
 const LINES = 150;
@@ -189,6 +190,7 @@ export const restart: Scenario = {
       report.check('direct ingest: run PASSED with every result once', direct.status === 'PASSED' && directTests.length === INGEST_BATCHES, `${direct.status}, ${directTests.length} results`);
       report.check('direct ingest: log complete', directOnce.ok, directOnce.detail);
     } finally {
+      if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       viewer?.stop();
       if (pw && pw.exitCode === null) pw.kill('SIGKILL');
       await stopAgent(agent);

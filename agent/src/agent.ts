@@ -22,6 +22,8 @@ export type AgentOptions = AgentConfig & {
   /** Overrides for tests (e.g. pretend to be arm64). */
   host?: HostInfo;
   streamer?: ConstructorParameters<typeof JobRun>[1]['streamer'];
+  /** The Docker client (tests: an engine behind a proxy they can cut); default: DOCKER_HOST or the local socket. */
+  dockerClient?: ConstructorParameters<typeof DockerRunner>[0]['docker'];
   /** How often to re-check an unreachable Docker engine (tests). */
   dockerRecheckMs?: number;
   /** Called with every accepted job's run (tests, diagnostics). */
@@ -39,6 +41,8 @@ export class Agent {
   private pollAbort = new AbortController();
   private slotFreed: (() => void) | null = null;
   private jobsTaken = 0;
+  /** Polls answered so far (diagnostics, tests). */
+  polls = 0;
   /** Why this agent cannot run jobs now (its Docker engine does not answer), or null. Sent with every poll. */
   healthProblem: string | null = null;
 
@@ -87,6 +91,7 @@ export class Agent {
       agentId: identity.agentId,
       platform: this.host.platform,
       limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
+      docker: this.opts.dockerClient,
     });
     await this.docker.ping();
     const leftovers = await this.docker.removeLeftovers();
@@ -126,6 +131,7 @@ export class Agent {
           timeoutMs: (this.opts.pollWaitMs ?? POLL_WAIT_MS) + 15_000,
         });
         backoff.reset();
+        this.polls++;
         // A job that arrives is leased to us even if a drain began meanwhile: run it.
         if (data) this.accept(PollResponse.parse(data).job);
         if (this.healthProblem) await sleep(this.opts.dockerRecheckMs ?? DOCKER_RECHECK_MS, this.pollAbort.signal);
