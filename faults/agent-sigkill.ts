@@ -18,7 +18,9 @@ async function killMidJob(h: Harness, report: Report, agent: AgentProcess, state
     const e = await h.execution(taskId);
     if (e.status !== 'RUNNING' || e.attempt !== n) return undefined;
     const text = (await h.logs(taskId)).map((c) => c.data).join('');
-    return n === 1 ? /line 10\n/.test(text) : text.includes(`attempt ${n}`) && text.split(`attempt ${n}`)[1]!.includes('line 10\n');
+    // The agent's own header of attempt n (`… runs <image>, attempt n`), then output after it.
+    const header = text.lastIndexOf(`, attempt ${n}\n`);
+    return n === 1 ? /line 10\n/.test(text) : header >= 0 && text.slice(header).includes('line 10\n');
   }, 120_000, 200);
   agent.signal('SIGKILL');
   await agent.exited;
@@ -56,7 +58,7 @@ export const agentSigkill: Scenario = {
       const endA = await h.waitForStatus(a, FINAL, 120_000);
       const chunksA = await h.logs(a);
       const noteA = notesOf(chunksA).find((l) => l.includes('requeued')) ?? '';
-      const second = chunksA.findIndex((c) => c.data.includes('attempt 2'));
+      const second = chunksA.findIndex((c) => c.data.includes(', attempt 2\n'));
       const onceA = exactlyOnce(lineNumbers(chunksA.slice(second + 1)), LINES);
       report.check('run A ends PASSED on attempt 2', endA.status === 'PASSED' && endA.attempt === 2, `${endA.status}, attempt ${endA.attempt}`);
       report.check('run A log says why it was retried', /agent lost .*requeued, attempt 2 of 3/.test(noteA), noteA);

@@ -48,6 +48,9 @@ function privateDaemon(report: Report) {
         try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
         await sleep(2000);
       }
+      // The container shims of this daemon (they outlive a killed dockerd), by their pids.
+      const shims = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('containerd-shim') && l.includes(dir));
+      for (const line of shims) { try { process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL'); } catch { /* gone */ } }
       spawnSync('umount', ['-R', `${dir}/data`], { stdio: 'ignore' });
       spawnSync('umount', ['-R', `${dir}/exec`], { stdio: 'ignore' });
       try { rmSync(dir, { recursive: true, force: true }); } catch (err) { report.step(`could not remove ${dir}: ${String(err)}`); }
@@ -114,8 +117,8 @@ export const dockerStop: Scenario = {
     } finally {
       if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       await stopAgent(agent);
-      await daemon.destroy();
       await h.stop();
+      await daemon.destroy();
     }
   },
 };

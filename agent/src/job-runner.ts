@@ -87,7 +87,7 @@ export class JobRun {
       result = await this.execute();
     } catch (err) {
       // Anything unexpected still ends the run with a status and the error in its log.
-      const message = `agent error: ${errorMessage(err)}`;
+      const message = err instanceof DockerError ? err.message : `agent error: ${errorMessage(err)}`;
       this.system(message);
       result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, tests: [], reports: [] };
     } finally {
