@@ -79,7 +79,8 @@ export class Dispatcher extends DurableObject<Env> {
 
   // ── agents ───────────────────────────────────────────────────────────────────────────────
   /** Answers at once with a job the agent can take, or holds the poll up to `waitMs`, then null. */
-  async poll(agent: PollingAgent, capacity: number, waitMs: number): Promise<LeasedJob | null> {
+  async poll(agent: PollingAgent, capacity: number, waitMs: number, running?: string[]): Promise<LeasedJob | null> {
+    if (running) await this.releaseAbandoned(agent.agentId, running);
     if (capacity <= 0) return null;
     const job = this.claim(agent);
     if (job || waitMs <= 0) return job;
@@ -94,6 +95,18 @@ export class Dispatcher extends DurableObject<Env> {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Jobs leased to this agent that it no longer runs (it restarted, or a poll answer carrying the
+   * job never reached it) go back at once rather than when their lease lapses.
+   */
+  private async releaseAbandoned(agentId: string, running: string[]) {
+    const now = Date.now();
+    const held = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE state = 'leased' AND agent_id = ?", agentId).toArray();
+    const gone = held.filter((row) => !running.includes(row.task_id));
+    for (const row of gone) await this.endLease(row, now, 'the agent no longer runs it: it restarted or never received it');
+    if (gone.length) await this.scheduleAlarm();
   }
 
   /** Renews the lease. Null when the job is not leased to this agent (lost, cancelled, reassigned). */
@@ -187,7 +200,7 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /** The agent stopped heartbeating (or never reported after a timeout): end or requeue the run. */
-  private async endLease(row: JobRow, now: number) {
+  private async endLease(row: JobRow, now: number, why = `no heartbeat for ${LEASE_TTL_MS / 1000} s`) {
     const overdue = row.timeout_at !== null && row.timeout_at + TIMEOUT_GRACE_MS <= now;
     await roomOf(this.env, row.task_id).closeAttempt(row.attempt);
     if (row.cancel_reason || overdue) {
@@ -201,13 +214,13 @@ export class Dispatcher extends DurableObject<Env> {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
       await finishRun(this.env, row.task_id, 'ERROR', {
         from: ['PENDING', 'RUNNING'], patch: { reason: 'agent_lost' },
-        note: `agent lost ${row.attempt} times (no heartbeat for ${LEASE_TTL_MS / 1000} s); giving up`,
+        note: `agent lost ${row.attempt} times (last: ${why}); giving up`,
       });
     } else {
       this.sql.exec("UPDATE jobs SET state = 'queued', agent_id = NULL, lease_expires_at = NULL, timeout_at = NULL WHERE task_id = ?", row.task_id);
       await transition(this.env, row.task_id, 'PENDING', {
         from: ['RUNNING', 'PENDING'], patch: { reason: 'requeued', agentId: null },
-        note: `agent lost (no heartbeat for ${LEASE_TTL_MS / 1000} s); job requeued, attempt ${row.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
+        note: `agent lost (${why}); job requeued, attempt ${row.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
       });
     }
   }

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
+import { databaseUnavailable, isDatabaseUnavailable, rootMessage } from './lib/db-errors';
 import { ApiError, errorBody } from './lib/errors';
 import { ok } from './lib/http';
 import { corsFromConfig, securityHeaders } from './middleware/security';
@@ -87,6 +88,11 @@ app.onError((err, c) => {
   if (err instanceof HTTPException) {
     return c.json({ success: false, error: err.message || 'Request failed', code: 'HTTP_ERROR' }, err.status);
   }
-  console.error('unhandled error', c.req.method, c.req.path, err instanceof Error ? err.stack : String(err));
+  if (isDatabaseUnavailable(err)) {
+    console.warn('database unavailable', c.req.method, c.req.path, rootMessage(err));
+    const unavailable = databaseUnavailable();
+    return c.json(errorBody(unavailable), unavailable.status, unavailable.headers);
+  }
+  console.error('unhandled error', c.req.method, c.req.path, err instanceof Error ? err.stack : String(err), 'cause:', rootMessage(err));
   return c.json({ success: false, error: 'Internal server error', code: 'INTERNAL' }, 500);
 });

@@ -10,6 +10,9 @@ import { errorMessage, type Logger } from './log';
 import { hostInfo, type HostInfo } from './platform';
 import { type AgentIdentity, StateStore } from './state';
 
+/** How often an agent whose Docker engine does not answer checks it again. */
+export const DOCKER_RECHECK_MS = 5_000;
+
 export class FatalAgentError extends Error {
   override name = 'FatalAgentError';
 }
@@ -19,6 +22,10 @@ export type AgentOptions = AgentConfig & {
   /** Overrides for tests (e.g. pretend to be arm64). */
   host?: HostInfo;
   streamer?: ConstructorParameters<typeof JobRun>[1]['streamer'];
+  /** The Docker client (tests: an engine behind a proxy they can cut); default: DOCKER_HOST or the local socket. */
+  dockerClient?: ConstructorParameters<typeof DockerRunner>[0]['docker'];
+  /** How often to re-check an unreachable Docker engine (tests). */
+  dockerRecheckMs?: number;
   /** Called with every accepted job's run (tests, diagnostics). */
   onJob?: (run: JobRun) => void;
 };
@@ -34,6 +41,10 @@ export class Agent {
   private pollAbort = new AbortController();
   private slotFreed: (() => void) | null = null;
   private jobsTaken = 0;
+  /** Polls answered so far (diagnostics, tests). */
+  polls = 0;
+  /** Why this agent cannot run jobs now (its Docker engine does not answer), or null. Sent with every poll. */
+  healthProblem: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
     this.host = opts.host ?? hostInfo();
@@ -80,6 +91,7 @@ export class Agent {
       agentId: identity.agentId,
       platform: this.host.platform,
       limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
+      docker: this.opts.dockerClient,
     });
     await this.docker.ping();
     const leftovers = await this.docker.removeLeftovers();
@@ -101,8 +113,11 @@ export class Agent {
   private async pollLoop(): Promise<void> {
     const backoff = new Backoff(1000, 30_000);
     while (!this.draining) {
-      const capacity = this.opts.concurrency - this.running.size;
-      if (capacity === 0) {
+      await this.checkDocker();
+      // Without Docker the agent takes no job (it could only fail it): it polls with no capacity,
+      // which keeps it online and tells the control plane why.
+      const capacity = this.healthProblem ? 0 : this.opts.concurrency - this.running.size;
+      if (capacity === 0 && !this.healthProblem) {
         // All slots busy: no poll (heartbeats keep the agent marked online) until a job ends.
         await this.slotFreedOrDrain();
         continue;
@@ -110,14 +125,16 @@ export class Agent {
       const signal = this.pollAbort.signal;
       try {
         const data = await this.client.request('POST', '/api/agent/poll', {
-          body: { capacity, running: [...this.running.keys()], waitMs: this.opts.pollWaitMs },
+          body: { capacity, running: [...this.running.keys()], waitMs: this.opts.pollWaitMs, ...(this.healthProblem ? { healthProblem: this.healthProblem } : {}) },
           attempts: 1,
           signal,
           timeoutMs: (this.opts.pollWaitMs ?? POLL_WAIT_MS) + 15_000,
         });
         backoff.reset();
+        this.polls++;
         // A job that arrives is leased to us even if a drain began meanwhile: run it.
         if (data) this.accept(PollResponse.parse(data).job);
+        if (this.healthProblem) await sleep(this.opts.dockerRecheckMs ?? DOCKER_RECHECK_MS, this.pollAbort.signal);
       } catch (err) {
         if (this.draining) continue;
         if (err instanceof ControlPlaneError && (err.status === 401 || err.status === 403)) {
@@ -128,6 +145,22 @@ export class Agent {
         await sleep(wait, this.pollAbort.signal);
       }
     }
+  }
+
+  /** Pings the engine before asking for work; on recovery, removes what a lost engine left behind. */
+  private async checkDocker(): Promise<void> {
+    try {
+      await this.docker!.ping();
+    } catch (err) {
+      if (!this.healthProblem) this.opts.logger.error(`unhealthy: ${errorMessage(err)}; taking no jobs until it answers again`);
+      this.healthProblem = errorMessage(err).slice(0, 500);
+      return;
+    }
+    if (!this.healthProblem) return;
+    this.healthProblem = null;
+    this.opts.logger.info('healthy again: the Docker engine answers; taking jobs');
+    const leftovers = await this.docker!.removeLeftovers().catch(() => []);
+    if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s): ${leftovers.join(', ')}`);
   }
 
   private accept(job: Job): void {

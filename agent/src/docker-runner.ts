@@ -49,6 +49,9 @@ export type DockerRunnerOptions = {
   limits: ContainerLimits;
   pullAttempts?: number;
   docker?: Docker;
+  /** While a job runs, the engine is pinged this often; this many failures in a row mean it is lost. */
+  engineCheckMs?: number;
+  engineFailures?: number;
 };
 
 export class DockerRunner {
@@ -188,10 +191,43 @@ export class DockerRunner {
     }
   }
 
+  /**
+   * The container's exit. A wait request to an engine that died never settles (seen with a SIGKILLed
+   * dockerd), so the engine is pinged meanwhile: unreachable `engineFailures` times in a row ends
+   * the wait with a DockerError that says so.
+   */
   async wait(container: Docker.Container): Promise<{ exitCode: number; oomKilled: boolean }> {
-    const res = (await container.wait()) as { StatusCode: number };
+    const watch = this.watchEngine();
+    let res: { StatusCode: number };
+    try {
+      res = (await Promise.race([container.wait(), watch.lost])) as { StatusCode: number };
+    } finally {
+      watch.stop();
+    }
     const info = await container.inspect().catch(() => null);
     return { exitCode: res.StatusCode, oomKilled: !!info?.State?.OOMKilled };
+  }
+
+  private watchEngine(): { lost: Promise<never>; stop: () => void } {
+    const every = this.opts.engineCheckMs ?? 2_000;
+    const limit = this.opts.engineFailures ?? 3;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let failures = 0;
+    const lost = new Promise<never>((_, reject) => {
+      const tick = async () => {
+        try {
+          await this.docker.ping();
+          failures = 0;
+        } catch (err) {
+          if (++failures >= limit) return reject(new DockerError(`lost the Docker engine while the job ran (${describe(err)}); the job's result is unknown`));
+        }
+        if (!stopped) timer = setTimeout(tick, every);
+      };
+      timer = setTimeout(tick, every);
+    });
+    lost.catch(() => {});
+    return { lost, stop: () => { stopped = true; clearTimeout(timer); } };
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds` (Docker does both). */

@@ -17,6 +17,9 @@ import { extractReportArchive, type ReportFile, testResultsFrom } from './report
 
 type Attachment = z.infer<typeof AttachmentSchema>;
 
+/** Retry interval for heartbeats while they fail. */
+const HEARTBEAT_RETRY_MS = 2_000;
+
 export type StopReason = 'cancel' | 'timeout' | 'agent_stop' | 'lease_lost';
 type Status = CompleteBody['status'];
 type Reason = NonNullable<CompleteBody['reason']>;
@@ -43,6 +46,8 @@ export class JobRun {
   /** Fires when the run is over: ends the heartbeats. */
   private readonly finished = new AbortController();
   private stopping: Promise<void> | null = null;
+  /** Set once the result is being reported: a heartbeat refused after that is not a lost lease. */
+  private reporting = false;
   readonly streamer: LogStreamer;
   private readonly masker: SecretMasker;
   readonly startedAt = Date.now();
@@ -82,7 +87,7 @@ export class JobRun {
       result = await this.execute();
     } catch (err) {
       // Anything unexpected still ends the run with a status and the error in its log.
-      const message = `agent error: ${errorMessage(err)}`;
+      const message = err instanceof DockerError ? err.message : `agent error: ${errorMessage(err)}`;
       this.system(message);
       result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, tests: [], reports: [] };
     } finally {
@@ -93,17 +98,21 @@ export class JobRun {
     const { lastSeq, complete } = await this.streamer.close(leaseLost ? 2_000 : 60_000);
     this.mark('log-acked');
     if (!complete && !leaseLost) deps.logger.warn(`job ${job.taskId}: log not fully acknowledged (last seq ${lastSeq}, acked ${this.streamer.acked})`);
-    this.finished.abort();
-    await heartbeats.stop();
     const outcome: JobOutcome = { taskId: job.taskId, status: result.status, reason: result.reason, exitCode: result.exitCode, lastSeq, tests: result.tests.length, reports: result.reports.length, message: result.message };
     if (leaseLost) {
+      this.finished.abort();
+      await heartbeats.stop();
       deps.logger.warn(`job ${job.taskId}: lease lost; the control plane has given the job back, not reporting it`);
       return { ...outcome, status: 'ABANDONED', reason: 'lease_lost' };
     }
+    // Heartbeats go on until the result is in: a report that must be retried (the control plane
+    // restarting, its database briefly unavailable) keeps the lease meanwhile.
     await this.complete({
       status: result.status, exitCode: result.exitCode, reason: result.reason, message: result.message.slice(0, 2000),
       durationMs: Date.now() - this.startedAt, lastSeq, tests: result.tests, reports: result.reports,
     });
+    this.finished.abort();
+    await heartbeats.stop();
     this.mark('reported');
     deps.logger.info(`job ${job.taskId}: ${result.status} (${result.message}); ms since accept: ${Object.entries(this.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return outcome;
@@ -215,19 +224,28 @@ export class JobRun {
     const interval = this.deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
     const signal = this.finished.signal;
     const loop = (async () => {
+      let failing = false;
       while (!signal.aborted) {
-        await sleep(interval, signal);
+        // After a failed heartbeat the next comes sooner, so the lease is renewed soon after a cut heals.
+        await sleep(failing ? Math.min(interval, HEARTBEAT_RETRY_MS) : interval, signal);
         if (signal.aborted || this.stopReason === 'lease_lost') break;
         try {
           const data = await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          failing = false;
           const hb = HeartbeatResponse.safeParse(data);
-          if (hb.success && hb.data.cancel && !this.stopReason) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
+          if (hb.success && hb.data.cancel && !this.stopReason && !this.reporting) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
         } catch (err) {
           if (signal.aborted) break;
           // 404: the lease is no longer ours; 401/403: this agent was removed or disabled. Either way
-          // the job is not ours to finish or report.
-          if (err instanceof ControlPlaneError && [401, 403, 404, 409].includes(err.status)) void this.stop('lease_lost');
-          else this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
+          // the job is not ours to finish or report. (While the result is being reported, a 404 means
+          // the report got through: the job is done.)
+          if (err instanceof ControlPlaneError && [401, 403, 404, 409].includes(err.status)) {
+            if (this.reporting) break;
+            void this.stop('lease_lost');
+          } else {
+            failing = true;
+            this.deps.logger.warn(`job ${this.taskId}: heartbeat failed (${errorMessage(err)})`);
+          }
         }
       }
     })();
@@ -235,6 +253,7 @@ export class JobRun {
   }
 
   private async complete(body: CompleteBody): Promise<void> {
+    this.reporting = true;
     try {
       await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, { body, attempts: 10, timeoutMs: 30_000 });
     } catch (err) {

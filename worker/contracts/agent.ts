@@ -4,8 +4,12 @@ import { z } from 'zod';
 import { LabelMap, VariableMap } from './common';
 import { Attachment, LogChunk, TestResult } from './results';
 
-/** Lease timing: a job is the agent's while it heartbeats; a lease that lapses puts the job back. */
-export const LEASE_TTL_MS = 30_000;
+/**
+ * Lease timing: a job is the agent's while it heartbeats; a lease that lapses puts the job back. The
+ * lease outlasts a 30 s network cut with heartbeats every 10 s (`npm run faults -- network-cut`);
+ * an agent that restarts gives its old jobs back at once (its first poll no longer lists them).
+ */
+export const LEASE_TTL_MS = 60_000;
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** How long the control plane holds a poll open before answering 204. */
 export const POLL_WAIT_MS = 25_000;
@@ -28,10 +32,12 @@ export type RegisterResponse = z.infer<typeof RegisterResponse>;
 export const PollBody = z.object({
   /** Free slots: how many more jobs this agent can take now. 0 makes the poll a pure presence ping. */
   capacity: z.number().int().min(0).max(64),
-  /** taskIds this agent is running now. */
-  running: z.array(z.string().max(100)).max(64).default([]),
+  /** taskIds this agent is running now. When sent, jobs leased to it that are not listed go back to the queue at once. */
+  running: z.array(z.string().max(100)).max(64).optional(),
   /** Optional shorter hold, for tests and shutdown (ms). */
   waitMs: z.number().int().min(0).max(POLL_WAIT_MS).optional(),
+  /** Why the agent cannot run jobs now (e.g. its Docker engine does not answer); absent when it can. */
+  healthProblem: z.string().min(1).max(500).optional(),
 });
 export type PollBody = z.input<typeof PollBody>;
 

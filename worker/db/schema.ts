@@ -179,6 +179,8 @@ export const agents = sqliteTable('agents', {
   tokenHash: text('token_hash').notNull().unique(),
   disabled: integer('disabled', { mode: 'boolean' }).notNull().default(false),
   runningJobs: integer('running_jobs').notNull().default(0),
+  /** Why the agent cannot run jobs now (it said so in its last poll, e.g. Docker unreachable); null when it can. */
+  healthProblem: text('health_problem'),
   lastSeenAt: integer('last_seen_at'),
   createdAt: createdAt(),
 }, (t) => [index('agents_org').on(t.organizationId, t.createdAt)]);

@@ -23,11 +23,13 @@ const SEEN_WRITE_INTERVAL_MS = 10_000;
 
 const leaseNotHeld = () => new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
 
-async function markSeen(c: Context<AppEnv>, runningJobs?: number) {
+/** `healthProblem` (polls only): what the agent says keeps it from running jobs, or null when nothing does. */
+async function markSeen(c: Context<AppEnv>, runningJobs?: number, healthProblem?: string | null) {
   const agent = c.var.agent;
   const now = Date.now();
-  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs)) return;
-  await c.var.db.update(agents).set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}) }).where(eq(agents.id, agent.id));
+  const healthChanged = healthProblem !== undefined && healthProblem !== agent.healthProblem;
+  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs) && !healthChanged) return;
+  await c.var.db.update(agents).set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) }).where(eq(agents.id, agent.id));
 }
 
 const dispatcher = (c: Context<AppEnv>) => dispatcherOf(c.env, c.var.agent.queue);
@@ -64,8 +66,8 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
   .post('/poll', async (c) => {
     const body = await readBody(c, PollBody);
     const agent = c.var.agent;
-    await markSeen(c, body.running.length);
-    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS);
+    await markSeen(c, body.running?.length ?? 0, body.healthProblem ?? null);
+    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS, body.running);
     if (!leased) return c.body(null, 204);
 
     const db = c.var.db;
@@ -122,11 +124,13 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const body = await readBody(c, CompleteBody);
     const taskId = c.req.param('taskId');
     const agent = c.var.agent;
-    const lease = await dispatcher(c).complete(agent.id, taskId);
-    if (!lease) throw leaseNotHeld();
+    // The lease is released only once the result is stored: if storing fails (D1 unavailable, the
+    // control plane restarting), the agent's retry still holds the lease and finishes the run.
+    // Every step below is idempotent, so a retry after a partial success changes nothing twice.
+    const attempt = await leasedAttempt(c, taskId);
     const db = c.var.db;
     const room = roomOf(c.env, taskId);
-    const { upTo } = await room.apply({ attempt: lease.attempt, tests: body.tests });
+    const { upTo } = await room.apply({ attempt, tests: body.tests });
     const notes = [`agent reported ${body.status}${body.message ? `: ${body.message}` : ''}`];
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
 
@@ -141,6 +145,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       note: notes.join('; '),
     });
     await markSeen(c);
+    await dispatcher(c).complete(agent.id, taskId);
     return ok(c, { taskId, status: row?.status ?? body.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
   });
 

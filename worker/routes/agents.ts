@@ -18,6 +18,9 @@ const publicAgent = (a: typeof agents.$inferSelect, now = Date.now()) => ({
   id: a.id, name: a.name, labels: a.labels, arch: a.arch, os: a.os, version: a.version, concurrency: a.concurrency,
   disabled: a.disabled, runningJobs: a.runningJobs, lastSeenAt: a.lastSeenAt, createdAt: a.createdAt,
   online: !a.disabled && a.lastSeenAt !== null && now - a.lastSeenAt < ONLINE_WINDOW_MS,
+  /** False while the agent says it cannot run jobs (healthProblem says why, e.g. Docker unreachable). */
+  healthy: a.healthProblem === null,
+  healthProblem: a.healthProblem,
 });
 
 export const agentAdminRoutes = new Hono<AppEnv>()
