@@ -80,6 +80,13 @@ export class Dispatcher extends DurableObject<Env> {
   // ── agents ───────────────────────────────────────────────────────────────────────────────
   /** Answers at once with a job the agent can take, or holds the poll up to `waitMs`, then null. */
   async poll(agent: PollingAgent, capacity: number, waitMs: number, running?: string[]): Promise<LeasedJob | null> {
+    // An agent has one poll at a time: a new one means its previous poll was abandoned (a drain, a
+    // cut connection), and a job must not be handed to a request nobody reads any more.
+    for (const w of this.waiters.filter((w) => w.agent.agentId === agent.agentId)) {
+      clearTimeout(w.timer);
+      w.resolve(null);
+    }
+    this.waiters = this.waiters.filter((w) => w.agent.agentId !== agent.agentId);
     if (running) await this.releaseAbandoned(agent.agentId, running);
     if (capacity <= 0) return null;
     const job = this.claim(agent);

@@ -211,6 +211,13 @@ export class Agent {
     this.draining = true;
     this.pollAbort.abort();
     this.opts.logger.info(`draining: no new jobs; waiting for ${this.running.size} running job(s)`);
+    // The aborted long poll may still wait in the control plane; a poll with no capacity replaces it,
+    // so no job is leased to a request nobody reads. Best effort: leases expire anyway.
+    if (this.identity) {
+      // No `running` list: a job whose answer is arriving right now must not be given back.
+      this.client.request('POST', '/api/agent/poll', { body: { capacity: 0, waitMs: 0 }, attempts: 1, timeoutMs: 5_000 })
+        .catch((err) => this.opts.logger.warn(`could not withdraw the pending poll (${errorMessage(err)})`));
+    }
   }
 
   /** Second signal: stop the running jobs now (reported as agent_stop). */
