@@ -54,14 +54,24 @@ export const invitationRoutes = new Hono<AppEnv>()
       id: newId(), organizationId: invite.organizationId, email: invite.email, name: body.name, role: invite.role,
       passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
     };
-    // The status guard makes a racing second accept a no-op; the unique email makes it fail.
-    const [, updated, org] = await db.batch([
-      db.insert(users).values(user),
-      db.update(invitations).set({ status: 'accepted', acceptedAt: now })
-        .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id }),
-      db.select().from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1),
-    ]);
-    if (!updated.length || !org[0]) throw conflict('INVITATION_USED', 'This invitation has already been accepted');
+    // Claim the invitation first, in one conditional statement: of parallel accepts (or an accept racing a
+    // revoke) exactly one wins, and the others answer as a later accept would (410), before any account exists.
+    const [claimed] = await db.update(invitations).set({ status: 'accepted', acceptedAt: now })
+      .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id });
+    if (!claimed) {
+      await usableInvitation(c, body.token); // throws 410 with the reason
+      throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
+    }
+    let org: Array<typeof organizations.$inferSelect>;
+    try {
+      [, org] = await db.batch([db.insert(users).values(user), db.select().from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1)]);
+    } catch (err) {
+      // The email was taken meanwhile (a sign-up): the invitation goes back to pending.
+      await db.update(invitations).set({ status: 'pending', acceptedAt: null }).where(eq(invitations.id, invite.id));
+      if (String(err).includes('UNIQUE')) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+      throw err;
+    }
+    if (!org[0]) throw notFound('Organization');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
     return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);
