@@ -13,6 +13,9 @@ export interface Env {
   LOGIN_IP_LIMITER: RateLimit;
   ORG_API_LIMITER: RateLimit;
   INGEST_LIMITER: RateLimit;
+  /** Wrong API keys and agent, registration and invitation tokens, per client address. */
+  AUTH_FAILURE_LIMITER: RateLimit;
+  SIGNUP_IP_LIMITER: RateLimit;
   ENVIRONMENT: string;
   CORS_ORIGINS: string;
   PUBLIC_URL: string;

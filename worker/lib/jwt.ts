@@ -9,7 +9,8 @@ const SESSION_AUDIENCE = 'agnox:session';
 const WS_AUDIENCE = 'agnox:ws';
 
 export type SessionClaims = { userId: string; organizationId: string; role: Role; jti: string; exp: number };
-export type WsTicketClaims = { organizationId: string; subject: string; taskId?: string; jti: string; exp: number };
+/** `sid`: the jti of the session the ticket was traded for, so that logging out also ends its tickets. */
+export type WsTicketClaims = { organizationId: string; subject: string; taskId?: string; sid?: string; jti: string; exp: number };
 
 const sign = (secret: Uint8Array, claims: Record<string, unknown>, audience: string, ttlSeconds: number) =>
   new SignJWT(claims)
@@ -42,14 +43,14 @@ export async function verifySession(secret: Uint8Array, token: string): Promise<
   return { userId, organizationId, role, jti, exp };
 }
 
-export const signWsTicket = (secret: Uint8Array, claims: { organizationId: string; subject: string; taskId?: string }) =>
+export const signWsTicket = (secret: Uint8Array, claims: { organizationId: string; subject: string; taskId?: string; sid?: string }) =>
   sign(secret, claims, WS_AUDIENCE, WS_TICKET_TTL_SECONDS);
 
 export async function verifyWsTicket(secret: Uint8Array, token: string): Promise<WsTicketClaims | null> {
   const p = await verify(secret, token, WS_AUDIENCE);
   if (!p) return null;
-  const { organizationId, subject, taskId, jti, exp } = p;
+  const { organizationId, subject, taskId, sid, jti, exp } = p;
   if (typeof organizationId !== 'string' || typeof subject !== 'string' || typeof jti !== 'string' || typeof exp !== 'number') return null;
-  if (taskId !== undefined && typeof taskId !== 'string') return null;
-  return { organizationId, subject, taskId, jti, exp };
+  if ((taskId !== undefined && typeof taskId !== 'string') || (sid !== undefined && typeof sid !== 'string')) return null;
+  return { organizationId, subject, taskId, sid, jti, exp };
 }

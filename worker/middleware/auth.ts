@@ -6,7 +6,8 @@ import { getCookie } from 'hono/cookie';
 import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
-import { forbidden, tooManyRequests, unauthorized } from '../lib/errors';
+import { ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
+import { clientIp } from '../lib/http';
 import { verifySession } from '../lib/jwt';
 
 export const SESSION_COOKIE = 'agnox_session';
@@ -40,7 +41,7 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header('x-api-key');
   if (!key) throw unauthorized('x-api-key header required');
   const row = await findApiKey(c.var.db, key);
-  if (!row) throw unauthorized('Invalid or revoked API key');
+  if (!row) throw await wrongSecret(c, unauthorized('Invalid or revoked API key'));
   c.set('caller', { kind: 'apiKey', apiKeyId: row.id, organizationId: row.organizationId, role: 'developer' });
   await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
   await next();
@@ -51,6 +52,16 @@ export async function findApiKey(db: AppEnv['Variables']['db'], key: string) {
   const [row] = await db.select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
     .from(apiKeys).where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt))).limit(1);
   return row;
+}
+
+/**
+ * The error for a wrong secret (API key, agent, registration or invitation token). Wrong secrets are
+ * counted per client address, and past AUTH_FAILURE_LIMITER's budget the answer is 429, so guessing
+ * from one address stalls. Right secrets are not counted: others behind the same address keep working.
+ */
+export async function wrongSecret(c: Context<AppEnv>, error: ApiError): Promise<ApiError> {
+  const { success } = await c.env.AUTH_FAILURE_LIMITER.limit({ key: `secret:${clientIp(c)}` });
+  return success ? error : tooManyRequests(60, 'RATE_LIMITED', 'Too many invalid credentials from this address; try again in a minute');
 }
 
 async function limitOrg(limiter: RateLimit, organizationId: string) {
@@ -65,9 +76,9 @@ export const requireUserOrApiKey: MiddlewareHandler<AppEnv> = (c, next) =>
 /** A registered, enabled agent: `Authorization: Bearer <agentToken>`. */
 export const requireAgent: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header('authorization'));
-  if (!token || token.length > 200) throw unauthorized('Agent token required');
-  const [agent] = await c.var.db.select().from(agents).where(eq(agents.tokenHash, await sha256Hex(token))).limit(1);
-  if (!agent) throw unauthorized('Unknown agent token; register the agent again');
+  if (!token) throw unauthorized('Agent token required');
+  const [agent] = token.length > 200 ? [] : await c.var.db.select().from(agents).where(eq(agents.tokenHash, await sha256Hex(token))).limit(1);
+  if (!agent) throw await wrongSecret(c, unauthorized('Unknown agent token; register the agent again'));
   if (agent.disabled) throw forbidden('This agent was disabled by an admin');
   c.set('agent', agent);
   await next();

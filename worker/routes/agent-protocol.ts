@@ -12,7 +12,7 @@ import type { AppEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, notFound, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
-import { requireAgent } from '../middleware/auth';
+import { requireAgent, wrongSecret } from '../middleware/auth';
 import { roomOf, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
@@ -48,7 +48,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const [token] = await db.update(agentRegistrationTokens).set({ usedAt: now })
       .where(and(eq(agentRegistrationTokens.tokenHash, await sha256Hex(body.token)), isNull(agentRegistrationTokens.usedAt), gt(agentRegistrationTokens.expiresAt, now)))
       .returning();
-    if (!token) throw unauthorized('Registration token is invalid, expired or already used; create a new one in Agents');
+    if (!token) throw await wrongSecret(c, unauthorized('Registration token is invalid, expired or already used; create a new one in Agents'));
     const agentToken = `agt_${randomToken(48)}`;
     // arch and os are advertised as labels, so jobs can ask for them.
     const labels = { ...body.labels, arch: body.arch, os: body.os };

@@ -1,4 +1,4 @@
-// Sign up, log in (with per-IP rate limit and per-email lockout), log out (revocation), who am I.
+// Sign up (per-IP rate limit), log in (per-IP rate limit and per-email lockout), log out (revocation), who am I.
 import { eq, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -25,6 +25,8 @@ export function setSessionCookie(c: Context, token: string) {
 
 export const authRoutes = new Hono<AppEnv>()
   .post('/signup', async (c) => {
+    const { success } = await c.env.SIGNUP_IP_LIMITER.limit({ key: `signup:${clientIp(c)}` });
+    if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Too many sign-ups from this address; try again in a minute');
     const body = await readBody(c, SignupBody);
     const db = c.var.db;
     const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, body.email)).limit(1);
@@ -57,19 +59,30 @@ export const authRoutes = new Hono<AppEnv>()
     const db = c.var.db;
     const now = Date.now();
 
-    const [attempts] = await db.select().from(loginAttempts).where(eq(loginAttempts.email, body.email)).limit(1);
-    if (attempts?.lockedUntil && attempts.lockedUntil > now) {
-      throw tooManyRequests((attempts.lockedUntil - now) / 1000, 'ACCOUNT_LOCKED', 'Too many failed logins; this account is locked for 15 minutes');
-    }
+    // The attempt is counted before the password is checked, in one statement, so that parallel guesses
+    // cannot all read the same count and slip past the limit; a success deletes the count. A lock that has
+    // run out starts a fresh count.
+    const lapsed = sql`${loginAttempts.lockedUntil} IS NOT NULL AND ${loginAttempts.lockedUntil} <= ${now}`;
+    const [attempt] = await db.insert(loginAttempts).values({ email: body.email, failures: 1, lockedUntil: null, updatedAt: now })
+      .onConflictDoUpdate({
+        target: loginAttempts.email,
+        set: {
+          failures: sql`CASE WHEN ${lapsed} THEN 1 ELSE ${loginAttempts.failures} + 1 END`,
+          lockedUntil: sql`CASE WHEN ${lapsed} THEN NULL ELSE ${loginAttempts.lockedUntil} END`,
+          updatedAt: now,
+        },
+      }).returning();
+    const lockedFor = attempt?.lockedUntil && attempt.lockedUntil > now ? attempt.lockedUntil - now
+      // More attempts in flight than allowed: refused without a password check.
+      : (attempt?.failures ?? 0) > MAX_LOGIN_FAILURES ? LOCKOUT_MS : 0;
+    if (lockedFor) throw tooManyRequests(lockedFor / 1000, 'ACCOUNT_LOCKED', 'Too many failed logins; this account is locked for 15 minutes');
 
     const [user] = await db.select().from(users).where(eq(users.email, body.email)).limit(1);
     const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !valid) {
-      // A lock that has run out starts a fresh count.
-      const failures = attempts?.lockedUntil && attempts.lockedUntil <= now ? 1 : (attempts?.failures ?? 0) + 1;
-      const lockedUntil = failures >= MAX_LOGIN_FAILURES ? now + LOCKOUT_MS : null;
-      await db.insert(loginAttempts).values({ email: body.email, failures, lockedUntil, updatedAt: now })
-        .onConflictDoUpdate({ target: loginAttempts.email, set: { failures, lockedUntil, updatedAt: now } });
+      if ((attempt?.failures ?? 0) >= MAX_LOGIN_FAILURES) {
+        await db.update(loginAttempts).set({ lockedUntil: now + LOCKOUT_MS, updatedAt: now }).where(eq(loginAttempts.email, body.email));
+      }
       throw unauthorized('Invalid email or password');
     }
 

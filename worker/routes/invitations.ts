@@ -1,6 +1,6 @@
 // Invitations: admins invite by email and role; the invitee accepts with the token from the link.
 import { and, count, desc, eq, gt } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { InvitationAcceptBody, InvitationCreateBody } from '../contracts/auth';
 import { emailOutbox, invitations, organizations, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
@@ -8,7 +8,7 @@ import { hashPassword, newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, conflict, notFound } from '../lib/errors';
 import { ok, readBody } from '../lib/http';
 import { signSession } from '../lib/jwt';
-import { requireRole, requireUser } from '../middleware/auth';
+import { requireRole, requireUser, wrongSecret } from '../middleware/auth';
 import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
 import { invitationEmail, sendEmail } from '../services/email';
@@ -23,9 +23,9 @@ const publicInvitation = (i: typeof invitations.$inferSelect, now = Date.now()) 
 });
 
 /** The pending, unexpired invitation a token belongs to; a used, revoked or expired one is refused with why. */
-async function usableInvitation(db: AppEnv['Variables']['db'], token: string) {
-  const [invite] = await db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(token))).limit(1);
-  if (!invite) throw notFound('Invitation');
+async function usableInvitation(c: Context<AppEnv>, token: string) {
+  const [invite] = await c.var.db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(token))).limit(1);
+  if (!invite) throw await wrongSecret(c, notFound('Invitation'));
   if (invite.status === 'accepted') throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
   if (invite.status === 'revoked') throw new ApiError(410, 'INVITATION_REVOKED', 'This invitation was revoked by an admin');
   if (invite.expiresAt <= Date.now()) throw new ApiError(410, 'INVITATION_EXPIRED', 'This invitation has expired; ask an admin for a new one');
@@ -37,7 +37,7 @@ export const invitationRoutes = new Hono<AppEnv>()
   .get('/lookup', async (c) => {
     const token = c.req.query('token') ?? '';
     if (!token || token.length > 200) throw notFound('Invitation');
-    const invite = await usableInvitation(c.var.db, token);
+    const invite = await usableInvitation(c, token);
     const [org] = await c.var.db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1);
     return ok(c, { email: invite.email, role: invite.role, organizationName: org?.name ?? '', expiresAt: invite.expiresAt });
   })
@@ -45,7 +45,7 @@ export const invitationRoutes = new Hono<AppEnv>()
   .post('/accept', async (c) => {
     const body = await readBody(c, InvitationAcceptBody);
     const db = c.var.db;
-    const invite = await usableInvitation(db, body.token);
+    const invite = await usableInvitation(c, body.token);
     const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, invite.email)).limit(1);
     if (taken) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
 
@@ -54,14 +54,24 @@ export const invitationRoutes = new Hono<AppEnv>()
       id: newId(), organizationId: invite.organizationId, email: invite.email, name: body.name, role: invite.role,
       passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
     };
-    // The status guard makes a racing second accept a no-op; the unique email makes it fail.
-    const [, updated, org] = await db.batch([
-      db.insert(users).values(user),
-      db.update(invitations).set({ status: 'accepted', acceptedAt: now })
-        .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id }),
-      db.select().from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1),
-    ]);
-    if (!updated.length || !org[0]) throw conflict('INVITATION_USED', 'This invitation has already been accepted');
+    // Claim the invitation first, in one conditional statement: of parallel accepts (or an accept racing a
+    // revoke) exactly one wins, and the others answer as a later accept would (410), before any account exists.
+    const [claimed] = await db.update(invitations).set({ status: 'accepted', acceptedAt: now })
+      .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id });
+    if (!claimed) {
+      await usableInvitation(c, body.token); // throws 410 with the reason
+      throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
+    }
+    let org: Array<typeof organizations.$inferSelect>;
+    try {
+      [, org] = await db.batch([db.insert(users).values(user), db.select().from(organizations).where(eq(organizations.id, invite.organizationId)).limit(1)]);
+    } catch (err) {
+      // The email was taken meanwhile (a sign-up): the invitation goes back to pending.
+      await db.update(invitations).set({ status: 'pending', acceptedAt: null }).where(eq(invitations.id, invite.id));
+      if (String(err).includes('UNIQUE')) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+      throw err;
+    }
+    if (!org[0]) throw notFound('Organization');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
     return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);

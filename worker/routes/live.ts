@@ -1,5 +1,6 @@
 // Live WebSockets for browsers. A browser cannot set headers on a WebSocket, so it first trades its
 // session for a ticket (single use, 60 s) and passes it as ?ticket=; the session cookie works too.
+import { eq } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { WsTicketBody } from '../contracts/auth';
 import { LiveQuery } from '../contracts/runs';
@@ -18,6 +19,10 @@ export async function authenticateLive(c: Context<AppEnv>, ticket: string | unde
     const claims = await verifyWsTicket(jwtSecret(c.env), ticket);
     if (!claims) throw unauthorized('Invalid or expired ticket');
     if (claims.taskId && claims.taskId !== taskId) throw unauthorized('This ticket is for another execution');
+    if (claims.sid) {
+      const [ended] = await c.var.db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.sid)).limit(1);
+      if (ended) throw unauthorized('The session this ticket came from has ended');
+    }
     const [used] = await c.var.db.insert(revokedTokens).values({ jti: claims.jti, expiresAt: claims.exp * 1000 })
       .onConflictDoNothing().returning({ jti: revokedTokens.jti });
     if (!used) throw unauthorized('This ticket was already used; ask for a new one');
@@ -35,7 +40,8 @@ export const wsTicketRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     if (taskId) await findExecution(c.var.db, caller.organizationId, taskId);
     const ticket = await signWsTicket(jwtSecret(c.env), {
-      organizationId: caller.organizationId, subject: caller.kind === 'user' ? caller.userId : caller.apiKeyId, ...(taskId ? { taskId } : {}),
+      organizationId: caller.organizationId, ...(caller.kind === 'user' ? { subject: caller.userId, sid: caller.jti } : { subject: caller.apiKeyId }),
+      ...(taskId ? { taskId } : {}),
     });
     return ok(c, { ticket, expiresIn: 60 });
   });

@@ -5,7 +5,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { tooManyRequests, unauthorized } from '../lib/errors';
-import { findApiKey } from '../middleware/auth';
+import { findApiKey, wrongSecret } from '../middleware/auth';
 
 export const KEY_CACHE_MS = 30_000;
 const MAX_CACHED_KEYS = 5_000;
@@ -30,9 +30,8 @@ async function lookup(db: AppEnv['Variables']['db'], key: string, now: number) {
 export const requireIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header('x-api-key');
   if (!key) throw unauthorized('x-api-key header required');
-  if (key.length > 200) throw unauthorized('Invalid or revoked API key');
-  const row = await lookup(c.var.db, key, Date.now());
-  if (!row) throw unauthorized('Invalid or revoked API key');
+  const row = key.length > 200 ? undefined : await lookup(c.var.db, key, Date.now());
+  if (!row) throw await wrongSecret(c, unauthorized('Invalid or revoked API key'));
   const { success } = await c.env.INGEST_LIMITER.limit({ key: `ingest:${row.id}` });
   if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Ingest rate limit exceeded for this API key (500 requests per minute)');
   c.set('caller', { kind: 'apiKey', apiKeyId: row.id, organizationId: row.organizationId, role: 'developer' });

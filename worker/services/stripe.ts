@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { organizations, webhookLogs } from '../db/schema';
 import type { AppEnv } from '../env';
-import { newId, timingSafeEqual } from '../lib/crypto';
+import { newId, secretsEqual } from '../lib/crypto';
 import { isPlanName, PLANS, type PlanName } from './plans';
 
 type Db = AppEnv['Variables']['db'];
@@ -36,8 +36,10 @@ export async function stripeSignatureProblem(secret: string, header: string | un
   if (Math.abs(nowMs / 1000 - timestamp) > SIGNATURE_TOLERANCE_SECONDS) {
     return `signature timestamp is outside the ${SIGNATURE_TOLERANCE_SECONDS} s tolerance (replayed or clock skew)`;
   }
-  const expected = encoder.encode(await hmacHex(secret, `${timestamp}.${payload}`));
-  const match = signatures.some((s) => timingSafeEqual(encoder.encode(s), expected));
+  const expected = await hmacHex(secret, `${timestamp}.${payload}`);
+  // Every candidate is compared (no early exit), each in constant time.
+  const matches = await Promise.all(signatures.map((s) => secretsEqual(s, expected)));
+  const match = matches.includes(true);
   return match ? null : 'signature does not match (wrong endpoint secret or modified body)';
 }
 
