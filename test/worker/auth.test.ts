@@ -97,9 +97,15 @@ describe('login protection', () => {
 
   it('rate-limits login to 5 a minute per client address', async () => {
     const org = await signup();
-    const ip = `192.0.2.${Math.floor(Math.random() * 250)}`;
-    const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } })).status);
+    // The limiter's windows follow the clock's minutes: a burst that straddles one is tried again.
+    let statuses: number[] = [];
+    for (let tries = 0; tries < 2; tries++) {
+      const ip = `198.51.100.${Math.floor(Math.random() * 250)}`;
+      const minute = Math.floor(Date.now() / 60_000);
+      statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } })).status);
+      if (Math.floor(Date.now() / 60_000) === minute) break;
+    }
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses[5]).toBe(429);
     // Another address is not affected.
