@@ -11,6 +11,8 @@ import type { RoomMessage } from '../worker/contracts/live';
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
+import { dbOf } from '../worker/services/executions';
+import { runExpiry } from '../worker/services/retention';
 
 /** Default cap on a run's stored log (LOG_MAX_BYTES overrides); past it one marker line is stored and further output is dropped. */
 export const DEFAULT_LOG_MAX_BYTES = 20 * 1024 * 1024;
@@ -183,7 +185,7 @@ export class ExecutionRoom extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets(`attempt:${attempt}`)) ws.close(4001, 'lease ended');
   }
 
-  /** Deletes everything (run deleted, or retention reached). */
+  /** Deletes everything (run deleted, or retention reached); idempotent. */
   async purge() {
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run deleted');
     await this.ctx.storage.deleteAlarm();
@@ -195,8 +197,15 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.broadcastUpTo = 0;
   }
 
+  /**
+   * Retention reached, as of finish(). The org's plan may have changed since, so the run's current
+   * expiry decides: later (an upgrade) re-arms the alarm; a run gone from D1 or expired purges.
+   */
   override async alarm() {
-    await this.purge();
+    const taskId = this.meta('taskId');
+    const expiresAt = taskId ? await runExpiry(dbOf(this.env), taskId) : null;
+    if (expiresAt !== null && expiresAt > Date.now()) await this.ctx.storage.setAlarm(expiresAt);
+    else await this.purge();
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@ import { purgeExpiredAuthRows } from './routes/auth';
 import { sweepAbandonedAnalyses } from './services/analysis';
 import { dbOf } from './services/executions';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
+import { purgeExpiredRuns } from './services/retention';
 import { runDueSchedules } from './services/scheduler';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
@@ -14,6 +15,7 @@ export async function scheduled(_controller: ScheduledController, env: Env): Pro
     'abandoned analyses': () => sweepAbandonedAnalyses(env),
     'orphaned ingest runs': () => cancelOrphanedRuns(env, db, orphanHours(env)),
     'expired auth rows': () => purgeExpiredAuthRows(db),
+    'expired runs': () => purgeExpiredRuns(env, db),
   };
   const names = Object.keys(jobs);
   const results = await Promise.allSettled(Object.values(jobs).map((job) => job()));

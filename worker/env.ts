@@ -24,6 +24,8 @@ export interface Env {
   LOG_MAX_BYTES?: string;
   /** Hours without an event after which a RUNNING external-CI run is cancelled as an orphan. */
   INGEST_ORPHAN_HOURS?: string;
+  /** Expired runs the retention cron deletes per tick (default 200, at most 1,000). */
+  RETENTION_BATCH_RUNS?: string;
   /** Gemini (AI root-cause analysis): a Worker secret; without it the feature is off. */
   GEMINI_API_KEY?: string;
   /** Gemini model name (default in worker/services/gemini.ts). */

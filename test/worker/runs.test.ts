@@ -455,6 +455,11 @@ describe('log storage limits', () => {
     expect(stored.chunks.map((c: any) => c.data).join('')).toContain('kept for now');
     const alarmAt = await runInDurableObject(room(taskId), (_i, state) => state.storage.getAlarm());
     expect(alarmAt! - Date.now()).toBeGreaterThan(29 * 24 * 3600 * 1000); // the free plan keeps 30 days
+    // The alarm asks D1 for the run's current expiry: not reached yet, so it re-arms and keeps the log.
+    expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
+    expect((await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data.chunks.length).toBeGreaterThan(0);
+    expect(await runInDurableObject(room(taskId), (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+    await env.DB.prepare('UPDATE executions SET finished_at = ? WHERE task_id = ?').bind(Date.now() - 31 * 24 * 3600 * 1000, taskId).run();
     expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
     const after = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
     expect(after.chunks).toEqual([]);

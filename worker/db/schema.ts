@@ -365,4 +365,8 @@ export const notifications = sqliteTable('notifications', {
   payload: text('payload'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
-}, (t) => [index('notifications_org').on(t.organizationId, t.createdAt)]);
+}, (t) => [
+  index('notifications_org').on(t.organizationId, t.createdAt),
+  // Retention deletes a run's notifications with the run.
+  index('notifications_task').on(t.taskId),
+]);

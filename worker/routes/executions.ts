@@ -116,6 +116,6 @@ export const executionRoutes = new Hono<AppEnv>()
         try { return { taskId: r.taskId, ok: true, ...(await cancelRun(c.env, r)) }; }
         catch (err) { return { taskId: r.taskId, ok: false, code: err instanceof ApiError ? err.code : 'INTERNAL' }; }
       }))
-      : await deleteRuns(c.env, c.var.db, c.var.caller.organizationId, rows);
+      : await deleteRuns(c.env, c.var.db, rows);
     return ok(c, { action: body.action, results: [...results, ...missing] });
   });

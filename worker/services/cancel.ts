@@ -1,10 +1,9 @@
 // Cancelling and deleting runs. A PENDING run leaves the queue and ends at once; a RUNNING run is
 // stopped by its agent, which learns of the cancel in its next heartbeat answer.
-import { and, eq, inArray } from 'drizzle-orm';
-import { executions } from '../db/schema';
 import type { AppEnv, Env } from '../env';
 import { ApiError } from '../lib/errors';
-import { ACTIVE_STATUSES, isFinal, publish, roomOf, transition, type ExecutionRow } from './executions';
+import { ACTIVE_STATUSES, isFinal, roomOf, transition, type ExecutionRow } from './executions';
+import { purgeRuns, purgeTarget } from './purge-runs';
 import { dispatcherOf } from './runs';
 
 export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: string; cancelled: 'now' | 'requested' }> {
@@ -18,20 +17,12 @@ export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: 
   return { status: ended?.status ?? 'CANCELLED', cancelled: 'now' };
 }
 
-/** Deletes finished runs (their D1 rows, test results, stored log); running ones must be cancelled first. */
-export async function deleteRuns(env: Env, db: AppEnv['Variables']['db'], organizationId: string, rows: ExecutionRow[]) {
+/** Deletes finished runs with everything they left (purge-runs.ts); running ones must be cancelled first. */
+export async function deleteRuns(env: Env, db: AppEnv['Variables']['db'], rows: ExecutionRow[]) {
   const deletable = rows.filter((r) => isFinal(r.status));
   const results = rows.filter((r) => !isFinal(r.status)).map((r) => ({ taskId: r.taskId, ok: false, code: 'RUN_ACTIVE' }));
-  if (deletable.length) {
-    const ids = deletable.map((r) => r.taskId);
-    await db.delete(executions).where(and(eq(executions.organizationId, organizationId), inArray(executions.taskId, ids)));
-    await Promise.all(ids.map(async (id) => {
-      await roomOf(env, id).purge();
-      const listed = await env.ARTIFACTS.list({ prefix: `${organizationId}/${id}/` });
-      if (listed.objects.length) await env.ARTIFACTS.delete(listed.objects.map((o) => o.key));
-    }));
-    await publish(env, organizationId, { type: 'execution-deleted', taskIds: ids });
-    results.push(...ids.map((taskId) => ({ taskId, ok: true, code: 'DELETED' })));
-  }
+  const gone = new Set(await purgeRuns(env, db, deletable.map(purgeTarget)));
+  // A run too large for one request's budget keeps its row (still listed) until the rest is gone: deleting again finishes it.
+  results.push(...deletable.map((r) => (gone.has(r.taskId) ? { taskId: r.taskId, ok: true, code: 'DELETED' } : { taskId: r.taskId, ok: false, code: 'DELETE_INCOMPLETE' })));
   return results;
 }
