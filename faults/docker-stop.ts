@@ -1,6 +1,6 @@
 // docker-stop: the Docker daemon dies under a running agent. The machine's shared dockerd is never
 // touched: this scenario starts a second dockerd of its own (own socket, data root, exec root,
-// pidfile; no bridge, no iptables), loads the test image into it, points the agent at it with
+// pidfile; a bridge of its own, no iptables), loads the test image into it, points the agent at it with
 // DOCKER_HOST, and SIGKILLs that daemon mid-job. The run must end FAILED/ERROR with a clear reason;
 // the agent must stay alive, report itself unhealthy (and take no job it cannot run), and recover
 // when the daemon is back.
@@ -19,9 +19,18 @@ function privateDaemon(report: Report) {
   const host = `unix://${dir}/docker.sock`;
   let child: ChildProcess | null = null;
   const env = { ...process.env, DOCKER_HOST: host };
+  // A bridge of its own: `--bridge=none` would make dockerd delete the machine's docker0, which the
+  // shared engine's containers need.
+  const bridge = `agxf${process.pid % 100000}`;
   const start = async () => {
+    if (spawnSync('ip', ['link', 'show', bridge], { stdio: 'ignore' }).status !== 0) {
+      for (const args of [['link', 'add', 'name', bridge, 'type', 'bridge'], ['addr', 'add', '10.213.0.1/24', 'dev', bridge], ['link', 'set', bridge, 'up']]) {
+        const r = spawnSync('ip', args, { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+      }
+    }
     child = spawn('dockerd', ['--host', host, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`,
-      '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--log-level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--log-level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d) => { err += d; });
     await waitFor('the private dockerd', () => spawnSync('docker', ['version'], { env, stdio: 'ignore' }).status === 0 || (child!.exitCode !== null && Promise.reject(new Error(err))), 60_000, 200);
@@ -54,6 +63,7 @@ function privateDaemon(report: Report) {
       spawnSync('umount', ['-R', `${dir}/data`], { stdio: 'ignore' });
       spawnSync('umount', ['-R', `${dir}/exec`], { stdio: 'ignore' });
       try { rmSync(dir, { recursive: true, force: true }); } catch (err) { report.step(`could not remove ${dir}: ${String(err)}`); }
+      spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
     },
   };
 }
