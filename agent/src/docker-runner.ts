@@ -12,6 +12,14 @@ export const LABEL_MANAGED = 'agnox.managed';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 
+/**
+ * The only capabilities a job's root keeps: Docker's defaults minus NET_RAW (raw sockets: ARP/DNS
+ * spoofing on the bridge), MKNOD (device nodes), SYS_CHROOT and SETFCAP (file capabilities). What is
+ * left is what installing packages and switching users in a test image need (apt, npm, su/gosu).
+ * Listed, not subtracted, so a capability a future Docker adds to its defaults does not slip in.
+ */
+export const JOB_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'AUDIT_WRITE'];
+
 export type ContainerLimits = {
   /** Bytes of memory (and memory+swap): the job cannot swap. */
   memoryBytes: number;
@@ -55,6 +63,10 @@ export class DockerRunner {
   readonly docker: Docker;
   constructor(private readonly opts: DockerRunnerOptions) {
     this.docker = opts.docker ?? new Docker();
+  }
+
+  get limits(): ContainerLimits {
+    return this.opts.limits;
   }
 
   async ping(): Promise<void> {
@@ -121,7 +133,7 @@ export class DockerRunner {
     });
   }
 
-  /** Creates the job's container: labels, limits, no privileges, no host mounts. */
+  /** Creates the job's container: labels, limits, no privileges, few capabilities, no host mounts. */
   async create(spec: ContainerSpec): Promise<Docker.Container> {
     const { limits } = this.opts;
     let workingDir = spec.workingDir;
@@ -143,12 +155,18 @@ export class DockerRunner {
         Privileged: false,
         // An init process forwards SIGTERM to the command and reaps zombies (test runners fork a lot).
         Init: true,
+        // A setuid binary cannot raise a job's privileges; Docker's default seccomp profile stays on.
         SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['ALL'],
+        CapAdd: JOB_CAPABILITIES,
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
         NanoCpus: Math.round(limits.cpus * 1e9),
         PidsLimit: limits.pids,
         Binds: [],
+        // The agent reads the output from the attach stream; nothing is written to the host's disk
+        // (the default json-file driver keeps all of it, unbounded, until the container is removed).
+        LogConfig: { Type: 'none', Config: {} },
         AutoRemove: false,
       },
     };
