@@ -52,7 +52,8 @@ export class JobRun {
     this.phases[phase] = Date.now() - this.startedAt;
   }
 
-  constructor(readonly job: Job, private readonly deps: JobRunnerDeps) {
+  /** `refusal`: why the job must not run (job-policy.ts); it then ends ERROR with that reason. */
+  constructor(readonly job: Job, private readonly deps: JobRunnerDeps, private readonly refusal: string | null = null) {
     this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
     this.masker = new SecretMasker(Object.values(job.secretVars));
   }
@@ -113,7 +114,7 @@ export class JobRun {
     const { job, deps } = this;
     const noResults = { tests: [] as TestResult[], reports: [] as Attachment[] };
 
-    const refusal = refusalFor(job, deps.arch);
+    const refusal = this.refusal ?? refusalFor(job, deps.arch);
     if (refusal) {
       this.system(refusal);
       return { status: 'ERROR' as const, reason: 'refused' as const, exitCode: null, message: refusal, ...noResults };
