@@ -149,6 +149,7 @@ export class Agent {
       arch: this.host.arch,
       platform: this.host.platform,
       stopGraceSeconds: this.opts.stopGraceSeconds,
+      logMaxBytes: this.opts.logMaxBytes,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       logger: this.opts.logger,
       streamer: this.opts.streamer,
