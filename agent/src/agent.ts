@@ -83,6 +83,7 @@ export class Agent {
       limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
     });
     await this.docker.ping();
+    await this.docker.checkLimits();
     const leftovers = await this.docker.removeLeftovers();
     if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s) of an earlier run: ${leftovers.join(', ')}`);
     this.opts.logger.info(`agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`);

@@ -77,6 +77,16 @@ export class DockerRunner {
     }
   }
 
+  /** Limits this engine cannot give (more CPUs or memory than the host has): said once at start-up, not by every job. */
+  async checkLimits(): Promise<void> {
+    const info = (await this.docker.info()) as { NCPU?: number; MemTotal?: number };
+    const { cpus, memoryBytes } = this.opts.limits;
+    if (info.NCPU && cpus > info.NCPU) throw new DockerError(`--cpus ${cpus} is more than the ${info.NCPU} CPUs of this Docker host; lower --cpus (AGNOX_CPUS)`);
+    if (info.MemTotal && memoryBytes > info.MemTotal) {
+      throw new DockerError(`--memory ${Math.round(memoryBytes / 1024 ** 2)}m is more than the ${Math.round(info.MemTotal / 1024 ** 2)}m of memory of this Docker host; lower --memory (AGNOX_MEMORY)`);
+    }
+  }
+
   /** Removes containers this agent left behind (a crash or kill -9 mid-job). Returns how many. */
   async removeLeftovers(): Promise<string[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${this.opts.agentId}`] } });
