@@ -46,6 +46,8 @@ describe('job containment', () => {
     expect(info.HostConfig.LogConfig).toMatchObject({ Type: 'none' });
     expect(info.HostConfig.NetworkMode).not.toBe('host');
     expect(info.HostConfig.PidMode ?? '').toBe('');
+    expect(info.HostConfig.IpcMode).not.toBe('host');
+    expect(info.HostConfig.Devices ?? []).toEqual([]);
     expect(info.Mounts).toEqual([]);
     const status = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/:\s+/) as [string, string]));
     expect(capsOf(status.CapEff!)).toEqual([...JOB_CAPABILITIES].sort());
