@@ -6,7 +6,7 @@
 // the chunks of its own stream per attempt; the room keeps how far each attempt's stream is
 // stored contiguously, so a resent chunk is ignored and a chunk after a gap waits for the gap.
 import { DurableObject } from 'cloudflare:workers';
-import { AgentLogFrame, type LogAck } from '../worker/contracts/agent';
+import { AgentLogFrame, DEFAULT_LOG_MAX_BYTES, type LogAck } from '../worker/contracts/agent';
 import type { RoomMessage } from '../worker/contracts/live';
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
@@ -14,8 +14,8 @@ import type { Env } from '../worker/env';
 import { dbOf } from '../worker/services/executions';
 import { runExpiry } from '../worker/services/retention';
 
-/** Default cap on a run's stored log (LOG_MAX_BYTES overrides); past it one marker line is stored and further output is dropped. */
-export const DEFAULT_LOG_MAX_BYTES = 20 * 1024 * 1024;
+/** Past the cap on a run's stored log (LOG_MAX_BYTES, default 20 MiB) one marker line is stored and further output is dropped. */
+export { DEFAULT_LOG_MAX_BYTES };
 /** Viewers get batches at most this often. */
 const FLUSH_INTERVAL_MS = 20;
 /** Backlog frames sent to a (re)connecting viewer hold at most this many bytes of log. */

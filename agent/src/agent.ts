@@ -1,11 +1,12 @@
 // The agent: register once, clear leftovers, then the loop — poll (long poll with the free slots,
 // jittered backoff on errors) → accept → run → stream → finish — until drained.
-import { POLL_WAIT_MS, PollResponse, RegisterResponse, type Job } from '../../worker/contracts/agent';
+import { POLL_WAIT_MS, RegisterResponse } from '../../worker/contracts/agent';
 import { Backoff, sleep } from './backoff';
 import type { AgentConfig } from './config';
 import { DockerRunner } from './docker-runner';
 import { ControlPlaneClient, ControlPlaneError } from './http-client';
 import { JobRun, type JobOutcome } from './job-runner';
+import { admitJob } from './job-policy';
 import { errorMessage, type Logger } from './log';
 import { hostInfo, type HostInfo } from './platform';
 import { type AgentIdentity, StateStore } from './state';
@@ -94,6 +95,7 @@ export class Agent {
       docker: this.opts.dockerClient,
     });
     await this.docker.ping();
+    await this.docker.checkLimits();
     const leftovers = await this.docker.removeLeftovers();
     if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s) of an earlier run: ${leftovers.join(', ')}`);
     this.opts.logger.info(`agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`);
@@ -133,7 +135,7 @@ export class Agent {
         backoff.reset();
         this.polls++;
         // A job that arrives is leased to us even if a drain began meanwhile: run it.
-        if (data) this.accept(PollResponse.parse(data).job);
+        if (data) this.accept((data as { job?: unknown }).job);
         if (this.healthProblem) await sleep(this.opts.dockerRecheckMs ?? DOCKER_RECHECK_MS, this.pollAbort.signal);
       } catch (err) {
         if (this.draining) continue;
@@ -163,9 +165,17 @@ export class Agent {
     if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s): ${leftovers.join(', ')}`);
   }
 
-  private accept(job: Job): void {
+  /** Takes a leased job payload: runs it, or refuses it (job-policy.ts) through the same run and report. */
+  private accept(payload: unknown): void {
+    const admission = admitJob(payload);
+    if (!admission) {
+      this.opts.logger.error('the poll answer holds no job with a usable taskId; ignoring it (its lease will lapse)');
+      return;
+    }
+    const { job, refusal, ignoredFields } = admission;
     if (this.running.has(job.taskId)) return;
-    this.opts.logger.info(`job ${job.taskId}: accepted (${job.image})`);
+    this.opts.logger.info(`job ${job.taskId}: accepted (${job.image})${refusal ? ', to be refused' : ''}`);
+    if (ignoredFields.length) this.opts.logger.warn(`job ${job.taskId}: ignoring field(s) this agent does not know: ${ignoredFields.slice(0, 20).join(', ')}`);
     const run = new JobRun(job, {
       client: this.client,
       docker: this.docker!,
@@ -173,10 +183,11 @@ export class Agent {
       arch: this.host.arch,
       platform: this.host.platform,
       stopGraceSeconds: this.opts.stopGraceSeconds,
+      logMaxBytes: this.opts.logMaxBytes,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       logger: this.opts.logger,
       streamer: this.opts.streamer,
-    });
+    }, refusal);
     const done = run.run().then(
       (outcome) => outcome,
       (err) => {

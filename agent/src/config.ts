@@ -3,7 +3,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_LOG_MAX_BYTES } from '../../worker/contracts/agent';
 import { LabelMap } from '../../worker/contracts/common';
+
+/** Job output forwarded per run: 1 MiB under the room's cap, so the agent's marker and closing lines are still stored. */
+export const DEFAULT_OUTPUT_MAX_BYTES = DEFAULT_LOG_MAX_BYTES - 1024 * 1024;
 
 export const AGENT_USAGE = `Usage: agnox-agent --url <control plane> --token <registration token> [options]
 
@@ -17,6 +21,7 @@ export const AGENT_USAGE = `Usage: agnox-agent --url <control plane> --token <re
   --cpus <n>             CPUs per job container (default 2)        AGNOX_CPUS
   --pids <n>             process limit per job container (4096)    AGNOX_PIDS
   --stop-grace <s>       seconds between SIGTERM and SIGKILL (10)  AGNOX_STOP_GRACE
+  --log-max <size>       job output forwarded per run (19m)        AGNOX_LOG_MAX
   --once                 exit after one job (for scripts)          AGNOX_ONCE
   -h, --help             this text
 
@@ -34,6 +39,8 @@ export type AgentConfig = {
   cpus: number;
   pids: number;
   stopGraceSeconds: number;
+  /** Bytes of a job's output forwarded to the control plane; the rest is read and dropped. */
+  logMaxBytes: number;
   once: boolean;
   /** Tuning for tests: heartbeat interval and the poll hold (ms). */
   heartbeatIntervalMs?: number;
@@ -47,7 +54,7 @@ export class ConfigError extends Error {
 const FLAGS = {
   url: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, labels: { type: 'string' },
   concurrency: { type: 'string' }, 'state-dir': { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' },
-  pids: { type: 'string' }, 'stop-grace': { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  pids: { type: 'string' }, 'stop-grace': { type: 'string' }, 'log-max': { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export function parseLabels(text: string): Record<string, string> {
@@ -62,13 +69,13 @@ export function parseLabels(text: string): Record<string, string> {
   return checked.data;
 }
 
-/** "4g", "512m", "1073741824" → bytes. */
-export function parseSize(text: string, flag: string): number {
+/** "4g", "512m", "1073741824" → bytes, at least `min` (Docker's minimum memory by default). */
+export function parseSize(text: string, flag: string, min = { bytes: 6 * 1024 * 1024, text: "6m (Docker's minimum)" }): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(text.trim());
   if (!m) throw new ConfigError(`${flag}: "${text}" is not a size like 512m or 4g`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Math.round(Number(m[1]) * mult);
-  if (bytes < 6 * 1024 * 1024) throw new ConfigError(`${flag}: at least 6m (Docker's minimum)`);
+  if (bytes < min.bytes) throw new ConfigError(`${flag}: at least ${min.text}`);
   return bytes;
 }
 
@@ -113,6 +120,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     cpus: number(pick('cpus', 'AGNOX_CPUS') ?? String(Math.min(2, os.availableParallelism())), '--cpus', 0.1, 1024, false),
     pids: number(pick('pids', 'AGNOX_PIDS') ?? '4096', '--pids', 16, 1_000_000),
     stopGraceSeconds: number(pick('stop-grace', 'AGNOX_STOP_GRACE') ?? '10', '--stop-grace', 0, 3600),
+    logMaxBytes: parseSize(pick('log-max', 'AGNOX_LOG_MAX') ?? String(DEFAULT_OUTPUT_MAX_BYTES), '--log-max', { bytes: 64 * 1024, text: '64k' }),
     once,
     heartbeatIntervalMs: env.AGNOX_HEARTBEAT_MS ? number(env.AGNOX_HEARTBEAT_MS, 'AGNOX_HEARTBEAT_MS', 100, 60_000) : undefined,
     pollWaitMs: env.AGNOX_POLL_WAIT_MS ? number(env.AGNOX_POLL_WAIT_MS, 'AGNOX_POLL_WAIT_MS', 0, 25_000) : undefined,

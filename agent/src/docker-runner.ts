@@ -12,6 +12,14 @@ export const LABEL_MANAGED = 'agnox.managed';
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 
+/**
+ * The only capabilities a job's root keeps: Docker's defaults minus NET_RAW (raw sockets: ARP/DNS
+ * spoofing on the bridge), MKNOD (device nodes), SYS_CHROOT and SETFCAP (file capabilities). What is
+ * left is what installing packages and switching users in a test image need (apt, npm, su/gosu).
+ * Listed, not subtracted, so a capability a future Docker adds to its defaults does not slip in.
+ */
+export const JOB_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'AUDIT_WRITE'];
+
 export type ContainerLimits = {
   /** Bytes of memory (and memory+swap): the job cannot swap. */
   memoryBytes: number;
@@ -60,11 +68,25 @@ export class DockerRunner {
     this.docker = opts.docker ?? new Docker();
   }
 
+  get limits(): ContainerLimits {
+    return this.opts.limits;
+  }
+
   async ping(): Promise<void> {
     try {
       await this.docker.ping();
     } catch (err) {
       throw new DockerError(`cannot reach the Docker engine (${describe(err)}); is dockerd running and is this user allowed to use /var/run/docker.sock?`);
+    }
+  }
+
+  /** Limits this engine cannot give (more CPUs or memory than the host has): said once at start-up, not by every job. */
+  async checkLimits(): Promise<void> {
+    const info = (await this.docker.info()) as { NCPU?: number; MemTotal?: number };
+    const { cpus, memoryBytes } = this.opts.limits;
+    if (info.NCPU && cpus > info.NCPU) throw new DockerError(`--cpus ${cpus} is more than the ${info.NCPU} CPUs of this Docker host; lower --cpus (AGNOX_CPUS)`);
+    if (info.MemTotal && memoryBytes > info.MemTotal) {
+      throw new DockerError(`--memory ${Math.round(memoryBytes / 1024 ** 2)}m is more than the ${Math.round(info.MemTotal / 1024 ** 2)}m of memory of this Docker host; lower --memory (AGNOX_MEMORY)`);
     }
   }
 
@@ -124,7 +146,7 @@ export class DockerRunner {
     });
   }
 
-  /** Creates the job's container: labels, limits, no privileges, no host mounts. */
+  /** Creates the job's container: labels, limits, no privileges, few capabilities, no host mounts. */
   async create(spec: ContainerSpec): Promise<Docker.Container> {
     const { limits } = this.opts;
     let workingDir = spec.workingDir;
@@ -146,12 +168,18 @@ export class DockerRunner {
         Privileged: false,
         // An init process forwards SIGTERM to the command and reaps zombies (test runners fork a lot).
         Init: true,
+        // A setuid binary cannot raise a job's privileges; Docker's default seccomp profile stays on.
         SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['ALL'],
+        CapAdd: JOB_CAPABILITIES,
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
         NanoCpus: Math.round(limits.cpus * 1e9),
         PidsLimit: limits.pids,
         Binds: [],
+        // The agent reads the output from the attach stream; nothing is written to the host's disk
+        // (the default json-file driver keeps all of it, unbounded, until the container is removed).
+        LogConfig: { Type: 'none', Config: {} },
         AutoRemove: false,
       },
     };

@@ -13,6 +13,7 @@ import { ControlPlaneClient, ControlPlaneError } from './http-client';
 import { errorMessage, type Logger } from './log';
 import { LogStreamer, type LogStreamerOptions, type StreamName } from './log-streamer';
 import { MaskingStream, SecretMasker } from './masker';
+import { formatSize, OutputCap } from './output-cap';
 import { extractReportArchive, type ReportFile, testResultsFrom } from './reports';
 
 type Attachment = z.infer<typeof AttachmentSchema>;
@@ -33,6 +34,8 @@ export type JobRunnerDeps = {
   arch: string;
   platform: string;
   stopGraceSeconds: number;
+  /** Bytes of the job's output forwarded; the rest is read and dropped (see output-cap.ts). */
+  logMaxBytes: number;
   heartbeatIntervalMs?: number;
   logger: Logger;
   streamer?: Partial<LogStreamerOptions>;
@@ -57,7 +60,8 @@ export class JobRun {
     this.phases[phase] = Date.now() - this.startedAt;
   }
 
-  constructor(readonly job: Job, private readonly deps: JobRunnerDeps) {
+  /** `refusal`: why the job must not run (job-policy.ts); it then ends ERROR with that reason. */
+  constructor(readonly job: Job, private readonly deps: JobRunnerDeps, private readonly refusal: string | null = null) {
     this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
     this.masker = new SecretMasker(Object.values(job.secretVars));
   }
@@ -122,7 +126,7 @@ export class JobRun {
     const { job, deps } = this;
     const noResults = { tests: [] as TestResult[], reports: [] as Attachment[] };
 
-    const refusal = refusalFor(job, deps.arch);
+    const refusal = this.refusal ?? refusalFor(job, deps.arch);
     if (refusal) {
       this.system(refusal);
       return { status: 'ERROR' as const, reason: 'refused' as const, exitCode: null, message: refusal, ...noResults };
@@ -134,6 +138,14 @@ export class JobRun {
     let outputEnded: Promise<void>;
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const masks = { stdout: new MaskingStream(this.masker), stderr: new MaskingStream(this.masker) };
+    const cap = new OutputCap(deps.logMaxBytes);
+    let outputClosed = false;
+    // Sends what the decoders and maskers still hold; after it, output is no longer forwarded.
+    const closeOutput = () => {
+      if (outputClosed) return;
+      outputClosed = true;
+      for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
+    };
     try {
       await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
       this.mark('image');
@@ -142,7 +154,13 @@ export class JobRun {
       this.container = container;
       this.mark('created');
       ({ ended: outputEnded } = await deps.docker.attach(container, (stream, data) => {
-        this.streamer.write(stream, masks[stream].push(decoders[stream].write(data)));
+        const kept = cap.take(data); // counts what is dropped, too
+        if (outputClosed) return;
+        if (kept.length) this.streamer.write(stream, masks[stream].push(decoders[stream].write(kept)));
+        if (cap.truncated) {
+          closeOutput();
+          this.system(`log truncated at ${formatSize(cap.maxBytes)}; further output dropped`);
+        }
       }));
       if (this.stopReason) throw new DockerError('stopped before start');
       await deps.docker.start(container);
@@ -164,8 +182,10 @@ export class JobRun {
       const settle = new AbortController();
       await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
       settle.abort();
-      for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
-      if (oomKilled) this.system('the container ran out of memory (OOM-killed)');
+      closeOutput();
+      if (cap.truncated) this.system(`${formatSize(cap.dropped)} of output past the log cap was dropped`);
+      const oom = oomKilled ? `out of memory (limit ${formatSize(deps.docker.limits.memoryBytes)})` : null;
+      if (oom) this.system(`${oom}: the kernel killed a process of the job; raise --memory on the agent if the job needs more`);
       const collected = await this.collectReports(container);
       this.mark('reports');
       if (stoppedBy) return this.stoppedResult(exitCode, collected, stoppedBy);
@@ -173,7 +193,7 @@ export class JobRun {
         status: exitCode === 0 ? ('PASSED' as const) : ('FAILED' as const),
         reason: 'exit' as const,
         exitCode,
-        message: `exit code ${exitCode}${oomKilled ? ' (out of memory)' : ''}`,
+        message: oom ? `${oom}, exit code ${exitCode}` : `exit code ${exitCode}`,
         ...collected,
       };
     } finally {

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseAgentConfig, parseSize } from '../src/config';
+import { DEFAULT_LOG_MAX_BYTES } from '../../worker/contracts/agent';
+import { ConfigError, DEFAULT_OUTPUT_MAX_BYTES, parseAgentConfig, parseSize } from '../src/config';
 import { StateStore } from '../src/state';
 import { AGENT_VERSION } from '../src/version';
 import { dockerArch, hostInfo } from '../src/platform';
@@ -28,9 +29,16 @@ describe('agent config', () => {
     [['--url', 'http://x', '--labels', 'novalue'], /key=value/],
     [['--url', 'http://x', '--bogus'], /bogus/],
     [['--url', 'http://x', '--memory', 'lots'], /size/],
+    [['--url', 'http://x', '--log-max', '1k'], /--log-max: at least 64k/],
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => parseAgentConfig(argv as string[], {})).toThrow(ConfigError);
     expect(() => parseAgentConfig(argv as string[], {})).toThrow(message);
+  });
+
+  it('forwards job output up to 19m by default, 1 MiB under the room\'s cap so the agent\'s own closing lines are stored; --log-max changes it', () => {
+    expect(DEFAULT_OUTPUT_MAX_BYTES).toBe(DEFAULT_LOG_MAX_BYTES - 1024 * 1024);
+    expect((parseAgentConfig(['--url', 'http://x'], {}) as { logMaxBytes: number }).logMaxBytes).toBe(19 * 1024 * 1024);
+    expect((parseAgentConfig(['--url', 'http://x'], { AGNOX_LOG_MAX: '2m' }) as { logMaxBytes: number }).logMaxBytes).toBe(2 * 1024 * 1024);
   });
 
   it('parses sizes', () => {

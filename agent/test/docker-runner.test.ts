@@ -1,5 +1,6 @@
 // The Docker side against the real engine: container settings (labels, limits, no privileges, no
 // host mounts), output, stop with a grace period, leftover cleanup, pull policy, report copy-out.
+import Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerError, DockerRunner, LABEL_AGENT, LABEL_TASK } from '../src/docker-runner';
@@ -124,6 +125,14 @@ describe('DockerRunner', () => {
     expect(byTitle.divides!.error?.message).toMatch(/3 !== 4/);
     expect(byTitle['skips on request']!.status).toBe('skipped');
     expect(byTitle.adds!.suite).toBe('math');
+  });
+
+  it('refuses, at start-up, limits the engine cannot give: more CPUs or memory than the host has', async () => {
+    const info = await new Docker().info();
+    const withLimits = (l: Partial<typeof limits>) => new DockerRunner({ agentId: 'limits', platform: 'linux/amd64', limits: { ...limits, ...l } });
+    await expect(withLimits({ cpus: info.NCPU + 1 }).checkLimits()).rejects.toThrow(`--cpus ${info.NCPU + 1} is more than the ${info.NCPU} CPUs of this Docker host`);
+    await expect(withLimits({ memoryBytes: info.MemTotal + 1024 ** 3 }).checkLimits()).rejects.toThrow(/--memory \d+m is more than the \d+m of memory of this Docker host/);
+    await expect(withLimits({}).checkLimits()).resolves.toBeUndefined();
   });
 
   it('fails to create a container for an image that does not exist', async () => {

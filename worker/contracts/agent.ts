@@ -15,6 +15,8 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const POLL_WAIT_MS = 25_000;
 /** Times a job is handed out again after its agent was lost, before the run ends ERROR agent_lost. */
 export const MAX_JOB_ATTEMPTS = 3;
+/** Default cap on a run's stored log in its room (LOG_MAX_BYTES overrides); agents stop forwarding output just below it. */
+export const DEFAULT_LOG_MAX_BYTES = 20 * 1024 * 1024;
 
 export const RegisterBody = z.object({
   token: z.string().min(10).max(200),

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, type AgentOptions } from '../../src/agent';
+import { DEFAULT_OUTPUT_MAX_BYTES } from '../../src/config';
 import type { Logger } from '../../src/log';
 import type { Harness } from './control-plane';
 
@@ -22,6 +23,7 @@ export async function startAgent(h: Harness, overrides: Partial<AgentOptions> = 
     cpus: 1,
     pids: 512,
     stopGraceSeconds: 2,
+    logMaxBytes: DEFAULT_OUTPUT_MAX_BYTES,
     once: false,
     heartbeatIntervalMs: 500,
     pollWaitMs: 5_000,
