@@ -63,4 +63,15 @@ describe('reports', () => {
     const escape = await getReport(`/reports/${taskId}/..%2F..%2F${other.organizationId}%2Fsecret.html`, { authorization: `Bearer ${org.token}` });
     expect(escape.status).toBe(404);
   });
+
+  it('answers 404, not 500, for a file path R2 cannot hold (over 1024 bytes) or that is not valid percent-encoding', async () => {
+    const { org, taskId } = await runWithReport();
+    const auth = { authorization: `Bearer ${org.token}` };
+    for (const path of ['a'.repeat(1100), `${'é'.repeat(600)}.html`, '%ZZ', 'x%E0%A4%A', '%ED%A0%80.html']) {
+      const res = await getReport(`/reports/${taskId}/${path}`, auth);
+      expect(res.status, path.slice(0, 40)).toBe(404);
+      expect(await res.json()).toMatchObject({ success: false, code: 'NOT_FOUND' });
+    }
+    expect((await getReport(`/reports/${taskId}/playwright-report/index.html`, auth)).status).toBe(200);
+  });
 });
