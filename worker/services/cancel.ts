@@ -3,6 +3,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { executions } from '../db/schema';
 import type { AppEnv, Env } from '../env';
+import { chunks } from '../lib/d1';
 import { ApiError } from '../lib/errors';
 import { ACTIVE_STATUSES, isFinal, publish, roomOf, transition, type ExecutionRow } from './executions';
 import { dispatcherOf } from './runs';
@@ -24,7 +25,8 @@ export async function deleteRuns(env: Env, db: AppEnv['Variables']['db'], organi
   const results = rows.filter((r) => !isFinal(r.status)).map((r) => ({ taskId: r.taskId, ok: false, code: 'RUN_ACTIVE' }));
   if (deletable.length) {
     const ids = deletable.map((r) => r.taskId);
-    await db.delete(executions).where(and(eq(executions.organizationId, organizationId), inArray(executions.taskId, ids)));
+    await db.batch(chunks(ids).map((part) => db.delete(executions)
+      .where(and(eq(executions.organizationId, organizationId), inArray(executions.taskId, part)))) as unknown as Parameters<typeof db.batch>[0]);
     await Promise.all(ids.map(async (id) => {
       await roomOf(env, id).purge();
       const listed = await env.ARTIFACTS.list({ prefix: `${organizationId}/${id}/` });
