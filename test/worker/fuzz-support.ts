@@ -22,7 +22,8 @@ export function fuzzSeed(): number {
  * fast-check options for `numRuns` cases within about `budgetMs` (the file's share of the CI budget);
  * FUZZ_RUNS=<k> runs k times as many cases with no time cap.
  */
-const scale = () => Number(env.FUZZ_RUNS) || 1;
+/** FUZZ_RUNS: how many times the default case counts a run does (1 in CI). */
+export const scale = () => Math.max(1, Math.floor(Number(env.FUZZ_RUNS)) || 1);
 export function fuzzRuns(numRuns: number, budgetMs: number, seed: number) {
   return scale() > 1
     ? { seed, numRuns: numRuns * scale(), endOnFailure: true }
@@ -178,7 +179,11 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
     case 'string': return stringArb(s);
     case 'array': {
       const minLength = s.minItems ?? 0;
-      return fc.array(sub(s.items ?? {}), { minLength, maxLength: Math.min(s.maxItems ?? 4, minLength + 3) });
+      const some = fc.array(sub(s.items ?? {}), { minLength, maxLength: Math.min(s.maxItems ?? 4, minLength + 3) });
+      // Exactly as many items as allowed (one repeated): where per-statement limits (D1's 100 bound parameters) bite.
+      const max = s.maxItems;
+      if (typeof max !== 'number' || max > 1000 || max <= minLength + 3) return some;
+      return fc.oneof({ weight: 4, arbitrary: some }, { weight: 1, arbitrary: sub(s.items ?? {}).map((item) => Array.from({ length: max }, () => item)) });
     }
     case 'object': {
       const props: Record<string, fc.Arbitrary<unknown>> = {};
@@ -307,7 +312,7 @@ export function queryArb(keys: string[], values: Record<string, fc.Arbitrary<str
     { weight: 1, arbitrary: fc.constant('') },
     { weight: 4, arbitrary: fc.tuple(validPairs, fc.option(pair, { freq: 3 })).map(([ps, extra]) => `?${[...ps, ...(extra === null ? [] : [extra])].join('&')}`) },
     { weight: 3, arbitrary: fc.array(pair, { minLength: 1, maxLength: 5 }).map((pairs) => `?${pairs.join('&')}`) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?&', '?=', '?&&&=&', '?#x', '??a=1') },
+    { weight: 1, arbitrary: fc.constantFrom('?', '?&', '?=', '?&&&=&', '?#x', '??a=1', `?${'a=1&'.repeat(2000)}`, `?${keys.concat('limit').map((k) => `${k}=1&`.repeat(300)).join('')}`) },
   );
 }
 
