@@ -3,7 +3,7 @@
 // validation and the handler, not only the auth gate), with bodies derived from its zod schema and
 // then corrupted, garbage bodies, hostile path segments and query strings. Whatever comes in, the
 // answer is < 500, a JSON error envelope for 4xx, and free of internals; nothing hangs; no prototype
-// is polluted. The seed is printed; FUZZ_SEED=<n> replays a run.
+// is polluted. The seed is printed; FUZZ_SEED=<n> replays a run, FUZZ_RUNS=<k> runs k times as many cases.
 import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
@@ -15,7 +15,8 @@ import { operations } from '../../worker/openapi';
 import { signStripePayload, StripeEvent } from '../../worker/services/stripe';
 import { api, createApiKey, createProject, poll, registerAgent, signup, type Org, type TestAgent } from './helpers';
 import {
-  bodyArb, expectNoPollution, expectSafe, fuzzRuns, fuzzSeed, fuzzTimeout, nastyString, scale, jsonSchemaOf, prototypeSnapshot, queryArb, segmentArb, send, type Body, type Overrides,
+  bodyArb, expectNoPollution, expectSafe, fuzzRuns, fuzzSeed, fuzzTimeout, jsonSchemaOf, nastyString, prototypeSnapshot, queryArb, scale, segmentArb, send,
+  type Body, type Overrides,
 } from './fuzz-support';
 
 type Operation = (typeof operations)[number];
