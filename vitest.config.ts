@@ -23,7 +23,7 @@ export default defineConfig(async () => {
       {
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', ...fakes, TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
+          miniflare: { bindings: { ENVIRONMENT: 'development', LOG_MAX_BYTES: '65536', ...fakes, FUZZ_SEED: process.env.FUZZ_SEED ?? '', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '', TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'migrations')) } },
         })],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'], testTimeout: 20_000, setupFiles: ['./test/worker/apply-migrations.ts'], globalSetup: ['./test/support/fake-servers.global-setup.ts'] },
       },

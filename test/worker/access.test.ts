@@ -2,7 +2,11 @@
 // API keys, and the headers every response carries.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/d1';
 import { app } from '../../worker/app';
+import * as schema from '../../worker/db/schema';
+import { isUniqueViolation } from '../../worker/lib/errors';
 import { operations } from '../../worker/openapi';
 import { addMember, api, createApiKey, createProject, registerAgent, signup } from './helpers';
 
@@ -109,6 +113,34 @@ describe('input validation', () => {
     expect(wrong.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['name', 'image']));
     const arr = await api('POST', '/api/auth/login', { body: [1, 2, 3] });
     expect(arr.status).toBe(400);
+  });
+
+  it('answers a second project with the same name, created or renamed, with 409 PROJECT_EXISTS (not a 500 from the unique index)', async () => {
+    const org = await signup();
+    const first = await createProject(org.token, 'web-e2e');
+    const dup = await api('POST', '/api/projects', { token: org.token, body: { name: 'web-e2e', image: 'busybox' } });
+    expect(dup.status, JSON.stringify(dup.json)).toBe(409);
+    expect(dup.json).toMatchObject({ success: false, code: 'PROJECT_EXISTS' });
+    const other = await createProject(org.token, 'api-e2e');
+    const rename = await api('PATCH', `/api/projects/${other.id}`, { token: org.token, body: { name: 'web-e2e' } });
+    expect(rename.status, JSON.stringify(rename.json)).toBe(409);
+    expect(rename.json.code).toBe('PROJECT_EXISTS');
+    // Another organization may use the name.
+    expect((await api('POST', '/api/projects', { token: (await signup()).token, body: { name: 'web-e2e', image: 'busybox' } })).status).toBe(201);
+    expect((await api('GET', `/api/projects/${first.id}`, { token: org.token })).json.data.name).toBe('web-e2e');
+  });
+
+  it('recognises a UNIQUE violation through drizzle\'s wrapped D1 error, and nothing else as one', async () => {
+    const org = await signup();
+    const db = drizzle(env.DB, { schema });
+    const row = await db.select().from(schema.users).where(eq(schema.users.id, org.userId)).get();
+    const duplicate = await db.insert(schema.users).values({ ...row!, id: crypto.randomUUID() }).catch((err: unknown) => err);
+    expect(String(duplicate)).not.toContain('UNIQUE'); // the wrapper's message is the SQL: why a plain string test missed it
+    expect(isUniqueViolation(duplicate)).toBe(true);
+    const notNull = await db.insert(schema.users).values({ ...row!, id: crypto.randomUUID(), email: `x-${crypto.randomUUID()}@example.com`, name: null as unknown as string }).catch((err: unknown) => err);
+    expect(notNull).toBeInstanceOf(Error);
+    expect(isUniqueViolation(notNull)).toBe(false);
+    expect(isUniqueViolation(new Error('boom'))).toBe(false);
   });
 
   it('answers an oversized body with 413', async () => {

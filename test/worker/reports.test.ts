@@ -63,4 +63,34 @@ describe('reports', () => {
     const escape = await getReport(`/reports/${taskId}/..%2F..%2F${other.organizationId}%2Fsecret.html`, { authorization: `Bearer ${org.token}` });
     expect(escape.status).toBe(404);
   });
+
+  it('answers 404, not 500, for a file path R2 cannot hold (over 1024 bytes) or that is not valid percent-encoding', async () => {
+    const { org, taskId } = await runWithReport();
+    const auth = { authorization: `Bearer ${org.token}` };
+    for (const path of ['a'.repeat(1100), `${'é'.repeat(600)}.html`, '%ZZ', 'x%E0%A4%A', '%ED%A0%80.html']) {
+      const res = await getReport(`/reports/${taskId}/${path}`, auth);
+      expect(res.status, path.slice(0, 40)).toBe(404);
+      expect(await res.json()).toMatchObject({ success: false, code: 'NOT_FOUND' });
+    }
+    expect((await getReport(`/reports/${taskId}/playwright-report/index.html`, auth)).status).toBe(200);
+  });
+
+  it('refuses with 400 an artifact path longer in UTF-8 than an R2 key can hold, and stores one that fits', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const req = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
+    const taskId = req.json.data.taskId as string;
+    expect((await poll(agent, 1000))?.taskId).toBe(taskId);
+    const upload = (path: string) => exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=${encodeURIComponent(path)}`, {
+      method: 'PUT', headers: { authorization: `Bearer ${agent.token}` }, body: 'x',
+    }));
+    // 250 emoji are 500 UTF-16 units (the length limit) but 1000 bytes: with the org and task prefix, past R2's 1024.
+    const tooLong = await upload('😀'.repeat(250));
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ success: false, code: 'VALIDATION_ERROR', error: expect.stringContaining('bytes') });
+    const fits = await upload(`${'é'.repeat(440)}.txt`);
+    expect(fits.status).toBe(201);
+    expect(await env.ARTIFACTS.head(`${org.organizationId}/${taskId}/${'é'.repeat(440)}.txt`)).not.toBeNull();
+  });
 });

@@ -1,6 +1,9 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/d1';
 import { describe, expect, it } from 'vitest';
+import * as schema from '../../worker/db/schema';
 import { agentApi, api, createApiKey, createProject, logText, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
 
 const dispatcher = (orgId: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(`org:${orgId}`));
@@ -239,6 +242,28 @@ describe('cancel', () => {
     const del = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'delete', taskIds: mine } });
     expect(del.json.data.results.every((r: any) => r.ok)).toBe(true);
     expect((await api('GET', `/api/executions/${mine[0]}`, { token: org.token })).status).toBe(404);
+  });
+
+  it('takes the full 100 ids in one bulk request (D1 allows 100 bound parameters per statement)', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const pending = [await requestRun(org, project.id), await requestRun(org, project.id)];
+    const missing = Array.from({ length: 98 }, (_, i) => `run_missing_${i}`);
+    const cancel = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'cancel', taskIds: [...pending, ...missing] } });
+    expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
+    expect(cancel.json.data.results.filter((r: any) => r.ok).map((r: any) => r.taskId).sort()).toEqual([...pending].sort());
+    expect(cancel.json.data.results.filter((r: any) => r.code === 'NOT_FOUND')).toHaveLength(98);
+
+    // 100 finished runs of the org: the cancelled one's row, copied.
+    const db = drizzle(env.DB, { schema });
+    const row = (await db.select().from(schema.executions).where(eq(schema.executions.taskId, pending[0]!)))[0]!;
+    const copies = Array.from({ length: 99 }, (_, i) => ({ ...row, taskId: `run_copy_${i}_${crypto.randomUUID().slice(0, 8)}` }));
+    await db.batch(copies.map((c) => db.insert(schema.executions).values(c)) as unknown as Parameters<typeof db.batch>[0]);
+    const ids = [pending[0]!, ...copies.map((c) => c.taskId)];
+    const del = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'delete', taskIds: ids } });
+    expect(del.status, JSON.stringify(del.json)).toBe(200);
+    expect(del.json.data.results.filter((r: any) => r.code === 'DELETED')).toHaveLength(100);
+    expect((await env.DB.prepare('SELECT count(*) AS n FROM executions WHERE organization_id = ?').bind(org.organizationId).first<{ n: number }>())!.n).toBe(1);
   });
 });
 

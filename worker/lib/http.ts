@@ -22,10 +22,10 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where = 'i
   return result.data;
 }
 
-/** Reads and validates a JSON body. */
+/** Reads and validates a JSON body, as UTF-8 whatever the Content-Type says (decoded here, so workerd does not warn about it). */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   let raw: unknown;
-  const text = await c.req.text();
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   try {
     raw = text.length ? JSON.parse(text) : undefined;
   } catch {

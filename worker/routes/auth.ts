@@ -6,7 +6,7 @@ import { LoginBody, SignupBody } from '../contracts/auth';
 import { loginAttempts, organizations, revokedTokens, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { hashPassword, newId, verifyPassword } from '../lib/crypto';
-import { ApiError, conflict, tooManyRequests, unauthorized } from '../lib/errors';
+import { ApiError, conflict, isUniqueViolation, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp, ok, readBody } from '../lib/http';
 import { signSession, TOKEN_TTL_SECONDS } from '../lib/jwt';
 import { requireUser, SESSION_COOKIE } from '../middleware/auth';
@@ -44,7 +44,7 @@ export const authRoutes = new Hono<AppEnv>()
     try {
       await db.batch([db.insert(organizations).values(org), db.insert(users).values(user)]);
     } catch (err) {
-      if (String(err).includes('UNIQUE')) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
+      if (isUniqueViolation(err)) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
       throw err;
     }
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: org.id, role: 'admin' });

@@ -6,6 +6,7 @@ import { BulkBody, ExecutionListQuery, LiveQuery, LogsQuery, RunRequestBody } fr
 import type { TestResult } from '../contracts/results';
 import { executions, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
+import { chunks } from '../lib/d1';
 import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireRole, requireUser, requireUserOrApiKey } from '../middleware/auth';
@@ -107,8 +108,8 @@ export const executionRoutes = new Hono<AppEnv>()
   })
   .post('/bulk', requireRole('developer'), async (c) => {
     const body = await readBody(c, BulkBody);
-    const rows = await c.var.db.select().from(executions)
-      .where(and(eq(executions.organizationId, c.var.caller.organizationId), inArray(executions.taskId, body.taskIds)));
+    const rows = (await Promise.all(chunks([...new Set(body.taskIds)]).map((ids) => c.var.db.select().from(executions)
+      .where(and(eq(executions.organizationId, c.var.caller.organizationId), inArray(executions.taskId, ids)))))).flat();
     const found = new Map(rows.map((r) => [r.taskId, r]));
     const missing = body.taskIds.filter((id) => !found.has(id)).map((taskId) => ({ taskId, ok: false, code: 'NOT_FOUND' }));
     const results = body.action === 'cancel'

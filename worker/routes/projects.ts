@@ -5,7 +5,7 @@ import { EnvironmentParam, ProjectCreateBody, ProjectUpdateBody, RunSettingsBody
 import { projectRunSettings, projects } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId } from '../lib/crypto';
-import { conflict, notFound } from '../lib/errors';
+import { conflict, isUniqueViolation, notFound } from '../lib/errors';
 import { ok, parse, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 
@@ -26,7 +26,7 @@ const publicSettings = (s: typeof projectRunSettings.$inferSelect) => ({
 });
 
 const uniqueName = (err: unknown) => {
-  if (String(err).includes('UNIQUE')) throw conflict('PROJECT_EXISTS', 'A project with this name already exists');
+  if (isUniqueViolation(err)) throw conflict('PROJECT_EXISTS', 'A project with this name already exists');
   throw err;
 };
 

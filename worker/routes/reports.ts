@@ -6,14 +6,27 @@ import { notFound } from '../lib/errors';
 import { requireUser } from '../middleware/auth';
 import { findExecution } from './executions';
 
+const R2_MAX_KEY_BYTES = 1024;
+
+/** The file path from the URL (`index.html` when empty), or null when it is not valid percent-encoding. */
+function reportPath(encoded: string): string | null {
+  try {
+    return decodeURIComponent(encoded) || 'index.html';
+  } catch {
+    return null;
+  }
+}
+
 export const reportRoutes = new Hono<AppEnv>()
   .get('/:taskId/*', requireUser, async (c) => {
     const taskId = c.req.param('taskId');
     const row = await findExecution(c.var.db, c.var.caller.organizationId, taskId);
-    const path = decodeURIComponent(c.req.path.slice(`/reports/${taskId}/`.length)) || 'index.html';
-    if (path.split('/').some((s) => s === '..')) throw notFound('Report file');
+    const path = reportPath(c.req.path.slice(`/reports/${taskId}/`.length));
+    const key = `${row.organizationId}/${taskId}/${path}`;
+    // No such file can exist for a path that climbs out, is not valid percent-encoding, or is longer than R2 keys may be.
+    if (path === null || path.split('/').some((s) => s === '..') || new TextEncoder().encode(key).length > R2_MAX_KEY_BYTES) throw notFound('Report file');
     // A stored report never changes, so a browser revalidating with its ETag gets a bodyless 304.
-    const object = await c.env.ARTIFACTS.get(`${row.organizationId}/${taskId}/${path}`, { onlyIf: c.req.raw.headers });
+    const object = await c.env.ARTIFACTS.get(key, { onlyIf: c.req.raw.headers });
     if (!object) throw notFound('Report file');
     const headers = new Headers();
     object.writeHttpMetadata(headers);
