@@ -11,7 +11,7 @@ export type AgentMessage =
   /** Warnings the agent logged (heartbeat failures, socket errors…), as they happen. */
   | { type: 'warn'; name: string; message: string }
   /** Drained: the process's HTTP counts, then it exits. */
-  | { type: 'stats'; name: string; http: HttpSnapshot };
+  | { type: 'stats'; name: string; http: HttpSnapshot; cpuSeconds: number };
 
 /** What the load run tells a fake agent. */
 export type AgentCommand = { type: 'drain' };

@@ -2,6 +2,7 @@
 // got which job when (every receipt is kept: a job got twice is a doubled job), which jobs ended,
 // their warnings, and at the end their HTTP counts.
 import { fork, type ChildProcess } from 'node:child_process';
+import { build } from 'esbuild';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,8 @@ export class AgentFleet {
   readonly receipts: Receipt[] = [];
   readonly done = new Map<string, Done[]>();
   readonly warnings: string[] = [];
+  /** CPU seconds the agent processes used, all together (reported when drained). */
+  cpuSeconds = 0;
   private readonly children = new Map<string, ChildProcess>();
   private readonly exited = new Map<string, Promise<number | null>>();
   onDone: (d: Done) => void = () => {};
@@ -24,10 +27,13 @@ export class AgentFleet {
   /** Starts one process per registration token; resolves once every agent is registered and polling. */
   async start(url: string, tokens: string[], linesPerSecond: number): Promise<void> {
     const stateRoot = mkdtempSync(path.join(tmpdir(), 'agnox-load-agents-'));
+    // One bundle for plain node (as the agent ships): twenty processes start fast and lean.
+    const bundle = path.join(import.meta.dirname, 'dist/fake-agent.mjs');
+    await build({ entryPoints: [path.join(import.meta.dirname, 'fake-agent.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
     const ready = tokens.map((token, i) => new Promise<void>((resolve, reject) => {
       const name = `load-agent-${String(i + 1).padStart(2, '0')}`;
-      const child = fork(path.join(import.meta.dirname, 'fake-agent.ts'), [], {
-        execArgv: ['--import', 'tsx'],
+      const child = fork(bundle, [], {
+        execArgv: [],
         env: { ...process.env, LOAD_URL: url, LOAD_TOKEN: token, LOAD_NAME: name, LOAD_STATE_DIR: path.join(stateRoot, name), LOAD_LINES_PER_SECOND: String(linesPerSecond) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -53,7 +59,7 @@ export class AgentFleet {
         break;
       }
       case 'warn': if (this.warnings.length < 200) this.warnings.push(`${m.name}: ${m.message}`); break;
-      case 'stats': this.http.merge(m.http); break;
+      case 'stats': this.http.merge(m.http); this.cpuSeconds += m.cpuSeconds; break;
     }
   }
 

@@ -68,7 +68,8 @@ process.on('disconnect', orphaned);
 
 try {
   await agent.run();
-  await sendAndWait({ type: 'stats', name, http: http.data });
+  const cpu = process.cpuUsage();
+  await sendAndWait({ type: 'stats', name, http: http.data, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 } catch (err) {
   await sendAndWait({ type: 'warn', name, message: `agent stopped: ${(err as Error).stack ?? String(err)}` });
   process.exitCode = 1;

@@ -19,7 +19,7 @@ export const emptySnapshot = (): HttpSnapshot => ({ byOutcome: {}, byRouteStatus
 
 /** Path segments that are ids (task ids, agent ids, keys) become `:id`, so routes group. */
 export function routeOf(method: string, url: string): string {
-  const path = new URL(url).pathname.split('/').map((s) => (s.length >= 12 && /\d/.test(s) ? ':id' : s)).join('/');
+  const path = new URL(url).pathname.split('/').map((s) => (s.length >= 12 && /[\dA-Z]/.test(s) ? ':id' : s)).join('/');
   return `${method.toUpperCase()} ${path}`;
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Delivery } from '../reporter/src/delivery';
 import type { ResolvedOptions } from '../reporter/src/options';
+import { uploadSpool } from '../reporter/src/upload';
 import type { IngestEvent } from '../reporter/src/wire';
 import type { Api } from './api';
 import { readLog } from './read-log';
@@ -16,7 +17,9 @@ const TICK_MS = 200;
 const EVENTS_PER_TEST = 4; // test-begin, two log lines, test-end
 
 export type IngestRun = {
-  pipeline: number; taskId: string | null; tests: number; failed: number; expectedStatus: 'PASSED' | 'FAILED'; outcome: string;
+  pipeline: number; taskId: string | null; tests: number; failed: number; expectedStatus: 'PASSED' | 'FAILED';
+  /** Why the reporter left the run in its spool file (then uploaded as `agnox-report upload` does), if it did. */
+  spooled: string | null;
   eventsSent: number; problems: string[];
 };
 
@@ -27,7 +30,7 @@ export class IngestSessions {
   private stopped = false;
   private readonly spoolDir = mkdtempSync(path.join(tmpdir(), 'agnox-load-spool-'));
   private pipelines: Promise<void>[] = [];
-  /** Events the server accepted (as the reporter counts them). */
+  /** Events of runs that reached the server, live or from a spool. */
   eventsSent = 0;
 
   constructor(
@@ -36,8 +39,8 @@ export class IngestSessions {
   ) {}
 
   start() {
-    // Staggered over one tick's worth of time per pipeline, so their batches do not all leave together.
-    this.pipelines = this.opts.keys.map((key, i) => new Promise<void>((r) => setTimeout(r, (i * 2000) / this.opts.keys.length)).then(() => this.pipeline(i + 1, key)));
+    // CI pipelines do not all start in the same second: spread over the first 10 s.
+    this.pipelines = this.opts.keys.map((key, i) => new Promise<void>((r) => setTimeout(r, (i * 10_000) / this.opts.keys.length)).then(() => this.pipeline(i + 1, key)));
   }
 
   /** No new runs; resolves when the runs under way have ended and been checked. */
@@ -88,19 +91,38 @@ export class IngestSessions {
     const failed = failing.size;
     const expectedStatus = failed ? 'FAILED' : 'PASSED';
     const end = await delivery.finish({ status: expectedStatus, summary: { total: testsPerRun, passed: testsPerRun - failed, failed, skipped: 0, duration: Date.now() - started } });
-    this.eventsSent += delivery.stats.eventsSent;
-    const run: IngestRun = { pipeline, taskId: end.taskId ?? null, tests: testsPerRun, failed, expectedStatus, outcome: end.outcome, eventsSent: delivery.stats.eventsSent, problems: [] };
-    if (end.outcome !== 'delivered' || !end.taskId) {
-      run.problems.push(`reporter could not deliver the run: ${end.reason ?? end.outcome}`);
+    const run: IngestRun = { pipeline, taskId: end.taskId ?? null, tests: testsPerRun, failed, expectedStatus, spooled: null, eventsSent: delivery.stats.eventsSent, problems: [] };
+    if (end.outcome === 'spooled') {
+      // The reporter does not hold a CI job up for a slow server: what it could not send is in its
+      // spool file, which the pipeline's next step uploads (`agnox-report upload`).
+      run.spooled = end.reason ?? 'spooled';
+      if (!end.spool) {
+        run.problems.push(`reporter could not deliver the run nor write its spool: ${end.reason}`);
+        return run;
+      }
+      try {
+        const up = await uploadSpool(end.spool, { apiKey, baseUrl: this.opts.url, attempts: 10, timeoutMs: 60_000 });
+        run.taskId = up.taskId;
+        if (!up.tornDown) run.problems.push('the spool had no teardown');
+      } catch (err) {
+        run.problems.push(`uploading the spool: ${String(err)}`);
+        return run;
+      }
+    } else if (delivery.stats.eventsSent !== testsPerRun * EVENTS_PER_TEST) {
+      run.problems.push(`reporter delivered ${delivery.stats.eventsSent} of ${testsPerRun * EVENTS_PER_TEST} events`);
+    }
+    this.eventsSent += testsPerRun * EVENTS_PER_TEST;
+    if (!run.taskId) {
+      run.problems.push('no execution for the run');
       return run;
     }
-    if (delivery.stats.eventsSent !== testsPerRun * EVENTS_PER_TEST) run.problems.push(`reporter delivered ${delivery.stats.eventsSent} of ${testsPerRun * EVENTS_PER_TEST} events`);
+    const taskId = run.taskId;
     try {
-      const stored: { testId: string; status: string }[] = await this.api.call('GET', `/api/executions/${end.taskId}/tests`, { token: this.opts.token });
+      const stored: { testId: string; status: string }[] = await this.api.call('GET', `/api/executions/${taskId}/tests`, { token: this.opts.token });
       if (stored.length !== testsPerRun) run.problems.push(`${stored.length} of ${testsPerRun} test results stored`);
       const wrong = stored.filter((t) => t.status !== (failing.has(Number(t.testId.slice(5))) ? 'failed' : 'passed'));
       if (wrong.length) run.problems.push(`${wrong.length} results with the wrong status`);
-      const log = await readLog(this.api, this.opts.token, end.taskId);
+      const log = await readLog(this.api, this.opts.token, taskId);
       const text = log.chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('');
       if (text !== logText.join('')) run.problems.push(`stored log differs: ${text.split('\n').length - 1} of ${logText.length} lines`);
     } catch (err) {

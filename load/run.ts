@@ -20,7 +20,7 @@ import { RunChecks } from './run-checks';
 import { RunRequester } from './run-requester';
 import { setUpOrg, STRIPE_WEBHOOK_SECRET } from './setup';
 import { Viewers } from './viewers';
-import { findWorkerd, MemorySampler } from './workerd-memory';
+import { cpuSeconds, findWorkerd, MemorySampler } from './process-usage';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -53,11 +53,13 @@ http.instrumentFetch(); // after start-up: its health polls are not part of the 
 const fleet = new AgentFleet(http);
 let exitCode = 1;
 try {
-  const workerd = findWorkerd(cp.process.pid!);
-  if (!workerd) throw new Error(`no workerd process under wrangler (pid ${cp.process.pid})`);
+  const { app: workerd, proxy } = findWorkerd(cp.process.pid!);
+  if (!workerd || !proxy) throw new Error(`expected two workerd processes (app and proxy) under wrangler (pid ${cp.process.pid})`);
   const memory = new MemorySampler(workerd);
+  const proxyMemory = new MemorySampler(proxy);
   memory.start();
-  log(`control plane at ${cp.url} (workerd pid ${workerd})`);
+  proxyMemory.start();
+  log(`control plane at ${cp.url} (workerd: app pid ${workerd}, wrangler's proxy pid ${proxy})`);
 
   const api = new Api(cp.url);
   const org = await setUpOrg(api, { agents: AGENTS, ingestPipelines: INGEST_SESSIONS });
@@ -78,6 +80,7 @@ try {
   const ingest = new IngestSessions(api, { url: cp.url, token: org.token, projectId: org.projectId, keys: org.ingestKeys, eventsPerSecond: INGEST_EVENTS_PER_SECOND, testsPerRun: INGEST_TESTS_PER_RUN });
 
   const started = Date.now();
+  const cpuAtStart = { workerd: cpuSeconds(workerd) ?? 0, proxy: cpuSeconds(proxy) ?? 0, driver: process.cpuUsage() };
   requester.start();
   ingest.start();
   const progress = setInterval(() => {
@@ -92,10 +95,16 @@ try {
   const [runsDrained] = await Promise.all([waitUntil(() => requester.outstanding === 0, maxJobMs + 120_000), ingest.stop()]);
   const activeSeconds = (Date.now() - started) / 1000;
   clearInterval(progress);
+  const driverCpu = process.cpuUsage(cpuAtStart.driver);
+  const cpu = { workerd: (cpuSeconds(workerd) ?? 0) - cpuAtStart.workerd, proxy: (cpuSeconds(proxy) ?? 0) - cpuAtStart.proxy, driver: (driverCpu.user + driverCpu.system) / 1e6 };
   const agentExit = await fleet.drain(60_000);
   const runChecks = await checks.results();
   viewers.close();
+  const rssAtEnd = memory.samples.at(-1)?.mb ?? NaN;
+  // Memory that stays after the load (not just backlog being worked off) would be a leak.
+  await sleep(30_000);
   memory.stop();
+  proxyMemory.stop();
 
   // Everything the org has, from the list API: the final word on statuses and on strays.
   const listed = new Map<string, { status: string; source: string; passed: number; failed: number; totalTests: number }>();
@@ -157,7 +166,7 @@ try {
     { name: 'every job log complete and in order in storage (read back via the API)', problems: storage, detail: `${runChecks.length} logs, ${runChecks.reduce((n, c) => n + c.lines, 0)} job lines` },
     { name: 'every viewer got its run\'s whole log, gap-free and duplicate-free (replay + live)', problems: viewerProblems, detail: `${views.length} viewer sessions, ${drops} socket drops resumed` },
     { name: 'every org-hub viewer was told every run\'s final status', problems: hub, detail: `${HUB_VIEWERS} viewers` },
-    { name: 'every ingest result stored (tests, log lines and summary per session)', problems: ingestProblems, detail: `${ingest.runs.length} sessions, ${ingest.eventsSent} events` },
+    { name: 'every ingest result stored (tests, log lines and summary per session)', problems: ingestProblems, detail: `${ingest.runs.length} sessions, ${ingest.eventsSent} events; ${ingest.runs.filter((r) => r.spooled).length} left in the reporter's spool (slow server) and uploaded` },
     { name: 'no execution that was not asked for', problems: strays, detail: `${listed.size} executions listed` },
     { name: 'zero 5xx answers', problems: fiveXX, detail: `${Object.values(o).reduce((a, b) => a + b, 0)} answers` },
     { name: 'no connection failures or timeouts', problems: transport },
@@ -186,9 +195,15 @@ try {
     latencyLine('log chunk (agent sends → viewer)', viewers.lineLatencies),
     latencyLine('ingest batch (POST /api/ingest/event)', http.data.latencies['POST /api/ingest/event'] ?? []),
   ]);
-  section('workerd memory (RSS)', [
-    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
+  const pm = proxyMemory.samples.map((s) => s.mb);
+  section('workerd (app) memory (RSS)', [
+    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after 30 s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
     `peak per minute: ${byMinute.join(' → ')} MB`,
+    `(wrangler's proxy workerd: start ${pm[0]!.toFixed(0)} MB, peak ${Math.max(...pm).toFixed(0)} MB, end ${pm.at(-1)!.toFixed(0)} MB)`,
+  ]);
+  section(`CPU over the ${activeSeconds.toFixed(0)} s (this machine: ${os.availableParallelism()} CPUs, shared)`, [
+    `workerd app ${cpu.workerd.toFixed(0)} s (${((100 * cpu.workerd) / activeSeconds).toFixed(0)}% of one CPU), wrangler's proxy workerd ${cpu.proxy.toFixed(0)} s (${((100 * cpu.proxy) / activeSeconds).toFixed(0)}%)`,
+    `${AGENTS} agent processes ${fleet.cpuSeconds.toFixed(0)} s (whole life), load driver (viewers, reporter sessions, checks) ${cpu.driver.toFixed(0)} s`,
   ]);
   section('HTTP answers (all clients: agents, reporter, viewers, the run itself)', [
     Object.entries(o).sort().map(([k, n]) => `${k}: ${n}`).join(', '),

@@ -7,13 +7,13 @@ import { bodyLimit } from 'hono/body-limit';
 import {
   AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
 } from '../contracts/agent';
-import { agentRegistrationTokens, agents, projectRunSettings, testResults } from '../db/schema';
+import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, notFound, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent } from '../middleware/auth';
-import { roomOf, transition } from '../services/executions';
+import { isFinal, roomOf, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
 import { insertTestResults, summarizeResults } from '../services/results';
@@ -120,9 +120,16 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const taskId = c.req.param('taskId');
     const agent = c.var.agent;
     const lease = await dispatcher(c).complete(agent.id, taskId);
-    if (!lease) throw leaseNotHeld();
     const db = c.var.db;
     const room = roomOf(c.env, taskId);
+    if (!lease) {
+      // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
+      const [row] = await db.select({ status: executions.status, agentId: executions.agentId, attempt: executions.attempt, reason: executions.reason })
+        .from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, agent.organizationId))).limit(1);
+      if (!row || row.agentId !== agent.id || !(isFinal(row.status) || row.status === 'ANALYZING') || row.reason === 'agent_lost') throw leaseNotHeld();
+      const { upTo } = await room.apply({ attempt: row.attempt });
+      return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
+    }
     const { upTo } = await room.apply({ attempt: lease.attempt, tests: body.tests });
     const notes = [`agent reported ${body.status}${body.message ? `: ${body.message}` : ''}`];
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
