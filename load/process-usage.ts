@@ -13,15 +13,17 @@ function parentOf(pid: number): number | null {
   }
 }
 
-/** User + system CPU seconds a process has used so far. */
-export function cpuSeconds(pid: number): number | null {
+/** CPU time and time spent runnable but waiting for a CPU (run queue), all threads, seconds (/proc/<pid>/task/<tid>/schedstat). */
+export function schedSeconds(pid: number): { cpu: number; waited: number } {
+  const total = { cpu: 0, waited: 0 };
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [cpu, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      total.cpu += (cpu ?? 0) / 1e9;
+      total.waited += (waited ?? 0) / 1e9;
+    }
+  } catch { /* exited */ }
+  return total;
 }
 
 const commOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } };

@@ -16,7 +16,13 @@ export class RunRequester {
 
   constructor(private readonly api: Api, private readonly org: { token: string; ciKey: string; projectId: string }, private readonly slots: number) {}
 
-  start() {
+  /** Ramps up over `rampMs` (agents do not all get their first job in the same second), then keeps every slot busy. */
+  async start(rampMs = 10_000) {
+    for (let i = 0; i < this.slots && this.inFlight < this.slots && !this.stopped; i++) {
+      this.inFlight++;
+      void this.requestOne();
+      await new Promise((r) => setTimeout(r, rampMs / this.slots));
+    }
     this.fill();
   }
 
