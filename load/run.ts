@@ -198,6 +198,7 @@ try {
   ]);
   section('Latency', [
     latencyLine('dispatch (request → agent has job)', dispatch),
+    latencyLine('run request (POST → its answer)', requested.map((r) => r.answeredAt - r.requestedAt)),
     latencyLine('log chunk (agent sends → viewer)', viewers.lineLatencies),
     latencyLine('ingest batch (POST /api/ingest/event)', http.data.latencies['POST /api/ingest/event'] ?? []),
   ]);
