@@ -29,6 +29,8 @@ export type AgentOptions = AgentConfig & {
   dockerRecheckMs?: number;
   /** Called with every accepted job's run (tests, diagnostics). */
   onJob?: (run: JobRun) => void;
+  /** Stands in for the local Docker engine (the load test's simulated containers). */
+  docker?: DockerRunner;
 };
 
 export class Agent {
@@ -88,7 +90,7 @@ export class Agent {
   /** Registers, checks Docker, removes leftovers of an earlier crash, then polls until drained. */
   async run(): Promise<JobOutcome[]> {
     const identity = await this.register();
-    this.docker = new DockerRunner({
+    this.docker = this.opts.docker ?? new DockerRunner({
       agentId: identity.agentId,
       platform: this.host.platform,
       limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },

@@ -197,6 +197,37 @@ describe('leases', () => {
     expect(done.status).toBe(200);
     expect(await status(org, taskId)).toBe('TIMED_OUT');
   });
+
+  // Found by `npm run load`: under load a complete can outlast the agent's request timeout; the
+  // agent's retry then found no lease and got 404, though its first attempt had been applied.
+  it('answers a repeated complete (the first answer came too late) like the first, and only for that agent', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const other = await registerAgent(org);
+    const taskId = await requestRun(org, project.id);
+    await poll(agent, 0);
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, stream: 'stdout', data: 'ok\n', ts: Date.now() }] });
+    const body = { status: 'FAILED', exitCode: 1, lastSeq: 1 };
+    const first = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, body);
+    expect(first.status).toBe(200);
+    const again = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, body);
+    expect(again.status).toBe(200);
+    expect(again.json.data).toEqual(first.json.data);
+    expect((await agentApi(other, 'POST', `/api/agent/jobs/${taskId}/complete`, body)).status).toBe(404);
+    expect(await status(org, taskId)).toBe('FAILED');
+    const notes = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data.chunks.map((c: any) => c.data).join('');
+    expect(notes.match(/agent reported FAILED/g)).toHaveLength(1);
+
+    // A lost agent's late complete is still refused: its run was given up on (ERROR agent_lost).
+    const lost = await requestRun(org, project.id);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await poll(agent, 0)).toMatchObject({ taskId: lost, attempt });
+      await expireLease(org.organizationId, lost);
+    }
+    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${lost}/complete`, { status: 'PASSED', exitCode: 0 })).status).toBe(404);
+    expect(await status(org, lost)).toBe('ERROR');
+  });
 });
 
 describe('cancel', () => {

@@ -7,13 +7,13 @@ import { bodyLimit } from 'hono/body-limit';
 import {
   AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
 } from '../contracts/agent';
-import { agentRegistrationTokens, agents, projectRunSettings, testResults } from '../db/schema';
+import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, notFound, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent, wrongSecret } from '../middleware/auth';
-import { roomOf, transition } from '../services/executions';
+import { isFinal, roomOf, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
 import { insertTestResults, summarizeResults } from '../services/results';
@@ -127,9 +127,17 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     // The lease is released only once the result is stored: if storing fails (D1 unavailable, the
     // control plane restarting), the agent's retry still holds the lease and finishes the run.
     // Every step below is idempotent, so a retry after a partial success changes nothing twice.
-    const attempt = await leasedAttempt(c, taskId);
+    const attempt = await dispatcher(c).leaseOf(agent.id, taskId);
     const db = c.var.db;
     const room = roomOf(c.env, taskId);
+    if (attempt === null) {
+      // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
+      const [row] = await db.select({ status: executions.status, agentId: executions.agentId, attempt: executions.attempt, reason: executions.reason })
+        .from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, agent.organizationId))).limit(1);
+      if (!row || row.agentId !== agent.id || !(isFinal(row.status) || row.status === 'ANALYZING') || row.reason === 'agent_lost') throw leaseNotHeld();
+      const { upTo } = await room.apply({ attempt: row.attempt });
+      return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
+    }
     const { upTo } = await room.apply({ attempt, tests: body.tests });
     const notes = [`agent reported ${body.status}${body.message ? `: ${body.message}` : ''}`];
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);

@@ -1,0 +1,80 @@
+// Counts every HTTP answer a load process gets, by status class and by route, and times the calls.
+// The load's clients (the real agent, the real reporter, the viewers) all call the global fetch,
+// so wrapping it once per process sees every request they make; WebSocket handshakes are
+// recorded by their owners through `record`.
+
+export type Outcome = '1xx' | '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'network' | 'timeout' | 'aborted';
+
+export type HttpSnapshot = {
+  byOutcome: Partial<Record<Outcome, number>>;
+  /** "POST /api/agent/poll 204" → count. */
+  byRouteStatus: Record<string, number>;
+  /** route → durations (ms) of the timed routes. */
+  latencies: Record<string, number[]>;
+  /** A few examples of 4xx/5xx/network answers, for the report. */
+  samples: string[];
+};
+
+export const emptySnapshot = (): HttpSnapshot => ({ byOutcome: {}, byRouteStatus: {}, latencies: {}, samples: [] });
+
+/** Path segments that are ids (task ids, agent ids, keys) become `:id`, so routes group. */
+export function routeOf(method: string, url: string): string {
+  const path = new URL(url).pathname.split('/').map((s) => (s.length >= 12 && /[\dA-Z]/.test(s) ? ':id' : s)).join('/');
+  return `${method.toUpperCase()} ${path}`;
+}
+
+export function outcomeOf(status: number): Outcome {
+  if (status === 429) return '429';
+  return `${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as Outcome;
+}
+
+export class HttpStats {
+  readonly data: HttpSnapshot = emptySnapshot();
+  constructor(private readonly timed: string[] = []) {}
+
+  record(route: string, outcome: Outcome, status: number | string, ms?: number, detail?: string) {
+    this.data.byOutcome[outcome] = (this.data.byOutcome[outcome] ?? 0) + 1;
+    const key = `${route} ${status}`;
+    this.data.byRouteStatus[key] = (this.data.byRouteStatus[key] ?? 0) + 1;
+    if (ms !== undefined && this.timed.includes(route)) (this.data.latencies[route] ??= []).push(ms);
+    if (outcome !== '2xx' && outcome !== '1xx' && outcome !== 'aborted' && this.data.samples.length < 20) this.data.samples.push(`${key}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
+  }
+
+  /** Adds another process's counts (sent over IPC). */
+  merge(other: HttpSnapshot) {
+    for (const [k, v] of Object.entries(other.byOutcome)) this.data.byOutcome[k as Outcome] = (this.data.byOutcome[k as Outcome] ?? 0) + v;
+    for (const [k, v] of Object.entries(other.byRouteStatus)) this.data.byRouteStatus[k] = (this.data.byRouteStatus[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(other.latencies)) (this.data.latencies[k] ??= []).push(...v);
+    for (const s of other.samples) if (this.data.samples.length < 40) this.data.samples.push(s);
+  }
+
+  /** Wraps the global fetch of this process. */
+  instrumentFetch() {
+    const original = globalThis.fetch;
+    globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+      const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+      const url = input instanceof Request ? input.url : String(input);
+      const route = routeOf(method, url);
+      const started = performance.now();
+      try {
+        const res = await original(input, init);
+        const ms = performance.now() - started;
+        const outcome = outcomeOf(res.status);
+        if (outcome === '2xx' || outcome === '1xx' || outcome === '3xx') this.record(route, outcome, res.status, ms);
+        else {
+          // Peek at the error envelope for the report; the caller still reads the body.
+          const text = await res.clone().text().catch(() => '');
+          this.record(route, outcome, res.status, ms, text);
+        }
+        return res;
+      } catch (err) {
+        const name = (err as Error)?.name;
+        const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        const outcome: Outcome = name === 'TimeoutError' ? 'timeout' : name === 'AbortError' || signal?.aborted ? 'aborted' : 'network';
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        this.record(route, outcome, outcome, undefined, cause ?? (err as Error)?.message);
+        throw err;
+      }
+    };
+  }
+}
