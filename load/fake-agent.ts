@@ -4,6 +4,7 @@
 // it gets and finishes to the load run over IPC, and its HTTP counts when drained.
 //   Started by load/run.ts with LOAD_URL, LOAD_TOKEN, LOAD_NAME, LOAD_STATE_DIR, LOAD_LINES_PER_SECOND.
 import { Agent } from '../agent/src/agent';
+import { DEFAULT_OUTPUT_MAX_BYTES } from '../agent/src/config';
 import type { Logger } from '../agent/src/log';
 import type { AgentCommand, AgentMessage } from './agent-messages';
 import { HttpStats, outcomeOf } from './http-stats';
@@ -45,6 +46,7 @@ const agent: Agent = new Agent({
   memoryBytes: 1 << 30,
   cpus: 1,
   pids: 1024,
+  logMaxBytes: DEFAULT_OUTPUT_MAX_BYTES,
   stopGraceSeconds: 2,
   once: false,
   logger,
