@@ -38,6 +38,8 @@ export type ContainerSpec = {
   workingDir?: string;
 };
 
+const PING_TIMEOUT_MS = 5_000;
+
 export class DockerError extends Error {
   constructor(message: string, readonly statusCode?: number) {
     super(message);
@@ -72,11 +74,18 @@ export class DockerRunner {
     return this.opts.limits;
   }
 
+  /** A ping the engine does not answer within PING_TIMEOUT_MS fails too (a connection to a dead engine can hang). */
   async ping(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS);
+    });
     try {
-      await this.docker.ping();
+      await Promise.race([this.docker.ping(), silent]);
     } catch (err) {
       throw new DockerError(`cannot reach the Docker engine (${describe(err)}); is dockerd running and is this user allowed to use /var/run/docker.sock?`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -245,7 +254,7 @@ export class DockerRunner {
     const lost = new Promise<never>((_, reject) => {
       const tick = async () => {
         try {
-          await this.docker.ping();
+          await this.ping();
           failures = 0;
         } catch (err) {
           if (++failures >= limit) return reject(new DockerError(`lost the Docker engine while the job ran (${describe(err)}); the job's result is unknown`));

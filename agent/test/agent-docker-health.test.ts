@@ -1,7 +1,8 @@
 // The Docker engine goes away under a running agent (found by `npm run faults -- docker-stop`, where
 // the agent took every queued job and failed it while Docker was down). Here the engine sits behind
 // a unix-socket proxy the test cuts: the agent stays up, takes no job, reports itself unhealthy with
-// the reason, and once the engine answers again it takes the waiting run and passes it.
+// the reason, and once the engine answers again it takes the waiting run and passes it. And a job
+// whose engine dies mid-run (its wait never answers, as with a SIGKILLed dockerd) ends ERROR, not never.
 import Docker from 'dockerode';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -32,8 +33,10 @@ async function engineProxy() {
   return {
     file,
     cut: async () => { const closed = new Promise((r) => server.close(r)); for (const s of open) s.destroy(); open.clear(); await closed; },
+    /** A killed dockerd as the agent sees it: no new connection, and open ones (a container wait) never answer. */
+    freeze: () => { server.close(); for (const s of open) { s.unpipe(); s.pause(); } },
     restore: listen,
-    close: async () => { for (const s of open) s.destroy(); if (server.listening) await new Promise((r) => server.close(r)); },
+    close: async () => { for (const s of open) s.destroy(); open.clear(); if (server.listening) await new Promise((r) => server.close(r)); },
   };
 }
 
@@ -80,4 +83,17 @@ describe('Docker engine lost under a running agent', () => {
     expect(agent.lines.join('\n')).toContain('healthy again: the Docker engine answers; taking jobs');
     expect(await listed()).toMatchObject({ healthy: true, healthProblem: null });
   }, 60_000);
+
+  it('a job whose engine dies mid-run ends ERROR with the reason instead of waiting forever', async () => {
+    const projectId = await h.project({ image: busybox, command: 'echo started; sleep 60' });
+    const taskId = await h.requestRun({ projectId });
+    await waitFor('the job to print', async () => (await h.logs(taskId)).some((c) => c.data.includes('started')), 30_000, 200);
+    proxy.freeze();
+    const run = await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR'], 40_000);
+    expect(run.status).toBe('ERROR');
+    expect((await h.logs(taskId)).map((c) => c.data).join('')).toMatch(/lost the Docker engine while the job ran/);
+    await proxy.close();
+    await proxy.restore();
+    await waitFor('the agent to recover', async () => (await listed())?.healthy === true, 30_000, 200);
+  }, 90_000);
 });
