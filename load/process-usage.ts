@@ -56,6 +56,8 @@ export const rssMb = (pid: number): number | null => {
   }
 };
 
+export const openFds = (pid: number): number | null => { try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; } };
+
 export class MemorySampler {
   readonly samples: { at: number; mb: number }[] = [];
   private timer: NodeJS.Timeout | null = null;

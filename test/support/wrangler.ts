@@ -9,7 +9,12 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 
-export type ControlPlane = { url: string; port: number; stateDir: string; process: ChildProcess; output: () => string; stop: () => Promise<void>; restart: () => Promise<void> };
+export type ControlPlane = {
+  url: string; port: number; stateDir: string; process: ChildProcess;
+  /** The Worker's V8 inspector (DevTools protocol), e.g. for heap figures. */
+  inspectorPort: number;
+  output: () => string; stop: () => Promise<void>; restart: () => Promise<void>;
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,11 +41,13 @@ export async function startControlPlane(opts: { vars?: Record<string, string>; s
   const port = await freePort();
   let log = '';
   let child!: ChildProcess;
+  let inspectorPort = 0;
 
   const launch = async () => {
     const varArgs = Object.entries({ ENVIRONMENT: 'development', ...opts.vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+    inspectorPort = await freePort();
     const pinned = opts.cpus ? ['-c', opts.cpus, WRANGLER] : [];
-    child = spawn(opts.cpus ? 'taskset' : WRANGLER, [...pinned, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', ...varArgs], {
+    child = spawn(opts.cpus ? 'taskset' : WRANGLER, [...pinned, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false', ...varArgs], {
       cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     child.stdout!.on('data', (d) => { log += d; });
@@ -72,6 +79,7 @@ export async function startControlPlane(opts: { vars?: Record<string, string>; s
     port,
     stateDir,
     get process() { return child; },
+    get inspectorPort() { return inspectorPort; },
     output: () => log,
     restart: async () => { await kill(); await launch(); },
     stop: async () => {

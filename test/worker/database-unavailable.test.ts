@@ -79,7 +79,9 @@ describe('D1 unavailable', () => {
     expect(retry.status, JSON.stringify(retry.json)).toBe(200);
     const run = (await api('GET', `/api/executions/${taskId}`, { token: org.token })).json.data;
     expect(run).toMatchObject({ status: 'PASSED', totalTests: 1, passed: 1 });
-    // Done means done: the lease is gone now.
-    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, result)).status).toBe(404);
+    // Done means done: the lease is gone (heartbeats are refused), and a repeated complete only gets the same answer.
+    expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(404);
+    const again = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, result);
+    expect(again.json.data).toMatchObject({ taskId, status: 'PASSED' });
   });
 });
