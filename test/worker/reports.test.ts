@@ -7,13 +7,19 @@ import { agentApi, api, createProject, poll, registerAgent, signup } from './hel
 
 const HTML = '<!doctype html><title>Playwright report</title><h1>3 passed</h1>';
 
-async function runWithReport() {
+/** A run leased to a fresh agent of a fresh org. */
+async function leasedRun() {
   const org = await signup();
   const project = await createProject(org.token);
   const agent = await registerAgent(org);
   const req = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
   const taskId = req.json.data.taskId as string;
   expect((await poll(agent, 1000))?.taskId).toBe(taskId);
+  return { org, agent, taskId };
+}
+
+async function runWithReport() {
+  const { org, agent, taskId } = await leasedRun();
   const upload = await exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=playwright-report/index.html`, {
     method: 'PUT', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html; charset=utf-8' }, body: HTML,
   }));
@@ -76,12 +82,7 @@ describe('reports', () => {
   });
 
   it('refuses with 400 an artifact path longer in UTF-8 than an R2 key can hold, and stores one that fits', async () => {
-    const org = await signup();
-    const project = await createProject(org.token);
-    const agent = await registerAgent(org);
-    const req = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
-    const taskId = req.json.data.taskId as string;
-    expect((await poll(agent, 1000))?.taskId).toBe(taskId);
+    const { org, agent, taskId } = await leasedRun();
     const upload = (path: string) => exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=${encodeURIComponent(path)}`, {
       method: 'PUT', headers: { authorization: `Bearer ${agent.token}` }, body: 'x',
     }));
