@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import { app } from '../../worker/app';
 import * as schema from '../../worker/db/schema';
-import { isUniqueViolation } from '../../worker/lib/errors';
+import { isUniqueViolation } from '../../worker/lib/db-errors';
 import { operations } from '../../worker/openapi';
 import { addMember, api, createApiKey, createProject, registerAgent, signup } from './helpers';
 

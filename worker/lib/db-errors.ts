@@ -6,15 +6,19 @@ import { ApiError } from './errors';
 /** Messages of D1 errors that Cloudflare documents as transient, and SQLite's busy/locked. */
 const TRANSIENT = /database is locked|SQLITE_BUSY|SQLITE_LOCKED|D1 DB is overloaded|Network connection lost|storage caused object to be reset|object to be reset|transient issue|storage operation exceeded timeout|D1_ERROR.*timed? ?out/i;
 
-/** True when `err`, or an error in its `cause` chain (drizzle wraps D1's), is a transient D1 failure. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if (TRANSIENT.test(e instanceof Error ? e.message : String(e))) return true;
-    e = (e as { cause?: unknown }).cause;
+/** Whether `err`, or an error in its `cause` chain (drizzle wraps D1's errors, its own message being the SQL), matches `pattern`. */
+function causedBy(err: unknown, pattern: RegExp): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (pattern.test(String((e as { message?: unknown }).message ?? e))) return true;
   }
   return false;
 }
+
+/** A transient D1 failure: answered 503 so that clients retry. */
+export const isDatabaseUnavailable = (err: unknown) => causedBy(err, TRANSIENT);
+
+/** A write that broke a UNIQUE index. */
+export const isUniqueViolation = (err: unknown) => causedBy(err, /UNIQUE constraint failed/);
 
 export const RETRY_AFTER_SECONDS = 2;
 

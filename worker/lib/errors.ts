@@ -23,14 +23,3 @@ export const tooManyRequests = (retryAfterSeconds: number, code = 'RATE_LIMITED'
 export function errorBody(err: ApiError) {
   return { success: false as const, error: err.message, code: err.code, ...err.extra };
 }
-
-/**
- * Whether a failed write broke a UNIQUE index. drizzle wraps the driver's error (its message is the
- * SQL and parameters), so the D1 message is looked for along the `cause` chain.
- */
-export function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (String((e as { message?: unknown }).message ?? e).includes('UNIQUE constraint failed')) return true;
-  }
-  return false;
-}

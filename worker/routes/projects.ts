@@ -5,7 +5,8 @@ import { EnvironmentParam, ProjectCreateBody, ProjectUpdateBody, RunSettingsBody
 import { projectRunSettings, projects } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId } from '../lib/crypto';
-import { conflict, isUniqueViolation, notFound } from '../lib/errors';
+import { isUniqueViolation } from '../lib/db-errors';
+import { conflict, notFound } from '../lib/errors';
 import { ok, parse, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 
