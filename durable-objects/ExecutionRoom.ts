@@ -36,8 +36,15 @@ export type RoomApply = {
 };
 type SocketAttachment = { role: 'viewer' } | { role: 'agent'; attempt: number };
 
+/**
+ * The room's counters, kept in memory (loaded once per wake-up) and written to `meta` once per
+ * batch: a line costs one INSERT, not a read and a write of each counter.
+ */
+type Counters = { lastSeq: number; bytes: number; truncated: boolean; status: ExecutionStatus | null };
+
 export class ExecutionRoom extends DurableObject<Env> {
   private sql: SqlStorage;
+  private counters: Counters;
   private pendingChunks: StoredLogChunk[] = [];
   private pendingTests = new Map<string, TestResult>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -48,7 +55,8 @@ export class ExecutionRoom extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.createTables();
-    this.broadcastUpTo = this.lastSeq();
+    this.counters = this.loadCounters();
+    this.broadcastUpTo = this.counters.lastSeq;
   }
 
   private createTables() {
@@ -69,11 +77,17 @@ export class ExecutionRoom extends DurableObject<Env> {
   private setMeta(key: string, value: string | number) {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, String(value));
   }
-  private lastSeq(): number {
-    return Number(this.meta('lastSeq') ?? 0);
+  private loadCounters(): Counters {
+    const m = new Map(this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('lastSeq', 'bytes', 'truncated', 'status')").toArray().map((r) => [r.key, r.value]));
+    return { lastSeq: Number(m.get('lastSeq') ?? 0), bytes: Number(m.get('bytes') ?? 0), truncated: m.get('truncated') === '1', status: (m.get('status') as ExecutionStatus | undefined) ?? null };
   }
-  private status(): ExecutionStatus | null {
-    return (this.meta('status') as ExecutionStatus | undefined) ?? null;
+  /** Writes the counters that changed since `before` (inside the batch's transaction). */
+  private saveCounters(before: Counters) {
+    const now = this.counters;
+    if (now.lastSeq !== before.lastSeq) this.setMeta('lastSeq', now.lastSeq);
+    if (now.bytes !== before.bytes) this.setMeta('bytes', now.bytes);
+    if (now.truncated !== before.truncated) this.setMeta('truncated', now.truncated ? '1' : '0');
+    if (now.status !== before.status && now.status) this.setMeta('status', now.status);
   }
 
   /** Records which execution this room belongs to (idempotent). */
@@ -81,16 +95,19 @@ export class ExecutionRoom extends DurableObject<Env> {
     if (!this.meta('taskId')) {
       this.setMeta('taskId', input.taskId);
       this.setMeta('organizationId', input.organizationId);
-      if (!this.meta('status')) this.setMeta('status', input.status ?? 'PENDING');
+      if (!this.counters.status) {
+        this.counters.status = input.status ?? 'PENDING';
+        this.setMeta('status', this.counters.status);
+      }
     }
     if (input.lines?.length) this.applySync({ lines: input.lines });
   }
 
   async info() {
+    const { lastSeq, bytes, truncated, status } = this.counters;
     return {
-      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status: this.status(),
-      lastSeq: this.lastSeq(), bytes: Number(this.meta('bytes') ?? 0), truncated: this.meta('truncated') === '1',
-      viewers: this.ctx.getWebSockets('viewer').length,
+      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status,
+      lastSeq, bytes, truncated, viewers: this.ctx.getWebSockets('viewer').length,
     };
   }
 
@@ -100,73 +117,109 @@ export class ExecutionRoom extends DurableObject<Env> {
     return this.applySync(input);
   }
 
+  /**
+   * One transaction per batch. If it throws, storage rolls back, and so do the in-memory counters
+   * and the chunks queued for viewers; messages go out only after the commit.
+   */
   private applySync(input: RoomApply): { upTo: number; duplicate: boolean } {
     const attempt = input.attempt ?? 0;
-    return this.ctx.storage.transactionSync(() => {
-      if (input.batchId) {
-        const seen = this.sql.exec('SELECT 1 FROM batches WHERE id = ?', input.batchId).toArray().length > 0;
-        if (seen) return { upTo: this.agentUpTo(attempt), duplicate: true };
-        this.sql.exec('INSERT INTO batches (id) VALUES (?)', input.batchId);
-      }
-      if (input.lines?.length) for (const line of input.lines) this.append(line);
-      if (input.chunks?.length) this.acceptAgentChunks(attempt, input.chunks);
-      if (input.tests?.length) {
-        for (const t of input.tests) {
-          this.sql.exec('INSERT INTO tests (test_id, retry, result) VALUES (?, ?, ?) ON CONFLICT(test_id, retry) DO UPDATE SET result = excluded.result',
-            t.testId, t.retry ?? 0, JSON.stringify(t));
-          this.pendingTests.set(`${t.testId}#${t.retry ?? 0}`, t);
+    const before = { ...this.counters };
+    const queued = this.pendingChunks.length;
+    const announce: RoomMessage[] = [];
+    let result: { upTo: number; duplicate: boolean };
+    try {
+      result = this.ctx.storage.transactionSync(() => {
+        // The batch id is claimed in the same statement that checks it.
+        if (input.batchId && this.sql.exec('INSERT INTO batches (id) VALUES (?) ON CONFLICT DO NOTHING', input.batchId).rowsWritten === 0) {
+          return { upTo: input.attempt === undefined ? 0 : this.agentUpTo(attempt), duplicate: true };
         }
-      }
-      if (input.status && input.status.status !== this.status()) {
-        this.setMeta('status', input.status.status);
-        this.broadcastNow({ type: 'status', status: input.status.status, reason: input.status.reason ?? null });
-      }
-      this.scheduleFlush();
-      return { upTo: this.agentUpTo(attempt), duplicate: false };
-    });
+        if (input.lines?.length) for (const line of input.lines) this.append(line);
+        const upTo = input.chunks?.length ? this.acceptAgentChunks(attempt, input.chunks) : input.attempt === undefined ? 0 : this.agentUpTo(attempt);
+        if (input.tests?.length) {
+          for (const t of input.tests) {
+            this.sql.exec('INSERT INTO tests (test_id, retry, result) VALUES (?, ?, ?) ON CONFLICT(test_id, retry) DO UPDATE SET result = excluded.result',
+              t.testId, t.retry ?? 0, JSON.stringify(t));
+          }
+        }
+        if (input.status && input.status.status !== this.counters.status) {
+          this.counters.status = input.status.status;
+          announce.push({ type: 'status', status: input.status.status, reason: input.status.reason ?? null });
+        }
+        if (this.counters.truncated && !before.truncated) announce.unshift({ type: 'truncated', atSeq: this.counters.lastSeq });
+        this.saveCounters(before);
+        return { upTo, duplicate: false };
+      });
+    } catch (err) {
+      this.counters = before;
+      this.pendingChunks.length = queued;
+      throw err;
+    }
+    if (result.duplicate) return result;
+    for (const t of input.tests ?? []) this.pendingTests.set(`${t.testId}#${t.retry ?? 0}`, t);
+    if (announce.length) {
+      this.flush(); // keep order: the log up to here goes first
+      for (const m of announce) this.broadcastNow(m);
+    }
+    this.scheduleFlush();
+    return result;
   }
 
   private agentUpTo(attempt: number): number {
     return this.sql.exec<{ up_to: number }>('SELECT up_to FROM agent_streams WHERE attempt = ?', attempt).toArray()[0]?.up_to ?? 0;
   }
 
-  /** In order, exactly once: seq ≤ upTo is a resend; seq > upTo + 1 waits until the gap is filled. */
-  private acceptAgentChunks(attempt: number, chunks: LogChunk[]) {
+  /**
+   * In order, exactly once: seq ≤ upTo is a resend; the next seq is stored at once; a chunk after a
+   * gap waits in agent_pending until the gap is filled. Returns the new upTo.
+   */
+  private acceptAgentChunks(attempt: number, chunks: LogChunk[]): number {
     const stream = this.sql.exec<{ up_to: number; closed: number }>('SELECT up_to, closed FROM agent_streams WHERE attempt = ?', attempt).toArray()[0];
-    if (stream?.closed) return;
-    let upTo = stream?.up_to ?? 0;
+    if (stream?.closed) return stream.up_to;
+    const from = stream?.up_to ?? 0;
+    let upTo = from;
+    let parked = false;
     for (const c of chunks) {
       if (c.seq <= upTo) continue;
-      this.sql.exec('INSERT OR IGNORE INTO agent_pending (attempt, seq, stream, data, ts) VALUES (?, ?, ?, ?, ?)', attempt, c.seq, c.stream ?? 'stdout', c.data, c.ts ?? Date.now());
+      if (c.seq === upTo + 1) {
+        this.append({ stream: c.stream ?? 'stdout', data: c.data, ts: c.ts ?? Date.now() });
+        upTo += 1;
+      } else {
+        this.sql.exec('INSERT OR IGNORE INTO agent_pending (attempt, seq, stream, data, ts) VALUES (?, ?, ?, ?, ?)', attempt, c.seq, c.stream ?? 'stdout', c.data, c.ts ?? Date.now());
+        parked = true;
+      }
     }
-    for (;;) {
-      const next = this.sql.exec<{ stream: Line['stream']; data: string; ts: number }>(
-        'SELECT stream, data, ts FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1).toArray()[0];
-      if (!next) break;
-      this.sql.exec('DELETE FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1);
-      this.append(next);
-      upTo += 1;
+    // Chunks parked by an earlier batch (or this one) that now follow on.
+    if (parked || upTo > from) {
+      for (;;) {
+        const next = this.sql.exec<{ stream: Line['stream']; data: string; ts: number }>(
+          'SELECT stream, data, ts FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1).toArray()[0];
+        if (!next) break;
+        this.append(next);
+        upTo += 1;
+      }
+      // Parked copies of chunks that arrived in order after all.
+      this.sql.exec('DELETE FROM agent_pending WHERE attempt = ? AND seq <= ?', attempt, upTo);
     }
-    this.sql.exec('INSERT INTO agent_streams (attempt, up_to) VALUES (?, ?) ON CONFLICT(attempt) DO UPDATE SET up_to = excluded.up_to', attempt, upTo);
+    if (upTo !== from || !stream) this.sql.exec('INSERT INTO agent_streams (attempt, up_to) VALUES (?, ?) ON CONFLICT(attempt) DO UPDATE SET up_to = excluded.up_to', attempt, upTo);
+    return upTo;
   }
 
   /** Appends one line to the numbered log, within the size cap. */
   private append(line: Line) {
-    if (this.meta('truncated') === '1') return;
+    const c = this.counters;
+    if (c.truncated) return;
     const max = Number(this.env.LOG_MAX_BYTES ?? DEFAULT_LOG_MAX_BYTES);
-    const bytes = Number(this.meta('bytes') ?? 0) + line.data.length;
+    const seq = c.lastSeq + 1;
     let stored: StoredLogChunk;
-    const seq = this.lastSeq() + 1;
-    if (bytes > max) {
+    if (c.bytes + line.data.length > max) {
       stored = { seq, stream: 'system', data: `\n[agnox] log truncated: this run's log passed ${(max / 1024 / 1024).toFixed(1)} MB; later output was not stored.\n`, ts: Date.now() };
-      this.setMeta('truncated', '1');
-      this.broadcastNow({ type: 'truncated', atSeq: seq });
+      c.truncated = true;
     } else {
       stored = { seq, stream: line.stream, data: line.data, ts: line.ts };
-      this.setMeta('bytes', bytes);
+      c.bytes += line.data.length;
     }
     this.sql.exec('INSERT INTO log (seq, stream, data, ts) VALUES (?, ?, ?, ?)', stored.seq, stored.stream, stored.data, stored.ts);
-    this.setMeta('lastSeq', seq);
+    c.lastSeq = seq;
     this.pendingChunks.push(stored);
   }
 
@@ -192,6 +245,7 @@ export class ExecutionRoom extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     // The object may live on in memory: leave it an empty, working room.
     this.createTables();
+    this.counters = this.loadCounters();
     this.pendingChunks = [];
     this.pendingTests.clear();
     this.broadcastUpTo = 0;
@@ -211,7 +265,7 @@ export class ExecutionRoom extends DurableObject<Env> {
   // ── reads ────────────────────────────────────────────────────────────────────────────────
   async readLogs(since = 0, limit = 5000): Promise<{ chunks: StoredLogChunk[]; lastSeq: number; truncated: boolean }> {
     const chunks = this.sql.exec<StoredLogChunk>('SELECT seq, stream, data, ts FROM log WHERE seq > ? ORDER BY seq LIMIT ?', since, limit).toArray();
-    return { chunks, lastSeq: this.lastSeq(), truncated: this.meta('truncated') === '1' };
+    return { chunks, lastSeq: this.counters.lastSeq, truncated: this.counters.truncated };
   }
 
   /** Every attempt of every test, in the order they were first seen. */
@@ -242,7 +296,8 @@ export class ExecutionRoom extends DurableObject<Env> {
   /** hello, then every stored chunk after `since` up to what was broadcast; pending chunks follow in the next flush. */
   private sendBacklog(ws: WebSocket, since: number) {
     const send = (m: RoomMessage) => ws.send(JSON.stringify(m));
-    send({ type: 'hello', taskId: this.meta('taskId') ?? '', lastSeq: this.lastSeq(), status: this.status(), truncated: this.meta('truncated') === '1' });
+    const { lastSeq, status, truncated } = this.counters;
+    send({ type: 'hello', taskId: this.meta('taskId') ?? '', lastSeq, status, truncated });
     let frame: StoredLogChunk[] = [];
     let bytes = 0;
     const cursor = this.sql.exec<StoredLogChunk>('SELECT seq, stream, data, ts FROM log WHERE seq > ? AND seq <= ? ORDER BY seq', since, this.broadcastUpTo);

@@ -25,6 +25,8 @@ export type RequestOptions = {
   attempts?: number;
   /** Per-attempt timeout. */
   timeoutMs?: number;
+  /** Told of each failed attempt that will be retried (for the caller's log). */
+  onRetry?: (err: ControlPlaneError, attempt: number, waitMs: number) => void;
 };
 
 export type Auth = { bearer?: string; apiKey?: string };
@@ -63,7 +65,9 @@ export class ControlPlaneClient {
       } catch (err) {
         const e = err instanceof ControlPlaneError ? err : new ControlPlaneError(0, 'NETWORK', String(err));
         if (!e.retryable || attempt >= attempts || opts.signal?.aborted) throw e;
-        await sleep(e.retryAfterMs ?? backoff.next(), opts.signal);
+        const waitMs = e.retryAfterMs ?? backoff.next();
+        opts.onRetry?.(e, attempt, waitMs);
+        await sleep(waitMs, opts.signal);
         if (opts.signal?.aborted) throw e;
       }
     }

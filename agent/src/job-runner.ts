@@ -275,7 +275,11 @@ export class JobRun {
   private async complete(body: CompleteBody): Promise<void> {
     this.reporting = true;
     try {
-      await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, { body, attempts: 10, timeoutMs: 30_000 });
+      const attempts = 10;
+      await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, {
+        body, attempts, timeoutMs: 30_000,
+        onRetry: (err, attempt, waitMs) => this.deps.logger.warn(`job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`),
+      });
     } catch (err) {
       this.deps.logger.error(`job ${this.taskId}: could not report the result (${errorMessage(err)})`);
     }
