@@ -1,5 +1,10 @@
 // One HTTP call to the ingest API with a timeout. Never throws: the outcome says whether the call
 // can be retried and how long the server asked us to wait (429 Retry-After).
+//
+// node:http rather than fetch: the reporter runs inside the user's Playwright runner, and fetch's
+// first call loads undici, zlib and web streams (about 70 ms of the runner's CPU per run).
+import http from 'node:http';
+import https from 'node:https';
 
 export type CallOutcome<T> =
   | { ok: true; status: number; data: T }
@@ -7,44 +12,73 @@ export type CallOutcome<T> =
 
 export type CallInit = { apiKey: string; timeoutMs: number; signal?: AbortSignal; contentType?: string; userAgent: string };
 
+/** Answers larger than this are not read to the end (the API's answers are small). */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+// Connections are reused between batches; idle ones never keep the user's process alive (Node
+// unrefs an agent's free sockets).
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 4 }), https: new https.Agent({ keepAlive: true, maxSockets: 4 }) };
+
 /** POST `body` (JSON-encoded unless it is bytes) and unwrap the `{ success, data }` envelope. */
-export async function post<T>(url: string, body: unknown, init: CallInit): Promise<CallOutcome<T>> {
-  const timeout = AbortSignal.timeout(Math.max(1, init.timeoutMs));
-  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
+export function post<T>(url: string, body: unknown, init: CallInit): Promise<CallOutcome<T>> {
   const bytes = body instanceof Uint8Array;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': bytes ? init.contentType ?? 'application/octet-stream' : 'application/json',
-        'x-api-key': init.apiKey,
-        'user-agent': init.userAgent,
-      },
-      body: bytes ? body : JSON.stringify(body),
-      signal,
-    });
-  } catch (err) {
-    const why = timeout.aborted ? `timed out after ${init.timeoutMs} ms` : init.signal?.aborted ? 'aborted' : describe(err);
-    return { ok: false, status: 0, retryable: true, error: why };
-  }
-  let text = '';
-  try {
-    text = await res.text();
-  } catch (err) {
-    return { ok: false, status: res.status, retryable: true, error: `reading the answer failed: ${describe(err)}` };
-  }
+  const payload = bytes ? body : Buffer.from(JSON.stringify(body));
+  return call<T>('POST', url, init, payload, bytes ? init.contentType ?? 'application/octet-stream' : 'application/json');
+}
+
+/** GET `url` and unwrap the envelope. */
+export function get<T>(url: string, init: CallInit): Promise<CallOutcome<T>> {
+  return call<T>('GET', url, init);
+}
+
+function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Array, contentType?: string): Promise<CallOutcome<T>> {
+  return new Promise((resolve) => {
+    let req: http.ClientRequest | undefined;
+    let settled = false;
+    const done = (outcome: CallOutcome<T>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    // A failed call gives up its connection; a finished one leaves it to the agent for the next call.
+    const fail = (error: string, status = 0) => { if (!settled) req?.destroy(); done({ ok: false, status, retryable: true, error }); };
+    const onAbort = () => fail('aborted');
+    const timer = setTimeout(() => fail(`timed out after ${init.timeoutMs} ms`), Math.max(1, init.timeoutMs));
+    timer.unref();
+    if (init.signal?.aborted) return fail('aborted');
+    init.signal?.addEventListener('abort', onAbort, { once: true });
+
+    let target: URL;
+    try { target = new URL(url); } catch { return done({ ok: false, status: 0, retryable: false, error: `not a URL: ${url}` }); }
+    const secure = target.protocol === 'https:';
+    const headers: http.OutgoingHttpHeaders = { 'x-api-key': init.apiKey, 'user-agent': init.userAgent, accept: 'application/json' };
+    if (payload) Object.assign(headers, { 'content-type': contentType, 'content-length': payload.byteLength });
+    try {
+      req = (secure ? https : http).request(target, { method, headers, agent: secure ? agents.https : agents.http }, (res) => {
+        const parts: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => { size += d.length; if (size <= MAX_ANSWER_BYTES) parts.push(d); });
+        res.on('error', (err) => fail(`reading the answer failed: ${describe(err)}`, res.statusCode ?? 0));
+        res.on('end', () => done(outcomeOf<T>(res.statusCode ?? 0, res.headers['retry-after'], Buffer.concat(parts).toString('utf8'))));
+        res.on('close', () => { if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0); });
+      });
+    } catch (err) {
+      return done({ ok: false, status: 0, retryable: false, error: describe(err) });
+    }
+    req.on('error', (err) => fail(describe(err)));
+    req.end(payload);
+  });
+}
+
+function outcomeOf<T>(status: number, retryAfterHeader: string | undefined, text: string): CallOutcome<T> {
   let json: { success?: boolean; data?: T; error?: string } | undefined;
   try { json = text ? JSON.parse(text) : undefined; } catch { /* not JSON (a proxy's error page) */ }
-  if (res.ok && json?.success) return { ok: true, status: res.status, data: json.data as T };
-  const retryable = res.status === 408 || res.status === 429 || res.status >= 500 || (res.ok && !json?.success);
-  return {
-    ok: false,
-    status: res.status,
-    retryable,
-    retryAfterMs: retryAfter(res.headers.get('retry-after')),
-    error: `HTTP ${res.status}${json?.error ? `: ${json.error}` : ''}`,
-  };
+  const ok = status >= 200 && status < 300;
+  if (ok && json?.success) return { ok: true, status, data: json.data as T };
+  const retryable = status === 408 || status === 429 || status >= 500 || (ok && !json?.success);
+  return { ok: false, status, retryable, retryAfterMs: retryAfter(retryAfterHeader ?? null), error: `HTTP ${status}${json?.error ? `: ${json.error}` : ''}` };
 }
 
 /** Retry-After as seconds or an HTTP date, in ms. */
@@ -63,6 +97,6 @@ export function backoffMs(failures: number, capMs = 30_000): number {
 }
 
 function describe(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const e = err as { code?: string; message?: string };
+  return e?.code ?? e?.message ?? String(err);
 }

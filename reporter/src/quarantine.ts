@@ -2,23 +2,18 @@
 // but when every failing test is quarantined the Agnox run is reported PASSED. Best effort and bounded:
 // without the list (server down, slow, old) the run is reported as Playwright ended it.
 import type { TestCase } from '@playwright/test/reporter';
+import { get } from './http';
 import type { ResolvedOptions } from './options';
 
 const FETCH_TIMEOUT_MS = 5_000;
 
 /** Test keys ("file › title", as the control plane keys quarantines) in force for the project; empty on any failure. */
 export async function fetchQuarantined(o: Pick<ResolvedOptions, 'baseUrl' | 'apiKey' | 'projectId' | 'requestTimeoutMs'>, userAgent: string, signal: AbortSignal): Promise<Set<string>> {
-  try {
-    const res = await fetch(`${o.baseUrl}/api/quarantines?projectId=${encodeURIComponent(o.projectId)}`, {
-      headers: { 'x-api-key': o.apiKey, 'user-agent': userAgent },
-      signal: AbortSignal.any([signal, AbortSignal.timeout(Math.min(o.requestTimeoutMs, FETCH_TIMEOUT_MS))]),
-    });
-    if (!res.ok) return new Set();
-    const json = (await res.json()) as { success?: boolean; data?: Array<{ testKey?: unknown }> };
-    return new Set((json.data ?? []).map((q) => q.testKey).filter((k): k is string => typeof k === 'string'));
-  } catch {
-    return new Set();
-  }
+  const res = await get<Array<{ testKey?: unknown }>>(`${o.baseUrl}/api/quarantines?projectId=${encodeURIComponent(o.projectId)}`, {
+    apiKey: o.apiKey, userAgent, signal, timeoutMs: Math.min(o.requestTimeoutMs, FETCH_TIMEOUT_MS),
+  });
+  if (!res.ok || !Array.isArray(res.data)) return new Set();
+  return new Set(res.data.map((q) => q?.testKey).filter((k): k is string => typeof k === 'string'));
 }
 
 export const testKey = (file: string, title: string) => (file ? `${file} › ${title}` : title);

@@ -19,7 +19,7 @@ describe('@agnox/playwright-reporter package', () => {
       const code = readFileSync(path.join(REPORTER_DIR, file), 'utf8');
       const specifiers = [...code.matchAll(/(?:from\s+|require\()\s*["']([^"']+)["']/g)].map((m) => m[1]!);
       expect(specifiers.length, file).toBeGreaterThan(0);
-      expect(specifiers.filter((s) => !/^(node:)?(crypto|fs|fs\/promises|path|http|os|url)$/.test(s)), file).toEqual([]);
+      expect(specifiers.filter((s) => !/^(node:)?(crypto|fs|fs\/promises|path|http|https|os|url)$/.test(s)), file).toEqual([]);
     }
     const types = readFileSync(path.join(REPORTER_DIR, 'dist/index.d.ts'), 'utf8');
     expect([...types.matchAll(/from '([^']+)'/g)].map((m) => m[1])).toEqual(['@playwright/test/reporter']);
