@@ -5,14 +5,14 @@
 // In CI the server is elsewhere; here it shares the machine. So that its work on the events does not
 // count as the reporter's, the server is pinned to the last CPU and Playwright to the others
 // (BENCH_SHARED_CPUS=1 turns that off and lets both share every CPU).
-// Run: npm run bench:reporter   (env: BENCH_RUNS=5)
+// Run: npm run bench:reporter   (env: BENCH_RUNS=8)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startControlPlane } from '../../test/support/wrangler.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 8);
 const CPUS = availableParallelism();
 const SEPARATE = CPUS >= 2 && process.env.BENCH_SHARED_CPUS !== '1';
 const SERVER_CPUS = SEPARATE ? String(CPUS - 1) : undefined;
