@@ -1,7 +1,9 @@
 // Counts every HTTP answer a load process gets, by status class and by route, and times the calls.
-// The load's clients (the real agent, the real reporter, the viewers) all call the global fetch,
-// so wrapping it once per process sees every request they make; WebSocket handshakes are
-// recorded by their owners through `record`.
+// The agent and the viewers call the global fetch (wrapped once per process); the reporter calls
+// node:http, seen through Node's diagnostics channels. WebSocket handshakes are recorded by their
+// owners through `record`.
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { subscribe } from 'node:diagnostics_channel';
 
 export type Outcome = '1xx' | '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'network' | 'timeout' | 'aborted';
 
@@ -76,5 +78,24 @@ export class HttpStats {
         throw err;
       }
     };
+  }
+
+  /** Sees node:http client calls of this process (the reporter's) through diagnostics channels. */
+  instrumentNodeHttp() {
+    subscribe('http.client.request.start', (message) => {
+      const request = (message as { request: ClientRequest }).request;
+      const route = routeOf(request.method, `http://${request.host}${request.path}`);
+      const started = performance.now();
+      let answered = false;
+      request.once('response', (res: IncomingMessage) => {
+        answered = true;
+        const status = res.statusCode ?? 0;
+        res.once('end', () => this.record(route, outcomeOf(status), status, performance.now() - started));
+        res.once('aborted', () => this.record(route, 'network', 'network', undefined, 'answer cut off'));
+      });
+      request.once('error', (err: NodeJS.ErrnoException) => { if (!answered) { answered = true; this.record(route, 'network', 'network', undefined, err.code ?? err.message); } });
+      // Destroyed before an answer without an error: the caller's timeout or abort.
+      request.once('close', () => { if (!answered) this.record(route, 'aborted', 'aborted'); });
+    });
   }
 }

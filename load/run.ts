@@ -51,6 +51,7 @@ const http = new HttpStats(['POST /api/ingest/event']);
 log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
 const cp = await startControlPlane({ vars: { STRIPE_WEBHOOK_SECRET } });
 http.instrumentFetch(); // after start-up: its health polls are not part of the load
+http.instrumentNodeHttp();
 const fleet = new AgentFleet(http);
 let exitCode = 1;
 try {

@@ -5,6 +5,7 @@
 // run with the field silently dropped. Other fields the agent does not know are ignored (a newer
 // control plane may add harmless ones), and the agent's own log names them.
 import { Job } from '../../worker/contracts/agent';
+import { isImageReference } from '../../worker/contracts/projects';
 
 /**
  * Docker container/HostConfig settings and the agent's own limits, compared lower-case without
@@ -25,12 +26,6 @@ const CONTAINER_SETTINGS = new Set([
   'logconfig', 'autoremove', 'isolation',
 ]);
 
-/** Docker's image reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest]. */
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const DOMAIN = '(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?';
-const IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
-
-export const isImageReference = (image: string): boolean => image.length <= 255 && IMAGE_REFERENCE.test(image);
 
 /** The control plane's ceiling on a run's timeout (24 h); 0 or more would let a job run forever. */
 export const MAX_TIMEOUT_SECONDS = 24 * 3600;

@@ -51,6 +51,9 @@ export class JobRun {
   private stopping: Promise<void> | null = null;
   /** Set once the result is being reported: a heartbeat refused after that is not a lost lease. */
   private reporting = false;
+  /** The result report needed a retry: heartbeats resume, to hold the lease while it retries. */
+  private reportRetrying = false;
+  private heartbeatInFlight: Promise<unknown> | null = null;
   readonly streamer: LogStreamer;
   private readonly masker: SecretMasker;
   readonly startedAt = Date.now();
@@ -249,8 +252,13 @@ export class JobRun {
         // After a failed heartbeat the next comes sooner, so the lease is renewed soon after a cut heals.
         await sleep(failing ? Math.min(interval, HEARTBEAT_RETRY_MS) : interval, signal);
         if (signal.aborted || this.stopReason === 'lease_lost') break;
+        // A heartbeat racing the result report would find the lease just released (404): while the
+        // first report attempt is out, the lease renewed before it is enough.
+        if (this.reporting && !this.reportRetrying) continue;
         try {
-          const data = await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          const call = this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          this.heartbeatInFlight = call.catch(() => {});
+          const data = await call.finally(() => { this.heartbeatInFlight = null; });
           failing = false;
           const hb = HeartbeatResponse.safeParse(data);
           if (hb.success && hb.data.cancel && !this.stopReason && !this.reporting) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
@@ -274,11 +282,20 @@ export class JobRun {
 
   private async complete(body: CompleteBody): Promise<void> {
     this.reporting = true;
+    // Let a heartbeat already on its way land first (bounded: it may be stuck on a bad network).
+    if (this.heartbeatInFlight) {
+      const bound = new AbortController();
+      await Promise.race([this.heartbeatInFlight, sleep(5_000, bound.signal)]);
+      bound.abort();
+    }
     try {
       const attempts = 10;
       await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, {
         body, attempts, timeoutMs: 30_000,
-        onRetry: (err, attempt, waitMs) => this.deps.logger.warn(`job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`),
+        onRetry: (err, attempt, waitMs) => {
+          this.reportRetrying = true;
+          this.deps.logger.warn(`job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`);
+        },
       });
     } catch (err) {
       this.deps.logger.error(`job ${this.taskId}: could not report the result (${errorMessage(err)})`);

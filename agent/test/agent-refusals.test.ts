@@ -1,7 +1,7 @@
 // What a job may not ask, end to end: the real control plane, the real agent and engine. A payload with
 // container settings (injected by a proxy standing in for a compromised or newer control plane), one
-// off the contract, DOCKER_HOST aimed at the Docker socket, an image path the control plane lets
-// through: each run ends ERROR, reason refused, its log saying why, before any container exists.
+// off the contract, DOCKER_HOST aimed at the Docker socket, an image path (which the control plane
+// refuses too, so the proxy injects it): each run ends ERROR, reason refused, its log saying why, before any container exists.
 // And a job past its memory limit ends with "out of memory (limit …)".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, logTextOf, startHarness, waitFor } from './support/control-plane';
@@ -18,6 +18,7 @@ let busybox: string;
 const INJECT: Record<string, Record<string, unknown>> = {
   'inject:settings': { privileged: true, binds: ['/var/run/docker.sock:/var/run/docker.sock'], NetworkMode: 'host' },
   'inject:off-contract': { image: 42, timeoutSeconds: 'soon' },
+  'inject:image-path': { image: 'agnox-test/../../containers/x' },
 };
 
 beforeAll(async () => {
@@ -64,8 +65,8 @@ describe('refusals', () => {
     expect(log).toContain('this agent never mounts /var/run/docker.sock into a job');
   });
 
-  it('refuses an image string the control plane accepts but that is no image reference (a path with "..")', async () => {
-    const { run, log } = await refusedRun({ image: 'agnox-test/../../containers/x', command: 'true' });
+  it('refuses an image string that is no image reference (a path with "..")', async () => {
+    const { run, log } = await refusedRun({ image: busybox, command: 'inject:image-path' });
     expect(run.status, log).toBe('ERROR');
     expect(run.reason).toBe('refused');
     expect(log).toContain('refused: image "agnox-test/../../containers/x" is not a Docker image reference');

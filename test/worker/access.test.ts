@@ -111,6 +111,12 @@ describe('input validation', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.json.code).toBe('VALIDATION_ERROR');
     expect(wrong.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['name', 'image']));
+    // Docker's grammar, the one agents check jobs against: a path is not an image.
+    for (const image of ['a/../../x', 'Upper/Case', 'busybox:', '-leading', 'x'.repeat(256)]) {
+      const res = await api('POST', '/api/projects', { token: org.token, body: { name: `p-${image.length}`, image } });
+      expect(res.status, image).toBe(400);
+    }
+    expect((await api('POST', '/api/projects', { token: org.token, body: { name: 'digest', image: `registry.local:5000/team/e2e:v1.2@sha256:${'a'.repeat(64)}` } })).status).toBe(201);
     const arr = await api('POST', '/api/auth/login', { body: [1, 2, 3] });
     expect(arr.status).toBe(400);
   });

@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { EnvironmentName, VariableMap, VariableName } from './common';
 
-/** A Docker image reference: [registry/]name[:tag][@digest]. */
+/** Docker's image reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest]. */
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOMAIN = '(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?';
+export const IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
+
+export const isImageReference = (image: string): boolean => image.length <= 255 && IMAGE_REFERENCE.test(image);
+
+/** A Docker image reference: [registry/]name[:tag][@digest]. The agent checks jobs against the same grammar. */
 export const DockerImage = z.string().trim().min(1).max(255)
-  .regex(/^[a-z0-9]+([._\/:@-][a-zA-Z0-9_.-]+)*$/, 'must be a Docker image reference such as mcr.microsoft.com/playwright:v1.50.0');
+  .regex(IMAGE_REFERENCE, 'must be a Docker image reference such as mcr.microsoft.com/playwright:v1.50.0');
 
 export const ProjectCreateBody = z.object({
   name: z.string().trim().min(1).max(100),

@@ -9,7 +9,8 @@ export type JobRewritingProxy = { url: string; close: () => Promise<void> };
 
 const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
 
-export async function startJobRewritingProxy(target: string, rewrite: (job: JobPayload) => JobPayload): Promise<JobRewritingProxy> {
+/** `onAnswer` sees every proxied request's method, path and status (for tests that count answers). */
+export async function startJobRewritingProxy(target: string, rewrite: (job: JobPayload) => JobPayload, onAnswer?: (method: string, path: string, status: number) => void): Promise<JobRewritingProxy> {
   const { hostname, port } = new URL(target);
   const server = http.createServer(async (req, res) => {
     try {
@@ -23,6 +24,7 @@ export async function startJobRewritingProxy(target: string, rewrite: (job: JobP
         envelope.data.job = rewrite(envelope.data.job);
         body = Buffer.from(JSON.stringify(envelope));
       }
+      onAnswer?.(req.method ?? 'GET', req.url ?? '', up.status);
       res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
       res.end(body);
     } catch (err) {
