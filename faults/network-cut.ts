@@ -2,8 +2,8 @@
 // open connection destroyed, new ones refused), then restored. The sensible outcome, measured here:
 // the container keeps running, the agent keeps its lease, resumes streaming, and the run completes
 // with its whole log on its first attempt.
-import net from 'node:net';
 import { FINAL } from '../agent/test/support/control-plane';
+import { startFlakyProxy } from '../agent/test/support/flaky-proxy';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import { HEARTBEAT_INTERVAL_MS, LEASE_TTL_MS } from '../worker/contracts/agent';
 import {
@@ -14,40 +14,12 @@ import { tail } from './lib';
 const CUT_MS = Number(process.env.FAULT_CUT_MS ?? 30_000);
 const LINES = 600;
 
-/** A proxy that can be cut: `cut()` destroys every connection and stops listening (new ones are refused). */
-async function startCuttableProxy(target: string) {
-  const { hostname, port } = new URL(target);
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    for (const s of [client, upstream]) open.add(s);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const own = (server.address() as net.AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${own}`,
-    cut: async () => {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      for (const s of open) s.resetAndDestroy();
-      open.clear();
-      await closed;
-    },
-    restore: () => new Promise<void>((r) => server.listen(own, '127.0.0.1', r)),
-    close: async () => { for (const s of open) s.destroy(); if (server.listening) await new Promise((r) => server.close(r)); },
-  };
-}
-
 export const networkCut: Scenario = {
   name: 'network-cut',
   summary: `cut the agent's network for ${CUT_MS / 1000} s mid-job, then restore it`,
   async run(report) {
     const h = await startStack(report);
-    const proxy = await startCuttableProxy(h.cp.url);
+    const proxy = await startFlakyProxy(h.cp.url);
     let agent: AgentProcess | undefined;
     try {
       const busybox = ensureBusyboxImage();

@@ -17,7 +17,7 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 
 // Connections are reused between batches; idle ones never keep the user's process alive (Node
 // unrefs an agent's free sockets).
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 4 }), https: new https.Agent({ keepAlive: true, maxSockets: 4 }) };
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /** POST `body` (JSON-encoded unless it is bytes) and unwrap the `{ success, data }` envelope. */
 export function post<T>(url: string, body: unknown, init: CallInit): Promise<CallOutcome<T>> {
@@ -55,8 +55,10 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
     const secure = target.protocol === 'https:';
     const headers: http.OutgoingHttpHeaders = { 'x-api-key': init.apiKey, 'user-agent': init.userAgent, accept: 'application/json' };
     if (payload) Object.assign(headers, { 'content-type': contentType, 'content-length': payload.byteLength });
-    try {
-      req = (secure ? https : http).request(target, { method, headers, agent: secure ? agents.https : agents.http }, (res) => {
+    const send = (retry: boolean) => {
+      let answered = false;
+      const r = (secure ? https : http).request(target, { method, headers, agent: secure ? agents.https : agents.http }, (res) => {
+        answered = true;
         const parts: Buffer[] = [];
         let size = 0;
         res.on('data', (d: Buffer) => { size += d.length; if (size <= MAX_ANSWER_BYTES) parts.push(d); });
@@ -64,11 +66,20 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
         res.on('end', () => done(outcomeOf<T>(res.statusCode ?? 0, res.headers['retry-after'], Buffer.concat(parts).toString('utf8'))));
         res.on('close', () => { if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0); });
       });
+      req = r;
+      r.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server (or a proxy) closed just as it was reused: the request
+        // did not get through, so it goes once more on a fresh connection, as Node's docs advise.
+        if (retry && r.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return send(false);
+        fail(describe(err));
+      });
+      r.end(payload);
+    };
+    try {
+      send(true);
     } catch (err) {
-      return done({ ok: false, status: 0, retryable: false, error: describe(err) });
+      done({ ok: false, status: 0, retryable: false, error: describe(err) });
     }
-    req.on('error', (err) => fail(describe(err)));
-    req.end(payload);
   });
 }
 

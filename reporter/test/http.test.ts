@@ -34,8 +34,18 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
       return;
     case '/hang':
       return; // never answers
+    case '/drops-idle': {
+      // Answers the first request of a connection; drops the connection at the second, as a server
+      // that timed out an idle keep-alive connection just as the client reused it.
+      const served = servedOn.get(req.socket) ?? 0;
+      servedOn.set(req.socket, served + 1);
+      if (served > 0) { req.socket.destroy(); return; }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, data: { port: req.socket.remotePort } }));
+      return;
+    }
   }
 });
+const servedOn = new WeakMap<Socket, number>();
 server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
 beforeAll(async () => {
@@ -73,6 +83,13 @@ describe('reporter http', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     expect(await post(`http://127.0.0.1:${port}/x`, {}, init)).toEqual({ ok: false, status: 0, retryable: true, error: 'ECONNREFUSED' });
+  });
+
+  it('sends once more on a fresh connection when a kept-alive one was dropped as it was reused', async () => {
+    const first = await post<{ port: number }>(`${base}/drops-idle`, { n: 1 }, init);
+    const second = await post<{ port: number }>(`${base}/drops-idle`, { n: 2 }, init);
+    expect(first.ok && second.ok).toBe(true);
+    if (first.ok && second.ok) expect(second.data.port).not.toBe(first.data.port);
   });
 
   it('turns an answer cut off midway into a retryable failure', async () => {

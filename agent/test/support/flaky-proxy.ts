@@ -1,10 +1,11 @@
 // A TCP proxy in front of the control plane that can drop the network: `reset()` kills every open
 // connection (like a link going down), `blackhole()` keeps connections open but silently drops
-// all bytes both ways (a half-open link: no FIN, no RST), `restore()` heals it.
+// all bytes both ways (a half-open link: no FIN, no RST), `cut()` kills every connection and
+// refuses new ones (the host unreachable), `restore()` heals it.
 import net from 'node:net';
 
 export type FlakyProxy = {
-  url: string; reset: () => void; blackhole: () => void; restore: () => void;
+  url: string; reset: () => void; blackhole: () => void; cut: () => Promise<void>; restore: () => Promise<void>;
   /** Refuse WebSocket upgrades (a proxy that only speaks plain HTTP). */
   blockWebSockets: (block: boolean) => void;
   connections: () => number; close: () => Promise<void>;
@@ -43,9 +44,18 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
     reset: resetAll,
     blackhole: () => { mode = 'blackhole'; },
     blockWebSockets: (block) => { noWebSockets = block; },
+    cut: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      resetAll();
+      await closed;
+    },
     // Bytes were dropped, so the old streams are corrupt: end them, as a NAT timeout would.
-    restore: () => { mode = 'pass'; resetAll(); },
+    restore: async () => {
+      mode = 'pass';
+      resetAll();
+      if (!server.listening) await new Promise<void>((r) => server.listen(own, '127.0.0.1', r));
+    },
     connections: () => total,
-    close: () => new Promise<void>((r) => { resetAll(); server.close(() => r()); }),
+    close: () => new Promise<void>((r) => { resetAll(); if (server.listening) server.close(() => r()); else r(); }),
   };
 }
