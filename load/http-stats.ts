@@ -84,6 +84,8 @@ export class HttpStats {
   instrumentNodeHttp() {
     subscribe('http.client.request.start', (message) => {
       const request = (message as { request: ClientRequest }).request;
+      // WebSocket handshakes (the `ws` package uses node:http) are recorded by their owners.
+      if (request.getHeader('upgrade')) return;
       const route = routeOf(request.method, `http://${request.host}${request.path}`);
       const started = performance.now();
       let answered = false;
