@@ -68,6 +68,7 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
       });
       req = r;
       r.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return; // our own destroy() after a timeout or an abort
         // A kept-alive connection the server (or a proxy) closed just as it was reused: the request
         // did not get through, so it goes once more on a fresh connection, as Node's docs advise.
         if (retry && r.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return send(false);

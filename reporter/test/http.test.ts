@@ -1,6 +1,7 @@
 // The reporter's one HTTP call (node:http, not fetch) against a local server that misbehaves in the
 // ways networks do: every outcome is a value, never a throw or a hang, and connections are reused.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { subscribe } from 'node:diagnostics_channel';
+import { type ClientRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, post } from '../src/http';
@@ -33,6 +34,7 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
       setImmediate(() => req.socket.destroy());
       return;
     case '/hang':
+      hangs++;
       return; // never answers
     case '/drops-idle': {
       // Answers the first request of a connection; drops the connection at the second, as a server
@@ -46,6 +48,24 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
   }
 });
 const servedOn = new WeakMap<Socket, number>();
+let hangs = 0;
+
+// Every /hang request the client makes, and how many of them have closed: a copy sent after the
+// call gave up would start before the given-up request's 'close'.
+const hangCalls = { started: 0, closed: 0 };
+subscribe('http.client.request.start', (message) => {
+  const request = (message as { request: ClientRequest }).request;
+  if (request.path !== '/hang') return;
+  hangCalls.started++;
+  request.once('close', () => { hangCalls.closed++; });
+});
+async function until(what: string, cond: () => boolean) {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
 beforeAll(async () => {
@@ -98,15 +118,21 @@ describe('reporter http', () => {
     expect(out.ok ? '' : out.error).toMatch(/reading the answer failed|ECONNRESET|socket hang up/);
   });
 
-  it('gives up at its timeout, and at once when its signal aborts', async () => {
+  it('gives up at its timeout, and at once when its signal aborts, and sends no copy after giving up', async () => {
+    // Each call goes out on a kept-alive connection, the case where a failure may be answered by a resend.
+    expect((await post(`${base}/ok`, {}, init)).ok).toBe(true);
     const t0 = performance.now();
     expect(await post(`${base}/hang`, {}, { ...init, timeoutMs: 300 })).toEqual({ ok: false, status: 0, retryable: true, error: 'timed out after 300 ms' });
     const waited = performance.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(290);
     expect(waited).toBeLessThan(5_000);
+    expect((await post(`${base}/ok`, {}, init)).ok).toBe(true);
     const abort = new AbortController();
     const pending = post(`${base}/hang`, {}, { ...init, signal: abort.signal });
+    await until('the server to get the request', () => hangs === 2);
     abort.abort();
     expect(await pending).toEqual({ ok: false, status: 0, retryable: true, error: 'aborted' });
+    await until('both requests to close', () => hangCalls.closed === hangCalls.started);
+    expect(hangCalls.started).toBe(2);
   });
 });
