@@ -8,6 +8,7 @@ import { Delivery } from '../src/delivery';
 import { resolveOptions, type AgnoxReporterOptions, type ResolvedOptions } from '../src/options';
 import { readSpool } from '../src/spool';
 import { startFakeIngest, type FakeIngest } from './support/fake-ingest';
+import { until } from './support/until';
 
 const servers: FakeIngest[] = [];
 afterAll(async () => { await Promise.all(servers.map((s) => s.close())); });
@@ -29,14 +30,6 @@ function delivery(baseUrl: string, opts: AgnoxReporterOptions = {}) {
 
 const log = (n: number) => ({ type: 'log' as const, chunk: `line ${n}\n`, timestamp: n });
 const teardown = { status: 'PASSED' as const, summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 1 } };
-
-async function until(what: string, cond: () => boolean, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Delivery', () => {
   it('sends the last batch with the teardown: one request at the end of the run', async () => {

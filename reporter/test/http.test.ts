@@ -5,6 +5,7 @@ import { type ClientRequest, createServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, post } from '../src/http';
+import { until } from './support/until';
 
 const sockets = new Set<Socket>();
 let base = '';
@@ -59,13 +60,6 @@ subscribe('http.client.request.start', (message) => {
   hangCalls.started++;
   request.once('close', () => { hangCalls.closed++; });
 });
-async function until(what: string, cond: () => boolean) {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
 beforeAll(async () => {
@@ -129,10 +123,10 @@ describe('reporter http', () => {
     expect((await post(`${base}/ok`, {}, init)).ok).toBe(true);
     const abort = new AbortController();
     const pending = post(`${base}/hang`, {}, { ...init, signal: abort.signal });
-    await until('the server to get the request', () => hangs === 2);
+    await until('the server to get the request', () => hangs === 2, 10_000);
     abort.abort();
     expect(await pending).toEqual({ ok: false, status: 0, retryable: true, error: 'aborted' });
-    await until('both requests to close', () => hangCalls.closed === hangCalls.started);
+    await until('both requests to close', () => hangCalls.closed === hangCalls.started, 10_000);
     expect(hangCalls.started).toBe(2);
   });
 });
