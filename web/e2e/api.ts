@@ -1,6 +1,7 @@
 // The test's own calls to the control plane, standing in for other actors: an agent that takes a job
 // and streams its log, an admin inviting members. Real HTTP against the real Worker.
 import { expect } from '@playwright/test';
+import { HEARTBEAT_INTERVAL_MS } from '../../worker/contracts/agent';
 
 export type Json = { success: boolean; data?: any; error?: string; code?: string };
 
@@ -48,6 +49,19 @@ export async function takeJob(baseURL: string, agentToken: string, taskId: strin
     expect(r.status, JSON.stringify(r.json)).toBe(204);
   }
   throw new Error(`no job for ${taskId} within 30 s`);
+}
+
+/**
+ * Heartbeats for a taken job at the agent's cadence, so its lease does not lapse while a long test
+ * streams into it (a lapsed lease puts the job back and adds a line to its log). Returns the stop.
+ */
+export function holdLease(baseURL: string, agentToken: string, taskId: string): () => void {
+  const timer = setInterval(() => {
+    // A missed beat is survivable (the lease is six beats long); the test's own assertions say the rest.
+    call(baseURL, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, { agentToken, body: {} }).catch(() => {});
+  }, HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export type Chunk = { seq: number; stream?: 'stdout' | 'stderr' | 'system'; data: string };
