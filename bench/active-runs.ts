@@ -2,8 +2,10 @@
 //  1. dispatch: a run request → the waiting agent's long poll answers (p50/p95), against a plain
 //     HTTP round trip to /api/health as the floor;
 //  2. fan-out: an agent streams 2,000 lines/s over its WebSocket to an execution watched by 50
-//     viewers; chunk → viewer latency (p50/p95/p99), against a plain `ws` broadcast server on
-//     loopback as the floor; and the stored log's completeness.
+//     viewers; chunk → viewer latency (p50/p95/p99), against two floors: a plain `ws` broadcast
+//     server on loopback, and a bare Durable Object relay (bench/relay/) served by wrangler dev
+//     like Agnox, which shows what the dev server and workerd cost before any Agnox code runs;
+//     and the stored log's completeness.
 // Run: npm run bench (or: npx node bench/active-runs.ts). Prints numbers; exits non-zero only if
 // the log is incomplete.
 import { WebSocketServer, WebSocket } from 'ws';
@@ -44,6 +46,17 @@ async function floorBroadcast(): Promise<{ latencies: number[]; received: number
   const result = await drive(`ws://127.0.0.1:${port}/agent`, {}, () => `ws://127.0.0.1:${port}/viewer`, (msg) => JSON.parse(msg).chunks);
   wss.close();
   return result;
+}
+
+/** The same traffic through a bare Durable Object relay under wrangler dev: the same-runtime floor. */
+async function floorRelay(): Promise<{ latencies: number[]; received: number }> {
+  const relay = await startControlPlane({ config: 'bench/relay/wrangler.toml' });
+  try {
+    const ws = relay.url.replace('http', 'ws');
+    return await drive(`${ws}/agent`, {}, () => `${ws}/viewer`, (msg) => JSON.parse(msg).chunks);
+  } finally {
+    await relay.stop();
+  }
 }
 
 type ChunkOut = { seq: number; stream: 'stdout'; data: string; ts: number };
@@ -127,7 +140,8 @@ async function main() {
       await json(`${url}/api/agent/jobs/${lastTaskId}/complete`, { method: 'POST', agentToken, body: JSON.stringify({ status: 'PASSED', exitCode: 0 }) });
     }
     console.log(`floor    GET /api/health round trip:        ${fmt(health)}`);
-    console.log(`dispatch request → waiting poll answered:   ${fmt(dispatch)}   (target p95 < 50 ms)`);
+    console.log(`dispatch request → waiting poll answered:   ${fmt(dispatch)}   (target p95 < 50 ms and < 3× the floor)`);
+    console.log(`ratio    dispatch/health p50 ${(pct(dispatch, 50) / pct(health, 50)).toFixed(2)}×, p95 ${(pct(dispatch, 95) / pct(health, 95)).toFixed(2)}×`);
 
     // 2. Fan-out, on a fresh running job.
     const run = await json(`${url}/api/execution-request`, { method: 'POST', token, body: JSON.stringify({ projectId: project.body.data.id }) });
@@ -139,10 +153,15 @@ async function main() {
     const agnox = await drive(`${wsUrl}/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agentToken}` }, ticket,
       (msg) => { const m = JSON.parse(msg); return m.type === 'log' ? m.chunks : undefined; });
     const floor = await floorBroadcast();
+    const relay = await floorRelay();
     const expected = (SECONDS * LINES_PER_SECOND) / LINES_PER_CHUNK;
+    const ratio = (name: string, f: number[]) =>
+      console.log(`ratio    agnox/${name} p50 ${(pct(agnox.latencies, 50) / pct(f, 50)).toFixed(2)}×, p95 ${(pct(agnox.latencies, 95) / pct(f, 95)).toFixed(2)}×`);
     console.log(`floor    plain ws broadcast, chunk → viewer: ${fmt(floor.latencies)}`);
-    console.log(`agnox    agent chunk → viewer:               ${fmt(agnox.latencies)}   (target p95 < 100 ms and ≤ 3× floor)`);
-    console.log(`ratio    agnox/floor p50 ${(pct(agnox.latencies, 50) / pct(floor.latencies, 50)).toFixed(2)}×, p95 ${(pct(agnox.latencies, 95) / pct(floor.latencies, 95)).toFixed(2)}×`);
+    console.log(`floor    bare DO relay (wrangler dev):       ${fmt(relay.latencies)}   (${relay.received} of ${expected * VIEWERS} deliveries)`);
+    console.log(`agnox    agent chunk → viewer:               ${fmt(agnox.latencies)}   (target p95 < 100 ms and ≤ 3× the ws floor)`);
+    ratio('ws floor   ', floor.latencies);
+    ratio('relay floor', relay.latencies);
     console.log(`delivery ${agnox.received} of ${expected * VIEWERS} chunk deliveries reached viewers (${((100 * agnox.received) / (expected * VIEWERS)).toFixed(2)}%)`);
 
     // 3. Completeness of the stored log.

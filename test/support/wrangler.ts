@@ -33,11 +33,16 @@ const childEnv = () => ({ ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'fa
  * `vars` override wrangler.toml [vars] for this instance (e.g. GEMINI_BASE_URL for a fake server).
  * `cpus` pins wrangler and its workerd processes to those CPUs (taskset list, e.g. "1"): a benchmark
  * can keep the server off the CPUs of the client it measures, as a real deployment would.
+ * `config` serves another wrangler.toml (relative to the repository root) instead of Agnox's.
  */
-export async function startControlPlane(opts: { vars?: Record<string, string>; stateDir?: string; cpus?: string } = {}): Promise<ControlPlane> {
+export async function startControlPlane(opts: { vars?: Record<string, string>; stateDir?: string; cpus?: string; config?: string } = {}): Promise<ControlPlane> {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'agnox-state-'));
-  const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], { cwd: ROOT, env: childEnv(), encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  // Another config (a bench's floor worker) has no D1 to migrate.
+  const config = opts.config ? ['--config', opts.config] : [];
+  if (!opts.config) {
+    const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], { cwd: ROOT, env: childEnv(), encoding: 'utf8' });
+    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  }
   const port = await freePort();
   let log = '';
   let child!: ChildProcess;
@@ -47,7 +52,7 @@ export async function startControlPlane(opts: { vars?: Record<string, string>; s
     const varArgs = Object.entries({ ENVIRONMENT: 'development', ...opts.vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
     inspectorPort = await freePort();
     const pinned = opts.cpus ? ['-c', opts.cpus, WRANGLER] : [];
-    child = spawn(opts.cpus ? 'taskset' : WRANGLER, [...pinned, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false', ...varArgs], {
+    child = spawn(opts.cpus ? 'taskset' : WRANGLER, [...pinned, 'dev', ...config, '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir, '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false', ...varArgs], {
       cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     child.stdout!.on('data', (d) => { log += d; });
