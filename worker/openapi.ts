@@ -46,7 +46,7 @@ export const operations: Operation[] = [
   { method: 'delete', path: '/api/projects/{id}/run-settings/{environment}', summary: 'Remove an environment\'s settings', auth: 'jwt', role: 'developer', tag: 'projects' },
   { method: 'post', path: '/api/execution-request', summary: 'Queue a run (201 {taskId})', auth: 'jwt', role: 'developer', body: runs.RunRequestBody, tag: 'runs' },
   { method: 'post', path: '/api/ci/trigger', summary: 'Queue a run from CI, with its CI context', auth: 'apiKey', body: runs.CiTriggerBody, tag: 'runs' },
-  { method: 'get', path: '/api/executions', summary: 'List runs, newest first (?status&source&projectId&environment&limit&cursor)', auth: 'jwt', role: 'viewer', tag: 'runs' },
+  { method: 'get', path: '/api/executions', summary: 'List runs, newest first (?status&source&projectId&environment&q&limit&cursor; q: text in the name, branch or commit)', auth: 'jwt', role: 'viewer', tag: 'runs' },
   { method: 'get', path: '/api/executions/{taskId}', summary: 'A run', auth: 'jwt', role: 'viewer', tag: 'runs' },
   { method: 'get', path: '/api/executions/{taskId}/logs', summary: 'Stored log after ?since=N', auth: 'jwt', role: 'viewer', tag: 'runs' },
   { method: 'get', path: '/api/executions/{taskId}/tests', summary: 'Per-test results (every attempt)', auth: 'jwt', role: 'viewer', tag: 'runs' },

@@ -475,6 +475,48 @@ describe('listing', () => {
     expect((await api('GET', '/api/executions?status=NOPE', { token: org.token })).status).toBe(400);
     expect((await api('GET', '/api/executions?cursor=zzz', { token: org.token })).status).toBe(400);
   });
+
+  it('names each run and finds runs by name, branch or commit, case-insensitively, within the org only', async () => {
+    const [org, other] = [await signup(), await signup()];
+    const [key, otherKey] = [await createApiKey(org), await createApiKey(other)];
+    const project = await createProject(org.token);
+    const report = async (apiKey: string, projectId: string, runName: string, ciContext: Record<string, unknown>) => {
+      const res = await api('POST', '/api/ingest/setup', { apiKey, body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName, ciContext } });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      return res.json.data.taskId as string;
+    };
+    const smoke = await report(key, project.id, 'Nightly Checkout Smoke', { source: 'github', branch: 'feature/PAY-12_fast', commitSha: 'abc123def456' });
+    const release = await report(key, project.id, 'Release 7', { source: 'github', branch: 'main', commitSha: 'ffee99' });
+    const triggered = await api('POST', '/api/ci/trigger', { apiKey: key, body: { projectId: project.id, ciContext: { source: 'github', branch: 'hotfix/login', commitSha: '0ddba11' } } });
+    expect(triggered.status).toBe(201);
+    const queued = await requestRun(org, project.id);
+    // The same name, branch and commit in another org.
+    await report(otherKey, (await createProject(other.token)).id, 'Nightly Checkout Smoke', { source: 'github', branch: 'feature/PAY-12_fast', commitSha: 'abc123def456' });
+
+    const all = await api('GET', '/api/executions', { token: org.token });
+    const names = Object.fromEntries(all.json.data.items.map((e: any) => [e.taskId, e.name]));
+    expect(names).toEqual({ [smoke]: 'Nightly Checkout Smoke', [release]: 'Release 7', [triggered.json.data.taskId]: null, [queued]: null });
+    expect((await api('GET', `/api/executions/${smoke}`, { token: org.token })).json.data.name).toBe('Nightly Checkout Smoke');
+
+    const found = async (q: string) => (await api('GET', `/api/executions?q=${encodeURIComponent(q)}`, { token: org.token })).json.data.items.map((e: any) => e.taskId);
+    expect(await found('checkout smoke')).toEqual([smoke]);
+    expect(await found('pay-12')).toEqual([smoke]);
+    expect(await found('ABC123')).toEqual([smoke]);
+    expect(await found('main')).toEqual([release]);
+    expect(await found('HOTFIX')).toEqual([triggered.json.data.taskId]);
+    expect(await found('  release 7 ')).toEqual([release]);
+    // % and _ are plain characters, not patterns.
+    expect(await found('_')).toEqual([smoke]);
+    expect(await found('%')).toEqual([]);
+    expect(await found('')).toHaveLength(4);
+    // The search works with the other filters and through an API key.
+    expect((await api('GET', `/api/executions?q=smoke&status=PENDING`, { token: org.token })).json.data.items).toEqual([]);
+    expect((await api('GET', '/api/executions?q=smoke', { apiKey: key })).json.data.items.map((e: any) => e.taskId)).toEqual([smoke]);
+
+    const tooLong = await api('GET', `/api/executions?q=${'x'.repeat(101)}`, { token: org.token });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json).toMatchObject({ success: false, code: 'VALIDATION_ERROR' });
+  });
 });
 
 describe('log storage limits', () => {

@@ -19,6 +19,8 @@ export type ExecutionSummary = {
   environment: string | null; image: string; reason: string | null; createdAt: number; startedAt: number | null; finishedAt: number | null;
   totalTests: number; passed: number; failed: number; skipped: number; flaky: number; durationMs: number | null;
   ciContext: Record<string, unknown> | null;
+  /** The run's own name (the reporter's runName); null for runs without one, such as those queued here. */
+  name: string | null;
 };
 
 export type HubMessage = { type: 'hello' } | { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };

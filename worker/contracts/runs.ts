@@ -37,6 +37,8 @@ export const ExecutionListQuery = z.object({
   source: z.enum(['agnox-hosted', 'external-ci']).optional(),
   projectId: z.string().max(100).optional(),
   environment: z.string().max(40).optional(),
+  /** Text in the run's name, branch or commit (case-insensitive); empty means no search. */
+  q: z.string().trim().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });

@@ -12,7 +12,8 @@ import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireRole, requireUser, requireUserOrApiKey } from '../middleware/auth';
 import { authenticateLive } from './live';
 import { cancelRun, deleteRuns } from '../services/cancel';
-import { executionSummary, roomOf, type ExecutionRow } from '../services/executions';
+import { runSearch } from '../services/execution-search';
+import { executionSummary, roomOf, runNameOf, type ExecutionRow } from '../services/executions';
 import { createRun } from '../services/runs';
 
 type Db = AppEnv['Variables']['db'];
@@ -69,6 +70,7 @@ export const executionRoutes = new Hono<AppEnv>()
     if (q.source) filters.push(eq(executions.source, q.source));
     if (q.projectId) filters.push(eq(executions.projectId, q.projectId));
     if (q.environment) filters.push(eq(executions.environment, q.environment));
+    if (q.q) filters.push(runSearch(q.q));
     if (q.cursor) {
       const cur = decodeCursor(q.cursor);
       filters.push(or(lt(executions.createdAt, cur.createdAt), and(eq(executions.createdAt, cur.createdAt), lt(executions.taskId, cur.taskId)))!);
@@ -81,7 +83,7 @@ export const executionRoutes = new Hono<AppEnv>()
   .get('/:taskId', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
     const { runConfig, ...rest } = row;
-    return ok(c, { ...rest, envVars: runConfig?.envVars ?? {}, timeoutSeconds: runConfig?.timeoutSeconds ?? null });
+    return ok(c, { ...rest, name: runNameOf(row), envVars: runConfig?.envVars ?? {}, timeoutSeconds: runConfig?.timeoutSeconds ?? null });
   })
   .get('/:taskId/logs', async (c) => {
     const q = readQuery(c, LogsQuery);

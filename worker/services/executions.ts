@@ -24,12 +24,15 @@ export function dbOf(env: Env) {
 export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
 export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
 
+/** The run's own name: what the reporter sent as runName (stored with the ingest session's meta). */
+export const runNameOf = (e: ExecutionRow): string | null => (typeof e.ingestMeta?.runName === 'string' ? e.ingestMeta.runName : null);
+
 export function executionSummary(e: ExecutionRow): ExecutionSummary {
   return {
     taskId: e.taskId, organizationId: e.organizationId, projectId: e.projectId, status: e.status, source: e.source, trigger: e.trigger,
     environment: e.environment, image: e.image, reason: e.reason, createdAt: e.createdAt, startedAt: e.startedAt, finishedAt: e.finishedAt,
     totalTests: e.totalTests, passed: e.passed, failed: e.failed, skipped: e.skipped, flaky: e.flaky, durationMs: e.durationMs,
-    ciContext: e.ciContext ?? null,
+    ciContext: e.ciContext ?? null, name: runNameOf(e),
   };
 }
 

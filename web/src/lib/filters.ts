@@ -6,9 +6,12 @@ export const STATUSES: readonly ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANAL
 export const SOURCES: readonly ExecutionSource[] = ['agnox-hosted', 'external-ci'];
 export const SOURCE_LABEL: Record<ExecutionSource, string> = { 'agnox-hosted': 'Agnox hosted', 'external-ci': 'External CI' };
 
-export type ExecutionFilters = { status?: ExecutionStatus; source?: ExecutionSource; projectId?: string; environment?: string };
+/** `q`: text in the run's name, branch or commit. */
+export type ExecutionFilters = { status?: ExecutionStatus; source?: ExecutionSource; projectId?: string; environment?: string; q?: string };
 
-const KEYS = ['status', 'source', 'projectId', 'environment'] as const;
+const KEYS = ['status', 'source', 'projectId', 'environment', 'q'] as const;
+/** The API's bound on `q` (worker/contracts/runs.ts ExecutionListQuery). */
+export const SEARCH_MAX = 100;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
 /** Reads filters from a query string; unknown or malformed values are dropped, never passed on. */
@@ -23,6 +26,8 @@ export function filtersFromSearch(search: string): ExecutionFilters {
   if (projectId && ID.test(projectId)) f.projectId = projectId;
   const environment = q.get('environment')?.trim();
   if (environment && ID.test(environment)) f.environment = environment;
+  const text = q.get('q')?.trim().slice(0, SEARCH_MAX).trim();
+  if (text) f.q = text;
   return f;
 }
 
@@ -35,11 +40,21 @@ export function filtersToSearch(f: ExecutionFilters, extra: Record<string, strin
   return s ? `?${s}` : '';
 }
 
-export function matchesFilters(e: Pick<ExecutionSummary, 'status' | 'source' | 'projectId' | 'environment'>, f: ExecutionFilters): boolean {
+// As the API compares (SQLite's lower() folds ASCII only), so a live update lands where a reload would put it.
+const foldAscii = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** Whether the run's name, branch or commit contains `text`, as `?q=` does on the API. */
+export function matchesSearch(e: Pick<ExecutionSummary, 'name' | 'ciContext'>, text: string): boolean {
+  const needle = foldAscii(text);
+  return [e.name, e.ciContext?.branch, e.ciContext?.commitSha].some((v) => typeof v === 'string' && foldAscii(v).includes(needle));
+}
+
+export function matchesFilters(e: Pick<ExecutionSummary, 'status' | 'source' | 'projectId' | 'environment' | 'name' | 'ciContext'>, f: ExecutionFilters): boolean {
   return (!f.status || e.status === f.status)
     && (!f.source || e.source === f.source)
     && (!f.projectId || e.projectId === f.projectId)
-    && (!f.environment || e.environment === f.environment);
+    && (!f.environment || e.environment === f.environment)
+    && (!f.q || matchesSearch(e, f.q));
 }
 
 export const sameFilters = (a: ExecutionFilters, b: ExecutionFilters) => KEYS.every((k) => (a[k] ?? '') === (b[k] ?? ''));

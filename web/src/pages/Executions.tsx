@@ -1,5 +1,6 @@
-// The executions list: newest first, filtered through the URL, paged by cursor with infinite scroll,
-// updated live from the org's hub (new runs appear, badges change), with bulk cancel and delete.
+// The executions list: newest first, filtered and searched through the URL, paged by cursor with
+// infinite scroll, updated live from the org's hub (new runs appear, badges change), with bulk cancel
+// and delete. A whole row opens its run.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { FilterBar } from '../components/FilterBar';
 import { SourceBadge } from '../components/SourceBadge';
@@ -12,6 +13,7 @@ import { initialList, listReducer } from '../lib/live-list';
 import { openLive, type LiveState } from '../lib/live-socket';
 import { can } from '../lib/permissions';
 import { Link, navigate, useLocation } from '../lib/router';
+import { rowLink } from '../lib/row-link';
 import { useUser } from '../lib/session';
 import { useNow } from '../lib/use-now';
 import { toast } from '../lib/toast';
@@ -33,6 +35,8 @@ type RowProps = { e: ExecutionSummary; project?: Project; selectable: boolean; s
 
 function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
   const ci = e.ciContext as CiContext | null;
+  const href = `/executions/${encodeURIComponent(e.taskId)}`;
+  const projectName = project?.name ?? e.projectId;
   const took = e.durationMs ?? (e.startedAt && !TERMINAL.has(e.status) ? now - e.startedAt : null);
   // A status that changes while you look gets a brief highlight.
   const seen = useRef(e.status);
@@ -45,18 +49,20 @@ function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
     return () => clearTimeout(t);
   }, [e.status]);
   return (
-    <li class={`flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2.5 transition-colors duration-700 md:flex-nowrap ${flash ? 'bg-indigo-50 dark:bg-indigo-950/60' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'}`} data-task-id={e.taskId}>
+    <li class={`flex cursor-pointer flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2.5 transition-colors duration-700 md:flex-nowrap focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 ${flash ? 'bg-indigo-50 dark:bg-indigo-950/60' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'}`}
+      data-task-id={e.taskId} {...rowLink(href)}>
       {selectable && (
         <input type="checkbox" class="size-4" checked={selected} onChange={onToggle} aria-label={`Select run ${e.taskId}`} />
       )}
       <span class="shrink-0 md:w-28"><StatusBadge status={e.status} /></span>
       <span class="order-2 min-w-0 basis-full md:order-none md:flex-1 md:basis-48">
-        <Link href={`/executions/${encodeURIComponent(e.taskId)}`} class="font-medium text-slate-900 hover:underline dark:text-slate-100">
-          {project?.name ?? e.projectId}
-        </Link>
+        {/* A run named by its reporter shows that name; the others are known by their project. */}
+        <Link href={href} class="font-medium text-slate-900 hover:underline dark:text-slate-100">{e.name ?? projectName}</Link>
+        {e.name && <span class="ml-2 text-xs text-slate-500">{projectName}</span>}
         <span class="ml-2 font-mono text-xs text-slate-500">{e.taskId.slice(-8)}</span>
         <span class="ml-2"><SourceBadge source={e.source} ciContext={ci} /></span>
         {ci?.branch && <span class="ml-2 text-xs text-slate-500">{ci.branch}{ci.prNumber ? ` · PR #${ci.prNumber}` : ''}</span>}
+        {ci?.commitSha && <span class="ml-2 font-mono text-xs text-slate-500" title={ci.commitSha}>{ci.commitSha.slice(0, 7)}</span>}
       </span>
       {/* On phones: status and time on the first line, the run on the second, details on the third. */}
       <span class="order-3 shrink-0 truncate text-sm text-slate-600 md:order-none md:w-24 dark:text-slate-400">{e.environment ?? '—'}</span>

@@ -1,6 +1,6 @@
 // Queue a run: a project, an environment, and optionally a command, specific tests and agent labels.
-import { useEffect, useState } from 'preact/hooks';
-import { Button, Card, Field, inputClass, Notice, PageHeader, Spinner } from '../components/ui';
+import { useState } from 'preact/hooks';
+import { Button, Card, Field, inputClass, Notice, PageHeader } from '../components/ui';
 import { api, errorMessage } from '../lib/api';
 import { parseKeyValues } from '../lib/kv';
 import { can } from '../lib/permissions';
@@ -14,20 +14,19 @@ export function RunTestsPage() {
   const { role } = useUser();
   const { search } = useLocation();
   const projects = useApi<Project[]>('/api/projects');
-  const [projectId, setProjectId] = useState(new URLSearchParams(search).get('projectId') ?? '');
-  const [environment, setEnvironment] = useState('');
+  // What the person chose, per field. A field they have not touched shows its default (the URL's or
+  // the first project; the project's default environment), derived on every render rather than
+  // copied in when the projects arrive: that copy overwrote what had been typed meanwhile.
+  const [edited, setEdited] = useState<{ projectId?: string; environment?: string }>({});
+  const edit = (field: keyof typeof edited, value: string) => setEdited((was) => ({ ...was, [field]: value }));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const projectId = edited.projectId ?? new URLSearchParams(search).get('projectId') ?? projects.data?.[0]?.id ?? '';
   const project = projects.data?.find((p) => p.id === projectId);
+  const environment = edited.environment ?? project?.defaultEnvironment ?? '';
   const settings = useApi<RunSettings[]>(project ? `/api/projects/${project.id}/run-settings` : null);
 
-  useEffect(() => {
-    if (!projectId && projects.data?.[0]) setProjectId(projects.data[0].id);
-  }, [projects.data]);
-  useEffect(() => { if (project) setEnvironment(project.defaultEnvironment); }, [project?.id]);
-
   if (!can(role, 'runTests')) return <Notice>Your role cannot start runs. Ask an admin for developer access.</Notice>;
-  if (projects.loading && !projects.data) return <Spinner />;
   if (projects.data && !projects.data.length) {
     return <Notice kind="info">Create a project first: <Link href="/projects" class="underline">Projects</Link>.</Notice>;
   }
@@ -64,14 +63,16 @@ export function RunTestsPage() {
       <Card>
         <form onSubmit={submit} class="space-y-4">
           {error && <Notice>{error}</Notice>}
+          {projects.error && <Notice>{projects.error}</Notice>}
           <Field label="Project">
-            <select name="projectId" class={inputClass} value={projectId} onChange={(e) => setProjectId(e.currentTarget.value)} required>
-              {(projects.data ?? []).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            {/* The rest of the form can be filled while the projects load. */}
+            <select name="projectId" class={inputClass} value={projectId} onChange={(e) => edit('projectId', e.currentTarget.value)} disabled={!projects.data} required>
+              {projects.data ? projects.data.map((p) => <option key={p.id} value={p.id}>{p.name}</option>) : <option value="">Loading projects…</option>}
             </select>
           </Field>
           {project && <p class="text-xs text-slate-500">Image <code>{project.image}</code>{project.command ? <> · runs <code>{project.command}</code></> : null} · timeout {Math.round(project.timeoutSeconds / 60)} min</p>}
           <Field label="Environment" hint="Run settings of this environment (base URL, variables) are passed to the run.">
-            <input name="environment" list="run-envs" class={inputClass} value={environment} onInput={(e) => setEnvironment(e.currentTarget.value)} />
+            <input name="environment" list="run-envs" class={inputClass} value={environment} onInput={(e) => edit('environment', e.currentTarget.value)} />
             <datalist id="run-envs">{environments.map((n) => <option key={n} value={n} />)}</datalist>
           </Field>
           <Field label="Command (optional)" hint="Overrides the project's command for this run.">
@@ -88,7 +89,7 @@ export function RunTestsPage() {
             <label class="mr-4 text-sm"><input type="radio" name="queue" value="org" defaultChecked class="mr-1" />Our agents</label>
             <label class="text-sm"><input type="radio" name="queue" value="hosted" class="mr-1" />Agnox hosted fleet</label>
           </fieldset>
-          <Button type="submit" busy={busy}>Queue run</Button>
+          <Button type="submit" busy={busy} disabled={!project}>Queue run</Button>
         </form>
       </Card>
     </div>
