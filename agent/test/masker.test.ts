@@ -13,6 +13,7 @@ const feed = (masker: SecretMasker, pieces: string[]) => {
 // Space, slash, plus, quotes, ampersand, angle brackets, backslash, tilde, question mark and a non-ASCII
 // letter: every form differs from the others (its base64 has '/' and padding, so base64url differs too).
 const SECRET = `s3cr/t+pa ss"w'örd&<x>\\~??z`;
+const htmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const utf8b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** Each form a test or report might write the secret in, as real encoders produce it. */
@@ -27,7 +28,8 @@ const FORMS: Record<string, string> = {
   'lower-case percent escapes': encodeURIComponent(SECRET).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
   'JSON-escaped': JSON.stringify(SECRET).slice(1, -1),
   'JSON-escaped, ASCII only': JSON.stringify(SECRET).slice(1, -1).replace('ö', '\\u00f6'),
-  'HTML-escaped': SECRET.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+  'HTML-escaped': htmlEscape(SECRET),
+  'JSON-escaped, then HTML-escaped (a JSON dump in an HTML report)': htmlEscape(JSON.stringify(SECRET).slice(1, -1)),
 };
 
 describe('SecretMasker', () => {

@@ -25,20 +25,25 @@ const lowerHexEscapes = (s: string) => s.replace(/%[0-9A-F]{2}/g, (e) => e.toLow
 const asciiJson = (json: string) => json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** The forms in which `s` can appear in output: itself, base64, URL-, JSON- and HTML-escaped. */
+const htmlEscape = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+
+/**
+ * The forms in which `s` can appear in output: itself, base64, URL-, JSON-escaped, and each of those
+ * HTML/XML-escaped (a JSON dump or a URL inside an HTML report or a JUnit attribute).
+ */
 export function encodedForms(s: string): string[] {
   const b64 = base64(s);
   const uri = encodeURIComponent(s);
   const json = JSON.stringify(s).slice(1, -1);
-  return [
+  const forms = [
     s,
     b64, b64.replace(/=+$/, ''),
     b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), // base64url (JWTs, URL-safe tokens)
     uri, lowerHexEscapes(uri), uri.replace(/%20/g, '+'),
     new URLSearchParams([['', s]]).toString().slice(1), // application/x-www-form-urlencoded (encodes !'()~ too)
     json, asciiJson(json), json.replace(/\//g, '\\/'),
-    s.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!),
   ];
+  return [...forms, ...forms.map(htmlEscape)];
 }
 
 /** The strings to hide for a set of secret values, longest first: each form of each value and of each of its lines. */
