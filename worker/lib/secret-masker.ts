@@ -65,9 +65,12 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export class SecretMasker {
   readonly patterns: string[];
   private readonly regex: RegExp | null;
+  /** First characters of the patterns: a tail starting with any other cannot begin a secret. */
+  private readonly starts: Set<string>;
 
   constructor(secretValues: Iterable<string>) {
     this.patterns = secretPatterns(secretValues);
+    this.starts = new Set(this.patterns.map((p) => p[0]!));
     // Longest first: at one position the longest secret wins.
     this.regex = this.patterns.length ? new RegExp(this.patterns.map(escapeRegExp).join('|'), 'g') : null;
   }
@@ -117,6 +120,7 @@ export class SecretMasker {
     const longest = this.patterns[0]?.length ?? 0;
     const points: number[] = [];
     for (let i = Math.max(0, text.length - longest + 1); i < text.length; i++) {
+      if (!this.starts.has(text[i]!)) continue;
       const tail = text.slice(i);
       if (this.patterns.some((p) => p.length > tail.length && p.startsWith(tail))) points.push(i);
     }
