@@ -1,6 +1,6 @@
 // Runs one leased job from accept to complete: refuse early if the host cannot run it, image by
 // policy, container, live masked log, heartbeats (which renew the lease and carry cancel), the
-// per-job timeout, reports, cleanup, and the final status. Reads top to bottom in `run()`.
+// per-job timeout, masked results and reports, cleanup, and the final status. Reads top to bottom in `run()`.
 import type Docker from 'dockerode';
 import { StringDecoder } from 'node:string_decoder';
 import { type CompleteBody, HEARTBEAT_INTERVAL_MS, HeartbeatResponse, type Job } from '../../worker/contracts/agent';
@@ -12,8 +12,9 @@ import { DockerError, type DockerRunner } from './docker-runner';
 import { ControlPlaneClient, ControlPlaneError } from './http-client';
 import { errorMessage, type Logger } from './log';
 import { LogStreamer, type LogStreamerOptions, type StreamName } from './log-streamer';
-import { MaskingStream, SecretMasker } from './masker';
+import { MaskingStream, SecretMasker } from '../../worker/lib/secret-masker';
 import { formatSize, OutputCap } from './output-cap';
+import { maskReportFile } from './report-masking';
 import { extractReportArchive, type ReportFile, testResultsFrom } from './reports';
 
 type Attachment = z.infer<typeof AttachmentSchema>;
@@ -115,7 +116,7 @@ export class JobRun {
     // Heartbeats go on until the result is in: a report that must be retried (the control plane
     // restarting, its database briefly unavailable) keeps the lease meanwhile.
     await this.complete({
-      status: result.status, exitCode: result.exitCode, reason: result.reason, message: result.message.slice(0, 2000),
+      status: result.status, exitCode: result.exitCode, reason: result.reason, message: this.masker.mask(result.message).slice(0, 2000),
       durationMs: Date.now() - this.startedAt, lastSeq, tests: result.tests, reports: result.reports,
     });
     this.finished.abort();
@@ -211,7 +212,7 @@ export class JobRun {
     return { status, reason: endReason, exitCode, message: describeStop(reason, this.job.timeoutSeconds), ...collected };
   }
 
-  /** Copies the report folder out, uploads every file as an artifact, parses the test results. */
+  /** Copies the report folder out, parses the test results, masks both, uploads every file as an artifact. */
   private async collectReports(container: Docker.Container): Promise<{ tests: TestResult[]; reports: Attachment[] }> {
     const { job, deps } = this;
     let files: ReportFile[] = [];
@@ -225,9 +226,12 @@ export class JobRun {
       this.system(`could not copy reports from ${job.reportDir}: ${errorMessage(err)}`);
       return { tests: [], reports: [] };
     }
-    const { tests, source, problems } = testResultsFrom(files);
-    for (const p of problems) this.system(`report not understood: ${p}`);
-    if (source) this.system(`${tests.length} test results from ${source}`);
+    const parsed = testResultsFrom(files);
+    for (const p of parsed.problems) this.system(`report not understood: ${p}`);
+    if (parsed.source) this.system(`${parsed.tests.length} test results from ${parsed.source}`);
+    // Nothing the job wrote leaves the box with a secret in it: results and text reports are masked like the log.
+    const tests = parsed.tests.map((t) => this.masker.maskTestResult(t));
+    files = files.map((f) => maskReportFile(f, this.masker));
     const reports: Attachment[] = [];
     for (const f of files) {
       if (this.stopReason === 'lease_lost') break;

@@ -4,7 +4,8 @@
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepAbandonedAnalyses } from '../../worker/services/analysis';
-import { buildAnalysisPrompt, maskSecrets } from '../../worker/services/analysis-prompt';
+import { SecretMasker } from '../../worker/lib/secret-masker';
+import { buildAnalysisPrompt } from '../../worker/services/analysis-prompt';
 import { fakeGemini, type GeminiReply } from '../support/fake-gemini';
 import { agentApi, api, createApiKey, createProject, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
 
@@ -109,6 +110,32 @@ describe('AI root-cause analysis', () => {
     const log = (await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token })).json.data.chunks.map((c: any) => c.data).join('');
     expect(log).toContain('asking AI for the root cause');
     expect(log).toContain(`AI analysis (product_bug, confidence 82%): ${GOOD.summary}`);
+  });
+
+  it('no encoded form of a secret reaches the model: base64, URL-encoded, JSON-escaped in the log tail', async () => {
+    const run = await failingRun({ kind: 'json', value: GOOD });
+    // A second secret with characters that every encoding changes.
+    const special = 'p@ss w/rd"ö&?';
+    const added = await api('PUT', `/api/projects/${run.project.id}/run-settings/staging`, { token: run.org.token, body: { secretVariables: { SPECIAL: special } } });
+    expect(added.status, JSON.stringify(added.json)).toBe(200);
+    const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+    const forms = {
+      base64: b64(SECRET), 'special base64': b64(special), 'URL-encoded': encodeURIComponent(special),
+      'form-encoded': new URLSearchParams({ k: special }).toString().slice(2), 'JSON-escaped': JSON.stringify(special).slice(1, -1),
+    };
+    // What an agent that did not mask (an old version, a bug) would have stored.
+    const sent = await agentApi(run.agent, 'POST', `/api/agent/jobs/${run.taskId}/logs`, { type: 'chunks', chunks: [
+      { seq: 3, stream: 'stdout', data: `Authorization: Basic ${forms.base64}\nGET /login?pw=${forms['URL-encoded']}\nbody pw=${forms['form-encoded']}\n{"password":"${forms['JSON-escaped']}"} ${forms['special base64']}\n`, ts: Date.now() },
+    ] });
+    expect(sent.status, JSON.stringify(sent.json)).toBe(200);
+    expect((await run.complete()).status).toBe(200);
+    expect((await finalDetail(run.org, run.taskId)).analysis.status).toBe('done');
+    const [request] = await gemini.requests(run.project.name);
+    for (const [name, form] of Object.entries(forms)) expect(request!.promptText.includes(form), `the ${name} form reached the model`).toBe(false);
+    expect(request!.promptText).not.toContain(SECRET);
+    expect(request!.promptText).toContain('Authorization: Basic ***');
+    expect(request!.promptText).toContain('GET /login?pw=***');
+    expect(request!.promptText).toContain('{"password":"***"} ***');
   });
 
   it('an ERROR run is analysed too and ends ERROR', async () => {
@@ -254,6 +281,6 @@ describe('analysis prompt', () => {
   });
 
   it('masks overlapping secrets fully, longest first', () => {
-    expect(maskSecrets('key=abcdef and abc', ['abc', 'abcdef'])).toBe('key=*** and ***');
+    expect(new SecretMasker(['abc', 'abcdef']).mask('key=abcdef and abc')).toBe('key=*** and ***');
   });
 });

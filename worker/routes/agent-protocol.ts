@@ -17,6 +17,7 @@ import { isFinal, roomOf, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
 import { insertTestResults, summarizeResults } from '../services/results';
+import { runSecretMasker } from '../services/secrets';
 
 /** Agents' lastSeenAt is written at most this often (a poll or heartbeat every few seconds would be a D1 write each). */
 const SEEN_WRITE_INTERVAL_MS = 10_000;
@@ -127,8 +128,9 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     // The lease is released only once the result is stored: if storing fails (D1 unavailable, the
     // control plane restarting), the agent's retry still holds the lease and finishes the run.
     // Every step below is idempotent, so a retry after a partial success changes nothing twice.
-    const attempt = await dispatcher(c).leaseOf(agent.id, taskId);
     const db = c.var.db;
+    // The secrets are read alongside the lease check: results are masked here too, whatever the agent did.
+    const [attempt, masker] = await Promise.all([dispatcher(c).leaseOf(agent.id, taskId), runSecretMasker(db, agent.organizationId, taskId)]);
     const room = roomOf(c.env, taskId);
     if (attempt === null) {
       // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
@@ -138,14 +140,15 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       const { upTo } = await room.apply({ attempt: row.attempt });
       return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
     }
-    const { upTo } = await room.apply({ attempt, tests: body.tests });
-    const notes = [`agent reported ${body.status}${body.message ? `: ${body.message}` : ''}`];
+    const tests = body.tests.map((t) => masker.maskTestResult(t));
+    const { upTo } = await room.apply({ attempt, tests });
+    const notes = [`agent reported ${body.status}${body.message ? `: ${masker.mask(body.message)}` : ''}`];
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
 
-    const summary = summarizeResults(body.tests);
+    const summary = summarizeResults(tests);
     await db.batch([
       db.delete(testResults).where(eq(testResults.taskId, taskId)),
-      ...insertTestResults(db, agent.organizationId, taskId, body.tests),
+      ...insertTestResults(db, agent.organizationId, taskId, tests),
     ] as unknown as Parameters<typeof db.batch>[0]);
     const row = await finishRun(c.env, taskId, body.status, {
       from: ['RUNNING', 'PENDING'],

@@ -1,7 +1,9 @@
 // The AI root-cause prompt: built from what the Worker knows about a failed run, with secret values
-// masked in every piece and the whole input capped in size (≈4 characters a token), so cost is bounded.
+// (and their encoded forms, worker/lib/secret-masker.ts) masked in every piece and the whole input
+// capped in size (≈4 characters a token), so cost is bounded.
 import { SchemaType, type ResponseSchema } from '@google/generative-ai';
 import { FailureCategory } from '../contracts/analysis';
+import { SecretMasker } from '../lib/secret-masker';
 
 export type FailureForPrompt = {
   title: string;
@@ -54,18 +56,6 @@ export const ROOT_CAUSE_RESPONSE_SCHEMA: ResponseSchema = {
   required: ['summary', 'likelyCause', 'category', 'suggestedFix', 'confidence'],
 };
 
-export const MASK = '***';
-/** Secrets shorter than this are not masked: a one- or two-character value would mask half the text. */
-const MIN_SECRET_LENGTH = 3;
-
-/** Replaces every occurrence of every secret value (longest first, so one inside another is fully hidden). */
-export function maskSecrets(text: string, secrets: string[]): string {
-  const values = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const value of values) out = out.split(value).join(MASK);
-  return out;
-}
-
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
 export const stripAnsi = (s: string) => s.replace(ANSI, '');
@@ -89,7 +79,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Secrets are masked in each raw piece before it is cut (a cut could otherwise leave a partial secret).
  */
 export function buildAnalysisPrompt(input: AnalysisInput, maxChars: number): { prompt: string; truncated: boolean } {
-  const mask = (s: string | null | undefined) => maskSecrets(stripAnsi(s ?? ''), input.secrets);
+  const masker = new SecretMasker(input.secrets);
+  const mask = (s: string | null | undefined) => masker.mask(stripAnsi(s ?? ''));
   let truncated = false;
 
   const context = [
@@ -132,6 +123,6 @@ export function buildAnalysisPrompt(input: AnalysisInput, maxChars: number): { p
     '## End of the run log', log.text || '(empty)',
   ].join('\n\n');
   // Belt and braces: nothing above should hold a secret, and the whole input stays under the cap.
-  const final = head(maskSecrets(prompt, input.secrets), maxChars);
+  const final = head(masker.mask(prompt), maxChars);
   return { prompt: final.text, truncated: truncated || final.cut };
 }

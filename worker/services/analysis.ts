@@ -4,13 +4,14 @@
 // past its deadline (the Worker went away mid-call), so no run stays there.
 import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
-import { executions, organizations, projectRunSettings, projects, testResults } from '../db/schema';
+import { executions, organizations, projects, testResults } from '../db/schema';
 import type { Env } from '../env';
 import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type AnalysisInput, type FailureForPrompt } from './analysis-prompt';
 import { dbOf, roomOf, transition, type ExecutionRow } from './executions';
 import { computeFlaky, projectAttempts } from './flaky';
 import { GeminiError, generateJson, geminiConfig } from './gemini';
 import { fingerprintHistories } from './insights';
+import { projectSecretValues } from './secrets';
 import { notifyRunEnded } from './slack';
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
@@ -52,10 +53,9 @@ async function claimOrgSlot(env: Env, organizationId: string, intervalMs: number
 /** Everything the prompt needs, read from D1 and the run's room. */
 export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise<AnalysisInput> {
   const db = dbOf(env);
-  const [[project], settings, attempts, logs] = await Promise.all([
+  const [[project], secrets, attempts, logs] = await Promise.all([
     db.select({ name: projects.name }).from(projects).where(and(eq(projects.id, row.projectId), eq(projects.organizationId, row.organizationId))).limit(1),
-    db.select({ secrets: projectRunSettings.secretVariables }).from(projectRunSettings)
-      .where(and(eq(projectRunSettings.projectId, row.projectId), eq(projectRunSettings.organizationId, row.organizationId))),
+    projectSecretValues(db, row.organizationId, row.projectId),
     db.select().from(testResults)
       .where(and(eq(testResults.taskId, row.taskId), inArray(testResults.status, ['failed', 'timedOut', 'interrupted', 'flaky'])))
       .orderBy(desc(testResults.retry)).limit(200),
@@ -96,7 +96,7 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
     ci: ci ? { branch: ci.branch, commit: ci.commitSha, provider: ci.source } : null,
     failures,
     logTail: logs?.chunks.map((c) => c.data).join('') ?? '',
-    secrets: settings.flatMap((s) => Object.values(s.secrets ?? {})),
+    secrets,
   };
 }
 

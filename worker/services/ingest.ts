@@ -1,6 +1,7 @@
 // External CI runs (seed 004): setup creates the execution, its test cycle and item, and the
 // session; events go straight to the execution's room (no D1 write per event); teardown writes
 // the results and the summary to D1 and ends the run; a cron job cancels runs that went silent.
+// Log lines and results are masked with the project's secrets on the way in, and again at teardown.
 //
 // Ids are derived from (organization, project, runId), and every write is conditional, so that a
 // repeated setup joins the same run (shards of one CI build, a spool replayed later) and a
@@ -12,7 +13,9 @@ import { executions, ingestSessions, projects, testCycleItems, testCycles, testR
 import type { AppEnv, Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
+import type { SecretMasker } from '../lib/secret-masker';
 import { insertTestResults } from './results';
+import { liveProjectSecretMasker, projectSecretMasker } from './secrets';
 import { isFinal, publishExecution, roomOf } from './executions';
 import { finishRun } from './finish';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
@@ -107,24 +110,24 @@ function pushLine(lines: Line[], line: Line) {
   else lines.push({ ...line });
 }
 
-/** One room write per batch: log lines (with a line per finished test), live results, status. */
-export function toRoomBatch(events: IngestEvent[]): { lines: Line[]; tests: TestResult[]; status?: 'RUNNING' | 'ANALYZING' } {
+/** One room write per batch: log lines (with a line per finished test), live results, status; secrets masked in lines and results. */
+export function toRoomBatch(events: IngestEvent[], masker: SecretMasker): { lines: Line[]; tests: TestResult[]; status?: 'RUNNING' | 'ANALYZING' } {
   const lines: Line[] = [];
   const tests: TestResult[] = [];
   let status: 'RUNNING' | 'ANALYZING' | undefined;
   for (const e of events) {
-    if (e.type === 'log') pushLine(lines, { stream: e.stream ?? 'stdout', data: e.chunk, ts: e.timestamp });
+    if (e.type === 'log') pushLine(lines, { stream: e.stream ?? 'stdout', data: masker.mask(e.chunk), ts: e.timestamp });
     else if (e.type === 'test-end') {
-      const title = e.title ?? e.testId;
       const retry = e.retry ?? 0;
-      tests.push({
-        testId: e.testId, title, status: e.status, durationMs: e.duration, retry,
+      const result = masker.maskTestResult({
+        testId: e.testId, title: e.title ?? e.testId, status: e.status, durationMs: e.duration, retry,
         ...(e.file !== undefined ? { file: e.file } : {}), ...(e.suite ? { suite: e.suite } : {}),
         ...(e.error !== undefined || e.errorStack ? { error: { message: e.error ?? '', ...(e.errorStack ? { stack: e.errorStack } : {}), ...(e.errorLocation ? { location: e.errorLocation } : {}) } } : {}),
         ...(e.attachments?.length ? { attachments: e.attachments } : {}),
         ...(e.startedAt !== undefined ? { startedAt: e.startedAt } : {}),
       });
-      pushLine(lines, { stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${e.file ? `${e.file} › ` : ''}${title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
+      tests.push(result);
+      pushLine(lines, { stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${result.file ? `${result.file} › ` : ''}${result.title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
     } else if (e.type === 'status') status = e.status;
     // test-begin has no storage of its own: the result arrives with test-end.
   }
@@ -134,7 +137,9 @@ export function toRoomBatch(events: IngestEvent[]): { lines: Line[]; tests: Test
 const heartbeats = new Map<string, number>();
 
 export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch: EventBatch, waitUntil: (p: Promise<unknown>) => void) {
-  const { lines, tests, status } = toRoomBatch(batch.events);
+  // The reporter does not know the project's secrets: the Worker masks them in each log line and result.
+  const masker = await liveProjectSecretMasker(db, claims.organizationId, claims.projectId);
+  const { lines, tests, status } = toRoomBatch(batch.events, masker);
   const room = roomOf(env, claims.taskId);
   const result = await room.apply({
     ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
@@ -159,13 +164,16 @@ const ORDER: TeardownBody['status'][] = ['PASSED', 'CANCELLED', 'TIMED_OUT', 'FA
 
 export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body: Omit<TeardownBody, 'sessionId'>) {
   // The session, the run and the room's results are independent reads: one round trip's wait.
-  const [[[session], [exec]], tests] = await Promise.all([
+  const [[[session], [exec]], liveTests, masker] = await Promise.all([
     db.batch([
       db.select().from(ingestSessions).where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1),
       db.select().from(executions).where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1),
     ]),
     roomOf(env, claims.taskId).readTests(),
+    // Afresh, not the live masker: a secret added during the run is masked in the stored results.
+    projectSecretMasker(db, claims.organizationId, claims.projectId),
   ]);
+  const tests = liveTests.map((t) => masker.maskTestResult(t));
   if (!session || !exec) throw sessionNotFound();
   const meta = (exec.ingestMeta ?? {}) as IngestMeta;
   if (session.status === 'completed' && meta.teardown) {

@@ -9,13 +9,20 @@ export type JobRewritingProxy = { url: string; close: () => Promise<void> };
 
 const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
 
-/** `onAnswer` sees every proxied request's method, path and status (for tests that count answers). */
-export async function startJobRewritingProxy(target: string, rewrite: (job: JobPayload) => JobPayload, onAnswer?: (method: string, path: string, status: number) => void): Promise<JobRewritingProxy> {
+/**
+ * `onAnswer` sees every proxied request's method, path and status (for tests that count answers);
+ * `onRequest` sees every request's method, path and body as the agent sent it (for tests of what leaves the agent).
+ */
+export async function startJobRewritingProxy(
+  target: string, rewrite: (job: JobPayload) => JobPayload, onAnswer?: (method: string, path: string, status: number) => void,
+  onRequest?: (method: string, path: string, body: Buffer) => void,
+): Promise<JobRewritingProxy> {
   const { hostname, port } = new URL(target);
   const server = http.createServer(async (req, res) => {
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
+      onRequest?.(req.method ?? 'GET', req.url ?? '', Buffer.concat(chunks));
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)).map(([k, v]) => [k, String(v)]));
       const up = await fetch(target + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined, redirect: 'manual' });
       let body = Buffer.from(await up.arrayBuffer());

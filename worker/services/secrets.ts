@@ -1,0 +1,46 @@
+// The Worker's side of secret masking (defence in depth: the agent masks first). A project's secrets are
+// its run settings' secretVariables, of every environment: a value secret in one environment is masked
+// in every run of the project, and runs without an environment (ingest) are masked all the same.
+import { and, eq } from 'drizzle-orm';
+import { executions, projectRunSettings } from '../db/schema';
+import type { AppEnv } from '../env';
+import { SecretMasker } from '../lib/secret-masker';
+
+type Db = AppEnv['Variables']['db'];
+
+const maskerOf = (rows: Array<{ secrets: Record<string, string> | null }>) => new SecretMasker(rows.flatMap((r) => Object.values(r.secrets ?? {})));
+
+/** Every secret value of the project (all environments). */
+export async function projectSecretValues(db: Db, organizationId: string, projectId: string): Promise<string[]> {
+  const rows = await db.select({ secrets: projectRunSettings.secretVariables }).from(projectRunSettings)
+    .where(and(eq(projectRunSettings.projectId, projectId), eq(projectRunSettings.organizationId, organizationId)));
+  return rows.flatMap((r) => Object.values(r.secrets ?? {}));
+}
+
+export async function projectSecretMasker(db: Db, organizationId: string, projectId: string): Promise<SecretMasker> {
+  return new SecretMasker(await projectSecretValues(db, organizationId, projectId));
+}
+
+/** The masker of a run's project, looked up by the run (one query). */
+export async function runSecretMasker(db: Db, organizationId: string, taskId: string): Promise<SecretMasker> {
+  const rows = await db.select({ secrets: projectRunSettings.secretVariables }).from(executions)
+    .innerJoin(projectRunSettings, and(eq(projectRunSettings.projectId, executions.projectId), eq(projectRunSettings.organizationId, executions.organizationId)))
+    .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId)));
+  return maskerOf(rows);
+}
+
+// Live ingest batches arrive every second or so per run: their masker is kept per isolate for a short
+// while instead of a D1 read (and a regex build) per batch. A secret added meanwhile is still masked in
+// the results the teardown writes, which read the secrets afresh.
+const LIVE_TTL_MS = 30_000;
+const live = new Map<string, { masker: SecretMasker; at: number }>();
+
+export async function liveProjectSecretMasker(db: Db, organizationId: string, projectId: string, now = Date.now()): Promise<SecretMasker> {
+  const key = `${organizationId}/${projectId}`;
+  const hit = live.get(key);
+  if (hit && now - hit.at < LIVE_TTL_MS) return hit.masker;
+  const masker = await projectSecretMasker(db, organizationId, projectId);
+  if (live.size >= 1000) live.clear();
+  live.set(key, { masker, at: now });
+  return masker;
+}
