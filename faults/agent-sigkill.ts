@@ -5,7 +5,7 @@ import { FINAL } from '../agent/test/support/control-plane';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
 import {
-  type AgentProcess, containersOf, exactlyOnce, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, startStack, stopAgent, waitFor,
+  type AgentProcess, containerExists, containersOf, exactlyOnce, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, startStack, stopAgent, waitFor,
 } from './lib';
 import { tail } from './lib';
 
@@ -30,7 +30,11 @@ async function killMidJob(h: Harness, report: Report, agent: AgentProcess, state
   const t0 = Date.now();
   const { agent: next } = await launchAgent(h, { stateDir, env: TIMINGS });
   const removed = /removed 1 leftover container\(s\) of an earlier run/.test(next.output());
-  report.check(`attempt ${n}: the restarted agent removed the leftover container`, removed && containersOf(taskId).length === 0, next.output().split('\n').find((l) => l.includes('leftover')) ?? 'no leftover line');
+  // By the id recorded before the restart: the restarted agent gives the job back with its first
+  // poll and may already run the next attempt, in a new container with the same task label.
+  const stillThere = left.filter((id) => containerExists(id));
+  report.check(`attempt ${n}: the restarted agent removed the leftover container`, removed && left.length > 0 && stillThere.length === 0,
+    `${next.output().split('\n').find((l) => l.includes('leftover')) ?? 'no leftover line'}; left ${left.join(', ') || 'none'}${stillThere.length ? `, still there: ${stillThere.join(', ')}` : ''}`);
   report.figure(`attempt ${n}: agent restart to polling (leftover removed)`, since(t0), 's');
   return { agent: next, killedAt };
 }

@@ -107,6 +107,13 @@ export function containersOf(taskId: string, host?: string): string[] {
   return res.stdout.split('\n').filter(Boolean);
 }
 
+/** Whether a container with this id (or id prefix, as `docker ps -q` prints it) still exists. */
+export function containerExists(id: string, host?: string): boolean {
+  const res = spawnSync('docker', ['ps', '-aq', '--filter', `id=${id}`], { encoding: 'utf8', env: { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) } });
+  if (res.status !== 0) throw new Error(`docker ps: ${res.stderr}`);
+  return res.stdout.trim() !== '';
+}
+
 /** The `[agnox] …` notes the control plane wrote into a run's log. */
 export const notesOf = (chunks: { stream: string; data: string }[]) =>
   chunks.filter((c) => c.stream === 'system').map((c) => c.data).join('').split('\n').filter((l) => l.startsWith('[agnox]'));

@@ -1,5 +1,7 @@
 // The agent: register once, clear leftovers, then the loop — poll (long poll with the free slots,
-// jittered backoff on errors) → accept → run → stream → finish — until drained.
+// jittered backoff on errors) → accept → run → stream → finish — until drained. A slot is a job
+// with a container: it is free again once the container is gone, while the result is still being
+// reported (which can take minutes of retries); the job stays in `running` until it is reported.
 import { POLL_WAIT_MS, RegisterResponse } from '../../worker/contracts/agent';
 import { Backoff, sleep } from './backoff';
 import type { AgentConfig } from './config';
@@ -38,7 +40,8 @@ export class Agent {
   private identity: AgentIdentity | null = null;
   private client: ControlPlaneClient;
   private docker: DockerRunner | null = null;
-  readonly running = new Map<string, { run: JobRun; done: Promise<JobOutcome> }>();
+  /** Accepted and not yet reported; `executing` while it holds a slot (its container exists or may). */
+  readonly running = new Map<string, { run: JobRun; done: Promise<JobOutcome>; executing: boolean }>();
   readonly outcomes: JobOutcome[] = [];
   private draining = false;
   private pollAbort = new AbortController();
@@ -120,9 +123,9 @@ export class Agent {
       await this.checkDocker();
       // Without Docker the agent takes no job (it could only fail it): it polls with no capacity,
       // which keeps it online and tells the control plane why.
-      const capacity = this.healthProblem ? 0 : this.opts.concurrency - this.running.size;
+      const capacity = this.healthProblem ? 0 : this.opts.concurrency - this.slotsInUse();
       if (capacity === 0 && !this.healthProblem) {
-        // All slots busy: no poll (heartbeats keep the agent marked online) until a job ends.
+        // All slots busy: no poll (heartbeats keep the agent marked online) until a job's container is gone.
         await this.slotFreedOrDrain();
         continue;
       }
@@ -202,9 +205,22 @@ export class Agent {
       this.slotFreed?.();
       return outcome;
     });
-    this.running.set(job.taskId, { run, done });
+    // Still listed in every poll's `running` until reported (else the control plane would take the
+    // lease back), but its slot is free once its container is gone.
+    const entry = { run, done, executing: true };
+    void run.executed.then(() => {
+      entry.executing = false;
+      this.slotFreed?.();
+    });
+    this.running.set(job.taskId, entry);
     this.opts.onJob?.(run);
     if (this.opts.once && ++this.jobsTaken >= 1) this.drain();
+  }
+
+  private slotsInUse(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.executing) n++;
+    return n;
   }
 
   private slotFreedOrDrain(): Promise<void> {

@@ -23,6 +23,8 @@ export const AGENT_USAGE = `Usage: agnox-agent --url <control plane> --token <re
   --stop-grace <s>       seconds between SIGTERM and SIGKILL (10)  AGNOX_STOP_GRACE
   --log-max <size>       job output forwarded per run (19m)        AGNOX_LOG_MAX
   --once                 exit after one job (for scripts)          AGNOX_ONCE
+  --insecure             allow a plain http:// control plane that   AGNOX_INSECURE=1
+                         is not on this machine (loopback is allowed)
   -h, --help             this text
 
 Labels arch=<arm64|amd64> and os=<os> are added automatically.
@@ -54,7 +56,7 @@ export class ConfigError extends Error {
 const FLAGS = {
   url: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, labels: { type: 'string' },
   concurrency: { type: 'string' }, 'state-dir': { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' },
-  pids: { type: 'string' }, 'stop-grace': { type: 'string' }, 'log-max': { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  pids: { type: 'string' }, 'stop-grace': { type: 'string' }, 'log-max': { type: 'string' }, once: { type: 'boolean' }, insecure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export function parseLabels(text: string): Record<string, string> {
@@ -85,6 +87,12 @@ function number(text: string, flag: string, min: number, max: number, integer = 
   return n;
 }
 
+/** localhost, 127.0.0.0/8 and ::1: traffic that never leaves this machine (`hostname` as URL gives it). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -99,11 +107,16 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   };
   const url = pick('url', 'AGNOX_URL');
   if (!url) throw new ConfigError('--url (or AGNOX_URL) is required: the control plane address, e.g. https://agnox.example.com');
+  let parsed: URL;
   try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
   } catch {
     throw new ConfigError(`--url: "${url}" is not an http(s) URL`);
+  }
+  const insecure = values.insecure === true || /^(1|true|yes)$/i.test(env.AGNOX_INSECURE ?? '');
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !insecure) {
+    throw new ConfigError(`--url: "${url}" is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted, and anyone on the path could hand this agent jobs. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust. Plain http is allowed to this machine (localhost, 127.0.0.0/8, ::1).`);
   }
   const name = pick('name', 'AGNOX_NAME') ?? os.hostname();
   if (name.length > 100) throw new ConfigError('--name: at most 100 characters');

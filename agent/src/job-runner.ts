@@ -55,6 +55,13 @@ export class JobRun {
   /** The result report needed a retry: heartbeats resume, to hold the lease while it retries. */
   private reportRetrying = false;
   private heartbeatInFlight: Promise<unknown> | null = null;
+  /**
+   * Resolves once the job's container is gone and its result is known, before the result is
+   * reported: reporting (retried for minutes if the control plane is down) and the heartbeats that
+   * hold the lease meanwhile use no container, so the agent's slot is free again from here.
+   */
+  readonly executed: Promise<void>;
+  private markExecuted!: () => void;
   readonly streamer: LogStreamer;
   private readonly masker: SecretMasker;
   readonly startedAt = Date.now();
@@ -68,6 +75,7 @@ export class JobRun {
   constructor(readonly job: Job, private readonly deps: JobRunnerDeps, private readonly refusal: string | null = null) {
     this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
     this.masker = new SecretMasker(Object.values(job.secretVars));
+    this.executed = new Promise((resolve) => { this.markExecuted = resolve; });
   }
 
   get taskId(): string {
@@ -100,6 +108,7 @@ export class JobRun {
       result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, tests: [], reports: [] };
     } finally {
       if (timeout) clearTimeout(timeout);
+      this.markExecuted();
     }
     const leaseLost = this.stopReason === 'lease_lost';
     if (!leaseLost) this.system(`finished: ${result.status} (${result.message})`);

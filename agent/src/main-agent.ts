@@ -1,7 +1,7 @@
 // `agnox-agent`: parse settings, run the agent, translate signals. SIGTERM/SIGINT drains; a second
 // one stops running jobs (reported as agent_stop) and exits once they are reported.
 import { Agent, FatalAgentError } from './agent';
-import { AGENT_USAGE, ConfigError, parseAgentConfig } from './config';
+import { AGENT_USAGE, ConfigError, isLoopbackHost, parseAgentConfig } from './config';
 import { DockerError } from './docker-runner';
 import { consoleLogger, errorMessage } from './log';
 
@@ -21,6 +21,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     process.stdout.write(`${AGENT_USAGE}\n`);
     return 0;
   }
+  const url = new URL(config.url);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) logger.warn(`--insecure: talking plain http to ${url.host}; the agent's token and jobs' secrets cross the network unencrypted`);
   const agent = new Agent({ ...config, logger });
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

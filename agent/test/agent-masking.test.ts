@@ -57,7 +57,7 @@ const sent: Array<{ method: string; path: string; body: Buffer }> = [];
 beforeAll(async () => {
   nodeImage = ensureNodeImage();
   h = await startHarness();
-  proxy = await startJobRewritingProxy(h.cp.url, (job) => job, undefined, (method, path, body) => sent.push({ method, path, body }));
+  proxy = await startJobRewritingProxy(h.cp.url, (job) => job, undefined, undefined, (method, path, body) => sent.push({ method, path, body }));
   agent = await startAgent(h, { url: proxy.url });
   await waitFor('the agent to register', () => agent.agent.agentId);
 });
