@@ -583,7 +583,10 @@ describe('agents', () => {
   it('a registration token works once and expires', async () => {
     const org = await signup();
     const reg = (await api('POST', '/api/agents/registration-tokens', { token: org.token, body: { expiresInMinutes: 5 } })).json.data;
-    expect(reg.installCommand).toContain(reg.token);
+    // The suggested commands keep the token out of any process's argv (`ps`): the installer asks for it, the agent reads it from its environment.
+    expect(reg.installCommand).not.toContain(reg.token);
+    expect(reg.installCommand).toMatch(/install-agent\.sh \| sudo AGNOX_URL=\S+ bash$/);
+    expect(reg.runCommand).toMatch(new RegExp(`^AGNOX_TOKEN=${reg.token} npx @agnox/agent --url \\S+$`));
     const body = { token: reg.token, name: 'box', arch: 'amd64', os: 'linux', version: '1' };
     expect((await api('POST', '/api/agent/register', { body })).status).toBe(201);
     expect((await api('POST', '/api/agent/register', { body })).status).toBe(401);

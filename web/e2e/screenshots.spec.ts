@@ -105,7 +105,7 @@ test('screenshots of the main pages', async ({ page, baseURL, browser, consoleEr
   await page.goto('/agents');
   await expect(page.getByTestId('agents')).toContainText('ampere-01');
   await page.getByRole('button', { name: 'Add an agent' }).click();
-  await expect(page.getByTestId('install-command').first()).toContainText('AGNOX_TOKEN=agr_');
+  await expect(page.getByTestId('install-command').first()).toContainText('install-agent.sh | sudo AGNOX_URL=');
   await shoot(page, 'agents');
 
   for (const tab of ['organization', 'members', 'api-keys', 'security', 'usage']) {

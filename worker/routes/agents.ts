@@ -41,8 +41,9 @@ export const agentAdminRoutes = new Hono<AppEnv>()
     const url = c.env.PUBLIC_URL.replace(/\/$/, '');
     return ok(c, {
       token, expiresAt: row.expiresAt,
-      installCommand: `curl -fsSL ${url}/install-agent.sh | sudo AGNOX_URL=${url} AGNOX_TOKEN=${token} bash`,
-      runCommand: `npx @agnox/agent --url ${url} --token ${token}`,
+      // The token stays out of both commands' argv (seen in `ps`): the installer asks for it, the agent reads it from its environment.
+      installCommand: `curl -fsSL ${url}/install-agent.sh | sudo AGNOX_URL=${url} bash`,
+      runCommand: `AGNOX_TOKEN=${token} npx @agnox/agent --url ${url}`,
     }, 201);
   })
   .patch('/:id', requireRole('admin'), async (c) => {

@@ -59,7 +59,7 @@ export function AgentsPage() {
         <Card title="Install an agent" actions={<Button variant="ghost" onClick={() => setRegistration(null)}>Done</Button>}>
           <div class="space-y-3 text-sm">
             <Notice kind="info">This registration token is shown once and expires {dateTime(registration.expiresAt)}.</Notice>
-            {[['On a Linux box with Docker (installs a service)', registration.installCommand], ['Or run it in the foreground', registration.runCommand], ['Token', registration.token]]
+            {[['On a Linux box with Docker (installs a service; it asks for the token below)', registration.installCommand], ['Or run it in the foreground', registration.runCommand], ['Token', registration.token]]
               .filter((x): x is [string, string] => Boolean(x[1]))
               .map(([label, value]) => (
                 <div key={label}>
