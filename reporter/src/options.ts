@@ -22,7 +22,7 @@ export interface AgnoxReporterOptions {
   /** Shards and spool replays with the same runId land in one execution. Env: AGNOX_RUN_ID.
    *  Default: the CI build id when the run is sharded, else a fresh id per run. */
   runId?: string;
-  /** Where undeliverable batches are saved. Env: AGNOX_SPOOL_DIR. Default: the output folder. */
+  /** Where undeliverable batches are saved. Env: AGNOX_SPOOL_DIR. Default: `.agnox/spool` beside the Playwright config. */
   spoolDir?: string;
   /** The most time `onEnd` may add to the run (ms). Env: AGNOX_END_TIMEOUT_MS. Default 1500. */
   endTimeoutMs?: number;
