@@ -184,7 +184,7 @@ try {
     {
       name: 'the reporter delivered every run live (none left in its spool)', warn: true,
       problems: ingest.runs.filter((r) => r.spooled).map((r) => `pipeline ${r.pipeline} ${r.taskId}: spooled (${r.spooled}), uploaded afterwards`),
-      detail: 'the reporter spools rather than hold CI up when a call is still open after 1 s at the end of a run',
+      detail: 'the reporter waits at the end of a run for a server that has answered (up to its endTimeoutMs, 120 s here), and spools at once for one that does not answer or cannot be connected to',
     },
     { name: 'no execution that was not asked for', problems: strays, detail: `${listed.size} executions listed` },
     { name: 'zero 5xx answers', problems: fiveXX, detail: `${Object.values(o).reduce((a, b) => a + b, 0)} answers` },

@@ -5,8 +5,9 @@
 // an id and sends them one after the other. A batch keeps its id and content forever, so a resend
 // after a timeout is recognised by the server and ignored. A failure backs off (exponentially, or
 // as long as 429 Retry-After says) and copies the unsent batches to the spool file; the next
-// successful call sends them in order. `finish()` has a hard time budget: whatever is still
-// undelivered then is left in the spool, with the teardown, for `agnox-report upload`.
+// successful call sends them in order. `finish()` has a time budget, set by what the server did
+// during the run: whatever is still undelivered then is left in the spool, with the teardown, for
+// `agnox-report upload`.
 import { randomUUID } from 'node:crypto';
 import { backoffMs, post, type CallOutcome } from './http';
 import type { ResolvedOptions } from './options';
@@ -17,10 +18,12 @@ import type { EventResponse, IngestEvent, SetupBody, SetupResponse, TeardownResp
 const MAX_BATCH_BYTES = 700 * 1024;
 /** Failed calls allowed in `finish()` before the rest goes to the spool. */
 const FINAL_TRIES = 2;
-/** End budget when the server is already failing or hanging: nothing suggests waiting longer helps. */
-const UNHEALTHY_END_BUDGET_MS = 500;
-/** A call open this long at the end of the run means the server is hanging. */
-const HANGING_AFTER_MS = 1000;
+/** End budget for a server that has not answered at all, or cannot be connected to now: waiting does not help. */
+const UNREACHABLE_END_BUDGET_MS = 500;
+/** A connection not made in this long is taken as unreachable (refused ones fail at once; dropped ones retry for minutes). */
+const CONNECT_TIMEOUT_MS = 2_000;
+/** At the end of the run, attachment uploads still going get at most this (and half the budget). */
+const END_UPLOADS_MS = 5_000;
 
 export type Outcome = 'delivered' | 'spooled';
 
@@ -42,13 +45,15 @@ export class Delivery {
   /** Set when the server refused us for good (bad key, unknown project): stop calling, keep spooling. */
   private stopped?: string;
   private lastError?: string;
+  /** The server has answered (with any HTTP status) during the run. */
+  private answered = false;
+  /** The last call that ended could not get a connection (refused, dropped): the server is down now. */
+  private unreachable = false;
   private pumping?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
   private readonly endOfRun = new AbortController();
   private readonly instance = randomUUID().slice(0, 12);
   private readonly spool: SpoolFile;
-  /** Start times of the calls in flight. */
-  private readonly inflight = new Set<number>();
   private readonly uploads = new Set<{ done: boolean; finishNow: () => void; promise?: Promise<void> }>();
   private attachmentBytes = 0;
   readonly stats = { calls: 0, failures: 0, batchesSent: 0, eventsSent: 0 };
@@ -182,45 +187,60 @@ export class Delivery {
     this.stats.calls++;
     const left = deadline - Date.now();
     if (left <= 0) return { ok: false, status: 0, retryable: true, error: 'out of time' };
-    const started = Date.now() + Math.random() / 1000; // unique key in the set
-    this.inflight.add(started);
-    try {
-      return await post<T>(`${this.options.baseUrl}${pathAndQuery}`, body, {
-        apiKey: this.options.apiKey,
-        timeoutMs: Math.min(this.options.requestTimeoutMs, left),
-        signal: this.endOfRun.signal,
-        contentType,
-        userAgent: this.userAgent,
-      });
-    } finally {
-      this.inflight.delete(started);
+    const r = await post<T>(`${this.options.baseUrl}${pathAndQuery}`, body, {
+      apiKey: this.options.apiKey,
+      timeoutMs: Math.min(this.options.requestTimeoutMs, left),
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      signal: this.endOfRun.signal,
+      contentType,
+      userAgent: this.userAgent,
+    });
+    // What the end of the run's budget is decided from. A call that timed out on an open connection
+    // (a slow server) changes neither.
+    if (r.ok || r.status > 0) {
+      this.answered = true;
+      this.unreachable = false;
+    } else if (r.unreachable) {
+      this.unreachable = true;
     }
+    return r;
   }
 
   /**
-   * Delivers what is left and tears the session down, within `endTimeoutMs`. Whatever could not be
-   * delivered by then is in the spool file (returned), with the teardown.
+   * Delivers what is left and tears the session down. A server that has answered during the run and
+   * can still be connected to is slow, not down (under load answers take seconds): it gets up to
+   * `endTimeoutMs`. One that never answered, or refuses or drops connections now, gets 0.5 s, and
+   * the rest goes to the spool. Whatever could not be delivered is in the spool file (returned),
+   * with the teardown.
    */
   async finish(teardown: SpoolTeardown): Promise<{ outcome: Outcome; taskId?: string; spool?: string; reason?: string }> {
     clearInterval(this.timer);
     this.finalMode = true;
-    // A healthy server gets the whole budget to take the last batches and the teardown; one that is
-    // failing or hanging right now gets a short one, and the rest goes to the spool.
-    const hanging = [...this.inflight].some((t) => Date.now() - t > HANGING_AFTER_MS);
-    const budget = this.failures > 0 || hanging ? Math.min(this.options.endTimeoutMs, UNHEALTHY_END_BUDGET_MS) : this.options.endTimeoutMs;
-    const deadline = Date.now() + budget;
+    const started = Date.now();
+    const shortBudget = Math.min(this.options.endTimeoutMs, UNREACHABLE_END_BUDGET_MS);
+    const budget = this.answered && !this.unreachable ? this.options.endTimeoutMs : shortBudget;
+    this.log(`end of run: ${budget === shortBudget ? 'the server has not answered or cannot be reached' : 'the server has answered'}; waiting at most ${budget} ms`);
+    let deadline = started + budget;
     // In-flight calls (a hanging server) are cut at the deadline at the latest.
-    const cutoff = setTimeout(() => this.endOfRun.abort(), budget);
+    let cutoff = setTimeout(() => this.endOfRun.abort(), budget);
+    /** The server went down during the end of the run: the short budget applies from now on. */
+    const shorten = () => {
+      if (!this.unreachable || deadline <= Date.now() + shortBudget) return;
+      deadline = Date.now() + shortBudget;
+      clearTimeout(cutoff);
+      cutoff = setTimeout(() => this.endOfRun.abort(), shortBudget);
+    };
     let reason: string | undefined;
     try {
-      // Attachment uploads get half the budget; a test whose upload is still going is reported without it.
+      // A test whose attachment upload is still going is reported without it.
       if (this.uploads.size) {
-        const half = cancellableSleep(budget / 2);
-        await Promise.race([Promise.allSettled([...this.uploads].map((u) => u.promise)), half.done]);
-        half.cancel();
+        const wait = cancellableSleep(Math.min(budget / 2, END_UPLOADS_MS));
+        await Promise.race([Promise.allSettled([...this.uploads].map((u) => u.promise)), wait.done]);
+        wait.cancel();
       }
       for (const u of this.uploads) u.finishNow();
       await this.pumping;
+      shorten();
       // Our own backoff from the run does not apply now; a server's Retry-After still does.
       this.notBefore = this.serverWaitUntil > Date.now() ? this.serverWaitUntil : 0;
       const failuresAtStart = this.stats.failures;
@@ -232,6 +252,7 @@ export class Delivery {
           await sleep(wait);
         }
         await this.pump(deadline, true);
+        shorten();
         if (this.stopped || !this.session || this.queue.length || this.pending.length > 1) continue;
         // The last batch rides with the teardown: one request fewer on the run's critical path.
         const last = this.pending[0];
@@ -255,6 +276,7 @@ export class Delivery {
         }
         if (r.status === 404) this.session = undefined;
         this.failed(r, 'teardown');
+        shorten();
       }
       reason ??= this.stopped ?? this.lastError ?? 'out of time';
     } finally {

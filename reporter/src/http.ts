@@ -6,11 +6,13 @@
 import http from 'node:http';
 import https from 'node:https';
 
+/** `unreachable`: the call never got a connection (refused, no route, connection attempts unanswered). */
 export type CallOutcome<T> =
   | { ok: true; status: number; data: T }
-  | { ok: false; status: number; retryable: boolean; retryAfterMs?: number; error: string };
+  | { ok: false; status: number; retryable: boolean; retryAfterMs?: number; error: string; unreachable?: true };
 
-export type CallInit = { apiKey: string; timeoutMs: number; signal?: AbortSignal; contentType?: string; userAgent: string };
+/** `connectTimeoutMs`: give up sooner when no connection is made (a dropped SYN is retried for minutes). */
+export type CallInit = { apiKey: string; timeoutMs: number; connectTimeoutMs?: number; signal?: AbortSignal; contentType?: string; userAgent: string };
 
 /** Answers larger than this are not read to the end (the API's answers are small). */
 const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -35,18 +37,27 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
   return new Promise((resolve) => {
     let req: http.ClientRequest | undefined;
     let settled = false;
+    let connected = false;
     const done = (outcome: CallOutcome<T>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(connectTimer);
       init.signal?.removeEventListener('abort', onAbort);
       resolve(outcome);
     };
     // A failed call gives up its connection; a finished one leaves it to the agent for the next call.
-    const fail = (error: string, status = 0) => { if (!settled) req?.destroy(); done({ ok: false, status, retryable: true, error }); };
+    const fail = (error: string, status = 0) => {
+      if (!settled) req?.destroy();
+      done({ ok: false, status, retryable: true, error, ...(status === 0 && !connected ? { unreachable: true as const } : {}) });
+    };
     const onAbort = () => fail('aborted');
     const timer = setTimeout(() => fail(`timed out after ${init.timeoutMs} ms`), Math.max(1, init.timeoutMs));
     timer.unref();
+    const connectTimer = init.connectTimeoutMs !== undefined && init.connectTimeoutMs < init.timeoutMs
+      ? setTimeout(() => { if (!connected) fail(`no connection after ${init.connectTimeoutMs} ms`); }, Math.max(1, init.connectTimeoutMs))
+      : undefined;
+    connectTimer?.unref();
     if (init.signal?.aborted) return fail('aborted');
     init.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -67,6 +78,11 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
         res.on('close', () => { if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0); });
       });
       req = r;
+      connected = false;
+      r.on('socket', (socket) => {
+        if (!socket.connecting) connected = true; // a kept-alive connection
+        else socket.once('connect', () => { connected = true; });
+      });
       r.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return; // our own destroy() after a timeout or an abort
         // A kept-alive connection the server (or a proxy) closed just as it was reused: the request

@@ -22,9 +22,10 @@ export interface AgnoxReporterOptions {
   /** Shards and spool replays with the same runId land in one execution. Env: AGNOX_RUN_ID.
    *  Default: the CI build id when the run is sharded, else a fresh id per run. */
   runId?: string;
-  /** Where undeliverable batches are saved. Env: AGNOX_SPOOL_DIR. Default: the output folder. */
+  /** Where undeliverable batches are saved. Env: AGNOX_SPOOL_DIR. Default: `.agnox/spool` beside the Playwright config. */
   spoolDir?: string;
-  /** The most time `onEnd` may add to the run (ms). Env: AGNOX_END_TIMEOUT_MS. Default 1500. */
+  /** The most time `onEnd` waits for a server that answers, slowly (ms); one that does not answer at all
+   *  gets 0.5 s. Env: AGNOX_END_TIMEOUT_MS. Default 30000. */
   endTimeoutMs?: number;
   /** Per-request timeout while tests run (ms). Env: AGNOX_REQUEST_TIMEOUT_MS. Default 10000. */
   requestTimeoutMs?: number;
@@ -76,7 +77,7 @@ export function resolveOptions(opts: AgnoxReporterOptions = {}, env: Env = proce
       debug: bool(opts.debug ?? env.AGNOX_DEBUG, false),
       runId: str(opts.runId) ?? str(env.AGNOX_RUN_ID),
       spoolDir: str(opts.spoolDir) ?? str(env.AGNOX_SPOOL_DIR),
-      endTimeoutMs: num(opts.endTimeoutMs, env.AGNOX_END_TIMEOUT_MS, 1500, 0, 600_000),
+      endTimeoutMs: num(opts.endTimeoutMs, env.AGNOX_END_TIMEOUT_MS, 30_000, 0, 600_000),
       requestTimeoutMs: num(opts.requestTimeoutMs, env.AGNOX_REQUEST_TIMEOUT_MS, 10_000, 100, 600_000),
       uploadAttachments: bool(opts.uploadAttachments ?? env.AGNOX_UPLOAD_ATTACHMENTS, true),
       attachmentBudgetBytes: num(opts.attachmentBudgetBytes, env.AGNOX_ATTACHMENT_BUDGET_BYTES, 25 * 1024 * 1024, 0, 10 * 1024 ** 3),

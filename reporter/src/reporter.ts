@@ -9,6 +9,7 @@ import { detectCiContext } from './ci';
 import { Delivery, warn } from './delivery';
 import { resolveOptions, type AgnoxReporterOptions, type ResolvedOptions } from './options';
 import { allFailuresQuarantined, fetchQuarantined } from './quarantine';
+import { DEFAULT_SPOOL_DIR, uploadDir } from './spool';
 import { finalStatus, summarize } from './summary';
 import { VERSION } from './version';
 import type { SetupBody, TestEndEvent } from './wire';
@@ -17,6 +18,12 @@ import type { SetupBody, TestEndEvent } from './wire';
 const MAX_ATTACHMENT_BYTES = 1024 * 1024 - 1024;
 /** Longest log chunk sent as one event; longer output is split. */
 const MAX_CHUNK_CHARS = 64 * 1024;
+
+/** A path as the user would type it from here: relative when it is below the current folder. */
+const shown = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+};
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
@@ -66,7 +73,8 @@ export class AgnoxReporter implements Reporter {
       runId,
       shard,
     };
-    const spoolDir = o.spoolDir ?? config.projects[0]?.outputDir ?? path.join(config.rootDir, 'test-results');
+    // Not Playwright's output folder: Playwright empties it when the next run starts.
+    const spoolDir = path.resolve(o.spoolDir ?? path.join(config.configFile ? path.dirname(config.configFile) : config.rootDir, DEFAULT_SPOOL_DIR));
     const spoolFile = path.join(spoolDir, `agnox-spool-${shard ? `shard${shard.current}-` : ''}${randomUUID().slice(0, 8)}.jsonl`);
     const log = o.debug ? (msg: string) => warn(`[agnox] ${msg}`) : () => {};
     this.delivery = new Delivery(o, setup, spoolFile, log, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`);
@@ -138,8 +146,10 @@ export class AgnoxReporter implements Reporter {
     if (done.outcome === 'delivered') {
       if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`);
     } else if (done.spool) {
-      warn(`[agnox] could not finish reporting to ${this.options.baseUrl} (${done.reason}; gave up after ${Math.round(performance.now() - started)} ms). `
-        + `The rest of the run is saved in ${done.spool}; send it with: npx agnox-report upload ${done.spool}`);
+      // `upload` with no file sends everything in the folder it looks in; elsewhere, name the file.
+      const command = path.dirname(done.spool) === uploadDir() ? 'npx agnox-report upload' : `npx agnox-report upload ${shown(done.spool)}`;
+      warn(`[agnox] ${this.options.baseUrl} did not take the end of the run (${done.reason}; gave up after ${Math.round(performance.now() - started)} ms); `
+        + `results saved to ${shown(done.spool)}; run \`${command}\` to send them`);
     }
   }
 

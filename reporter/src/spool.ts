@@ -1,15 +1,48 @@
 // The spool: batches the server has not acknowledged, saved to a JSON-lines file so that a run
-// whose network blipped can still be completed later (`npx agnox-report upload <file>`).
+// whose network blipped can still be completed later (`npx agnox-report upload`).
+// The files live in `.agnox/spool/` beside the Playwright config, not in Playwright's output folder,
+// which Playwright empties when the next run starts.
 // Line 1 is the header (where to send, the setup payload with its runId), then one line per batch
 // in send order, then the teardown. Replaying is idempotent: setup joins the run by runId, the
 // server ignores batch ids it has applied, teardown of a finished run changes nothing.
 // The API key is never written: the upload command reads it from AGNOX_API_KEY.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IngestEvent, SetupBody, TeardownBody } from './wire';
 
 export const SPOOL_FORMAT = 'agnox-spool';
 export const SPOOL_VERSION = 1;
+/** The spool folder, relative to the Playwright config's folder (and to where `agnox-report upload` runs). */
+export const DEFAULT_SPOOL_DIR = path.join('.agnox', 'spool');
+const SPOOL_FILE_NAME = /^agnox-spool-.*\.jsonl$/;
+
+/** The folder `agnox-report upload` sends from when no file is named: AGNOX_SPOOL_DIR, else `.agnox/spool` here. */
+export function uploadDir(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string {
+  return path.resolve(cwd, env.AGNOX_SPOOL_DIR?.trim() || DEFAULT_SPOOL_DIR);
+}
+
+/** The spool files in `dir`, oldest run first (by the time in their header; unreadable ones last). */
+export function listSpools(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const startedAt = (file: string) => {
+    try {
+      const header = JSON.parse(readFileSync(file, 'utf8').split('\n', 1)[0]!) as Partial<SpoolHeader>;
+      return typeof header.createdAt === 'number' ? header.createdAt : Infinity;
+    } catch {
+      return Infinity;
+    }
+  };
+  return readdirSync(dir).filter((f) => SPOOL_FILE_NAME.test(f)).map((f) => path.join(dir, f))
+    .map((file) => ({ file, at: startedAt(file) }))
+    .sort((a, b) => a.at - b.at || a.file.localeCompare(b.file))
+    .map((s) => s.file);
+}
+
+/** Creates the spool folder; one the reporter created itself gets a `.gitignore` so saved runs are never committed. */
+function ensureDir(dir: string): void {
+  if (mkdirSync(dir, { recursive: true }) === undefined) return;
+  writeFileSync(path.join(dir, '.gitignore'), '# Runs saved by @agnox/playwright-reporter, waiting for `npx agnox-report upload`.\n*\n');
+}
 
 export type Batch = { batchId: string; events: IngestEvent[] };
 export type SpoolHeader = { kind: typeof SPOOL_FORMAT; version: number; baseUrl: string; setup: SetupBody; createdAt: number };
@@ -27,7 +60,7 @@ export class SpoolFile {
     const fresh = batches.filter((b) => !this.written.has(b.batchId));
     if (!fresh.length) return;
     if (!this.started) {
-      mkdirSync(path.dirname(this.file), { recursive: true });
+      ensureDir(path.dirname(this.file));
       writeFileSync(this.file, JSON.stringify(this.header) + '\n');
       this.started = true;
     }
@@ -37,7 +70,7 @@ export class SpoolFile {
 
   /** Replaces the file with exactly what is still undelivered (atomically: write, then rename). */
   finalize(batches: Batch[], teardown: SpoolTeardown): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    ensureDir(path.dirname(this.file));
     const lines = [this.header, ...batches.map((b) => ({ kind: 'batch', ...b })), { kind: 'teardown', ...teardown }];
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');

@@ -23,7 +23,7 @@ describe('options', () => {
     const fromEnv = resolveOptions({}, env);
     expect(fromEnv).toEqual({ options: expect.objectContaining({
       apiKey: 'env-key', projectId: 'env-project', baseUrl: 'https://agnox.example.com', runName: 'nightly', environment: 'staging',
-      flushIntervalMs: 500, maxBatchSize: 500, debug: true, runId: 'build-7', endTimeoutMs: 1500,
+      flushIntervalMs: 500, maxBatchSize: 500, debug: true, runId: 'build-7', endTimeoutMs: 30_000,
     }) });
     // `apiKey: process.env.UNSET` is undefined: the variable still applies.
     const explicit = resolveOptions({ apiKey: undefined, projectId: 'explicit', maxBatchSize: 20, debug: false, flushIntervalMs: Number.NaN }, env);

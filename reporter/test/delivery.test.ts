@@ -1,5 +1,6 @@
 // Delivery on its own (no Playwright): backoff and Retry-After, recovery during the run, batches the
-// server will never take, a refused key, and the end-of-run time budget.
+// server will never take, a refused key, and the end-of-run time budget: long for a server that
+// answers slowly, short for one that is down, never answered, or drops connections.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Delivery } from '../src/delivery';
 import { resolveOptions, type AgnoxReporterOptions, type ResolvedOptions } from '../src/options';
 import { readSpool } from '../src/spool';
-import { startFakeIngest, type FakeIngest } from './support/fake-ingest';
+import { startBlackhole } from './support/blackhole';
+import { deadUrl, startFakeIngest, type FakeIngest } from './support/fake-ingest';
 import { until } from './support/until';
 
 const servers: FakeIngest[] = [];
@@ -119,6 +121,74 @@ describe('Delivery', () => {
     expect(saved.batches.flatMap((b) => b.events).map((e) => e.seq)).toEqual([1, 2]);
     expect(saved.teardown).toEqual(teardown);
     expect(JSON.stringify(saved)).not.toContain('wrong-key'); // the key is never written
+  });
+
+  describe('end of run budget, from what the server did', () => {
+    const SHORT_MS = 500; // what a server that does not answer gets
+
+    it('waits for a server that answered during the run and is slow now (longer than the short budget), and delivers', async () => {
+      const s = await server();
+      const { d, spool } = delivery(s.url); // default endTimeoutMs: 30 s
+      d.start();
+      d.push(log(1));
+      await until('the session', () => d.taskId !== undefined);
+      s.mode = 'slow';
+      s.slowMs = 2_000; // every answer from now on takes 2 s, as under load
+      d.push(log(2));
+      const started = Date.now();
+      const done = await d.finish(teardown);
+      expect(done.outcome).toBe('delivered');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+      expect(s.events().map((e) => e.seq)).toEqual([1, 2]);
+      expect(s.teardowns).toHaveLength(1);
+      expect(existsSync(spool)).toBe(false);
+    });
+
+    it('waits no longer than endTimeoutMs for a server that answered, then stopped answering', async () => {
+      const s = await server();
+      const { d } = delivery(s.url, { endTimeoutMs: 1_500 });
+      d.start();
+      await until('the session', () => d.taskId !== undefined);
+      s.mode = 'slow';
+      s.slowMs = 600_000;
+      d.push(log(1));
+      const started = Date.now();
+      expect((await d.finish(teardown)).outcome).toBe('spooled');
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(1_450);
+      expect(took).toBeLessThan(2_500);
+    });
+
+    it('spools at once when the server is down (port closed), even if it answered during the run', async () => {
+      const s = await server();
+      const { d, spool } = delivery(s.url);
+      d.start();
+      d.push(log(1));
+      await until('the session', () => d.taskId !== undefined);
+      await s.close();
+      const started = Date.now();
+      const done = await d.finish(teardown);
+      expect(Date.now() - started).toBeLessThan(SHORT_MS + 300);
+      expect(done).toMatchObject({ outcome: 'spooled', reason: expect.stringContaining('ECONNREFUSED') });
+      expect(readSpool(spool).teardown).toEqual(teardown);
+    });
+
+    it('spools within the short budget when the server never answered: port closed, or connections dropped (blackhole)', async () => {
+      const hole = await startBlackhole();
+      try {
+        for (const url of [await deadUrl(), hole.url]) {
+          const { d, spool } = delivery(url);
+          d.start();
+          d.push(log(1));
+          const started = Date.now();
+          expect((await d.finish(teardown)).outcome, url).toBe('spooled');
+          expect(Date.now() - started, url).toBeLessThan(SHORT_MS + 300);
+          expect(readSpool(spool).batches.flatMap((b) => b.events).map((e) => e.seq)).toEqual([1]);
+        }
+      } finally {
+        hole.close();
+      }
+    });
   });
 
   it('ends within its time budget while a request hangs', async () => {

@@ -5,6 +5,7 @@ import { type ClientRequest, createServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, post } from '../src/http';
+import { startBlackhole } from './support/blackhole';
 import { until } from './support/until';
 
 const sockets = new Set<Socket>();
@@ -37,6 +38,8 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     case '/hang':
       hangs++;
       return; // never answers
+    case '/silent':
+      return; // never answers (not counted)
     case '/drops-idle': {
       // Answers the first request of a connection; drops the connection at the second, as a server
       // that timed out an idle keep-alive connection just as the client reused it.
@@ -96,7 +99,21 @@ describe('reporter http', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    expect(await post(`http://127.0.0.1:${port}/x`, {}, init)).toEqual({ ok: false, status: 0, retryable: true, error: 'ECONNREFUSED' });
+    expect(await post(`http://127.0.0.1:${port}/x`, {}, init)).toEqual({ ok: false, status: 0, retryable: true, error: 'ECONNREFUSED', unreachable: true });
+  });
+
+  it('tells a server it cannot connect to (dropped connection attempts) from one that is slow to answer', async () => {
+    const hole = await startBlackhole();
+    try {
+      const t0 = performance.now();
+      expect(await post(`${hole.url}/x`, {}, { ...init, connectTimeoutMs: 300 }))
+        .toEqual({ ok: false, status: 0, retryable: true, error: 'no connection after 300 ms', unreachable: true });
+      expect(performance.now() - t0).toBeLessThan(2_000);
+    } finally {
+      hole.close();
+    }
+    // Connected, no answer: a timeout, not unreachable (connectTimeoutMs does not cut a slow answer).
+    expect(await post(`${base}/silent`, {}, { ...init, timeoutMs: 400, connectTimeoutMs: 100 })).toEqual({ ok: false, status: 0, retryable: true, error: 'timed out after 400 ms' });
   });
 
   it('sends once more on a fresh connection when a kept-alive one was dropped as it was reused', async () => {

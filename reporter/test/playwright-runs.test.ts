@@ -1,24 +1,27 @@
 // The reporter inside real Playwright runs (Debian's Chromium) of the fixture suite: what it sends
 // when the server is healthy, and that a down, slow (10 s) or failing (500) server changes neither
 // the exit code nor, by more than 2 s, the wall time — with everything saved to the spool and
-// sendable afterwards with `agnox-report upload`.
+// sendable afterwards with `agnox-report upload`; and that a saved run outlives the next run (the
+// spool is not in Playwright's output folder) until `agnox-report upload` sends it.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSpool } from '../src/spool';
 import { ensureBuilt, REPORTER_DIR } from './support/build';
 import { deadUrl, startFakeIngest, type FakeIngest } from './support/fake-ingest';
-import { readJsonReport, runSuite, type SuiteRun } from './support/suite';
+import { readJsonReport, runSuite, SUITE_CONFIG, type SuiteRun } from './support/suite';
 
 const MAX_GROWTH_MS = 2_000;
 const reporterEnv = (baseUrl: string) => ({ AGNOX_API_KEY: 'test-key', AGNOX_PROJECT_ID: 'proj-1', AGNOX_BASE_URL: baseUrl, AGNOX_FLUSH_INTERVAL_MS: '200' });
 
-const spoolFiles = (run: SuiteRun) => (existsSync(run.outputDir) ? readdirSync(run.outputDir).filter((f) => /^agnox-spool-.*\.jsonl$/.test(f)).map((f) => path.join(run.outputDir, f)) : []);
+const spoolFiles = (run: SuiteRun) => (existsSync(run.spoolDir) ? readdirSync(run.spoolDir).filter((f) => /^agnox-spool-.*\.jsonl$/.test(f)).map((f) => path.join(run.spoolDir, f)) : []);
 
 /** Runs the shipped `agnox-report` bin. */
-function runCli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), ...args], { env: { ...process.env, ...env } });
+function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), ...args], { env: { ...process.env, ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -155,6 +158,49 @@ describe('when the server is unreachable or unhealthy', () => {
       expect(back.events()).toHaveLength(events.length);
     });
   }
+});
+
+describe('the spool folder', () => {
+  // The reporter's default: .agnox/spool beside the config. Only this test writes there.
+  const defaultDir = path.join(path.dirname(SUITE_CONFIG), '.agnox');
+  afterAll(() => rmSync(defaultDir, { recursive: true, force: true }));
+
+  it('keeps a saved run through the next Playwright run, and `agnox-report upload` with no file sends every saved run, oldest first', async () => {
+    rmSync(defaultDir, { recursive: true, force: true });
+    const down = await deadUrl();
+    const outputDir = path.join(mkdtempSync(path.join(tmpdir(), 'agnox-output-')), 'test-results');
+    const runIds = [`first-${randomUUID()}`, `second-${randomUUID()}`];
+    // Two runs while the server is down, into the same output folder, which Playwright empties at the start of each.
+    for (const runId of runIds) {
+      const run = await runSuite({ ...reporterEnv(down), AGNOX_RUN_ID: runId, AGNOX_SPOOL_DIR: undefined }, [], { outputDir });
+      expect(run.code).toBe(baseline.code);
+      expect(run.spoolDir).toBe(path.join(defaultDir, 'spool'));
+      // Run from the config's folder, the bare command finds the file.
+      expect(run.output).toMatch(/results saved to \.agnox\/spool\/agnox-spool-[^ ]+\.jsonl; run `npx agnox-report upload` to send them/);
+    }
+    const saved = spoolFiles({ spoolDir: path.join(defaultDir, 'spool') } as SuiteRun);
+    expect(saved.map((f) => readSpool(f).header.setup.runId).sort()).toEqual([...runIds].sort());
+    expect(readFileSync(path.join(defaultDir, 'spool/.gitignore'), 'utf8')).toContain('*');
+    // Not a spool: the upload says so and keeps it, after sending the others.
+    const broken = path.join(defaultDir, 'spool/agnox-spool-broken.jsonl');
+    writeFileSync(broken, 'not a spool\n');
+
+    const back = await startFakeIngest('ok');
+    servers.push(back);
+    const upload = await runCli(['upload', '--url', back.url], { AGNOX_API_KEY: 'test-key' }, path.dirname(SUITE_CONFIG));
+    expect(upload.status).toBe(1);
+    expect(back.setups.map((s) => s.runId)).toEqual(runIds);
+    expect(back.teardowns).toHaveLength(2);
+    expect(back.invalid).toEqual([]);
+    expect(upload.stderr).toContain(`agnox-spool-broken.jsonl: ${broken}:1: not JSON (kept; run the command again to retry)`);
+    expect(upload.stderr).toContain('1 of 3 saved runs could not be sent');
+    expect(spoolFiles({ spoolDir: path.join(defaultDir, 'spool') } as SuiteRun)).toEqual([broken]);
+
+    rmSync(broken);
+    const again = await runCli(['upload', '--url', back.url], { AGNOX_API_KEY: 'test-key' }, path.dirname(SUITE_CONFIG));
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('no saved runs in');
+  });
 });
 
 describe('without a key or project', () => {

@@ -127,7 +127,7 @@ describe('@agnox/playwright-reporter against wrangler dev', () => {
     const run = await runSuite(env(projectId, { AGNOX_BASE_URL: await deadUrl() }));
     expect(run.code).toBe(1);
     expect(await executionsOf(projectId)).toEqual([]);
-    const spool = readdirSync(run.outputDir).filter((f) => f.startsWith('agnox-spool-')).map((f) => path.join(run.outputDir, f));
+    const spool = readdirSync(run.spoolDir).filter((f) => f.startsWith('agnox-spool-')).map((f) => path.join(run.spoolDir, f));
     expect(spool).toHaveLength(1);
 
     const first = await uploadCli(spool[0]!);

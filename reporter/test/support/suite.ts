@@ -8,12 +8,18 @@ import { BIN, REPORTER_DIR } from './build';
 
 export const SUITE_CONFIG = path.join(REPORTER_DIR, 'test/fixtures/suite/playwright.config.ts');
 
-export type SuiteRun = { code: number | null; wallMs: number; output: string; outputDir: string; jsonFile: string };
+export type SuiteRun = { code: number | null; wallMs: number; output: string; outputDir: string; spoolDir: string; jsonFile: string };
 
-/** Runs the suite; `env` sets AGNOX_* (the reporter's config) and anything else. */
-export async function runSuite(env: Record<string, string | undefined>, args: string[] = []): Promise<SuiteRun> {
+/**
+ * Runs the suite; `env` sets AGNOX_* (the reporter's config) and anything else. Each run gets its
+ * own output folder (unless `outputDir` is given) and its own spool folder (unless `env` has
+ * AGNOX_SPOOL_DIR; `AGNOX_SPOOL_DIR: undefined` leaves the reporter's default, beside the config).
+ */
+export async function runSuite(env: Record<string, string | undefined>, args: string[] = [], opts: { outputDir?: string } = {}): Promise<SuiteRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agnox-suite-'));
-  const outputDir = path.join(dir, 'test-results');
+  const outputDir = opts.outputDir ?? path.join(dir, 'test-results');
+  if (!('AGNOX_SPOOL_DIR' in env)) env = { ...env, AGNOX_SPOOL_DIR: path.join(dir, 'spool') };
+  const spoolDir = env.AGNOX_SPOOL_DIR ?? path.join(path.dirname(SUITE_CONFIG), '.agnox/spool');
   const jsonFile = path.join(dir, 'report.json');
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGNOX_') && !/^(CI|GITHUB_|GITLAB_|TF_BUILD|JENKINS_URL|CIRCLECI|BUILDKITE)/.test(k)));
   const started = performance.now();
@@ -26,7 +32,7 @@ export async function runSuite(env: Record<string, string | undefined>, args: st
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  return { code, wallMs: performance.now() - started, output, outputDir, jsonFile };
+  return { code, wallMs: performance.now() - started, output, outputDir, spoolDir, jsonFile };
 }
 
 export type JsonAttempt = { status: string; retry: number; duration: number; error?: string };
