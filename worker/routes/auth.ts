@@ -50,7 +50,7 @@ export const authRoutes = new Hono<AppEnv>()
     }
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: org.id, role: 'admin' });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org) }, 201);
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org, user.role) }, 201);
   })
 
   .post('/login', async (c) => {
@@ -95,7 +95,7 @@ export const authRoutes = new Hono<AppEnv>()
     if (!org[0]) throw new ApiError(500, 'INTERNAL', 'Organization missing');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0]) });
+    return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0], user.role) });
   })
 
   .post('/logout', requireUser, async (c) => {
@@ -114,7 +114,7 @@ export const authRoutes = new Hono<AppEnv>()
       db.select().from(users).where(eq(users.id, caller.userId)).limit(1),
       db.select().from(organizations).where(eq(organizations.id, caller.organizationId)).limit(1),
     ]);
-    return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!) });
+    return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!, u[0]!.role) });
   });
 
 export const purgeExpiredAuthRows = (db: AppEnv['Variables']['db'], now = Date.now()) => db.batch([

@@ -74,7 +74,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     if (!org[0]) throw notFound('Organization');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0], user.role) }, 201);
   })
   .use(requireUser, requireRole('admin'))
   .get('/', async (c) => {
