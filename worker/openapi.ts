@@ -18,7 +18,7 @@ type Operation = { method: string; path: string; summary: string; auth: Auth; ro
 export const operations: Operation[] = [
   { method: 'get', path: '/api/health', summary: 'Liveness', auth: 'public', tag: 'meta' },
   { method: 'post', path: '/api/auth/signup', summary: 'Create an organization and its first admin (10/min per IP)', auth: 'public', body: auth.SignupBody, tag: 'auth' },
-  { method: 'post', path: '/api/auth/login', summary: 'Log in (5/min per IP; 5 failures lock the email for 15 min)', auth: 'public', body: auth.LoginBody, tag: 'auth' },
+  { method: 'post', path: '/api/auth/login', summary: 'Log in (5/min per IP; 5 failures lock that IP out of the email for 15 min; 50 from all IPs lock the email for 1 h)', auth: 'public', body: auth.LoginBody, tag: 'auth' },
   { method: 'post', path: '/api/auth/logout', summary: 'Revoke this session token', auth: 'jwt', role: 'viewer', tag: 'auth' },
   { method: 'get', path: '/api/auth/me', summary: 'The caller and its organization', auth: 'jwt', role: 'viewer', tag: 'auth' },
   { method: 'get', path: '/api/users', summary: 'List members', auth: 'jwt', role: 'viewer', tag: 'organization' },
