@@ -97,7 +97,7 @@ describe('forged and tampered session tokens', () => {
     const roomTicket = await wsTicket(org.token, taskId);
     expect((await api('POST', '/api/auth/logout', { token: org.token })).status).toBe(200);
 
-    const cookie = { cookie: `agnox_session=${org.token}` };
+    const cookie = { cookie: `agnox_session=${org.token}`, origin: env.PUBLIC_URL };
     for (const [name, res] of [
       ['me', await me(org.token)],
       ['me by cookie', await api('GET', '/api/auth/me', { headers: cookie })],

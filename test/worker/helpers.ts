@@ -86,6 +86,8 @@ export async function openSocket(path: string, headers: Record<string, string> =
   const ws = res.webSocket!;
   const messages: any[] = [];
   const waiters: Array<() => void> = [];
+  /** Resolves when the server closes the socket. */
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
   ws.addEventListener('message', (e) => {
     messages.push(JSON.parse(typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)));
     for (const w of waiters.splice(0)) w();
@@ -99,7 +101,7 @@ export async function openSocket(path: string, headers: Record<string, string> =
     };
     check();
   });
-  return { status: 101 as const, ws, messages, until };
+  return { status: 101 as const, ws, messages, until, closed };
 }
 
 export async function wsTicket(token: string, taskId?: string) {

@@ -1,4 +1,4 @@
-// Sign up (per-IP rate limit), log in (per-IP rate limit and the login lock, services/login-lock.ts), log out (revocation), who am I.
+// Sign up (per-IP rate limit), log in (per-IP rate limit and the login lock, services/login-lock.ts), log out (revocation, and its live sockets close), who am I.
 import { eq, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -12,6 +12,7 @@ import { clientIp, ok, readBody } from '../lib/http';
 import { signSession, TOKEN_TTL_SECONDS } from '../lib/jwt';
 import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
+import { closeLiveSockets } from '../services/live-sockets';
 import { countLoginAttempt, purgeLoginAttempts } from '../services/login-lock';
 
 // A fixed hash to verify against when the email is unknown, so both paths cost the same.
@@ -82,6 +83,7 @@ export const authRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     if (caller.kind !== 'user') throw unauthorized();
     await c.var.db.insert(revokedTokens).values({ jti: caller.jti, expiresAt: caller.exp * 1000 }).onConflictDoNothing();
+    await closeLiveSockets(c.env, caller.organizationId, { sessionId: caller.jti }, 'logged out');
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true });
     return ok(c, { loggedOut: true });
   })
