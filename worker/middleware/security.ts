@@ -1,8 +1,9 @@
 // Security headers and CORS for every response the Worker produces (static assets carry their own
-// headers through web/public/_headers), and which origins are trusted with the session cookie.
+// headers through web/public/_headers), which origins are trusted with the session cookie, and the
+// refusal to serve a production deployment left with local settings.
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import type { AppEnv, Env } from '../env';
+import { productionMisconfiguration, type AppEnv, type Env } from '../env';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Strict-Transport-Security': 'max-age=63072000; includeSubDomains; preload',
@@ -40,3 +41,16 @@ export const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) =>
     maxAge: 600,
     credentials: true,
   })(c, next);
+
+let misconfigurationLogged = false;
+
+/** A production deployment with local or missing settings answers every request 503 MISCONFIGURED, naming the setting. */
+export const refuseWhenMisconfigured: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const problem = productionMisconfiguration(c.env);
+  if (!problem) return next();
+  if (!misconfigurationLogged) {
+    misconfigurationLogged = true;
+    console.error(`refusing to serve: ${problem}`);
+  }
+  return c.json({ success: false, error: `This deployment is misconfigured: ${problem}`, code: 'MISCONFIGURED' }, 503);
+};
