@@ -70,11 +70,9 @@ export async function countLoginAttempt(db: Db, email: string, client: string, n
   return {
     /** A wrong password: the rows that reached their limit lock. */
     failed: async () => {
-      const locks = [
-        ...((fromAddress?.failures ?? 0) >= ADDRESS_LIMIT.max ? [db.update(loginAttempts).set({ lockedUntil: now + ADDRESS_LIMIT.lockMs, updatedAt: now }).where(where(address))] : []),
-        ...((fromAnywhere?.failures ?? 0) >= EMAIL_LIMIT.max ? [db.update(loginAttempts).set({ lockedUntil: now + EMAIL_LIMIT.lockMs, updatedAt: now }).where(where(everywhere))] : []),
-      ];
-      if (locks.length) await db.batch(locks as [typeof locks[0], ...typeof locks]);
+      const lock = (row: Row, limit: LoginLimit) => db.update(loginAttempts).set({ lockedUntil: now + limit.lockMs, updatedAt: now }).where(where(row));
+      if ((fromAddress?.failures ?? 0) >= ADDRESS_LIMIT.max) await lock(address, ADDRESS_LIMIT);
+      if ((fromAnywhere?.failures ?? 0) >= EMAIL_LIMIT.max) await lock(everywhere, EMAIL_LIMIT);
     },
     /**
      * Statements for a success, to batch with the login's own: the address starts afresh; the email's
