@@ -7,11 +7,12 @@
 // stored contiguously, so a resent chunk is ignored and a chunk after a gap waits for the gap.
 import { DurableObject } from 'cloudflare:workers';
 import { AgentLogFrame, DEFAULT_LOG_MAX_BYTES, type LogAck } from '../worker/contracts/agent';
-import type { RoomMessage } from '../worker/contracts/live';
+import { LIVE_ACCESS_ENDED, type LiveHolder, type RoomMessage } from '../worker/contracts/live';
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
-import { dbOf } from '../worker/services/executions';
+import { dbOf, hubOf } from '../worker/services/executions';
+import { holderTag, holderTags } from './OrgHub';
 import { runExpiry } from '../worker/services/retention';
 
 /** Past the cap on a run's stored log (LOG_MAX_BYTES, default 20 MiB) one marker line is stored and further output is dropped. */
@@ -34,7 +35,8 @@ export type RoomApply = {
   tests?: TestResult[];
   status?: { status: ExecutionStatus; reason?: string | null };
 };
-type SocketAttachment = { role: 'viewer' } | { role: 'agent'; attempt: number };
+/** A viewer opened by a member's session carries it, so that the session's end closes the socket (OrgHub.closeSockets). */
+type SocketAttachment = { role: 'viewer'; holder?: { organizationId: string; taskId: string; sessionId: string; userId: string } } | { role: 'agent'; attempt: number };
 
 /**
  * The room's counters, kept in memory (loaded once per wake-up) and written to `meta` once per
@@ -286,8 +288,11 @@ export class ExecutionRoom extends DurableObject<Env> {
       server.serializeAttachment({ role: 'agent', attempt } satisfies SocketAttachment);
       server.send(JSON.stringify({ type: 'ack', upTo: this.agentUpTo(attempt) } satisfies LogAck));
     } else {
-      this.ctx.acceptWebSocket(server, ['viewer']);
-      server.serializeAttachment({ role: 'viewer' } satisfies SocketAttachment);
+      const [organizationId, taskId, sessionId, userId] = ['org', 'task', 'session', 'user'].map((k) => url.searchParams.get(k));
+      const holder = organizationId && taskId && sessionId && userId ? { organizationId, taskId, sessionId, userId } : undefined;
+      this.ctx.acceptWebSocket(server, ['viewer', ...holderTags(sessionId, userId)]);
+      server.serializeAttachment({ role: 'viewer', holder } satisfies SocketAttachment);
+      if (holder) await hubOf(this.env, holder.organizationId).track(taskId!, holder.sessionId, holder.userId);
       this.sendBacklog(server, Math.max(0, Number(url.searchParams.get('since') ?? 0) || 0));
     }
     return new Response(null, { status: 101, webSocket: client });
@@ -331,6 +336,29 @@ export class ExecutionRoom extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number) {
     try { ws.close(code === 1005 ? 1000 : code, 'closing'); } catch { /* already closed */ }
+    await this.untrackViewer(ws);
+  }
+
+  override async webSocketError(ws: WebSocket) {
+    await this.untrackViewer(ws);
+  }
+
+  /** The hub forgets this room for a session once the session's last socket here is gone. */
+  private async untrackViewer(ws: WebSocket) {
+    const attachment = ws.deserializeAttachment() as SocketAttachment;
+    const holder = attachment.role === 'viewer' ? attachment.holder : undefined;
+    if (!holder) return;
+    const open = this.ctx.getWebSockets(`session:${holder.sessionId}`).some((other) => other !== ws && other.readyState === WebSocket.OPEN);
+    if (!open) await hubOf(this.env, holder.organizationId).untrack(holder.taskId, holder.sessionId).catch(() => { /* the hub's row is dropped at its next close */ });
+  }
+
+  /** Closes the viewers of a session or member (logout, removal, role change); returns how many. */
+  async closeViewers(holder: LiveHolder, reason: string): Promise<number> {
+    const sockets = this.ctx.getWebSockets(holderTag(holder));
+    for (const ws of sockets) {
+      try { ws.close(LIVE_ACCESS_ENDED, reason); } catch { /* already closed */ }
+    }
+    return sockets.length;
   }
 
   // ── fan-out ──────────────────────────────────────────────────────────────────────────────

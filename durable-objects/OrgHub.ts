@@ -1,15 +1,38 @@
 // One hub per organization: every dashboard of the org holds a WebSocket here (hibernation API),
 // and every execution status change is published to it and fanned out as `execution-updated`.
+//
+// The hub also knows which run rooms hold live sockets of which member session (rooms report them
+// with track/untrack), so that closeLiveSockets — a logout, a member removed or given another role —
+// closes that session's or member's sockets here and in every room.
 import { DurableObject } from 'cloudflare:workers';
-import type { HubMessage } from '../worker/contracts/live';
+import { LIVE_ACCESS_ENDED, type HubMessage, type LiveHolder } from '../worker/contracts/live';
 import type { Env } from '../worker/env';
+import { roomOf } from '../worker/services/executions';
+
+/** A socket's tags: its member's session and the member, when a member (not an API key) opened it. */
+export const holderTags = (sessionId?: string | null, userId?: string | null) =>
+  (sessionId && userId ? [`session:${sessionId}`, `user:${userId}`] : []);
+export const holderTag = (holder: LiveHolder) => ('sessionId' in holder ? `session:${holder.sessionId}` : `user:${holder.userId}`);
 
 export class OrgHub extends DurableObject<Env> {
-  /** The Worker forwards `/api/live` upgrades here after authenticating the member. */
+  private sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    // One row per (session, run room) with an open socket; a room removes its row when the session's last socket there closes.
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS room_sessions (session_id TEXT NOT NULL, task_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (session_id, task_id));
+      CREATE INDEX IF NOT EXISTS room_sessions_user ON room_sessions (user_id);
+    `);
+  }
+
+  /** The Worker forwards `/api/live` upgrades here after authenticating the member (?session&user). */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket', { status: 426 });
+    const url = new URL(request.url);
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
+    this.ctx.acceptWebSocket(pair[1], holderTags(url.searchParams.get('session'), url.searchParams.get('user')));
     pair[1].send(JSON.stringify({ type: 'hello' }));
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -25,6 +48,37 @@ export class OrgHub extends DurableObject<Env> {
 
   async sockets(): Promise<number> {
     return this.ctx.getWebSockets().length;
+  }
+
+  /** A run room accepted a socket of this session. */
+  async track(taskId: string, sessionId: string, userId: string) {
+    this.sql.exec('INSERT OR IGNORE INTO room_sessions (session_id, task_id, user_id) VALUES (?, ?, ?)', sessionId, taskId, userId);
+  }
+
+  /** The session's last socket in that room closed. */
+  async untrack(taskId: string, sessionId: string) {
+    this.sql.exec('DELETE FROM room_sessions WHERE session_id = ? AND task_id = ?', sessionId, taskId);
+  }
+
+  /** Closes the holder's sockets here and in every room that has some; returns how many closed. */
+  async closeSockets(holder: LiveHolder, reason: string): Promise<number> {
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets(holderTag(holder))) {
+      try { ws.close(LIVE_ACCESS_ENDED, reason); closed++; } catch { /* already closed */ }
+    }
+    const [column, value] = 'sessionId' in holder ? ['session_id', holder.sessionId] : ['user_id', holder.userId];
+    const rooms = this.sql.exec<{ task_id: string }>(`SELECT DISTINCT task_id FROM room_sessions WHERE ${column} = ?`, value).toArray();
+    const counts = await Promise.all(rooms.map(async ({ task_id }) => {
+      try {
+        const n = await roomOf(this.env, task_id).closeViewers(holder, reason);
+        this.sql.exec(`DELETE FROM room_sessions WHERE ${column} = ? AND task_id = ?`, value, task_id);
+        return n;
+      } catch (err) {
+        console.warn('live sockets of a room not closed', task_id, String(err)); // its row stays for the next call
+        return 0;
+      }
+    }));
+    return closed + counts.reduce((a, b) => a + b, 0);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {

@@ -6,7 +6,7 @@ import type { AppEnv } from './env';
 import { databaseUnavailable, isDatabaseUnavailable, rootMessage } from './lib/db-errors';
 import { ApiError, errorBody } from './lib/errors';
 import { ok } from './lib/http';
-import { corsFromConfig, securityHeaders } from './middleware/security';
+import { corsFromConfig, refuseWhenMisconfigured, securityHeaders } from './middleware/security';
 import { openApiDocument } from './openapi';
 import { apiKeyRoutes } from './routes/api-keys';
 import { authRoutes } from './routes/auth';
@@ -37,6 +37,7 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use('*', securityHeaders);
+app.use('*', refuseWhenMisconfigured);
 app.use('/api/*', corsFromConfig);
 app.use('/api/*', async (c, next) => {
   c.set('db', dbOf(c.env));

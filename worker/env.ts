@@ -66,3 +66,25 @@ export function jwtSecret(env: Env): Uint8Array {
   if (!secret || secret.length < 32) throw new Error('JWT_SECRET is not configured (at least 32 characters)');
   return new TextEncoder().encode(secret);
 }
+
+const isLocalHost = (hostname: string) =>
+  hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\./.test(hostname) || hostname === '[::1]' || hostname === '0.0.0.0';
+
+function localOrInvalid(url: string): boolean {
+  try { return isLocalHost(new URL(url).hostname); } catch { return true; }
+}
+
+/**
+ * Why a production deployment must not serve, or null. wrangler.toml's defaults point at localhost for
+ * local runs; a deploy that kept them would put localhost in invitation links and trust local pages
+ * with the session cookie. CORS_ORIGINS may be empty (the dashboard is same-origin) but must be set.
+ */
+export function productionMisconfiguration(env: Env): string | null {
+  if (env.ENVIRONMENT !== 'production') return null;
+  if (!env.PUBLIC_URL?.trim()) return 'PUBLIC_URL is not set: set it to the public URL of this control plane (wrangler.toml [vars])';
+  if (localOrInvalid(env.PUBLIC_URL)) return `PUBLIC_URL is ${env.PUBLIC_URL}, a local or invalid URL: set it to the public URL of this control plane (wrangler.toml [vars])`;
+  if (env.CORS_ORIGINS === undefined) return 'CORS_ORIGINS is not set: list the origins allowed to call the API from a browser, comma-separated, or set it empty (wrangler.toml [vars])';
+  const local = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o && localOrInvalid(o));
+  if (local.length) return `CORS_ORIGINS includes ${local.join(', ')}, local or invalid: list only public origins, or set it empty (wrangler.toml [vars])`;
+  return null;
+}

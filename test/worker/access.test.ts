@@ -8,7 +8,7 @@ import { app } from '../../worker/app';
 import * as schema from '../../worker/db/schema';
 import { isUniqueViolation } from '../../worker/lib/db-errors';
 import { operations } from '../../worker/openapi';
-import { addMember, api, createApiKey, createProject, registerAgent, signup } from './helpers';
+import { addMember, api, createApiKey, createProject, PASSWORD, registerAgent, signup } from './helpers';
 
 const RANK = { viewer: 0, developer: 1, admin: 2 } as const;
 type Role = keyof typeof RANK;
@@ -163,6 +163,38 @@ describe('input validation', () => {
     }
     const good = await api('PATCH', '/api/organization', { token: org.token, body: { slackWebhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz', aiAnalysisEnabled: false } });
     expect(good.json.data).toMatchObject({ aiAnalysisEnabled: false, slackWebhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz' });
+  });
+
+  it('gives the Slack webhook URL (a credential) to admins only; other members see whether one is set', async () => {
+    const org = await signup();
+    const url = 'https://hooks.slack.com/services/T0/B0/secret-part';
+    expect((await api('PATCH', '/api/organization', { token: org.token, body: { slackWebhookUrl: url } })).status).toBe(200);
+    const developer = await addMember(org, 'developer');
+    const viewer = await addMember(org, 'viewer');
+    const login = (m: { email: string }) => api('POST', '/api/auth/login', { body: { email: m.email, password: PASSWORD } });
+    for (const member of [developer, viewer]) {
+      for (const [name, res] of [
+        ['organization', await api('GET', '/api/organization', { token: member.token })],
+        ['me', await api('GET', '/api/auth/me', { token: member.token })],
+        ['login', await login(member)],
+      ] as const) {
+        const organization = name === 'organization' ? res.json.data : res.json.data.organization;
+        expect(organization.slackWebhookConfigured, name).toBe(true);
+        expect(organization, name).not.toHaveProperty('slackWebhookUrl');
+        expect(JSON.stringify(res.json), name).not.toContain('secret-part');
+      }
+    }
+    // An invitee's accept answer, before any Slack change, says the same.
+    const invite = await api('POST', '/api/invitations', { token: org.token, body: { email: `late-${crypto.randomUUID()}@example.com`, role: 'viewer' } });
+    const accepted = await api('POST', '/api/invitations/accept', { body: { token: invite.json.data.token, name: 'Late', password: PASSWORD } });
+    expect(accepted.json.data.organization).toMatchObject({ slackWebhookConfigured: true });
+    expect(accepted.json.data.organization).not.toHaveProperty('slackWebhookUrl');
+    for (const res of [await api('GET', '/api/organization', { token: org.token }), await login(org)]) {
+      expect(res.json.data.organization ?? res.json.data).toMatchObject({ slackWebhookConfigured: true, slackWebhookUrl: url });
+    }
+    const cleared = await api('PATCH', '/api/organization', { token: org.token, body: { slackWebhookUrl: null } });
+    expect(cleared.json.data).toMatchObject({ slackWebhookConfigured: false, slackWebhookUrl: null });
+    expect((await api('GET', '/api/organization', { token: viewer.token })).json.data.slackWebhookConfigured).toBe(false);
   });
 
   it('answers unknown routes with a 404 envelope', async () => {

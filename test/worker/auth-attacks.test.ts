@@ -10,7 +10,7 @@ import { jwtSecret } from '../../worker/env';
 import { secretsEqual, sha256Hex } from '../../worker/lib/crypto';
 import { signSession as signIngestSession } from '../../worker/services/ingest-session';
 import { signStripePayload } from '../../worker/services/stripe';
-import { addMember, api, createApiKey, createProject, openSocket, PASSWORD, registerAgent, signup, wsTicket } from './helpers';
+import { addMember, api, atAnyPace, createApiKey, createProject, openSocket, PASSWORD, registerAgent, signup, wsTicket } from './helpers';
 
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 const claimsOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, any>;
@@ -97,7 +97,7 @@ describe('forged and tampered session tokens', () => {
     const roomTicket = await wsTicket(org.token, taskId);
     expect((await api('POST', '/api/auth/logout', { token: org.token })).status).toBe(200);
 
-    const cookie = { cookie: `agnox_session=${org.token}` };
+    const cookie = { cookie: `agnox_session=${org.token}`, origin: env.PUBLIC_URL };
     for (const [name, res] of [
       ['me', await me(org.token)],
       ['me by cookie', await api('GET', '/api/auth/me', { headers: cookie })],
@@ -198,30 +198,34 @@ describe('one credential standing in for another', () => {
 });
 
 describe('guessing', () => {
-  it('login: parallel guesses on one email cannot get past 5 password checks, and then the account is locked', async () => {
+  it('login: parallel guesses on one email from one address cannot get past 5 password checks, and then the address is locked out', async () => {
     const org = await signup();
-    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
-      api('POST', '/api/auth/login', { ip: freshIp(), body: { email: org.email, password: `wrong-guess-${i}` } })));
-    const statuses = guesses.map((g) => g.status);
-    expect(statuses.filter((s) => s === 401).length, String(statuses)).toBeLessThanOrEqual(5);
-    expect(guesses.filter((g) => g.status === 429).every((g) => g.json.code === 'ACCOUNT_LOCKED')).toBe(true);
-    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
-    const right = await api('POST', '/api/auth/login', { ip: freshIp(), body: { email: org.email, password: PASSWORD } });
-    expect(right.status).toBe(429);
-    expect(right.json.code).toBe('ACCOUNT_LOCKED');
+    const ip = freshIp();
+    await atAnyPace(async () => {
+      const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        api('POST', '/api/auth/login', { ip, body: { email: org.email, password: `wrong-guess-${i}` } })));
+      const statuses = guesses.map((g) => g.status);
+      expect(statuses.filter((s) => s === 401).length, String(statuses)).toBeLessThanOrEqual(5);
+      expect(guesses.filter((g) => g.status === 429).every((g) => g.json.code === 'ACCOUNT_LOCKED')).toBe(true);
+      expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+      const right = await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } });
+      expect(right.status).toBe(429);
+      expect(right.json.code).toBe('ACCOUNT_LOCKED');
+    });
   });
 
   it('login: an unknown email answers and locks exactly like a known one (no account enumeration)', async () => {
     const org = await signup();
     const unknown = `nobody-${crypto.randomUUID()}@example.com`;
-    const run = async (email: string) => {
+    const run = (email: string) => atAnyPace(async () => {
+      const ip = freshIp();
       const out = [];
       for (let i = 0; i < 6; i++) {
-        const res = await api('POST', '/api/auth/login', { ip: freshIp(), body: { email, password: `wrong-guess-${i}` } });
+        const res = await api('POST', '/api/auth/login', { ip, body: { email, password: `wrong-guess-${i}` } });
         out.push(`${res.status} ${res.json.code} ${res.json.error}`);
       }
       return out;
-    };
+    });
     const known = await run(org.email);
     expect(await run(unknown)).toEqual(known);
     expect(known.at(-1)).toContain('429 ACCOUNT_LOCKED');

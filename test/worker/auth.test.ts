@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { api, PASSWORD, signup } from './helpers';
+import { api, atAnyPace, PASSWORD, signup } from './helpers';
 
 describe('signup, login, logout, me', () => {
   it('signs up an org with its admin and returns a working token', async () => {
@@ -67,32 +67,77 @@ describe('signup, login, logout, me', () => {
 });
 
 describe('login protection', () => {
-  it('locks an email after 5 failures (429 with Retry-After), even with the right password, until the lock expires', async () => {
-    const org = await signup();
-    for (let i = 0; i < 5; i++) {
-      expect((await api('POST', '/api/auth/login', { body: { email: org.email, password: `wrong-pass-${i}` } })).status).toBe(401);
-    }
-    const locked = await api('POST', '/api/auth/login', { body: { email: org.email, password: PASSWORD } });
-    expect(locked.status).toBe(429);
-    expect(locked.json.code).toBe('ACCOUNT_LOCKED');
-    const retryAfter = Number(locked.headers.get('retry-after'));
-    expect(retryAfter).toBeGreaterThan(14 * 60);
-    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+  it('locks an address out of an email after 5 failures (429 with Retry-After), even with the right password, until the lock expires', async () => {
+    await atAnyPace(async () => {
+      const org = await signup();
+      const ip = '203.0.113.7';
+      for (let i = 0; i < 5; i++) {
+        expect((await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: `wrong-pass-${i}` } })).status).toBe(401);
+      }
+      const locked = await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } });
+      expect(locked.status).toBe(429);
+      expect(locked.json.code).toBe('ACCOUNT_LOCKED');
+      const retryAfter = Number(locked.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(14 * 60);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
 
-    // Let the lock run out: move it into the past, as 15 minutes would.
-    await env.DB.prepare('UPDATE login_attempts SET locked_until = ? WHERE email = ?').bind(Date.now() - 1, org.email).run();
-    const after = await api('POST', '/api/auth/login', { body: { email: org.email, password: PASSWORD } });
-    expect(after.status).toBe(200);
-    const row = await env.DB.prepare('SELECT * FROM login_attempts WHERE email = ?').bind(org.email).first();
-    expect(row).toBeNull();
+      // Let the lock run out: move it into the past, as 15 minutes would.
+      await env.DB.prepare('UPDATE login_attempts SET locked_until = ? WHERE email = ? AND client = ?').bind(Date.now() - 1, org.email, ip).run();
+      const after = await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } });
+      expect(after.status).toBe(200);
+      const row = await env.DB.prepare('SELECT * FROM login_attempts WHERE email = ? AND client = ?').bind(org.email, ip).first();
+      expect(row).toBeNull();
+    });
+  });
+
+  it('a guesser locks out only its own address: the owner logs in from another while it is locked', async () => {
+    await atAnyPace(async () => {
+      const org = await signup();
+      const attacker = '203.0.113.66';
+      for (let i = 0; i < 6; i++) await api('POST', '/api/auth/login', { ip: attacker, body: { email: org.email, password: `wrong-pass-${i}` } });
+      const refused = await api('POST', '/api/auth/login', { ip: attacker, body: { email: org.email, password: PASSWORD } });
+      expect(refused.status).toBe(429);
+      expect(refused.json.code).toBe('ACCOUNT_LOCKED');
+      const owner = await api('POST', '/api/auth/login', { ip: '192.0.2.10', body: { email: org.email, password: PASSWORD } });
+      expect(owner.status, JSON.stringify(owner.json)).toBe(200);
+      // The attacker's address is still locked.
+      expect((await api('POST', '/api/auth/login', { ip: attacker, body: { email: org.email, password: PASSWORD } })).status).toBe(429);
+    });
+  });
+
+  it('locks the email for an hour after 50 failures across many addresses (a distributed guess stays bounded)', async () => {
+    const org = await signup();
+    // 55 guesses in parallel, each from its own address: at most 50 passwords are checked.
+    const guesses = await Promise.all(Array.from({ length: 55 }, (_, i) =>
+      api('POST', '/api/auth/login', { body: { email: org.email, password: `wrong-guess-${i}` } })));
+    const statuses = guesses.map((g) => g.status);
+    expect(statuses.filter((s) => s === 401).length, String(statuses)).toBe(50);
+    expect(guesses.filter((g) => g.status !== 401).map((g) => g.json.code)).toEqual(Array(5).fill('ACCOUNT_LOCKED'));
+    // A fresh address with the right password is refused too, for about an hour.
+    const owner = await api('POST', '/api/auth/login', { body: { email: org.email, password: PASSWORD } });
+    expect(owner.status).toBe(429);
+    expect(owner.json).toMatchObject({ code: 'ACCOUNT_LOCKED', error: 'Too many failed logins for this account; it is locked for an hour' });
+    expect(Number(owner.headers.get('retry-after'))).toBeGreaterThan(59 * 60);
+    // Refused attempts from a locked-out address do not count toward the email's limit.
+    const other = await signup();
+    const ip = '203.0.113.99';
+    await atAnyPace(async () => {
+      for (let i = 0; i < 60; i++) await api('POST', '/api/auth/login', { ip, body: { email: other.email, password: `wrong-pass-${i}` } });
+    });
+    const all = await env.DB.prepare("SELECT failures FROM login_attempts WHERE email = ? AND client = '*'").bind(other.email).first<{ failures: number }>();
+    expect(all!.failures).toBe(5);
+    expect((await api('POST', '/api/auth/login', { body: { email: other.email, password: PASSWORD } })).status).toBe(200);
   });
 
   it('a success clears the failure count', async () => {
-    const org = await signup();
-    for (let i = 0; i < 4; i++) await api('POST', '/api/auth/login', { body: { email: org.email, password: 'wrong-pass-x1' } });
-    expect((await api('POST', '/api/auth/login', { body: { email: org.email, password: PASSWORD } })).status).toBe(200);
-    for (let i = 0; i < 4; i++) await api('POST', '/api/auth/login', { body: { email: org.email, password: 'wrong-pass-x1' } });
-    expect((await api('POST', '/api/auth/login', { body: { email: org.email, password: PASSWORD } })).status).toBe(200);
+    await atAnyPace(async () => {
+      const org = await signup();
+      const ip = '203.0.113.8';
+      for (let i = 0; i < 4; i++) await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: 'wrong-pass-x1' } });
+      expect((await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } })).status).toBe(200);
+      for (let i = 0; i < 4; i++) await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: 'wrong-pass-x1' } });
+      expect((await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } })).status).toBe(200);
+    });
   });
 
   it('rate-limits login to 5 a minute per client address', async () => {

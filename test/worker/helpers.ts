@@ -1,5 +1,5 @@
 // Calls the real Worker (exports.default.fetch) inside workerd, and makes fresh organizations.
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 
 export type Call = { token?: string; apiKey?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; ip?: string };
@@ -86,6 +86,8 @@ export async function openSocket(path: string, headers: Record<string, string> =
   const ws = res.webSocket!;
   const messages: any[] = [];
   const waiters: Array<() => void> = [];
+  /** Resolves when the server closes the socket. */
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
   ws.addEventListener('message', (e) => {
     messages.push(JSON.parse(typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data as ArrayBuffer)));
     for (const w of waiters.splice(0)) w();
@@ -99,7 +101,7 @@ export async function openSocket(path: string, headers: Record<string, string> =
     };
     check();
   });
-  return { status: 101 as const, ws, messages, until };
+  return { status: 101 as const, ws, messages, until, closed };
 }
 
 export async function wsTicket(token: string, taskId?: string) {
@@ -110,3 +112,14 @@ export async function wsTicket(token: string, taskId?: string) {
 
 /** The log lines a viewer received, in order. */
 export const logText = (messages: any[]) => messages.filter((m) => m.type === 'log').flatMap((m) => m.chunks);
+
+/**
+ * Runs `fn` as if its logins from one address were spread over minutes: LOGIN_IP_LIMITER (5 a minute per
+ * address, a simulated Workers rate limit on the wall clock) lets every attempt through meanwhile, so the
+ * login lock behind it can be seen. Only this test file's Worker env is changed.
+ */
+export async function atAnyPace<T>(fn: () => Promise<T>): Promise<T> {
+  const real = env.LOGIN_IP_LIMITER;
+  env.LOGIN_IP_LIMITER = { limit: async () => ({ success: true }) };
+  try { return await fn(); } finally { env.LOGIN_IP_LIMITER = real; }
+}

@@ -50,6 +50,7 @@ test('a viewer sees no admin or developer actions', async ({ page, baseURL, cons
   await page.getByRole('link', { name: 'Settings' }).click();
   await expect(page.getByText('Only admins can change these settings.')).toBeVisible();
   await expect(page.getByLabel('Name')).toBeDisabled();
+  await expect(page.getByTestId('slack-webhook-status')).toHaveText('Not set'); // the webhook URL is for admins only
   await expect(page.getByRole('button', { name: 'Save' })).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'API keys' })).toHaveCount(0);
   await page.getByRole('link', { name: 'Members' }).click();

@@ -30,3 +30,17 @@ export const OrganizationUpdateBody = z.object({
 }).refine((b) => Object.keys(b).length > 0, 'Nothing to update');
 
 export const ApiKeyCreateBody = z.object({ name: z.string().trim().min(1).max(100) });
+
+/**
+ * The organization as members read it (/api/organization, /api/auth/me, login, sign-up, accept). The Slack
+ * webhook URL is a credential (anyone holding it can post to the channel): only admins get it; every
+ * member learns whether one is set.
+ */
+export type PublicOrganization = {
+  id: string; name: string; slug: string; plan: string; aiAnalysisEnabled: boolean;
+  limits: { maxMembers: number; maxConcurrentRuns: number; runsPerMonth: number; retentionDays: number };
+  slackWebhookConfigured: boolean;
+  /** Admins only. */
+  slackWebhookUrl?: string | null;
+  createdAt: number; updatedAt: number;
+};

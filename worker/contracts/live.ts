@@ -24,3 +24,8 @@ export type ExecutionSummary = {
 };
 
 export type HubMessage = { type: 'hello' } | { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };
+
+/** Whose live sockets to close: one session (logout), or all of a member's (removed, role changed). */
+export type LiveHolder = { sessionId: string } | { userId: string };
+/** Close code of a live socket whose session ended or whose member was removed or changed role; a new ticket reconnects if still allowed. */
+export const LIVE_ACCESS_ENDED = 4401;

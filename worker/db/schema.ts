@@ -316,12 +316,19 @@ export const revokedTokens = sqliteTable('revoked_tokens', {
   expiresAt: integer('expires_at').notNull(),
 }, (t) => [index('revoked_tokens_expiry').on(t.expiresAt)]);
 
+/**
+ * Failed logins, per email and client address (`client` = the CF-Connecting-IP), plus one row per email
+ * across all addresses (`client` = '*'), so that a guesser locks out its own address, not the owner.
+ */
 export const loginAttempts = sqliteTable('login_attempts', {
   email: text('email').notNull(),
+  client: text('client').notNull(),
+  /** Failures counted since windowStartedAt (worker/services/login-lock.ts). */
   failures: integer('failures').notNull().default(0),
+  windowStartedAt: integer('window_started_at').notNull(),
   lockedUntil: integer('locked_until'),
   updatedAt: updatedAt(),
-}, (t) => [primaryKey({ columns: [t.email] })]);
+}, (t) => [primaryKey({ columns: [t.email, t.client] })]);
 
 /** A flaky test a member quarantined: it still runs and is reported, but its failure does not fail the run. */
 export const quarantines = sqliteTable('quarantines', {
@@ -351,7 +358,7 @@ export const emailOutbox = sqliteTable('email_outbox', {
   error: text('error'),
   createdAt: createdAt(),
   sentAt: integer('sent_at'),
-}, (t) => [index('email_outbox_org').on(t.organizationId, t.createdAt)]);
+}, (t) => [index('email_outbox_org').on(t.organizationId, t.createdAt), index('email_outbox_to').on(t.to, t.createdAt)]);
 
 /** Outgoing notifications (Slack) with their delivery attempts. */
 export const notifications = sqliteTable('notifications', {

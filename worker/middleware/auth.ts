@@ -17,6 +17,9 @@ const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? 
 /** The session token: `Authorization: Bearer` (API clients) or the HttpOnly cookie (the dashboard). */
 export const sessionToken = (c: Context) => bearer(c.req.header('authorization')) ?? getCookie(c, SESSION_COOKIE);
 
+/** The session comes from the cookie, which a browser attaches whichever page sends the request. */
+export const sessionFromCookie = (c: Context) => !bearer(c.req.header('authorization')) && Boolean(getCookie(c, SESSION_COOKIE));
+
 /** A valid, unrevoked session of a user who still exists; the role comes from the user row, so a role change applies at once. */
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = sessionToken(c);

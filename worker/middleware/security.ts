@@ -1,8 +1,9 @@
 // Security headers and CORS for every response the Worker produces (static assets carry their own
-// headers through web/public/_headers).
+// headers through web/public/_headers), which origins are trusted with the session cookie, and the
+// refusal to serve a production deployment left with local settings.
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import type { AppEnv } from '../env';
+import { productionMisconfiguration, type AppEnv, type Env } from '../env';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Strict-Transport-Security': 'max-age=63072000; includeSubDomains; preload',
@@ -21,12 +22,35 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
+const corsOrigins = (env: Env) => (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+
+/** Origins trusted with the session cookie: the control plane's own (PUBLIC_URL) and those in CORS_ORIGINS. */
+export function trustedOrigin(env: Env, origin: string | undefined): boolean {
+  if (!origin) return false;
+  let own: string | undefined;
+  try { own = new URL(env.PUBLIC_URL).origin; } catch { /* unset or not a URL: only CORS_ORIGINS */ }
+  return origin === own || corsOrigins(env).includes(origin);
+}
+
 export const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) =>
   cors({
-    origin: (origin) => (c.env.CORS_ORIGINS.split(',').map((o) => o.trim()).includes(origin) ? origin : null),
+    origin: (origin) => (corsOrigins(c.env).includes(origin) ? origin : null),
     allowHeaders: ['Content-Type', 'Authorization', 'x-api-key'],
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     exposeHeaders: ['Retry-After'],
     maxAge: 600,
     credentials: true,
   })(c, next);
+
+let misconfigurationLogged = false;
+
+/** A production deployment with local or missing settings answers every request 503 MISCONFIGURED, naming the setting. */
+export const refuseWhenMisconfigured: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const problem = productionMisconfiguration(c.env);
+  if (!problem) return next();
+  if (!misconfigurationLogged) {
+    misconfigurationLogged = true;
+    console.error(`refusing to serve: ${problem}`);
+  }
+  return c.json({ success: false, error: `This deployment is misconfigured: ${problem}`, code: 'MISCONFIGURED' }, 503);
+};

@@ -1,9 +1,9 @@
-// Sign up (per-IP rate limit), log in (per-IP rate limit and per-email lockout), log out (revocation), who am I.
+// Sign up (per-IP rate limit), log in (per-IP rate limit and the login lock, services/login-lock.ts), log out (revocation, and its live sockets close), who am I.
 import { eq, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { LoginBody, SignupBody } from '../contracts/auth';
-import { loginAttempts, organizations, revokedTokens, users } from '../db/schema';
+import { organizations, revokedTokens, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
 import { hashPassword, newId, verifyPassword } from '../lib/crypto';
 import { isUniqueViolation } from '../lib/db-errors';
@@ -12,9 +12,8 @@ import { clientIp, ok, readBody } from '../lib/http';
 import { signSession, TOKEN_TTL_SECONDS } from '../lib/jwt';
 import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
-
-export const MAX_LOGIN_FAILURES = 5;
-export const LOCKOUT_MS = 15 * 60 * 1000;
+import { closeLiveSockets } from '../services/live-sockets';
+import { countLoginAttempt, purgeLoginAttempts } from '../services/login-lock';
 
 // A fixed hash to verify against when the email is unknown, so both paths cost the same.
 const DUMMY_HASH = 'pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -50,7 +49,7 @@ export const authRoutes = new Hono<AppEnv>()
     }
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: org.id, role: 'admin' });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org) }, 201);
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org, user.role) }, 201);
   })
 
   .post('/login', async (c) => {
@@ -60,48 +59,31 @@ export const authRoutes = new Hono<AppEnv>()
     const db = c.var.db;
     const now = Date.now();
 
-    // The attempt is counted before the password is checked, in one statement, so that parallel guesses
-    // cannot all read the same count and slip past the limit; a success deletes the count. A lock that has
-    // run out starts a fresh count.
-    const lapsed = sql`${loginAttempts.lockedUntil} IS NOT NULL AND ${loginAttempts.lockedUntil} <= ${now}`;
-    const [attempt] = await db.insert(loginAttempts).values({ email: body.email, failures: 1, lockedUntil: null, updatedAt: now })
-      .onConflictDoUpdate({
-        target: loginAttempts.email,
-        set: {
-          failures: sql`CASE WHEN ${lapsed} THEN 1 ELSE ${loginAttempts.failures} + 1 END`,
-          lockedUntil: sql`CASE WHEN ${lapsed} THEN NULL ELSE ${loginAttempts.lockedUntil} END`,
-          updatedAt: now,
-        },
-      }).returning();
-    const lockedFor = attempt?.lockedUntil && attempt.lockedUntil > now ? attempt.lockedUntil - now
-      // More attempts in flight than allowed: refused without a password check.
-      : (attempt?.failures ?? 0) > MAX_LOGIN_FAILURES ? LOCKOUT_MS : 0;
-    if (lockedFor) throw tooManyRequests(lockedFor / 1000, 'ACCOUNT_LOCKED', 'Too many failed logins; this account is locked for 15 minutes');
+    const attempt = await countLoginAttempt(db, body.email, clientIp(c), now);
 
     const [user] = await db.select().from(users).where(eq(users.email, body.email)).limit(1);
     const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !valid) {
-      if ((attempt?.failures ?? 0) >= MAX_LOGIN_FAILURES) {
-        await db.update(loginAttempts).set({ lockedUntil: now + LOCKOUT_MS, updatedAt: now }).where(eq(loginAttempts.email, body.email));
-      }
+      await attempt.failed();
       throw unauthorized('Invalid email or password');
     }
 
     const [org] = await db.batch([
       db.select().from(organizations).where(eq(organizations.id, user.organizationId)).limit(1),
       db.update(users).set({ lastLoginAt: now }).where(eq(users.id, user.id)),
-      db.delete(loginAttempts).where(eq(loginAttempts.email, body.email)),
+      ...attempt.succeeded(),
     ]);
     if (!org[0]) throw new ApiError(500, 'INTERNAL', 'Organization missing');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0]) });
+    return ok(c, { token, user: publicUser({ ...user, lastLoginAt: now }), organization: publicOrganization(org[0], user.role) });
   })
 
   .post('/logout', requireUser, async (c) => {
     const caller = c.var.caller;
     if (caller.kind !== 'user') throw unauthorized();
     await c.var.db.insert(revokedTokens).values({ jti: caller.jti, expiresAt: caller.exp * 1000 }).onConflictDoNothing();
+    await closeLiveSockets(c.env, caller.organizationId, { sessionId: caller.jti }, 'logged out');
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true });
     return ok(c, { loggedOut: true });
   })
@@ -114,10 +96,10 @@ export const authRoutes = new Hono<AppEnv>()
       db.select().from(users).where(eq(users.id, caller.userId)).limit(1),
       db.select().from(organizations).where(eq(organizations.id, caller.organizationId)).limit(1),
     ]);
-    return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!) });
+    return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!, u[0]!.role) });
   });
 
 export const purgeExpiredAuthRows = (db: AppEnv['Variables']['db'], now = Date.now()) => db.batch([
   db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`),
-  db.delete(loginAttempts).where(sql`${loginAttempts.updatedAt} < ${now - LOCKOUT_MS} AND (${loginAttempts.lockedUntil} IS NULL OR ${loginAttempts.lockedUntil} < ${now})`),
+  purgeLoginAttempts(db, now),
 ]);

@@ -10,7 +10,7 @@ import { chunks } from '../lib/d1';
 import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireRole, requireUser, requireUserOrApiKey } from '../middleware/auth';
-import { authenticateLive } from './live';
+import { authenticateLive, liveHolderParams } from './live';
 import { cancelRun, deleteRuns } from '../services/cancel';
 import { runSearch } from '../services/execution-search';
 import { executionSummary, roomOf, runNameOf, type ExecutionRow } from '../services/executions';
@@ -56,10 +56,11 @@ export const executionRoutes = new Hono<AppEnv>()
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
     const query = readQuery(c, LiveQuery);
     const taskId = c.req.param('taskId');
-    const organizationId = await authenticateLive(c, query.ticket, taskId);
-    await findExecution(c.var.db, organizationId, taskId);
-    const url = new URL('http://room/viewer');
+    const caller = await authenticateLive(c, query.ticket, taskId);
+    await findExecution(c.var.db, caller.organizationId, taskId);
+    const url = liveHolderParams(new URL('http://room/viewer'), caller);
     url.searchParams.set('since', String(query.since));
+    url.searchParams.set('task', taskId);
     return relay(await roomOf(c.env, taskId).fetch(url, { headers: { upgrade: 'websocket' } }));
   })
   .use(requireUserOrApiKey)

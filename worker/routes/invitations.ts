@@ -1,4 +1,5 @@
-// Invitations: admins invite by email and role; the invitee accepts with the token from the link.
+// Invitations: admins invite by email and role (one pending invitation per email, send quotas below);
+// the invitee accepts with the token from the link.
 import { and, count, desc, eq, gt } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { InvitationAcceptBody, InvitationCreateBody } from '../contracts/auth';
@@ -11,11 +12,21 @@ import { signSession } from '../lib/jwt';
 import { requireRole, requireUser, wrongSecret } from '../middleware/auth';
 import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
-import { invitationEmail, sendEmail } from '../services/email';
+import { deliverEmail, invitationEmail, queueEmail, type SendQuota } from '../services/email';
 import { memberLimitError } from '../services/plans';
 import { setSessionCookie } from './auth';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Invitation emails are counted when sent (email_outbox rows), not as pending invitations, so revoking
+ * and inviting again does not reset them: an organization sends at most 20 an hour, and one address
+ * receives at most 3 a day from all organizations together.
+ */
+export const INVITATION_QUOTAS: SendQuota[] = [
+  { per: 'organization', max: 20, windowMs: 60 * 60 * 1000, code: 'INVITATION_LIMIT', message: 'This organization has sent 20 invitations in the last hour; try again later' },
+  { per: 'recipient', max: 3, windowMs: 24 * 60 * 60 * 1000, code: 'INVITATION_LIMIT', message: 'This address has received 3 invitations in the last day; try again tomorrow' },
+];
 
 const publicInvitation = (i: typeof invitations.$inferSelect, now = Date.now()) => ({
   id: i.id, email: i.email, role: i.role, invitedBy: i.invitedBy, createdAt: i.createdAt, expiresAt: i.expiresAt, acceptedAt: i.acceptedAt,
@@ -74,7 +85,7 @@ export const invitationRoutes = new Hono<AppEnv>()
     if (!org[0]) throw notFound('Organization');
     const token = await signSession(jwtSecret(c.env), { userId: user.id, organizationId: user.organizationId, role: user.role });
     setSessionCookie(c, token);
-    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0]) }, 201);
+    return ok(c, { token, user: publicUser(user), organization: publicOrganization(org[0], user.role) }, 201);
   })
   .use(requireUser, requireRole('admin'))
   .get('/', async (c) => {
@@ -92,34 +103,38 @@ export const invitationRoutes = new Hono<AppEnv>()
     const body = await readBody(c, InvitationCreateBody);
     const db = c.var.db;
     const orgId = c.var.caller.organizationId;
-    const [[member], [org], [members], [pending]] = await db.batch([
+    const now = Date.now();
+    const pendingNow = and(eq(invitations.status, 'pending'), gt(invitations.expiresAt, now));
+    const [[member], [org], [members], [pending], [samePending]] = await db.batch([
       db.select({ id: users.id }).from(users).where(eq(users.email, body.email)).limit(1),
       db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1),
       db.select({ n: count() }).from(users).where(eq(users.organizationId, orgId)),
       // Pending invitations hold a seat: otherwise several could be accepted past the limit.
-      db.select({ n: count() }).from(invitations)
-        .where(and(eq(invitations.organizationId, orgId), eq(invitations.status, 'pending'), gt(invitations.expiresAt, Date.now()))),
+      db.select({ n: count() }).from(invitations).where(and(eq(invitations.organizationId, orgId), pendingNow)),
+      db.select({ id: invitations.id }).from(invitations).where(and(eq(invitations.organizationId, orgId), eq(invitations.email, body.email), pendingNow)).limit(1),
     ]);
     if (member) throw conflict('EMAIL_TAKEN', 'A user with this email already exists');
+    if (samePending) throw conflict('INVITATION_PENDING', 'This email already has a pending invitation; revoke it to send a new one');
     if (org && (members?.n ?? 0) + (pending?.n ?? 0) >= org.limits.maxMembers) {
       throw memberLimitError(org.plan, org.limits, members?.n ?? 0, pending?.n ?? 0);
     }
     const token = randomToken(40);
-    const now = Date.now();
     const row = {
       id: newId(), organizationId: orgId, email: body.email, role: body.role, tokenHash: await sha256Hex(token),
       status: 'pending' as const, invitedBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api', expiresAt: now + INVITATION_TTL_MS,
       acceptedAt: null, createdAt: now,
     };
-    await db.batch([db.insert(invitations).values(row), auditRow(c, 'invitation.created', 'invitation', row.id, { email: body.email, role: body.role })]);
     // The token is shown once, so an admin can share the link when no email provider is configured.
     const acceptUrl = `${c.env.PUBLIC_URL.replace(/\/$/, '')}/accept-invite?token=${token}`;
     const [inviter] = c.var.caller.kind === 'user'
       ? await db.select({ name: users.name }).from(users).where(eq(users.id, c.var.caller.userId)).limit(1) : [];
-    const delivery = await sendEmail(c.env, db, invitationEmail({
+    // The email is queued (and the send quotas checked) before the invitation exists: a refused send leaves nothing.
+    const email = await queueEmail(c.env, db, invitationEmail({
       organizationId: orgId, to: body.email, organizationName: org?.name ?? 'your team', inviterName: inviter?.name ?? 'An admin',
-      role: body.role, acceptUrl, expiresAt: row.expiresAt,
-    }));
+      role: body.role, acceptUrl, token, expiresAt: row.expiresAt,
+    }), INVITATION_QUOTAS);
+    await db.batch([db.insert(invitations).values(row), auditRow(c, 'invitation.created', 'invitation', row.id, { email: body.email, role: body.role })]);
+    const delivery = await deliverEmail(c.env, db, email);
     return ok(c, { ...publicInvitation(row), token, acceptUrl, delivery }, 201);
   })
   .delete('/:id', async (c) => {

@@ -1,5 +1,7 @@
 // Live WebSockets for browsers. A browser cannot set headers on a WebSocket, so it first trades its
-// session for a ticket (single use, 60 s) and passes it as ?ticket=; the session cookie works too.
+// session for a ticket (single use, 60 s) and passes it as ?ticket=; the session cookie works too, from
+// a trusted Origin. Sockets carry their session and member, so that logging out or a membership change
+// closes them (services/live-sockets.ts).
 import { eq } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { WsTicketBody } from '../contracts/auth';
@@ -9,12 +11,20 @@ import { jwtSecret, type AppEnv } from '../env';
 import { ApiError, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { signWsTicket, verifyWsTicket } from '../lib/jwt';
-import { requireUser, requireUserOrApiKey } from '../middleware/auth';
+import { requireUser, requireUserOrApiKey, sessionFromCookie } from '../middleware/auth';
+import { trustedOrigin } from '../middleware/security';
 import { hubOf } from '../services/executions';
 import { findExecution } from './executions';
 
-/** Resolves the organization of a live-socket caller from a ticket (consumed) or the session cookie. */
-export async function authenticateLive(c: Context<AppEnv>, ticket: string | undefined, taskId?: string): Promise<string> {
+/** Who holds a live socket: a member's session (closed when it ends or the member changes), or an API key. */
+export type LiveCaller = { organizationId: string; userId?: string; sessionId?: string };
+
+/**
+ * Authenticates a live-socket caller from a ticket (consumed) or the session. A WebSocket upgrade is not
+ * subject to CORS, so a socket opened with the cookie must come from a trusted page (its Origin);
+ * tickets are fetched through a CORS-guarded POST and need no Origin.
+ */
+export async function authenticateLive(c: Context<AppEnv>, ticket: string | undefined, taskId?: string): Promise<LiveCaller> {
   if (ticket) {
     const claims = await verifyWsTicket(jwtSecret(c.env), ticket);
     if (!claims) throw unauthorized('Invalid or expired ticket');
@@ -26,12 +36,28 @@ export async function authenticateLive(c: Context<AppEnv>, ticket: string | unde
     const [used] = await c.var.db.insert(revokedTokens).values({ jti: claims.jti, expiresAt: claims.exp * 1000 })
       .onConflictDoNothing().returning({ jti: revokedTokens.jti });
     if (!used) throw unauthorized('This ticket was already used; ask for a new one');
-    return claims.organizationId;
+    return { organizationId: claims.organizationId, ...(claims.sid ? { userId: claims.subject, sessionId: claims.sid } : {}) };
   }
-  let organizationId: string | undefined;
-  await requireUser(c, async () => { organizationId = c.var.caller.organizationId; });
-  if (!organizationId) throw unauthorized();
-  return organizationId;
+  if (sessionFromCookie(c) && !trustedOrigin(c.env, c.req.header('origin'))) {
+    throw new ApiError(403, 'ORIGIN_NOT_ALLOWED', 'A live socket opened with the session cookie must come from the dashboard (Origin not allowed); use a ticket otherwise');
+  }
+  let caller: LiveCaller | undefined;
+  await requireUser(c, async () => {
+    const u = c.var.caller;
+    if (u.kind === 'user') caller = { organizationId: u.organizationId, userId: u.userId, sessionId: u.jti };
+  });
+  if (!caller) throw unauthorized();
+  return caller;
+}
+
+/** The holder of a live socket, for the Durable Object that accepts it (tags its socket). */
+export function liveHolderParams(url: URL, caller: LiveCaller) {
+  url.searchParams.set('org', caller.organizationId);
+  if (caller.sessionId && caller.userId) {
+    url.searchParams.set('session', caller.sessionId);
+    url.searchParams.set('user', caller.userId);
+  }
+  return url;
 }
 
 export const wsTicketRoutes = new Hono<AppEnv>()
@@ -50,6 +76,6 @@ export const orgLiveRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
     const { ticket } = readQuery(c, LiveQuery);
-    const organizationId = await authenticateLive(c, ticket);
-    return relay(await hubOf(c.env, organizationId).fetch('http://hub/live', { headers: { upgrade: 'websocket' } }));
+    const caller = await authenticateLive(c, ticket);
+    return relay(await hubOf(c.env, caller.organizationId).fetch(liveHolderParams(new URL('http://hub/live'), caller), { headers: { upgrade: 'websocket' } }));
   });

@@ -1,4 +1,4 @@
-// The caller's organization: members read, admins change name, AI opt-out and Slack webhook.
+// The caller's organization: members read (the Slack webhook URL is for admins), admins change name, AI opt-out and Slack webhook.
 import { desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { OrganizationUpdateBody } from '../contracts/auth';
@@ -15,7 +15,7 @@ export const organizationRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const [org] = await c.var.db.select().from(organizations).where(eq(organizations.id, c.var.caller.organizationId)).limit(1);
     if (!org) throw notFound('Organization');
-    return ok(c, publicOrganization(org));
+    return ok(c, publicOrganization(org, c.var.caller.role));
   })
   .patch('/', requireRole('admin'), async (c) => {
     const body = await readBody(c, OrganizationUpdateBody);
@@ -25,7 +25,7 @@ export const organizationRoutes = new Hono<AppEnv>()
       auditRow(c, 'organization.updated', 'organization', c.var.caller.organizationId, { fields: Object.keys(body) }),
     ]);
     if (!org) throw notFound('Organization');
-    return ok(c, publicOrganization(org));
+    return ok(c, publicOrganization(org, c.var.caller.role));
   })
   .get('/audit-logs', requireRole('admin'), async (c) => {
     const rows = await c.var.db.select().from(auditLogs)

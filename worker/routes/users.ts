@@ -1,4 +1,5 @@
-// Members of the caller's organization. Members read; admins change roles and remove.
+// Members of the caller's organization. Members read; admins change roles and remove (which closes the
+// member's live sockets).
 import { and, count, desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { UserUpdateBody } from '../contracts/auth';
@@ -9,6 +10,7 @@ import { ok, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
+import { closeLiveSockets } from '../services/live-sockets';
 
 async function orgUser(c: { var: AppEnv['Variables'] }, id: string) {
   const [user] = await c.var.db.select().from(users)
@@ -41,6 +43,7 @@ export const userRoutes = new Hono<AppEnv>()
       db.update(users).set({ role, updatedAt: Date.now() }).where(eq(users.id, user.id)),
       auditRow(c, 'user.role_changed', 'user', user.id, { from: user.role, to: role }),
     ]);
+    if (role !== user.role) await closeLiveSockets(c.env, user.organizationId, { userId: user.id }, 'role changed');
     return ok(c, publicUser({ ...user, role }));
   })
   .delete('/:id', requireRole('admin'), async (c) => {
@@ -53,5 +56,6 @@ export const userRoutes = new Hono<AppEnv>()
       db.delete(users).where(eq(users.id, user.id)),
       auditRow(c, 'user.removed', 'user', user.id, { email: user.email }),
     ]);
+    await closeLiveSockets(c.env, user.organizationId, { userId: user.id }, 'removed from the organization');
     return ok(c, { removed: user.id });
   });

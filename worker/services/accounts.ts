@@ -1,5 +1,6 @@
 // Creating organizations and members, and the public view of a user or organization.
-import { users, organizations, type OrgLimits } from '../db/schema';
+import type { PublicOrganization } from '../contracts/auth';
+import { users, organizations, type OrgLimits, type Role } from '../db/schema';
 
 export const FREE_PLAN_LIMITS: OrgLimits = { maxMembers: 10, maxConcurrentRuns: 5, runsPerMonth: 2000, retentionDays: 30 };
 
@@ -12,7 +13,9 @@ export const publicUser = (u: typeof users.$inferSelect) => ({
   id: u.id, email: u.email, name: u.name, role: u.role, organizationId: u.organizationId, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt,
 });
 
-export const publicOrganization = (o: typeof organizations.$inferSelect) => ({
+/** The organization as `role` may read it: the Slack webhook URL (a credential) for admins only. */
+export const publicOrganization = (o: typeof organizations.$inferSelect, role: Role): PublicOrganization => ({
   id: o.id, name: o.name, slug: o.slug, plan: o.plan, limits: o.limits, aiAnalysisEnabled: o.aiAnalysisEnabled,
-  slackWebhookUrl: o.slackWebhookUrl, createdAt: o.createdAt, updatedAt: o.updatedAt,
+  slackWebhookConfigured: Boolean(o.slackWebhookUrl), ...(role === 'admin' ? { slackWebhookUrl: o.slackWebhookUrl } : {}),
+  createdAt: o.createdAt, updatedAt: o.updatedAt,
 });

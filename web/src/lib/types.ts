@@ -1,5 +1,6 @@
 // Shapes the dashboard reads from the API. Wire messages come from the Worker's contracts (type-only
 // imports: nothing from the Worker is bundled).
+import type { PublicOrganization } from '../../../worker/contracts/auth';
 import type { ExecutionSummary, HubMessage, RoomMessage } from '../../../worker/contracts/live';
 import type { TestResult } from '../../../worker/contracts/results';
 
@@ -29,10 +30,8 @@ export type Execution = ExecutionSummary & {
 };
 
 export type User = { id: string; email: string; name: string; role: Role; organizationId: string; createdAt: number; lastLoginAt: number | null };
-export type Organization = {
-  id: string; name: string; slug: string; plan: string; aiAnalysisEnabled: boolean; slackWebhookUrl: string | null;
-  limits: { maxMembers: number; maxConcurrentRuns: number; runsPerMonth: number; retentionDays: number }; createdAt: number;
-};
+/** The Slack webhook URL comes to admins only; others see slackWebhookConfigured. */
+export type Organization = PublicOrganization;
 export type Project = {
   id: string; name: string; image: string; command: string | null; testFolder: string | null; timeoutSeconds: number;
   defaultEnvironment: string; createdAt: number; updatedAt: number;

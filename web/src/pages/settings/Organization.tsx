@@ -1,4 +1,4 @@
-// Organization name, AI analysis opt-out and the Slack webhook. Admins edit; others read.
+// Organization name, AI analysis opt-out and the Slack webhook. Admins edit; others read (the webhook only as configured or not).
 import { useState } from 'preact/hooks';
 import { Button, Card, Field, inputClass, Notice } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
@@ -38,9 +38,14 @@ export function OrganizationTab() {
           <input type="checkbox" name="aiAnalysisEnabled" disabled={!editable} defaultChecked={organization.aiAnalysisEnabled} class="mt-0.5 size-4" />
           <span><span class="font-medium">AI analysis of failed runs</span><br /><span class="text-slate-500">Sends failing logs to Gemini for a root-cause summary. Turn off to keep logs inside Agnox.</span></span>
         </label>
-        <Field label="Slack webhook" hint="An https://hooks.slack.com/… URL; run results are posted there.">
-          <input name="slackWebhookUrl" type="url" disabled={!editable} defaultValue={organization.slackWebhookUrl ?? ''} placeholder="https://hooks.slack.com/services/…" class={inputClass} />
-        </Field>
+        {editable ? (
+          <Field label="Slack webhook" hint="An https://hooks.slack.com/… URL; run results are posted there.">
+            <input name="slackWebhookUrl" type="url" defaultValue={organization.slackWebhookUrl ?? ''} placeholder="https://hooks.slack.com/services/…" class={inputClass} />
+          </Field>
+        ) : (
+          // The URL is a credential: only admins get it from the API.
+          <Field label="Slack webhook"><p data-testid="slack-webhook-status" class="text-sm">{organization.slackWebhookConfigured ? 'Configured' : 'Not set'}</p></Field>
+        )}
         {editable && <Button type="submit" busy={busy}>Save</Button>}
       </form>
     </Card>
