@@ -50,7 +50,7 @@ export const testCaseRoutes = new Hono<AppEnv>()
   .post('/generate-steps', requireRole('developer'), async (c) => {
     const body = await readBody(c, GenerateStepsBody);
     if (body.projectId) await findProject(c.var.db, c.var.caller.organizationId, body.projectId);
-    return ok(c, await generateSteps(c.env, body));
+    return ok(c, await generateSteps(c.env, c.var.caller.organizationId, body));
   })
   .post('/', requireRole('developer'), async (c) => {
     const body = await readBody(c, TestCaseCreateBody);
