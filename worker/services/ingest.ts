@@ -5,6 +5,10 @@
 // Ids are derived from (organization, project, runId), and every write is conditional, so that a
 // repeated setup joins the same run (shards of one CI build, a spool replayed later) and a
 // repeated teardown changes nothing.
+//
+// Once the run has ended (teardown, or the orphan sweep) its room refuses events (409 RUN_ENDED);
+// once it is deleted, events and a setup with the same runId are refused (410 RUN_DELETED): the
+// run's ids are derived from the runId, so a deleted run's runId is not reused.
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
 import type { TestResult } from '../contracts/results';
@@ -13,7 +17,7 @@ import type { AppEnv, Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import { insertTestResults } from './results';
-import { isFinal, publishExecution, roomOf } from './executions';
+import { isFinal, publishExecution, roomOf, roomRefused } from './executions';
 import { finishRun } from './finish';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
 
@@ -47,7 +51,12 @@ export async function setupRun(env: Env, db: Db, caller: { organizationId: strin
   const runId = body.runId ?? crypto.randomUUID();
   const ids = await runIds(organizationId, project.id, runId);
   const now = Date.now();
-  const [existing] = await db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1);
+  const [[existing], room] = await Promise.all([
+    db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1),
+    roomOf(env, ids.taskId).info(),
+  ]);
+  // A deleted run's room keeps a tombstone: its runId does not start a run with the same ids again.
+  if (room.closed === 'RUN_DELETED') throw roomRefused(room.closed);
   let created = false;
   if (!existing) {
     const name = body.runName ?? `External CI — ${new Date(now).toISOString()}`;
@@ -136,15 +145,18 @@ const heartbeats = new Map<string, number>();
 export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch: EventBatch, waitUntil: (p: Promise<unknown>) => void) {
   const { lines, tests, status } = toRoomBatch(batch.events);
   const room = roomOf(env, claims.taskId);
+  // No D1 read here: the room knows whether the run has ended or was deleted, and refuses the batch then.
   const result = await room.apply({
-    ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
+    from: 'reporter', ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
     ...(lines.length ? { lines } : {}), ...(tests.length ? { tests } : {}),
   });
+  if (result.refused) throw roomRefused(result.refused);
   const now = Date.now();
-  if (!result.duplicate && status) {
-    // Rare (a handful per run): worth a D1 write so that the live list shows it.
+  if (!result.duplicate && status === 'ANALYZING') {
+    // Rare (a handful per run): worth a D1 write so that the live list shows it. Only forward: an ingest
+    // run starts RUNNING, so a RUNNING event changes nothing, and nothing moves an ANALYZING or ended run back.
     const [row] = await db.update(executions).set({ status, updatedAt: now })
-      .where(and(eq(executions.taskId, claims.taskId), inArray(executions.status, ['RUNNING', 'ANALYZING']))).returning();
+      .where(and(eq(executions.taskId, claims.taskId), eq(executions.status, 'RUNNING'))).returning();
     if (row) await Promise.all([room.apply({ status: { status } }), publishExecution(env, row)]);
   }
   if ((heartbeats.get(claims.sid) ?? 0) + HEARTBEAT_EVERY_MS < now) {
@@ -157,14 +169,23 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
 
 const ORDER: TeardownBody['status'][] = ['PASSED', 'CANCELLED', 'TIMED_OUT', 'FAILED'];
 
+/** Ends the room's intake (no event is taken after this) and returns the results it holds. */
+async function endIntake(env: Env, taskId: string) {
+  const { closed, tests } = await roomOf(env, taskId).end();
+  if (closed === 'RUN_DELETED') throw roomRefused(closed);
+  return tests;
+}
+
 export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body: Omit<TeardownBody, 'sessionId'>) {
-  // The session, the run and the room's results are independent reads: one round trip's wait.
-  const [[[session], [exec]], tests] = await Promise.all([
+  // A teardown without shards ends the run (or finds it ended): its room stops taking events and hands
+  // over its results in the same round trip as the D1 reads. A shard's teardown may not be the last one.
+  const sharded = !!body.shard && body.shard.total > 1;
+  const [[[session], [exec]], unshardedTests] = await Promise.all([
     db.batch([
       db.select().from(ingestSessions).where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1),
       db.select().from(executions).where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1),
     ]),
-    roomOf(env, claims.taskId).readTests(),
+    sharded ? undefined : endIntake(env, claims.taskId),
   ]);
   if (!session || !exec) throw sessionNotFound();
   const meta = (exec.ingestMeta ?? {}) as IngestMeta;
@@ -177,6 +198,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
 
   let status = body.status;
   let summary = body.summary;
+  let tests = unshardedTests ?? [];
   const now = Date.now();
   if (body.shard && body.shard.total > 1) {
     const shards = { total: body.shard.total, done: { ...(meta.shards?.done ?? {}), [String(body.shard.current)]: { status: body.status, summary: body.summary } } };
@@ -188,6 +210,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
       return { taskId: exec.taskId, status: exec.status };
     }
     meta.shards = shards;
+    tests = await endIntake(env, exec.taskId);
     status = done.reduce((worst, s) => (ORDER.indexOf(s.status) > ORDER.indexOf(worst) ? s.status : worst), 'PASSED' as TeardownBody['status']);
     summary = done.reduce((sum, s) => ({
       total: sum.total + s.summary.total, passed: sum.passed + s.summary.passed, failed: sum.failed + s.summary.failed,
