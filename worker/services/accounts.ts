@@ -12,7 +12,8 @@ export const publicUser = (u: typeof users.$inferSelect) => ({
   id: u.id, email: u.email, name: u.name, role: u.role, organizationId: u.organizationId, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt,
 });
 
-export const publicOrganization = (o: typeof organizations.$inferSelect) => ({
+/** What members see of their org (the Stripe ids stay with /api/billing). */
+export const publicOrganization = (o: Omit<typeof organizations.$inferSelect, 'stripeCheckoutSessionId'>) => ({
   id: o.id, name: o.name, slug: o.slug, plan: o.plan, limits: o.limits, aiAnalysisEnabled: o.aiAnalysisEnabled,
   slackWebhookUrl: o.slackWebhookUrl, createdAt: o.createdAt, updatedAt: o.updatedAt,
 });
