@@ -7,15 +7,17 @@ import { defineConfig } from 'vitest/config';
 import { freePort } from './test/support/free-port.ts';
 
 export default defineConfig(async () => {
-  // Local fakes of Gemini and Slack for the worker project: ports reserved here so the Worker gets their
+  // Local fakes of Gemini, Slack, SendGrid and Stripe for the worker project: ports reserved here so the Worker gets their
   // URLs as bindings; test/support/fake-servers.global-setup.ts listens on them.
   process.env.AGNOX_FAKE_GEMINI_PORT ??= String(await freePort());
   process.env.AGNOX_FAKE_SLACK_PORT ??= String(await freePort());
   process.env.AGNOX_FAKE_SENDGRID_PORT ??= String(await freePort());
+  process.env.AGNOX_FAKE_STRIPE_PORT ??= String(await freePort());
   const fakes = {
     GEMINI_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_GEMINI_PORT}`,
     SLACK_WEBHOOK_ORIGIN: `http://127.0.0.1:${process.env.AGNOX_FAKE_SLACK_PORT}`,
     SENDGRID_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_SENDGRID_PORT}`,
+    STRIPE_API_BASE_URL: `http://127.0.0.1:${process.env.AGNOX_FAKE_STRIPE_PORT}`,
   };
   return ({
   test: {

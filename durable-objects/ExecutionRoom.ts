@@ -5,6 +5,11 @@
 // Sequence numbers: the room numbers its log itself (1, 2, 3, … with no gaps). An agent numbers
 // the chunks of its own stream per attempt; the room keeps how far each attempt's stream is
 // stored contiguously, so a resent chunk is ignored and a chunk after a gap waits for the gap.
+//
+// Closing: once the run has ended (finish(), an ANALYZING move, an ingest teardown's end()) the room
+// takes no more data from agents and reporters (RUN_ENDED), only the control plane's notes and
+// status; once purged it keeps a one-row tombstone and takes nothing at all (RUN_DELETED), so a late
+// write cannot bring a deleted run's log back. Both answers come from memory, on the write path.
 import { DurableObject } from 'cloudflare:workers';
 import { AgentLogFrame, DEFAULT_LOG_MAX_BYTES, type LogAck } from '../worker/contracts/agent';
 import { LIVE_ACCESS_ENDED, type LiveHolder, type RoomMessage } from '../worker/contracts/live';
@@ -24,7 +29,13 @@ const BACKLOG_FRAME_BYTES = 256 * 1024;
 const DEFAULT_RETENTION_DAYS = 30;
 
 type Line = { stream: StoredLogChunk['stream']; data: string; ts: number };
+/** Why the room refuses a write: the run has ended (agents and reporters), or it was deleted (everyone). */
+export type RoomClosed = 'RUN_ENDED' | 'RUN_DELETED';
 export type RoomApply = {
+  /** Who sent the data: agent and reporter writes are refused once the run has ended; the control plane's are not. */
+  from?: 'agent' | 'reporter';
+  /** The run is over (with ANALYZING: its analysis follows): agents and reporters may write no more. */
+  ends?: boolean;
   /** An id for the whole batch: a batch id seen before is not applied again. */
   batchId?: string;
   /** Agent chunks, numbered by the agent within `attempt`. */
@@ -42,7 +53,9 @@ type SocketAttachment = { role: 'viewer'; holder?: { organizationId: string; tas
  * The room's counters, kept in memory (loaded once per wake-up) and written to `meta` once per
  * batch: a line costs one INSERT, not a read and a write of each counter.
  */
-type Counters = { lastSeq: number; bytes: number; truncated: boolean; status: ExecutionStatus | null };
+type Counters = { lastSeq: number; bytes: number; truncated: boolean; status: ExecutionStatus | null; closed: RoomClosed | null };
+/** A write's answer: how far `attempt`'s agent stream is stored, whether the batch id was seen, and why nothing was stored. */
+export type RoomWrite = { upTo: number; duplicate: boolean; refused?: RoomClosed };
 
 export class ExecutionRoom extends DurableObject<Env> {
   private sql: SqlStorage;
@@ -80,8 +93,11 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, String(value));
   }
   private loadCounters(): Counters {
-    const m = new Map(this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('lastSeq', 'bytes', 'truncated', 'status')").toArray().map((r) => [r.key, r.value]));
-    return { lastSeq: Number(m.get('lastSeq') ?? 0), bytes: Number(m.get('bytes') ?? 0), truncated: m.get('truncated') === '1', status: (m.get('status') as ExecutionStatus | undefined) ?? null };
+    const m = new Map(this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('lastSeq', 'bytes', 'truncated', 'status', 'closed')").toArray().map((r) => [r.key, r.value]));
+    return {
+      lastSeq: Number(m.get('lastSeq') ?? 0), bytes: Number(m.get('bytes') ?? 0), truncated: m.get('truncated') === '1',
+      status: (m.get('status') as ExecutionStatus | undefined) ?? null, closed: (m.get('closed') as RoomClosed | undefined) ?? null,
+    };
   }
   /** Writes the counters that changed since `before` (inside the batch's transaction). */
   private saveCounters(before: Counters) {
@@ -90,10 +106,12 @@ export class ExecutionRoom extends DurableObject<Env> {
     if (now.bytes !== before.bytes) this.setMeta('bytes', now.bytes);
     if (now.truncated !== before.truncated) this.setMeta('truncated', now.truncated ? '1' : '0');
     if (now.status !== before.status && now.status) this.setMeta('status', now.status);
+    if (now.closed !== before.closed && now.closed) this.setMeta('closed', now.closed);
   }
 
-  /** Records which execution this room belongs to (idempotent). */
-  async init(input: { taskId: string; organizationId: string; status?: ExecutionStatus; lines?: Line[] }) {
+  /** Records which execution this room belongs to (idempotent); a deleted run's room refuses to start again. */
+  async init(input: { taskId: string; organizationId: string; status?: ExecutionStatus; lines?: Line[] }): Promise<{ refused?: RoomClosed }> {
+    if (this.counters.closed === 'RUN_DELETED') return { refused: 'RUN_DELETED' };
     if (!this.meta('taskId')) {
       this.setMeta('taskId', input.taskId);
       this.setMeta('organizationId', input.organizationId);
@@ -103,32 +121,52 @@ export class ExecutionRoom extends DurableObject<Env> {
       }
     }
     if (input.lines?.length) this.applySync({ lines: input.lines });
+    return {};
   }
 
   async info() {
-    const { lastSeq, bytes, truncated, status } = this.counters;
+    const { lastSeq, bytes, truncated, status, closed } = this.counters;
     return {
-      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status,
+      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status, closed,
       lastSeq, bytes, truncated, viewers: this.ctx.getWebSockets('viewer').length,
     };
   }
 
   // ── writes ───────────────────────────────────────────────────────────────────────────────
-  /** Applies a batch atomically; returns how far `attempt`'s agent stream is stored. */
-  async apply(input: RoomApply): Promise<{ upTo: number; duplicate: boolean }> {
+  /** Applies a batch atomically; returns how far `attempt`'s agent stream is stored, or why it was refused. */
+  async apply(input: RoomApply): Promise<RoomWrite> {
     return this.applySync(input);
+  }
+
+  /**
+   * Why this write may not be stored, from memory: a deleted run takes nothing; an ended one takes
+   * nothing from agents and reporters. A write that carries no data (a read of `upTo`) always passes.
+   */
+  private refusal(input: RoomApply): RoomClosed | undefined {
+    const closed = this.counters.closed;
+    if (!closed) return undefined;
+    const data = !!(input.batchId || input.chunks?.length || input.lines?.length || input.tests?.length);
+    if (closed === 'RUN_DELETED') return data || input.status ? closed : undefined;
+    return data && input.from ? closed : undefined;
   }
 
   /**
    * One transaction per batch. If it throws, storage rolls back, and so do the in-memory counters
    * and the chunks queued for viewers; messages go out only after the commit.
    */
-  private applySync(input: RoomApply): { upTo: number; duplicate: boolean } {
+  private applySync(input: RoomApply): RoomWrite {
     const attempt = input.attempt ?? 0;
+    const refused = this.refusal(input);
+    if (refused) {
+      const upTo = input.attempt === undefined ? 0 : this.agentUpTo(attempt);
+      // A batch applied before the end is still acknowledged as such (a replayed spool, a resent teardown).
+      const seen = refused === 'RUN_ENDED' && !!input.batchId && this.sql.exec('SELECT 1 FROM batches WHERE id = ?', input.batchId).toArray().length > 0;
+      return seen ? { upTo, duplicate: true } : { upTo, duplicate: false, refused };
+    }
     const before = { ...this.counters };
     const queued = this.pendingChunks.length;
     const announce: RoomMessage[] = [];
-    let result: { upTo: number; duplicate: boolean };
+    let result: RoomWrite;
     try {
       result = this.ctx.storage.transactionSync(() => {
         // The batch id is claimed in the same statement that checks it.
@@ -143,10 +181,13 @@ export class ExecutionRoom extends DurableObject<Env> {
               t.testId, t.retry ?? 0, JSON.stringify(t));
           }
         }
-        if (input.status && input.status.status !== this.counters.status) {
+        // An ended run never goes back to PENDING or RUNNING, whatever order late status writes arrive in.
+        const backwards = this.counters.closed && (input.status?.status === 'PENDING' || input.status?.status === 'RUNNING');
+        if (input.status && input.status.status !== this.counters.status && !backwards) {
           this.counters.status = input.status.status;
           announce.push({ type: 'status', status: input.status.status, reason: input.status.reason ?? null });
         }
+        if (input.ends) this.counters.closed ??= 'RUN_ENDED';
         if (this.counters.truncated && !before.truncated) announce.unshift({ type: 'truncated', atSeq: this.counters.lastSeq });
         this.saveCounters(before);
         return { upTo, duplicate: false };
@@ -225,13 +266,23 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.pendingChunks.push(stored);
   }
 
-  /** The run is over: agent streams close, and the retention alarm is set. */
+  /** The run is over: agent streams close, agents and reporters may write no more, and the retention alarm is set. */
   async finish(input: { status: ExecutionStatus; reason?: string | null; retentionDays?: number; lines?: Line[] }) {
-    this.applySync({ lines: input.lines, status: { status: input.status, reason: input.reason } });
+    if (this.counters.closed === 'RUN_DELETED') return;
+    this.applySync({ lines: input.lines, status: { status: input.status, reason: input.reason }, ends: true });
     this.sql.exec('UPDATE agent_streams SET closed = 1');
     for (const ws of this.ctx.getWebSockets('agent')) ws.close(1000, 'run finished');
     const days = input.retentionDays ?? DEFAULT_RETENTION_DAYS;
     await this.ctx.storage.setAlarm(Date.now() + days * 24 * 60 * 60 * 1000);
+  }
+
+  /**
+   * An ingest teardown: agents and reporters may write no more, and the results as they stand are
+   * returned — nothing can be added after this read. `closed` says RUN_DELETED for a deleted run.
+   */
+  async end(): Promise<{ closed: RoomClosed; tests: TestResult[] }> {
+    this.applySync({ ends: true });
+    return { closed: this.counters.closed ?? 'RUN_ENDED', tests: await this.readTests() };
   }
 
   /** A lease ended (agent lost): that attempt's stream accepts nothing more. */
@@ -240,13 +291,15 @@ export class ExecutionRoom extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets(`attempt:${attempt}`)) ws.close(4001, 'lease ended');
   }
 
-  /** Deletes everything (run deleted, or retention reached); idempotent. */
+  /** Deletes everything (run deleted, or retention reached) but a tombstone; idempotent. */
   async purge() {
     for (const ws of this.ctx.getWebSockets()) ws.close(1000, 'run deleted');
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    // The object may live on in memory: leave it an empty, working room.
+    // The object may live on in memory, and a late write or an ingest setup with the same runId may
+    // come: leave it an empty room whose one row says the run was deleted, so it stores nothing again.
     this.createTables();
+    this.setMeta('closed', 'RUN_DELETED');
     this.counters = this.loadCounters();
     this.pendingChunks = [];
     this.pendingTests.clear();
@@ -330,8 +383,9 @@ export class ExecutionRoom extends DurableObject<Env> {
       ws.send(JSON.stringify({ type: 'error', error: 'invalid frame: expected {type:"chunks", chunks:[{seq,stream,data,ts}]}' }));
       return;
     }
-    const { upTo } = this.applySync({ chunks: frame.chunks, attempt: attachment.attempt });
+    const { upTo, refused } = this.applySync({ chunks: frame.chunks, attempt: attachment.attempt, from: 'agent' });
     ws.send(JSON.stringify({ type: 'ack', upTo } satisfies LogAck));
+    if (refused) ws.close(1000, refused === 'RUN_DELETED' ? 'run deleted' : 'run finished');
   }
 
   override async webSocketClose(ws: WebSocket, code: number) {

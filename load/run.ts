@@ -18,7 +18,7 @@ import { jobPlan } from './job-log';
 import { latencyLine, percentile, printChecks, section, type Check } from './report';
 import { RunChecks } from './run-checks';
 import { RunRequester } from './run-requester';
-import { setUpOrg, STRIPE_WEBHOOK_SECRET } from './setup';
+import { setUpOrg, startBilling } from './setup';
 import { Viewers } from './viewers';
 import { WorkerHeap } from './worker-heap';
 import { findWorkerd, MemorySampler, openFds, schedSeconds } from './process-usage';
@@ -49,7 +49,8 @@ const waitUntil = async (check: () => boolean, timeoutMs: number) => {
 const http = new HttpStats(['POST /api/ingest/event']);
 
 log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
-const cp = await startControlPlane({ vars: { STRIPE_WEBHOOK_SECRET } });
+const billing = await startBilling();
+const cp = await startControlPlane({ vars: billing.vars });
 http.instrumentFetch(); // after start-up: its health polls are not part of the load
 http.instrumentNodeHttp();
 const fleet = new AgentFleet(http);
@@ -243,5 +244,6 @@ try {
 } finally {
   fleet.kill();
   await cp.stop();
+  await billing.stop();
 }
 process.exit(exitCode);

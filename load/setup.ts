@@ -1,11 +1,22 @@
-// The organization the load runs in: an admin, the Enterprise plan (through a signed Stripe
+// The organization the load runs in: an admin, the Enterprise plan (a checkout session created
+// through the API against a local fake of Stripe's API, then its paid completion as a signed Stripe
 // webhook, as billing would do it) so the plan's limits do not refuse the load, one project, a CI
 // API key for triggers, one API key per ingest pipeline (the ingest rate tier is per key: 500
 // requests a minute), and one registration token per agent.
 import { createHmac, randomUUID } from 'node:crypto';
+import { FAKE_STRIPE_SECRET_KEY, startFakeStripe } from '../test/support/fake-stripe.ts';
 import type { Api } from './api';
 
 export const STRIPE_WEBHOOK_SECRET = 'whsec_load_test_only';
+
+/** The fake Stripe API the control plane creates checkout sessions with, and the variables that point it there. */
+export async function startBilling() {
+  const stripe = await startFakeStripe();
+  return {
+    vars: { STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY, STRIPE_PRICES: 'enterprise=price_load_enterprise', STRIPE_API_BASE_URL: stripe.url },
+    stop: stripe.stop,
+  };
+}
 
 export type LoadOrg = { token: string; organizationId: string; projectId: string; ciKey: string; ingestKeys: string[]; registrationTokens: string[] };
 
@@ -16,9 +27,13 @@ export async function setUpOrg(api: Api, opts: { agents: number; ingestPipelines
   const token: string = signup.token;
   const organizationId: string = signup.organization.id;
 
+  const { sessionId } = await api.call('POST', '/api/billing/checkout', { token, body: { plan: 'enterprise' } });
   const payload = JSON.stringify({
     id: `evt_load_${randomUUID()}`, type: 'checkout.session.completed',
-    data: { object: { client_reference_id: organizationId, customer: `cus_load_${organizationId}`, subscription: 'sub_load', metadata: { plan: 'enterprise' } } },
+    data: { object: {
+      id: sessionId, client_reference_id: organizationId, payment_status: 'paid', customer: `cus_load_${organizationId}`, subscription: 'sub_load',
+      metadata: { organizationId, plan: 'enterprise' },
+    } },
   });
   const t = Math.floor(Date.now() / 1000);
   const signature = `t=${t},v1=${createHmac('sha256', STRIPE_WEBHOOK_SECRET).update(`${t}.${payload}`).digest('hex')}`;

@@ -46,6 +46,12 @@ export interface Env {
   SENDGRID_BASE_URL?: string;
   /** Stripe webhook endpoint secret (whsec_…, a Worker secret); without it /api/webhooks/stripe answers 503. */
   STRIPE_WEBHOOK_SECRET?: string;
+  /** Stripe secret API key (sk_…, a Worker secret): creates Checkout sessions; without it /api/billing/checkout answers 503. */
+  STRIPE_SECRET_KEY?: string;
+  /** The Stripe price of each paid plan: "team=price_…,enterprise=price_…". */
+  STRIPE_PRICES?: string;
+  /** Base URL of the Stripe API, for proxies and tests; empty means https://api.stripe.com. */
+  STRIPE_API_BASE_URL?: string;
 }
 
 /** Who is calling. A JWT resolves to a user; an `x-api-key` resolves to the org with developer rights. */

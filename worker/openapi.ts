@@ -10,6 +10,7 @@ import * as schedules from './contracts/schedules';
 import * as quarantine from './contracts/quarantine';
 import * as testCases from './contracts/test-cases';
 import * as cycles from './contracts/cycles';
+import * as billing from './contracts/billing';
 
 type Auth = 'public' | 'jwt' | 'apiKey' | 'agent';
 type Operation = { method: string; path: string; summary: string; auth: Auth; role?: 'viewer' | 'developer' | 'admin'; body?: z.ZodType; tag: string };
@@ -81,6 +82,7 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/usage', summary: 'Plan, limits and what the organization uses this month', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing/plans', summary: 'The plans and their limits', auth: 'jwt', role: 'viewer', tag: 'billing' },
   { method: 'get', path: '/api/billing', summary: 'The organization\'s plan and Stripe ids', auth: 'jwt', role: 'admin', tag: 'billing' },
+  { method: 'post', path: '/api/billing/checkout', summary: 'A Stripe Checkout session for a paid plan, bound to the organization (503 when Stripe is not configured)', auth: 'jwt', role: 'admin', body: billing.CheckoutBody, tag: 'billing' },
   { method: 'get', path: '/api/quarantines', summary: 'Quarantined tests by owner and expiry (?projectId&includeExpired); also with x-api-key (reporter)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
   { method: 'post', path: '/api/quarantines', summary: 'Quarantine a test: owner, reason, expiry (its failures stop failing runs)', auth: 'jwt', role: 'developer', body: quarantine.QuarantineCreateBody, tag: 'intelligence' },
   { method: 'patch', path: '/api/quarantines/{id}', summary: 'Change a quarantine\'s owner, reason or expiry', auth: 'jwt', role: 'developer', body: quarantine.QuarantineUpdateBody, tag: 'intelligence' },
@@ -93,7 +95,7 @@ export const operations: Operation[] = [
   { method: 'get', path: '/api/insights/fingerprints/{fingerprint}', summary: 'One failure fingerprint: occurrences, first and last run, recent failures', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
   { method: 'get', path: '/api/insights/executions/{taskId}/failures', summary: 'A run\'s failures with their fingerprint history, and its AI analysis', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
   { method: 'get', path: '/api/metrics/{image}', summary: 'Performance of one Docker image (URL-encoded): pass rate, duration percentiles, recent runs (?days)', auth: 'jwt', role: 'viewer', tag: 'intelligence' },
-  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan', auth: 'public', tag: 'billing' },
+  { method: 'post', path: '/api/webhooks/stripe', summary: 'Stripe events (Stripe-Signature verified; idempotent by event id) that change the plan: a paid checkout of a session created for the organization, subscription changes', auth: 'public', tag: 'billing' },
   { method: 'get', path: '/api/test-cases', summary: 'List and search test cases (?projectId&suite&tag&type&q&limit)', auth: 'jwt', role: 'viewer', tag: 'test management' },
   { method: 'get', path: '/api/test-cases/facets', summary: 'Suites and tags in use (?projectId)', auth: 'jwt', role: 'viewer', tag: 'test management' },
   { method: 'post', path: '/api/test-cases/generate-steps', summary: 'AI-proposed steps from a title and description (503 when AI is off)', auth: 'jwt', role: 'developer', body: testCases.GenerateStepsBody, tag: 'test management' },

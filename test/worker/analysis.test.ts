@@ -241,6 +241,31 @@ describe('AI root-cause analysis', () => {
     expect(await gemini.requests(second.project.name)).toHaveLength(0);
   });
 
+  it('shares the org\'s AI budget with test-step generation: steps spend it, the analysis is skipped', async () => {
+    const org = await signup();
+    const title = `Steps first ${crypto.randomUUID().slice(0, 8)}`;
+    await gemini.script(title, { kind: 'json', value: { steps: [{ action: 'Open', expected: 'Opens' }] } });
+    expect((await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title } })).status).toBe(200);
+    const run = await failingRun({ kind: 'json', value: GOOD }, { org });
+    await run.complete();
+    const d = await finalDetail(org, run.taskId);
+    expect(d.status).toBe('FAILED');
+    expect(d.analysis).toMatchObject({ status: 'skipped', code: 'RATE_LIMITED' });
+    expect(await gemini.requests(run.project.name)).toHaveLength(0);
+  });
+
+  it('shares the org\'s AI budget with test-step generation: an analysis spends it, steps answer 429', async () => {
+    const run = await failingRun({ kind: 'json', value: GOOD });
+    await run.complete();
+    expect((await finalDetail(run.org, run.taskId)).analysis.status).toBe('done');
+    const title = `Steps after ${crypto.randomUUID().slice(0, 8)}`;
+    await gemini.script(title, { kind: 'json', value: { steps: [{ action: 'Open', expected: 'Opens' }] } });
+    const res = await api('POST', '/api/test-cases/generate-steps', { token: run.org.token, body: { title } });
+    expect(res.status).toBe(429);
+    expect(res.json).toMatchObject({ success: false, code: 'AI_RATE_LIMITED' });
+    expect(await gemini.requests(title)).toHaveLength(0);
+  });
+
   it('a run left ANALYZING (the Worker died mid-call) is finalised by the cron sweep', async () => {
     const run = await failingRun(null);
     const longAgo = Date.now() - 10 * 60_000;

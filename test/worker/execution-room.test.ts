@@ -1,6 +1,7 @@
 // The execution room's write path, called directly (RPC on the real Durable Object): its counters
 // live in memory between batches, so these check that they stay true to storage when a batch
-// fails halfway, when the object is evicted, and when agent chunks arrive out of order.
+// fails halfway, when the object is evicted, and when agent chunks arrive out of order; and that
+// it refuses agent and reporter writes once the run has ended, and every write once it is purged.
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -61,5 +62,46 @@ describe('execution room', () => {
     expect(await r.apply({ batchId: 'x', lines: [line('once\n')] })).toEqual({ upTo: 0, duplicate: false });
     expect(await r.apply({ batchId: 'x', lines: [line('once\n')] })).toEqual({ upTo: 0, duplicate: true });
     expect((await r.readLogs()).chunks).toHaveLength(1);
+  });
+
+  it('refuses agent and reporter writes once the run has ended, keeps control-plane notes, and never goes back to RUNNING', async () => {
+    const r = room(`ended-${crypto.randomUUID()}`);
+    await r.init({ taskId: 't', organizationId: 'o', status: 'RUNNING' });
+    await r.apply({ attempt: 1, chunks: [chunk(1)], from: 'agent' });
+    await r.finish({ status: 'FAILED', retentionDays: 30 });
+    expect(await r.apply({ attempt: 1, chunks: [chunk(2)], from: 'agent' })).toEqual({ upTo: 1, duplicate: false, refused: 'RUN_ENDED' });
+    expect(await r.apply({ attempt: 1, tests: [{ testId: 'x', title: 'x', status: 'failed', durationMs: 1, retry: 0 }], from: 'agent' })).toMatchObject({ refused: 'RUN_ENDED' });
+    expect(await r.apply({ batchId: 'late', lines: [line('late\n')], from: 'reporter' })).toMatchObject({ refused: 'RUN_ENDED' });
+    await r.apply({ status: { status: 'RUNNING' } });
+    await r.apply({ lines: [line('[agnox] a note\n')] });
+    await evictDurableObject(r); // the refusal survives a restart
+    expect(await r.apply({ lines: [line('later\n')], from: 'reporter' })).toMatchObject({ refused: 'RUN_ENDED' });
+    expect((await r.readLogs()).chunks.map((c) => c.data)).toEqual(['chunk 1\n', '[agnox] a note\n']);
+    expect(await r.readTests()).toEqual([]);
+    expect((await r.info())).toMatchObject({ status: 'FAILED', closed: 'RUN_ENDED' });
+  });
+
+  it('end() (an ingest teardown) stops reporter writes and hands over the results as they stand', async () => {
+    const r = room(`end-${crypto.randomUUID()}`);
+    const test = { testId: 'a', title: 'a', status: 'passed' as const, durationMs: 1, retry: 0 };
+    await r.apply({ tests: [test], from: 'reporter' });
+    expect(await r.end()).toEqual({ closed: 'RUN_ENDED', tests: [test] });
+    expect(await r.apply({ tests: [{ ...test, testId: 'b' }], from: 'reporter' })).toMatchObject({ refused: 'RUN_ENDED' });
+    expect(await r.readTests()).toEqual([test]);
+  });
+
+  it('takes no write at all once purged (a tombstone): no log, no results, no new start', async () => {
+    const r = room(`purged-${crypto.randomUUID()}`);
+    await r.init({ taskId: 't', organizationId: 'o', status: 'RUNNING', lines: [line('old\n')] });
+    await r.purge();
+    expect(await r.apply({ lines: [line('ghost\n')], from: 'reporter' })).toMatchObject({ refused: 'RUN_DELETED' });
+    expect(await r.apply({ lines: [line('[agnox] note\n')], status: { status: 'FAILED' } })).toMatchObject({ refused: 'RUN_DELETED' });
+    expect(await r.apply({ attempt: 1, chunks: [chunk(1)], from: 'agent' })).toMatchObject({ refused: 'RUN_DELETED' });
+    expect(await r.init({ taskId: 't', organizationId: 'o', status: 'RUNNING', lines: [line('new\n')] })).toEqual({ refused: 'RUN_DELETED' });
+    await r.finish({ status: 'FAILED' });
+    await evictDurableObject(r);
+    expect(await r.end()).toEqual({ closed: 'RUN_DELETED', tests: [] });
+    expect((await r.readLogs())).toMatchObject({ chunks: [], lastSeq: 0 });
+    expect(await r.info()).toMatchObject({ closed: 'RUN_DELETED', taskId: null });
   });
 });

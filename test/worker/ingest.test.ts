@@ -1,13 +1,16 @@
 // The ingest API inside workerd (real D1, Durable Objects, rate limiter): setup / event / teardown
 // validation, org isolation (404 for another org's project or session), the room as the only
 // write on the event path, idempotent replays and teardowns, D1's 100-parameter limit, shards,
-// the rate tier, and the cron job that cancels orphaned runs.
+// the rate tier, the cron job that cancels orphaned runs, and runs that ended or were deleted (their
+// room refuses events; a deleted run's runId does not start again).
 import { createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../worker/cron';
+import { dbOf } from '../../worker/services/executions';
 import { KEY_CACHE_MS } from '../../worker/services/ingest-auth';
 import { signSession } from '../../worker/services/ingest-session';
+import { purgeRuns, purgeTarget } from '../../worker/services/purge-runs';
 import { api, createApiKey, createProject, openSocket, signup, wsTicket, type Org } from './helpers';
 
 type Run = { org: Org; key: string; projectId: string; sessionId: string; taskId: string; cycleId: string };
@@ -247,6 +250,80 @@ describe('POST /api/ingest/teardown', () => {
   });
 });
 
+describe('after the run ends or is deleted', () => {
+  const logText = async (run: Run) => (await logs(run)).map((c) => c.data).join('');
+  const d1Results = async (taskId: string) => (await env.DB.prepare('SELECT test_id, retry, status FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(taskId).all()).results;
+  const roomTests = (taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId)).readTests();
+
+  it('refuses events after teardown with 409 RUN_ENDED and changes nothing; a batch applied before is still a duplicate', async () => {
+    const run = await startRun();
+    expect((await send(run, [testEnd(1)], 'b-1')).status).toBe(200);
+    expect((await teardown(run, { status: 'PASSED', summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 10 } })).status).toBe(200);
+    const logBefore = await logs(run);
+    const rowBefore = await row(run.taskId);
+    const resultsBefore = await d1Results(run.taskId);
+
+    const late = await send(run, [{ type: 'log', chunk: 'late line\n', timestamp: 9, seq: 9 }, testEnd(2, { status: 'failed', error: 'late' }), { type: 'status', status: 'RUNNING', timestamp: 9, seq: 10 }], 'b-late');
+    expect(late.status).toBe(409);
+    expect(late.json).toMatchObject({ success: false, code: 'RUN_ENDED' });
+    // Without a batch id too.
+    expect((await send(run, [testEnd(3, { status: 'failed' })])).status).toBe(409);
+    // A replayed spool: what was applied before the end is acknowledged, as before.
+    expect((await send(run, [testEnd(1)], 'b-1')).json.data).toEqual({ accepted: 0, duplicate: true });
+
+    expect(await logs(run)).toEqual(logBefore);
+    expect(await logText(run)).not.toContain('late line');
+    expect(await row(run.taskId)).toEqual(rowBefore);
+    expect(await d1Results(run.taskId)).toEqual(resultsBefore);
+    expect((await roomTests(run.taskId)).map((t) => t.testId)).toEqual(['t1']);
+    // Attachments neither.
+    const attachment = await api('POST', `/api/ingest/attachment?sessionId=${encodeURIComponent(run.sessionId)}&testId=t2&retry=0&name=late.png`, { apiKey: run.key, rawBody: 'png', headers: { 'content-type': 'image/png' } });
+    expect(attachment.status).toBe(409);
+    expect((await env.ARTIFACTS.list({ prefix: `${run.org.organizationId}/${run.taskId}/` })).objects).toEqual([]);
+  });
+
+  it('a late status RUNNING event never moves an ANALYZING run back', async () => {
+    const run = await startRun();
+    expect((await send(run, [{ type: 'status', status: 'ANALYZING', timestamp: 1, seq: 1 }], 's-1')).status).toBe(200);
+    expect((await row(run.taskId))!.status).toBe('ANALYZING');
+    expect((await send(run, [{ type: 'status', status: 'RUNNING', timestamp: 2, seq: 2 }], 's-2')).status).toBe(200);
+    expect((await row(run.taskId))!.status).toBe('ANALYZING');
+    expect((await env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(run.taskId)).info()).status).toBe('ANALYZING');
+  });
+
+  for (const how of ['bulk delete', 'retention purge'] as const) {
+    it(`after a ${how}, events answer 410 RUN_DELETED and a new setup with the same runId is refused: nothing comes back`, async () => {
+      const runId = `gh:${crypto.randomUUID()}`;
+      const run = await startRun({ runId });
+      expect((await send(run, [{ type: 'log', chunk: 'old line\n', timestamp: 1, seq: 1 }, testEnd(1, { status: 'failed' })], 'b-1')).status).toBe(200);
+      expect((await teardown(run)).status).toBe(200);
+      if (how === 'bulk delete') {
+        const del = await api('POST', '/api/executions/bulk', { token: run.org.token, body: { action: 'delete', taskIds: [run.taskId] } });
+        expect(del.json.data.results).toEqual([{ taskId: run.taskId, ok: true, code: 'DELETED' }]);
+      } else {
+        // What the retention cron does with an expired run.
+        const expired = await dbOf(env).query.executions.findFirst({ where: (e, { eq }) => eq(e.taskId, run.taskId) });
+        expect(await purgeRuns(env, dbOf(env), [purgeTarget(expired!)])).toEqual([run.taskId]);
+      }
+      const late = await send(run, [{ type: 'log', chunk: 'ghost line\n', timestamp: 2, seq: 2 }, testEnd(2, { status: 'failed' })], 'b-2');
+      expect(late.status).toBe(410);
+      expect(late.json).toMatchObject({ success: false, code: 'RUN_DELETED' });
+      expect((await send(run, [testEnd(1)], 'b-1')).status).toBe(410);
+      const again = await api('POST', '/api/ingest/setup', { apiKey: run.key, body: setupBody(run.projectId, { runId }) });
+      expect(again.status).toBe(410);
+      expect(again.json.code).toBe('RUN_DELETED');
+      expect(await row(run.taskId)).toBeNull();
+      expect((await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token })).status).toBe(404);
+      const room = env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(run.taskId));
+      expect((await room.readLogs()).chunks).toEqual([]);
+      expect(await room.readTests()).toEqual([]);
+      expect((await teardown(run)).status).toBeGreaterThanOrEqual(404);
+      // A new runId in the same project starts a run as usual.
+      expect((await api('POST', '/api/ingest/setup', { apiKey: run.key, body: setupBody(run.projectId, { runId: `${runId}-2` }) })).status).toBe(201);
+    });
+  }
+});
+
 describe('keys and limits', () => {
   it('honours a revoked key within a minute (the per-isolate cache lives 30 s)', async () => {
     expect(KEY_CACHE_MS).toBeLessThanOrEqual(60_000);
@@ -294,7 +371,10 @@ describe('orphaned runs', () => {
     expect((await row(fresh.taskId))!.status).toBe('RUNNING');
     expect(await env.DB.prepare('SELECT status FROM ingest_sessions WHERE task_id = ?').bind(stale.taskId).first()).toEqual({ status: 'cancelled' });
     expect((await logs(stale)).at(-1)!.data).toContain('orphaned');
-    // A late teardown (a spool uploaded the next day) still completes the run.
-    expect((await teardown(stale)).json.data).toEqual({ taskId: stale.taskId, status: 'FAILED' });
+    // The cancelled run takes no more events; a late teardown (a spool uploaded the next day) still completes it,
+    // without the events it carries.
+    expect((await send(stale, [testEnd(1)], 'late-1')).status).toBe(409);
+    expect((await teardown(stale, { batchId: 'late-2', events: [testEnd(2)] })).json.data).toEqual({ taskId: stale.taskId, status: 'FAILED' });
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM test_results WHERE task_id = ?').bind(stale.taskId).first()).toEqual({ n: 0 });
   });
 });

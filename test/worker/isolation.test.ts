@@ -1,7 +1,8 @@
 // Tenant isolation, driven by the operations list (worker/openapi.ts). Every route that names a resource
 // (a path parameter, or an id in its body or query) is called against org A's real resources with each
 // kind of credential org B holds: a JWT per role, an API key, an agent token, an ingest session token and
-// a WebSocket ticket. A kind the route accepts gets 404 (or, for a list filter, an answer scoped to org B);
+// a WebSocket ticket. A kind the route accepts gets 404 (a list filtered by A's project id too; a list
+// that names A's resources otherwise gets an answer scoped to org B);
 // a kind it does not accept gets 401/403. No answer carries org A's ids, names, log lines or secrets, and
 // org A reads back exactly what it had. A new route that names a resource fails the first test until it
 // has a fixture below.
@@ -95,7 +96,7 @@ async function buildWorld(label: string): Promise<World> {
 /** What a call must get from a caller the route accepts. */
 type Outcome =
   | { expect: 'notFound'; code?: string }
-  /** A 2xx about the caller's own org only (a list filtered by another org's id is simply empty). */
+  /** A 2xx about the caller's own org only (e.g. the metrics of an image name both orgs use). */
   | { expect: 'scoped' }
   /** A 2xx whose every per-item result is NOT_FOUND. */
   | { expect: 'bulkNotFound' };
@@ -121,7 +122,7 @@ const FIXTURES: Record<string, Fixture> = {
   'DELETE /api/projects/{id}/run-settings/{environment}': (a) => [notFound(`/api/projects/${a.project.id}/run-settings/staging`)],
   'POST /api/execution-request': (a) => [notFound('/api/execution-request', { projectId: a.project.id })],
   'POST /api/ci/trigger': (a) => [notFound('/api/ci/trigger', { projectId: a.project.id })],
-  'GET /api/executions': (a) => [scoped(`/api/executions?projectId=${a.project.id}`)],
+  'GET /api/executions': (a) => [notFound(`/api/executions?projectId=${a.project.id}`)],
   'GET /api/executions/{taskId}': (a) => [a.doneTaskId, a.liveTaskId, a.ingest.taskId].map((t) => notFound(`/api/executions/${t}`)),
   'GET /api/executions/{taskId}/logs': (a) => [a.doneTaskId, a.ingest.taskId].map((t) => notFound(`/api/executions/${t}/logs`)),
   'GET /api/executions/{taskId}/tests': (a) => [notFound(`/api/executions/${a.doneTaskId}/tests`)],
@@ -148,16 +149,16 @@ const FIXTURES: Record<string, Fixture> = {
   'POST /api/ingest/event': (a) => [notFound('/api/ingest/event', { sessionId: a.ingest.sessionId, events: [{ type: 'log', chunk: 'injected\n', timestamp: Date.now() }] }, SESSION)],
   'POST /api/ingest/teardown': (a) => [notFound('/api/ingest/teardown', { sessionId: a.ingest.sessionId, status: 'PASSED', summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 1 } }, SESSION)],
   'POST /api/ingest/attachment': (a) => [{ path: `/api/ingest/attachment?sessionId=${a.ingest.sessionId}&testId=t1&retry=0&name=trace.zip`, rawBody: 'overwritten', expect: 'notFound', code: SESSION }],
-  'GET /api/schedules': (a) => [scoped(`/api/schedules?projectId=${a.project.id}`)],
+  'GET /api/schedules': (a) => [notFound(`/api/schedules?projectId=${a.project.id}`)],
   'POST /api/schedules': (a) => [notFound('/api/schedules', { projectId: a.project.id, name: 'stolen', cron: '0 4 * * *' })],
   'GET /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`)],
   'PATCH /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`, { enabled: false })],
   'DELETE /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`)],
-  'GET /api/quarantines': (a) => [scoped(`/api/quarantines?projectId=${a.project.id}&includeExpired=true`)],
+  'GET /api/quarantines': (a) => [notFound(`/api/quarantines?projectId=${a.project.id}&includeExpired=true`)],
   'POST /api/quarantines': (a) => [notFound('/api/quarantines', { projectId: a.project.id, title: 'x', owner: 'o', reason: 'r', expiresAt: Date.now() + 86_400_000 })],
   'PATCH /api/quarantines/{id}': (a) => [notFound(`/api/quarantines/${a.quarantineId}`, { owner: 'stolen' })],
   'DELETE /api/quarantines/{id}': (a) => [notFound(`/api/quarantines/${a.quarantineId}`)],
-  'GET /api/agent/quarantines': (a) => [scoped(`/api/agent/quarantines?projectId=${a.project.id}`)],
+  'GET /api/agent/quarantines': (a) => [notFound(`/api/agent/quarantines?projectId=${a.project.id}`)],
   'GET /api/insights/projects/{projectId}': (a) => [notFound(`/api/insights/projects/${a.project.id}`)],
   'GET /api/insights/projects/{projectId}/flaky': (a) => [notFound(`/api/insights/projects/${a.project.id}/flaky`)],
   'GET /api/insights/fingerprints': (a) => [notFound(`/api/insights/fingerprints?projectId=${a.project.id}`)],
@@ -165,14 +166,14 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/insights/executions/{taskId}/failures': (a) => [notFound(`/api/insights/executions/${a.doneTaskId}/failures`)],
   // An image is a name, not an id: B sees its own (empty) metrics for it.
   'GET /api/metrics/{image}': (a) => [scoped(`/api/metrics/${encodeURIComponent(a.project.image)}`)],
-  'GET /api/test-cases': (a) => [scoped(`/api/test-cases?projectId=${a.project.id}`)],
-  'GET /api/test-cases/facets': (a) => [scoped(`/api/test-cases/facets?projectId=${a.project.id}`)],
+  'GET /api/test-cases': (a) => [notFound(`/api/test-cases?projectId=${a.project.id}`)],
+  'GET /api/test-cases/facets': (a) => [notFound(`/api/test-cases/facets?projectId=${a.project.id}`)],
   'POST /api/test-cases/generate-steps': (a) => [notFound('/api/test-cases/generate-steps', { title: 'x', projectId: a.project.id })],
   'POST /api/test-cases': (a) => [notFound('/api/test-cases', { projectId: a.project.id, title: 'stolen' })],
   'GET /api/test-cases/{id}': (a) => [notFound(`/api/test-cases/${a.testCaseId}`)],
   'PATCH /api/test-cases/{id}': (a) => [notFound(`/api/test-cases/${a.testCaseId}`, { title: 'stolen' })],
   'DELETE /api/test-cases/{id}': (a) => [notFound(`/api/test-cases/${a.testCaseId}`)],
-  'GET /api/test-cycles': (a) => [scoped(`/api/test-cycles?projectId=${a.project.id}`)],
+  'GET /api/test-cycles': (a) => [notFound(`/api/test-cycles?projectId=${a.project.id}`)],
   'POST /api/test-cycles': (a, b) => [
     notFound('/api/test-cycles', { projectId: a.project.id, name: 'stolen', items: [{ testCaseId: a.testCaseId }] }),
     // A's test case in B's own project: refused as unknown in B's project.

@@ -42,7 +42,13 @@ describe('reports', () => {
     expect(await res.text()).toBe(HTML);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('private, max-age=3600');
-    expect(res.headers.get('content-security-policy')).toContain('sandbox');
+    // Sandboxed: scripts (Playwright's report is a script app) in an opaque origin; no same-origin, popups, forms or framing.
+    const csp = res.headers.get('content-security-policy')!;
+    const sandbox = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('sandbox'))!.split(/\s+/);
+    expect(sandbox).toEqual(['sandbox', 'allow-scripts']);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const etag = res.headers.get('etag')!;
     expect(etag).toMatch(/^".+"$/);
 

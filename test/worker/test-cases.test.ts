@@ -106,12 +106,39 @@ describe('AI step generation', () => {
       const malformed = await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title: bad } });
       expect(malformed.status).toBe(502);
       expect(malformed.json.code).toBe('AI_MALFORMED');
+      // A second org: the first one spent its AI budget (one call per interval) on the malformed answer.
+      const other = await signup();
       const limited = `Limited ${crypto.randomUUID().slice(0, 8)}`;
       await gemini.script(limited, { kind: 'status', status: 429, message: 'Resource has been exhausted' });
-      const res = await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title: limited } });
+      const res = await api('POST', '/api/test-cases/generate-steps', { token: other.token, body: { title: limited } });
       expect(res.status).toBe(429);
       expect(res.json.code).toBe('AI_RATE_LIMITED');
       expect(res.headers.get('retry-after')).toBe('30');
+      expect(await gemini.requests(limited)).toHaveLength(1);
+    });
+
+    it('honours the org\'s AI opt-out like failure analysis: 403 OPTED_OUT, and Gemini gets no request', async () => {
+      const org = await signup();
+      expect((await api('PATCH', '/api/organization', { token: org.token, body: { aiAnalysisEnabled: false } })).status).toBe(200);
+      const title = `Opted out ${crypto.randomUUID().slice(0, 8)}`;
+      await gemini.script(title, { kind: 'json', value: { steps: [{ action: 'a', expected: 'b' }] } });
+      const res = await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title } });
+      expect(res.status).toBe(403);
+      expect(res.json).toMatchObject({ success: false, code: 'OPTED_OUT', error: expect.stringContaining('turned off for this organization') });
+      expect(await gemini.requests(title)).toHaveLength(0);
+    });
+
+    it('spends the org\'s AI budget: a second call within the interval is refused before Gemini', async () => {
+      const org = await signup();
+      const first = `Budget first ${crypto.randomUUID().slice(0, 8)}`;
+      const second = `Budget second ${crypto.randomUUID().slice(0, 8)}`;
+      for (const title of [first, second]) await gemini.script(title, { kind: 'json', value: { steps: [{ action: 'a', expected: 'b' }] } });
+      expect((await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title: first } })).status).toBe(200);
+      const res = await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title: second } });
+      expect(res.status).toBe(429);
+      expect(res.json.code).toBe('AI_RATE_LIMITED');
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(await gemini.requests(second)).toHaveLength(0);
     });
   });
 });

@@ -22,7 +22,9 @@ export const organizations = sqliteTable('organizations', {
   slackWebhookUrl: text('slack_webhook_url'),
   stripeCustomerId: text('stripe_customer_id'),
   stripeSubscriptionId: text('stripe_subscription_id'),
-  /** When this org last started an AI analysis (bounds cost: one per org per interval). */
+  /** The Stripe Checkout session last created for this org (POST /api/billing/checkout): only its completion changes the plan. */
+  stripeCheckoutSessionId: text('stripe_checkout_session_id'),
+  /** When this org last made an AI call (analysis or test steps; bounds cost: one per org per interval). */
   lastAnalysisAt: integer('last_analysis_at'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),

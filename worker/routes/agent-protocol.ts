@@ -13,7 +13,7 @@ import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, notFound, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent, wrongSecret } from '../middleware/auth';
-import { isFinal, roomOf, transition } from '../services/executions';
+import { isFinal, roomOf, roomRefused, transition } from '../services/executions';
 import { finishRun } from '../services/finish';
 import { dispatcherOf } from '../services/runs';
 import { insertTestResults, summarizeResults } from '../services/results';
@@ -105,7 +105,8 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const frame = await readBody(c, AgentLogFrame);
     const taskId = c.req.param('taskId');
     const attempt = await leasedAttempt(c, taskId);
-    const { upTo } = await roomOf(c.env, taskId).apply({ chunks: frame.chunks, attempt });
+    const { upTo, refused } = await roomOf(c.env, taskId).apply({ chunks: frame.chunks, attempt, from: 'agent' });
+    if (refused) throw roomRefused(refused);
     return ok(c, { upTo });
   })
   .put('/jobs/:taskId/artifacts', bodyLimit({
@@ -141,7 +142,12 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
     }
     const tests = body.tests.map((t) => masker.maskTestResult(t));
-    const { upTo } = await room.apply({ attempt, tests });
+    const { upTo, refused } = await room.apply({ attempt, tests, from: 'agent' });
+    if (refused) {
+      // The run ended (or was deleted) under a lease still held: nothing of this report is stored; the lease is let go.
+      await dispatcher(c).complete(agent.id, taskId);
+      throw roomRefused(refused);
+    }
     const notes = [`agent reported ${body.status}${body.message ? `: ${masker.mask(body.message)}` : ''}`];
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
 

@@ -15,6 +15,7 @@ import { cancelRun, deleteRuns } from '../services/cancel';
 import { runSearch } from '../services/execution-search';
 import { executionSummary, roomOf, runNameOf, type ExecutionRow } from '../services/executions';
 import { createRun } from '../services/runs';
+import { projectFilterExists } from './projects';
 
 type Db = AppEnv['Variables']['db'];
 
@@ -76,8 +77,10 @@ export const executionRoutes = new Hono<AppEnv>()
       const cur = decodeCursor(q.cursor);
       filters.push(or(lt(executions.createdAt, cur.createdAt), and(eq(executions.createdAt, cur.createdAt), lt(executions.taskId, cur.taskId)))!);
     }
-    const rows = await c.var.db.select().from(executions).where(and(...filters))
-      .orderBy(desc(executions.createdAt), desc(executions.taskId)).limit(q.limit + 1);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(executions).where(and(...filters)).orderBy(desc(executions.createdAt), desc(executions.taskId)).limit(q.limit + 1),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
+    ]);
     const page = rows.slice(0, q.limit);
     return ok(c, { items: page.map(executionSummary), nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!) : null });
   })

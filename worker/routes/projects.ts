@@ -20,6 +20,13 @@ export async function findProject(db: Db, organizationId: string, id: string) {
   return project;
 }
 
+/**
+ * A list filtered by `projectId` names that project: another org's (or no such) project answers 404,
+ * like every foreign id, not an empty list. Run alongside the list query, it costs no round trip.
+ */
+export const projectFilterExists = (db: Db, organizationId: string, projectId: string | undefined) =>
+  (projectId ? findProject(db, organizationId, projectId) : undefined);
+
 /** Run settings as members see them: secret values never leave the control plane except to the agent running the job. */
 const publicSettings = (s: typeof projectRunSettings.$inferSelect) => ({
   environment: s.environment, baseUrl: s.baseUrl, variables: s.variables,

@@ -12,7 +12,7 @@ import { ok, readBody, readQuery } from '../lib/http';
 import { requireAgent, requireRole, requireUserOrApiKey } from '../middleware/auth';
 import { auditRow } from '../services/audit';
 import { testKeyOf } from '../services/fingerprint';
-import { findProject } from './projects';
+import { findProject, projectFilterExists } from './projects';
 
 type Row = typeof quarantines.$inferSelect;
 
@@ -32,13 +32,16 @@ export const quarantineRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const q = readQuery(c, QuarantineListQuery);
     const now = Date.now();
-    const rows = await c.var.db.select().from(quarantines)
-      .where(and(
-        eq(quarantines.organizationId, c.var.caller.organizationId),
-        ...(q.projectId ? [eq(quarantines.projectId, q.projectId)] : []),
-        ...(q.includeExpired ? [] : [gt(quarantines.expiresAt, now)]),
-      ))
-      .orderBy(asc(quarantines.owner), asc(quarantines.expiresAt)).limit(1000);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(quarantines)
+        .where(and(
+          eq(quarantines.organizationId, c.var.caller.organizationId),
+          ...(q.projectId ? [eq(quarantines.projectId, q.projectId)] : []),
+          ...(q.includeExpired ? [] : [gt(quarantines.expiresAt, now)]),
+        ))
+        .orderBy(asc(quarantines.owner), asc(quarantines.expiresAt)).limit(1000),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
+    ]);
     return ok(c, rows.map((r) => quarantineEntry(r, now)));
   })
   .post('/', requireRole('developer'), async (c) => {
@@ -83,8 +86,11 @@ export const agentQuarantineRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const { projectId } = readQuery(c, QuarantineActiveQuery);
     const now = Date.now();
-    const rows = await c.var.db.select().from(quarantines)
-      .where(and(eq(quarantines.organizationId, c.var.agent.organizationId), eq(quarantines.projectId, projectId), gt(quarantines.expiresAt, now)))
-      .orderBy(asc(quarantines.testKey)).limit(1000);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(quarantines)
+        .where(and(eq(quarantines.organizationId, c.var.agent.organizationId), eq(quarantines.projectId, projectId), gt(quarantines.expiresAt, now)))
+        .orderBy(asc(quarantines.testKey)).limit(1000),
+      projectFilterExists(c.var.db, c.var.agent.organizationId, projectId),
+    ]);
     return ok(c, rows.map((r) => quarantineEntry(r, now)));
   });

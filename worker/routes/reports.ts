@@ -1,5 +1,7 @@
-// Reports and artifacts from R2, served only to members of the run's organization. HTML reports
-// run sandboxed (a unique origin), so a report's scripts cannot reach the dashboard's session.
+// Reports and artifacts from R2, served only to members of the run's organization. Everything served
+// here runs sandboxed: an opaque origin (no allow-same-origin), so a report's scripts cannot reach the
+// dashboard's storage or session; scripts are allowed because Playwright's HTML report is a script
+// app; popups, forms and framing are not.
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { notFound } from '../lib/errors';
@@ -7,6 +9,8 @@ import { requireUser } from '../middleware/auth';
 import { findExecution } from './executions';
 
 const R2_MAX_KEY_BYTES = 1024;
+/** The sandbox of every report file (README, Protection): scripts in an opaque origin, nothing else. */
+export const REPORT_CSP = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:; frame-ancestors 'none'";
 
 /** The file path from the URL (`index.html` when empty), or null when it is not valid percent-encoding. */
 function reportPath(encoded: string): string | null {
@@ -33,7 +37,7 @@ export const reportRoutes = new Hono<AppEnv>()
     headers.set('etag', object.httpEtag);
     headers.set('cache-control', 'private, max-age=3600');
     headers.set('last-modified', object.uploaded.toUTCString());
-    headers.set('content-security-policy', "sandbox allow-scripts allow-popups; default-src 'self' 'unsafe-inline' data: blob:");
+    headers.set('content-security-policy', REPORT_CSP);
     if (!('body' in object)) return new Response(null, { status: 304, headers });
     return new Response(object.body, { headers });
   });

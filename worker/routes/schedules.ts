@@ -9,7 +9,7 @@ import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { nextSlot, nextSlots, publicSchedule } from '../services/scheduler';
-import { findProject } from './projects';
+import { findProject, projectFilterExists } from './projects';
 
 type Db = AppEnv['Variables']['db'];
 
@@ -23,9 +23,12 @@ export const scheduleRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get('/', async (c) => {
     const projectId = c.req.query('projectId');
-    const rows = await c.var.db.select().from(schedules)
-      .where(and(eq(schedules.organizationId, c.var.caller.organizationId), projectId ? eq(schedules.projectId, projectId) : undefined))
-      .orderBy(desc(schedules.createdAt)).limit(500);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(schedules)
+        .where(and(eq(schedules.organizationId, c.var.caller.organizationId), projectId ? eq(schedules.projectId, projectId) : undefined))
+        .orderBy(desc(schedules.createdAt)).limit(500),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, projectId),
+    ]);
     const now = Date.now();
     return ok(c, rows.map((r) => publicSchedule(r, now)));
   })

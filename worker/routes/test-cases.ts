@@ -9,7 +9,7 @@ import { notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { generateSteps } from '../services/test-case-steps';
-import { findProject } from './projects';
+import { findProject, projectFilterExists } from './projects';
 
 type Db = AppEnv['Variables']['db'];
 
@@ -34,23 +34,29 @@ export const testCaseRoutes = new Hono<AppEnv>()
       q.tag ? sql`exists (select 1 from json_each(${testCases.tags}) where json_each.value = ${q.tag})` : undefined,
       q.q ? or(sql`${testCases.title} like ${contains(q.q)} escape '\\'`, sql`${testCases.description} like ${contains(q.q)} escape '\\'`) : undefined,
     ];
-    const rows = await c.var.db.select().from(testCases).where(and(...filters)).orderBy(asc(testCases.suite), desc(testCases.createdAt)).limit(q.limit);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(testCases).where(and(...filters)).orderBy(asc(testCases.suite), desc(testCases.createdAt)).limit(q.limit),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
+    ]);
     return ok(c, rows);
   })
   /** The suites and tags in use (filter menus). */
   .get('/facets', async (c) => {
     const projectId = c.req.query('projectId');
     const where = and(eq(testCases.organizationId, c.var.caller.organizationId), projectId ? eq(testCases.projectId, projectId) : undefined);
-    const [suites, tags] = await c.var.db.batch([
-      c.var.db.selectDistinct({ suite: testCases.suite }).from(testCases).where(where).orderBy(asc(testCases.suite)).limit(500),
-      c.var.db.select({ tag: sql<string>`distinct json_each.value` }).from(sql`${testCases}, json_each(${testCases.tags})`).where(where).limit(500),
+    const [[suites, tags]] = await Promise.all([
+      c.var.db.batch([
+        c.var.db.selectDistinct({ suite: testCases.suite }).from(testCases).where(where).orderBy(asc(testCases.suite)).limit(500),
+        c.var.db.select({ tag: sql<string>`distinct json_each.value` }).from(sql`${testCases}, json_each(${testCases.tags})`).where(where).limit(500),
+      ]),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, projectId),
     ]);
     return ok(c, { suites: suites.map((s) => s.suite).filter((s): s is string => !!s), tags: tags.map((t) => t.tag).sort() });
   })
   .post('/generate-steps', requireRole('developer'), async (c) => {
     const body = await readBody(c, GenerateStepsBody);
     if (body.projectId) await findProject(c.var.db, c.var.caller.organizationId, body.projectId);
-    return ok(c, await generateSteps(c.env, body));
+    return ok(c, await generateSteps(c.env, c.var.caller.organizationId, body));
   })
   .post('/', requireRole('developer'), async (c) => {
     const body = await readBody(c, TestCaseCreateBody);

@@ -10,7 +10,7 @@ import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { recomputeCycle, startCycleRuns, summarize } from '../services/cycles';
-import { findProject } from './projects';
+import { findProject, projectFilterExists } from './projects';
 
 type Db = AppEnv['Variables']['db'];
 
@@ -31,11 +31,14 @@ export const testCycleRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get('/', async (c) => {
     const q = readQuery(c, CycleListQuery);
-    const rows = await c.var.db.select().from(testCycles).where(and(
-      eq(testCycles.organizationId, c.var.caller.organizationId),
-      q.projectId ? eq(testCycles.projectId, q.projectId) : undefined,
-      q.source ? eq(testCycles.source, q.source) : undefined,
-    )).orderBy(desc(testCycles.createdAt)).limit(q.limit);
+    const [rows] = await Promise.all([
+      c.var.db.select().from(testCycles).where(and(
+        eq(testCycles.organizationId, c.var.caller.organizationId),
+        q.projectId ? eq(testCycles.projectId, q.projectId) : undefined,
+        q.source ? eq(testCycles.source, q.source) : undefined,
+      )).orderBy(desc(testCycles.createdAt)).limit(q.limit),
+      projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
+    ]);
     return ok(c, rows);
   })
   .post('/', requireRole('developer'), async (c) => {

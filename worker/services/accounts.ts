@@ -13,8 +13,8 @@ export const publicUser = (u: typeof users.$inferSelect) => ({
   id: u.id, email: u.email, name: u.name, role: u.role, organizationId: u.organizationId, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt,
 });
 
-/** The organization as `role` may read it: the Slack webhook URL (a credential) for admins only. */
-export const publicOrganization = (o: typeof organizations.$inferSelect, role: Role): PublicOrganization => ({
+/** The organization as `role` may read it: the Slack webhook URL (a credential) for admins only; the Stripe ids stay with /api/billing. */
+export const publicOrganization = (o: Omit<typeof organizations.$inferSelect, 'stripeCheckoutSessionId'>, role: Role): PublicOrganization => ({
   id: o.id, name: o.name, slug: o.slug, plan: o.plan, limits: o.limits, aiAnalysisEnabled: o.aiAnalysisEnabled,
   slackWebhookConfigured: Boolean(o.slackWebhookUrl), ...(role === 'admin' ? { slackWebhookUrl: o.slackWebhookUrl } : {}),
   createdAt: o.createdAt, updatedAt: o.updatedAt,

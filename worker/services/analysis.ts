@@ -33,7 +33,8 @@ const MAX_FAILURES_IN_PROMPT = 12;
 const LOG_TAIL_CHUNKS = 400;
 const HISTORY_DAYS = 30;
 
-/** Why a failed run gets no analysis (feature off, org opted out), or null when it should get one. */
+/** Why the org gets no AI call (feature off, org opted out), or null when it may get one. Failure analysis and
+ *  AI test-step generation both ask this, so one opt-out switch covers every AI feature. */
 export async function analysisSkipReason(env: Env, organizationId: string): Promise<{ code: string; error: string } | null> {
   if (!geminiConfig(env)) return { code: 'NOT_CONFIGURED', error: 'AI analysis is off: this Agnox installation has no GEMINI_API_KEY' };
   const [org] = await dbOf(env).select({ enabled: organizations.aiAnalysisEnabled }).from(organizations).where(eq(organizations.id, organizationId)).limit(1);
@@ -41,8 +42,9 @@ export async function analysisSkipReason(env: Env, organizationId: string): Prom
   return null;
 }
 
-/** Claims the org's analysis slot: at most one analysis per org per interval (a conditional write, race-free). */
-async function claimOrgSlot(env: Env, organizationId: string, intervalMs: number): Promise<boolean> {
+/** Claims the org's AI slot: at most one AI call per org per interval (a conditional write, race-free). Failure
+ *  analysis and AI test-step generation spend from this one budget, so neither can run up the other's cost. */
+export async function claimOrgAiSlot(env: Env, organizationId: string, intervalMs = analysisLimits(env).orgIntervalMs): Promise<boolean> {
   const now = Date.now();
   const claimed = await dbOf(env).update(organizations).set({ lastAnalysisAt: now })
     .where(and(eq(organizations.id, organizationId), or(isNull(organizations.lastAnalysisAt), lte(organizations.lastAnalysisAt, now - intervalMs))))
@@ -110,8 +112,8 @@ export async function analyzeRun(env: Env, taskId: string): Promise<void> {
   const model = geminiConfig(env)?.model;
   let record: AnalysisRecord;
   try {
-    if (!(await claimOrgSlot(env, row.organizationId, limits.orgIntervalMs))) {
-      record = { status: 'skipped', code: 'RATE_LIMITED', error: `Another analysis ran for this organization less than ${limits.orgIntervalMs / 1000} s ago (one per ${limits.orgIntervalMs / 1000} s bounds cost)` };
+    if (!(await claimOrgAiSlot(env, row.organizationId, limits.orgIntervalMs))) {
+      record = { status: 'skipped', code: 'RATE_LIMITED', error: `Another AI call (analysis or step generation) ran for this organization less than ${limits.orgIntervalMs / 1000} s ago (one per ${limits.orgIntervalMs / 1000} s bounds cost)` };
     } else {
       const input = await collectAnalysisInput(env, row);
       const { prompt, truncated } = buildAnalysisPrompt(input, limits.maxInputChars);

@@ -4,7 +4,9 @@ import { drizzle } from 'drizzle-orm/d1';
 import type { ExecutionSummary, HubMessage } from '../contracts/live';
 import * as schema from '../db/schema';
 import { executions, organizations, type ExecutionStatus } from '../db/schema';
+import type { RoomClosed } from '../../durable-objects/ExecutionRoom';
 import type { Env } from '../env';
+import { ApiError } from '../lib/errors';
 import { onRunFinished } from './cycles';
 
 export const FINAL_STATUSES: ExecutionStatus[] = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
@@ -22,6 +24,10 @@ export function dbOf(env: Env) {
   return db;
 }
 export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
+/** The API's answer to a write the run's room refused: the run has ended (409) or was deleted (410). */
+export const roomRefused = (why: RoomClosed) => (why === 'RUN_DELETED'
+  ? new ApiError(410, 'RUN_DELETED', 'This run was deleted; it takes no more data')
+  : new ApiError(409, 'RUN_ENDED', 'This run has ended; it takes no more data'));
 export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
 
 /** The run's own name: what the reporter sent as runName (stored with the ingest session's meta). */
@@ -81,7 +87,9 @@ export async function transition(
     // a test cycle's automated item follows its run's final status
     await Promise.all([publishExecution(env, row), onRunFinished(env, row)]);
   } else {
-    await Promise.all([room.apply({ lines, status: { status, reason: row.reason } }), publishExecution(env, row)]);
+    // ANALYZING comes from finishRun only: the run is over and its analysis follows, so the room stops
+    // taking agent and reporter data now, not when the analysis ends.
+    await Promise.all([room.apply({ lines, status: { status, reason: row.reason }, ends: status === 'ANALYZING' }), publishExecution(env, row)]);
   }
   return row;
 }

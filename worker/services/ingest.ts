@@ -6,6 +6,10 @@
 // Ids are derived from (organization, project, runId), and every write is conditional, so that a
 // repeated setup joins the same run (shards of one CI build, a spool replayed later) and a
 // repeated teardown changes nothing.
+//
+// Once the run has ended (teardown, or the orphan sweep) its room refuses events (409 RUN_ENDED);
+// once it is deleted, events and a setup with the same runId are refused (410 RUN_DELETED): the
+// run's ids are derived from the runId, so a deleted run's runId is not reused.
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
 import type { TestResult } from '../contracts/results';
@@ -15,8 +19,8 @@ import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import type { SecretMasker } from '../lib/secret-masker';
 import { insertTestResults } from './results';
+import { isFinal, publishExecution, roomOf, roomRefused } from './executions';
 import { liveProjectSecretMasker, projectSecretMasker } from './secrets';
-import { isFinal, publishExecution, roomOf } from './executions';
 import { finishRun } from './finish';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
 
@@ -50,7 +54,12 @@ export async function setupRun(env: Env, db: Db, caller: { organizationId: strin
   const runId = body.runId ?? crypto.randomUUID();
   const ids = await runIds(organizationId, project.id, runId);
   const now = Date.now();
-  const [existing] = await db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1);
+  const [[existing], room] = await Promise.all([
+    db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1),
+    roomOf(env, ids.taskId).info(),
+  ]);
+  // A deleted run's room keeps a tombstone: its runId does not start a run with the same ids again.
+  if (room.closed === 'RUN_DELETED') throw roomRefused(room.closed);
   let created = false;
   if (!existing) {
     const name = body.runName ?? `External CI — ${new Date(now).toISOString()}`;
@@ -141,15 +150,18 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
   const masker = await liveProjectSecretMasker(db, claims.organizationId, claims.projectId);
   const { lines, tests, status } = toRoomBatch(batch.events, masker);
   const room = roomOf(env, claims.taskId);
+  // No D1 read here: the room knows whether the run has ended or was deleted, and refuses the batch then.
   const result = await room.apply({
-    ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
+    from: 'reporter', ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
     ...(lines.length ? { lines } : {}), ...(tests.length ? { tests } : {}),
   });
+  if (result.refused) throw roomRefused(result.refused);
   const now = Date.now();
-  if (!result.duplicate && status) {
-    // Rare (a handful per run): worth a D1 write so that the live list shows it.
+  if (!result.duplicate && status === 'ANALYZING') {
+    // Rare (a handful per run): worth a D1 write so that the live list shows it. Only forward: an ingest
+    // run starts RUNNING, so a RUNNING event changes nothing, and nothing moves an ANALYZING or ended run back.
     const [row] = await db.update(executions).set({ status, updatedAt: now })
-      .where(and(eq(executions.taskId, claims.taskId), inArray(executions.status, ['RUNNING', 'ANALYZING']))).returning();
+      .where(and(eq(executions.taskId, claims.taskId), eq(executions.status, 'RUNNING'))).returning();
     if (row) await Promise.all([room.apply({ status: { status } }), publishExecution(env, row)]);
   }
   if ((heartbeats.get(claims.sid) ?? 0) + HEARTBEAT_EVERY_MS < now) {
@@ -162,18 +174,26 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
 
 const ORDER: TeardownBody['status'][] = ['PASSED', 'CANCELLED', 'TIMED_OUT', 'FAILED'];
 
+/** Ends the room's intake (no event is taken after this) and returns the results it holds. */
+async function endIntake(env: Env, taskId: string) {
+  const { closed, tests } = await roomOf(env, taskId).end();
+  if (closed === 'RUN_DELETED') throw roomRefused(closed);
+  return tests;
+}
+
 export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body: Omit<TeardownBody, 'sessionId'>) {
-  // The session, the run and the room's results are independent reads: one round trip's wait.
-  const [[[session], [exec]], liveTests, masker] = await Promise.all([
+  // A teardown without shards ends the run (or finds it ended): its room stops taking events and hands
+  // over its results in the same round trip as the D1 reads. A shard's teardown may not be the last one.
+  const sharded = !!body.shard && body.shard.total > 1;
+  const [[[session], [exec]], unshardedTests, masker] = await Promise.all([
     db.batch([
       db.select().from(ingestSessions).where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1),
       db.select().from(executions).where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1),
     ]),
-    roomOf(env, claims.taskId).readTests(),
+    sharded ? undefined : endIntake(env, claims.taskId),
     // Afresh, not the live masker: a secret added during the run is masked in the stored results.
     projectSecretMasker(db, claims.organizationId, claims.projectId),
   ]);
-  const tests = liveTests.map((t) => masker.maskTestResult(t));
   if (!session || !exec) throw sessionNotFound();
   const meta = (exec.ingestMeta ?? {}) as IngestMeta;
   if (session.status === 'completed' && meta.teardown) {
@@ -185,6 +205,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
 
   let status = body.status;
   let summary = body.summary;
+  let tests = unshardedTests ?? [];
   const now = Date.now();
   if (body.shard && body.shard.total > 1) {
     const shards = { total: body.shard.total, done: { ...(meta.shards?.done ?? {}), [String(body.shard.current)]: { status: body.status, summary: body.summary } } };
@@ -196,6 +217,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
       return { taskId: exec.taskId, status: exec.status };
     }
     meta.shards = shards;
+    tests = await endIntake(env, exec.taskId);
     status = done.reduce((worst, s) => (ORDER.indexOf(s.status) > ORDER.indexOf(worst) ? s.status : worst), 'PASSED' as TeardownBody['status']);
     summary = done.reduce((sum, s) => ({
       total: sum.total + s.summary.total, passed: sum.passed + s.summary.passed, failed: sum.failed + s.summary.failed,
@@ -210,7 +232,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   // also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
   await db.batch([
     db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
-    ...insertTestResults(db, exec.organizationId, exec.taskId, tests),
+    ...insertTestResults(db, exec.organizationId, exec.taskId, tests.map((t) => masker.maskTestResult(t))),
     db.update(executions).set({ ingestMeta: meta, updatedAt: now }).where(eq(executions.taskId, exec.taskId)),
     db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
     db.update(testCycles).set({

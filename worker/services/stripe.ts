@@ -1,11 +1,18 @@
-// Stripe webhooks without the SDK: the `Stripe-Signature` header is `t=<unix s>,v1=<hex>[,v1=…]`,
-// where v1 is HMAC-SHA256 over `${t}.${rawBody}` with the endpoint secret (Stripe's documented
-// scheme). Events change the organization's plan; each event id is handled once (webhook_logs).
+// Stripe without the SDK: Checkout sessions created through the REST API, and webhooks whose
+// `Stripe-Signature` header is `t=<unix s>,v1=<hex>[,v1=…]`, where v1 is HMAC-SHA256 over
+// `${t}.${rawBody}` with the endpoint secret (Stripe's documented scheme). Events change the
+// organization's plan; each event id is handled once (webhook_logs).
+//
+// A checkout changes a plan only when it is paid, and only for the organization it was created for:
+// createCheckoutSession stores the session id on the org, and a completed session whose id is not the
+// one stored for the org it names (client_reference_id) is ignored — a session made for org A cannot
+// upgrade org B.
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { organizations, webhookLogs } from '../db/schema';
-import type { AppEnv } from '../env';
+import type { AppEnv, Env } from '../env';
 import { newId, secretsEqual } from '../lib/crypto';
+import { ApiError } from '../lib/errors';
 import { isPlanName, PLANS, type PlanName } from './plans';
 
 type Db = AppEnv['Variables']['db'];
@@ -64,6 +71,66 @@ function subscriptionPlan(sub: Record<string, unknown>): string | undefined {
 
 type Outcome = { status: 'processed' | 'ignored'; organizationId?: string; note?: string };
 
+/** The Stripe price of each paid plan: STRIPE_PRICES = "team=price_…,enterprise=price_…". */
+export function stripePrices(env: Pick<Env, 'STRIPE_PRICES'>): Partial<Record<PlanName, string>> {
+  const prices: Partial<Record<PlanName, string>> = {};
+  for (const pair of (env.STRIPE_PRICES ?? '').split(',')) {
+    const [plan, price] = pair.split('=').map((p) => p.trim());
+    if (isPlanName(plan) && price) prices[plan] = price;
+  }
+  return prices;
+}
+
+/**
+ * Creates a Stripe Checkout session for the org's upgrade to `plan` and stores its id on the org:
+ * the webhook honours only this session's completion for this org (the last one created counts).
+ */
+export async function createCheckoutSession(env: Env, db: Db, org: { id: string; stripeCustomerId: string | null }, plan: PlanName) {
+  const key = env.STRIPE_SECRET_KEY?.trim();
+  const price = stripePrices(env)[plan];
+  if (!key || !price) throw new ApiError(503, 'NOT_CONFIGURED', `Checkout is not configured (${!key ? 'STRIPE_SECRET_KEY is not set' : `STRIPE_PRICES has no price for ${plan}`})`);
+  const back = `${env.PUBLIC_URL.replace(/\/+$/, '')}/settings/billing`;
+  const form = new URLSearchParams({
+    mode: 'subscription', 'line_items[0][price]': price, 'line_items[0][quantity]': '1',
+    client_reference_id: org.id, 'metadata[organizationId]': org.id, 'metadata[plan]': plan, 'subscription_data[metadata][plan]': plan,
+    success_url: `${back}?checkout=success`, cancel_url: `${back}?checkout=cancelled`,
+  });
+  if (org.stripeCustomerId) form.set('customer', org.stripeCustomerId);
+  const base = env.STRIPE_API_BASE_URL?.trim().replace(/\/+$/, '') || 'https://api.stripe.com';
+  type Answer = { id?: unknown; url?: unknown; error?: { message?: unknown } };
+  let answer: Answer | null = null;
+  let status = 0;
+  try {
+    const res = await fetch(`${base}/v1/checkout/sessions`, {
+      method: 'POST', body: form, signal: AbortSignal.timeout(10_000),
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    status = res.status;
+    answer = await res.json<Answer>().catch(() => null);
+  } catch (err) {
+    throw new ApiError(502, 'STRIPE_UNAVAILABLE', `Stripe could not be reached: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const id = str(answer?.id);
+  const url = str(answer?.url);
+  if (status !== 200 || !id || !url) throw new ApiError(502, 'STRIPE_ERROR', `Stripe refused the checkout session (${status}): ${String(answer?.error?.message ?? 'no session in the answer')}`);
+  await db.update(organizations).set({ stripeCheckoutSessionId: id, updatedAt: Date.now() }).where(eq(organizations.id, org.id));
+  return { sessionId: id, url, plan };
+}
+
+/** The org a checkout session event is for, when that session is the one Agnox created for it; else why not. */
+async function checkoutOrg(db: Db, o: Record<string, unknown>): Promise<{ organizationId: string } | { ignored: Outcome }> {
+  const sessionId = str(o.id);
+  const organizationId = str(o.client_reference_id);
+  const metadataOrg = str((o.metadata as Record<string, unknown> | undefined)?.organizationId);
+  if (!sessionId || !organizationId) return { ignored: { status: 'ignored', note: 'checkout session without id or client_reference_id' } };
+  const [org] = await db.select({ sessionId: organizations.stripeCheckoutSessionId }).from(organizations).where(eq(organizations.id, organizationId)).limit(1);
+  if (!org || org.sessionId !== sessionId || (metadataOrg && metadataOrg !== organizationId)) {
+    console.warn('stripe checkout session not bound to the organization it names; ignored', sessionId, organizationId);
+    return { ignored: { status: 'ignored', note: `checkout session ${sessionId} is not the one created for organization ${organizationId}` } };
+  }
+  return { organizationId };
+}
+
 async function setPlan(db: Db, organizationId: string, plan: PlanName, stripe: { customerId?: string | null; subscriptionId?: string | null }) {
   const [row] = await db.update(organizations).set({
     plan, limits: PLANS[plan].limits, updatedAt: Date.now(),
@@ -83,14 +150,26 @@ async function orgByCustomer(db: Db, customerId: string | undefined) {
 async function applyEvent(db: Db, event: StripeEvent): Promise<Outcome> {
   const o = event.data.object;
   switch (event.type) {
-    case 'checkout.session.completed': {
-      // The dashboard's checkout link carries the org id as client_reference_id and the plan in metadata.
-      const organizationId = str(o.client_reference_id);
-      const plan = metadataPlan(o) ?? 'team';
-      if (!organizationId) return { status: 'ignored', note: 'checkout session without client_reference_id' };
-      if (!isPlanName(plan)) return { status: 'ignored', organizationId, note: `unknown plan '${plan}'` };
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded': {
+      // createCheckoutSession put the org id in client_reference_id and metadata, and the plan in metadata.
+      const bound = await checkoutOrg(db, o);
+      if ('ignored' in bound) return bound.ignored;
+      const { organizationId } = bound;
+      // A delayed payment method (SEPA, ACH…) completes the session unpaid; async_payment_succeeded follows.
+      if (o.payment_status !== 'paid' && o.payment_status !== 'no_payment_required') {
+        return { status: 'ignored', organizationId, note: `checkout not paid (payment_status ${String(o.payment_status)}); the plan changes when the payment succeeds` };
+      }
+      const plan = metadataPlan(o);
+      if (!isPlanName(plan)) return { status: 'ignored', organizationId, note: `unknown plan '${plan ?? ''}'` };
       const updated = await setPlan(db, organizationId, plan, { customerId: str(o.customer) ?? null, subscriptionId: str(o.subscription) ?? null });
       return updated ? { status: 'processed', organizationId, note: `plan ${plan}` } : { status: 'ignored', note: `no organization ${organizationId}` };
+    }
+    case 'checkout.session.async_payment_failed': {
+      const bound = await checkoutOrg(db, o);
+      const organizationId = 'ignored' in bound ? undefined : bound.organizationId;
+      console.warn('stripe checkout payment failed; plan unchanged', str(o.id), organizationId);
+      return { status: 'ignored', organizationId, note: 'the checkout\'s payment failed; plan unchanged' };
     }
     case 'customer.subscription.created':
     case 'customer.subscription.updated': {

@@ -1,11 +1,13 @@
 // AI step generation for test cases: Gemini proposes steps from a title and a short description,
 // through the shared Gemini client (structured JSON, checked with zod). The user then accepts or
-// edits them; nothing is saved here. Off (503) when no GEMINI_API_KEY is set.
+// edits them; nothing is saved here. Off (503) when no GEMINI_API_KEY is set, refused (403 OPTED_OUT) when the org
+// turned AI off, and it spends from the org's AI budget shared with failure analysis (429 when spent).
 import { SchemaType, type ResponseSchema } from '@google/generative-ai';
 import type { z } from 'zod';
 import { GeneratedSteps, type GenerateStepsBody } from '../contracts/test-cases';
 import type { Env } from '../env';
-import { ApiError } from '../lib/errors';
+import { ApiError, tooManyRequests } from '../lib/errors';
+import { analysisLimits, analysisSkipReason, claimOrgAiSlot } from './analysis';
 import { GeminiError, generateJson } from './gemini';
 
 const RESPONSE_SCHEMA: ResponseSchema = {
@@ -44,7 +46,17 @@ const STATUS: Record<GeminiError['code'], { status: 429 | 502 | 503 | 504; code:
   MALFORMED: { status: 502, code: 'AI_MALFORMED' },
 };
 
-export async function generateSteps(env: Env, body: z.output<typeof GenerateStepsBody>) {
+export async function generateSteps(env: Env, organizationId: string, body: z.output<typeof GenerateStepsBody>) {
+  // The same checks, in the same order, as a failed run's analysis: configured, not opted out, budget left.
+  const skip = await analysisSkipReason(env, organizationId);
+  if (skip?.code === 'OPTED_OUT') throw new ApiError(403, 'OPTED_OUT', skip.error);
+  if (!skip) {
+    const { orgIntervalMs } = analysisLimits(env);
+    if (!(await claimOrgAiSlot(env, organizationId, orgIntervalMs))) {
+      throw tooManyRequests(orgIntervalMs / 1000, 'AI_RATE_LIMITED',
+        `Another AI call (analysis or step generation) ran for this organization less than ${orgIntervalMs / 1000} s ago`);
+    }
+  }
   try {
     const { data, model } = await generateJson({
       env, prompt: stepsPrompt(body), schema: GeneratedSteps, responseSchema: RESPONSE_SCHEMA, systemInstruction: SYSTEM,

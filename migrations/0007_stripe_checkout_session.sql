@@ -1,0 +1,1 @@
+ALTER TABLE `organizations` ADD `stripe_checkout_session_id` text;
