@@ -77,9 +77,9 @@ export async function createRun(
   const [inserted] = await db.insert(executions).values(row).returning();
   const queuedOn = body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents";
   const labelNote = Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
-  // The job goes to the queue while the run's room opens and the dashboards hear of it: a waiting
-  // agent waits for neither. The room's init is sent first, so its queued line precedes the agent's
-  // "picked up", which is sent only after the claim and a D1 write.
+  // The job goes to the queue while the run's room opens and the dashboards hear of it, instead of
+  // after (one round trip less). The room's init is sent before the job can be claimed, so the
+  // agent's "picked up", sent after the claim and a D1 write, reaches the room behind it.
   const opened = roomOf(env, taskId).init({ taskId, organizationId, status: 'PENDING', lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }] });
   const listed = publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
   try {
