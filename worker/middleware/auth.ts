@@ -4,11 +4,11 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
-import { jwtSecret, type AppEnv } from '../env';
+import { jwtSecret, type AppEnv, type Caller } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp } from '../lib/http';
-import { verifySession } from '../lib/jwt';
+import { verifySession, type SessionClaims } from '../lib/jwt';
 
 export const SESSION_COOKIE = 'agnox_session';
 
@@ -20,12 +20,17 @@ export const sessionToken = (c: Context) => bearer(c.req.header('authorization')
 /** The session comes from the cookie, which a browser attaches whichever page sends the request. */
 export const sessionFromCookie = (c: Context) => !bearer(c.req.header('authorization')) && Boolean(getCookie(c, SESSION_COOKIE));
 
-/** A valid, unrevoked session of a user who still exists; the role comes from the user row, so a role change applies at once. */
-export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+/** The signed claims of the request's session token, or 401. Nothing is looked up yet: see userCaller. */
+export async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims> {
   const token = sessionToken(c);
   if (!token) throw unauthorized();
   const claims = await verifySession(jwtSecret(c.env), token);
   if (!claims) throw unauthorized('Invalid or expired token');
+  return claims;
+}
+
+/** The caller the claims stand for: the session is unrevoked, the user still exists (the role comes from the row, so a role change applies at once), and the org's rate limit allows the request. */
+export async function userCaller(c: Context<AppEnv>, claims: SessionClaims): Promise<Caller> {
   const db = c.var.db;
   const [revoked, user] = await db.batch([
     db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.jti)).limit(1),
@@ -34,8 +39,13 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (revoked.length) throw unauthorized('Token has been revoked');
   const row = user[0];
   if (!row || row.organizationId !== claims.organizationId) throw unauthorized('User no longer exists');
-  c.set('caller', { kind: 'user', userId: claims.userId, organizationId: row.organizationId, role: row.role, jti: claims.jti, exp: claims.exp });
   await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
+  return { kind: 'user', userId: claims.userId, organizationId: row.organizationId, role: row.role, jti: claims.jti, exp: claims.exp };
+}
+
+/** A valid, unrevoked session of a user who still exists. */
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('caller', await userCaller(c, await sessionClaims(c)));
   await next();
 };
 
@@ -89,9 +99,14 @@ export const requireAgent: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
 
+/** 403 unless the caller's role is at least `min`. */
+export function assertRole(caller: Caller, min: Role) {
+  if (RANK[caller.role] < RANK[min]) throw forbidden(`This action requires the ${min} role`);
+}
+
 /** Allows the caller when its role is at least `min`. Runs after requireUser / requireApiKey. */
 export const requireRole = (min: Role): MiddlewareHandler<AppEnv> => async (c, next) => {
-  if (RANK[c.var.caller.role] < RANK[min]) throw forbidden(`This action requires the ${min} role`);
+  assertRole(c.var.caller, min);
   await next();
 };
 

@@ -22,16 +22,11 @@ export const dispatcherOf = (env: Env, queue: string) => env.DISPATCHER.get(env.
 export const needsAmd64 = (command: string | null, tests: string[]) =>
   /--browser-channel[= ](chrome|msedge)\b|channel\s*[:=]\s*['"]?(chrome|msedge)\b/i.test([command ?? '', ...tests].join(' '));
 
-export async function createRun(
-  env: Env,
-  db: Db,
-  caller: Caller,
-  body: z.output<typeof RunRequestBody>,
-  opts: { trigger: Trigger; ciContext?: z.output<typeof CiContext>; scheduleId?: string; cycleId?: string; cycleItemId?: string },
-) {
-  const organizationId = caller.organizationId;
-  // Independent reads in parallel (dispatch latency is a sum of round trips): the project with its run
-  // settings for the requested (or default) environment, and the plan's usage. A missing project wins.
+/**
+ * What a run request needs from D1, in one round trip: the project with its run settings for the
+ * requested (or default) environment, and the plan's allowance. 404 for a project of another org.
+ */
+export async function readRunInputs(db: Db, organizationId: string, body: z.output<typeof RunRequestBody>) {
   const [found, allowed] = await Promise.allSettled([
     db.select({ project: projects, settings: projectRunSettings }).from(projects)
       .leftJoin(projectRunSettings, and(eq(projectRunSettings.projectId, projects.id),
@@ -39,10 +34,25 @@ export async function createRun(
       .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId))).limit(1),
     assertRunAllowed(db, organizationId, body.queue), // the plan's runs per month (and concurrent runs on the hosted fleet)
   ]);
+  // A missing project wins over the plan's refusal.
   if (found.status === 'rejected') throw found.reason;
   const [joined] = found.value;
   if (!joined) throw notFound('Project');
   if (allowed.status === 'rejected') throw allowed.reason;
+  return joined;
+}
+export type RunInputs = Awaited<ReturnType<typeof readRunInputs>>;
+
+/** `inputs`: readRunInputs for this caller's org and body, when the caller has read them already. */
+export async function createRun(
+  env: Env,
+  db: Db,
+  caller: Caller,
+  body: z.output<typeof RunRequestBody>,
+  opts: { trigger: Trigger; ciContext?: z.output<typeof CiContext>; scheduleId?: string; cycleId?: string; cycleItemId?: string; inputs?: RunInputs },
+) {
+  const organizationId = caller.organizationId;
+  const joined = opts.inputs ?? await readRunInputs(db, organizationId, body);
   const { project, settings } = joined;
   const environment = body.environment ?? project.defaultEnvironment;
   const command = body.command ?? project.command;
@@ -67,16 +77,18 @@ export async function createRun(
   const [inserted] = await db.insert(executions).values(row).returning();
   const queuedOn = body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents";
   const labelNote = Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
+  // The job goes to the queue while the run's room opens and the dashboards hear of it, instead of
+  // after (one round trip less). The room's init is sent before the job can be claimed, so the
+  // agent's "picked up", sent after the claim and a D1 write, reaches the room behind it.
+  const opened = roomOf(env, taskId).init({ taskId, organizationId, status: 'PENDING', lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }] });
+  const listed = publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
   try {
-    // The job goes to the queue first: a waiting agent should not wait for the bookkeeping below.
     await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
   } catch (err) {
+    await Promise.allSettled([opened, listed]); // ERROR is told after PENDING
     await transition(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again' });
     throw err;
   }
-  await Promise.all([
-    roomOf(env, taskId).init({ taskId, organizationId, status: 'PENDING', lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }] }),
-    publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) }),
-  ]);
+  await Promise.all([opened, listed]);
   return inserted!;
 }
