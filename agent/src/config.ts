@@ -93,6 +93,12 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** Whether plain http to another machine was allowed: `--insecure` or AGNOX_INSECURE (the agent's and `agnox run`'s rule). */
+export const insecureAllowed = (flag: unknown, env: NodeJS.ProcessEnv) => flag === true || /^(1|true|yes)$/i.test(env.AGNOX_INSECURE ?? '');
+
+/** True when `url` would send credentials in the clear off this machine without the person having said so. */
+export const refusesPlainHttp = (url: URL, insecure: boolean) => url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !insecure;
+
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -114,8 +120,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
   } catch {
     throw new ConfigError(`--url: "${url}" is not an http(s) URL`);
   }
-  const insecure = values.insecure === true || /^(1|true|yes)$/i.test(env.AGNOX_INSECURE ?? '');
-  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !insecure) {
+  if (refusesPlainHttp(parsed, insecureAllowed(values.insecure, env))) {
     throw new ConfigError(`--url: "${url}" is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted, and anyone on the path could hand this agent jobs. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust. Plain http is allowed to this machine (localhost, 127.0.0.0/8, ::1).`);
   }
   const name = pick('name', 'AGNOX_NAME') ?? os.hostname();

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import type { RoomMessage } from '../../../worker/contracts/live';
 import { sleep } from '../backoff';
+import { insecureAllowed, refusesPlainHttp } from '../config';
 import { ControlPlaneClient, ControlPlaneError } from '../http-client';
 import { errorMessage } from '../log';
 
@@ -15,7 +16,8 @@ export const CI_USAGE = `Usage: agnox run --project <id> [--env <environment>] [
   --wait             stream the log and exit with the result (0 passed, 1 failed, 2 error)
   --url <url>        control plane URL                       AGNOX_URL
   --api-key <key>    organization API key                    AGNOX_API_KEY
-  --timeout <s>      give up waiting after this long (default 3600)`;
+  --timeout <s>      give up waiting after this long (default 3600)
+  --insecure         allow plain http:// to another machine     AGNOX_INSECURE=1`;
 
 const TERMINAL = new Set(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
 export const exitCodeFor = (status: string): number => (status === 'PASSED' ? 0 : status === 'FAILED' ? 1 : 2);
@@ -37,6 +39,7 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
   try {
     ({ values } = parseArgs({ args: rest, strict: true, options: {
       project: { type: 'string' }, env: { type: 'string' }, wait: { type: 'boolean' }, url: { type: 'string' }, 'api-key': { type: 'string' }, timeout: { type: 'string' },
+      insecure: { type: 'boolean' },
     } }));
   } catch (err) {
     out.info(`${(err as Error).message}\n${CI_USAGE}`);
@@ -50,6 +53,18 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
   const missing = [!project && '--project', !url && '--url (AGNOX_URL)', !apiKey && '--api-key (AGNOX_API_KEY)'].filter(Boolean);
   if (missing.length) {
     out.info(`missing ${missing.join(', ')}\n${CI_USAGE}`);
+    return 2;
+  }
+  // The API key would cross the network in the clear: the agent's rule (config.ts), for the same reason.
+  let target: URL;
+  try {
+    target = new URL(url!);
+  } catch {
+    out.info(`--url: "${url}" is not a URL`);
+    return 2;
+  }
+  if (refusesPlainHttp(target, insecureAllowed(values.insecure, env))) {
+    out.info(`--url: "${url}" is plain http to another machine: the API key and the run's log would cross the network unencrypted. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust.`);
     return 2;
   }
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
