@@ -52,6 +52,13 @@ describe('SecretMasker', () => {
     });
   }
 
+  it('takes a secret with a lone UTF-16 surrogate (any stored string may hold one) and masks it (found by the API fuzz: encodeURIComponent threw)', () => {
+    const secret = 'pa\uD800ss-\uDC00word';
+    const masker = new SecretMasker([secret]);
+    expect(masker.mask(`x ${secret} y`)).toBe(`x ${MASK} y`);
+    expect(masker.mask(`q=${encodeURIComponent('pa\uFFFDss-\uFFFDword')}`)).toBe(`q=${MASK}`);
+  });
+
   it('masks JSON with newlines, tabs and control characters escaped', () => {
     const secret = 'line1\nline2\t"quoted"\u0001end';
     const json = JSON.stringify({ password: secret });

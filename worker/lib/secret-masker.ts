@@ -20,6 +20,8 @@ function base64(s: string): string {
   return btoa(binary);
 }
 
+/** Lone UTF-16 surrogates (possible in any stored string) as U+FFFD, as URL encoders write them; encodeURIComponent throws on them. */
+const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 const lowerHexEscapes = (s: string) => s.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
 /** JSON.stringify with every non-ASCII character as \uXXXX too (Python's json.dumps, Jackson's ESCAPE_NON_ASCII). */
 const asciiJson = (json: string) => json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -33,7 +35,7 @@ const htmlEscape = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!
  */
 export function encodedForms(s: string): string[] {
   const b64 = base64(s);
-  const uri = encodeURIComponent(s);
+  const uri = encodeURIComponent(wellFormed(s));
   const json = JSON.stringify(s).slice(1, -1);
   const forms = [
     s,
