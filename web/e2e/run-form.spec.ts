@@ -40,3 +40,25 @@ test('what the person typed stays when the projects arrive after it', async ({ p
   const taskId = decodeURIComponent(page.url().split('/executions/')[1]!);
   expect(await ok(baseURL!, 'GET', `/api/executions/${taskId}`, { token })).toMatchObject({ projectId: project.id, environment: 'qa' });
 });
+
+test('a default arriving while the person is in the environment field does not join their text', async ({ page, baseURL, consoleErrors }) => {
+  void consoleErrors;
+  await signUpInBrowser(page);
+  const token = await sessionToken(page);
+  await ok(baseURL!, 'POST', '/api/projects', { token, body: { name: 'late', image: 'agnox/busybox:test' } });
+
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  let held = 0;
+  await page.route('**/api/projects', async (route) => { held++; await released; await route.continue(); });
+  await page.goto('/run');
+  await expect.poll(() => held).toBeGreaterThan(0);
+  // The person is in the field (as between Playwright's fill selecting the text and typing, where
+  // admin.spec once read "stagingqa") when the project and its default environment arrive.
+  await page.getByLabel('Environment').focus();
+  const settingsAsked = page.waitForRequest(/\/api\/projects\/[^/]+\/run-settings$/);
+  release();
+  await settingsAsked;
+  await page.keyboard.type('qa');
+  await expect(page.getByLabel('Environment')).toHaveValue('qa');
+});

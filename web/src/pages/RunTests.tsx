@@ -16,7 +16,9 @@ export function RunTestsPage() {
   const projects = useApi<Project[]>('/api/projects');
   // What the person chose, per field. A field they have not touched shows its default (the URL's or
   // the first project; the project's default environment), derived on every render rather than
-  // copied in when the projects arrive: that copy overwrote what had been typed meanwhile.
+  // copied in when the projects arrive: that copy overwrote what had been typed meanwhile. Focusing the
+  // environment field counts as touching it: a default arriving between the person selecting its text
+  // and typing would otherwise move the caret and their text would be appended to it ("stagingqa").
   const [edited, setEdited] = useState<{ projectId?: string; environment?: string }>({});
   const edit = (field: keyof typeof edited, value: string) => setEdited((was) => ({ ...was, [field]: value }));
   const [error, setError] = useState<string | null>(null);
@@ -72,7 +74,8 @@ export function RunTestsPage() {
           </Field>
           {project && <p class="text-xs text-slate-500">Image <code>{project.image}</code>{project.command ? <> · runs <code>{project.command}</code></> : null} · timeout {Math.round(project.timeoutSeconds / 60)} min</p>}
           <Field label="Environment" hint="Run settings of this environment (base URL, variables) are passed to the run.">
-            <input name="environment" list="run-envs" class={inputClass} value={environment} onInput={(e) => edit('environment', e.currentTarget.value)} />
+            <input name="environment" list="run-envs" class={inputClass} value={environment}
+              onFocus={() => edited.environment === undefined && edit('environment', environment)} onInput={(e) => edit('environment', e.currentTarget.value)} />
             <datalist id="run-envs">{environments.map((n) => <option key={n} value={n} />)}</datalist>
           </Field>
           <Field label="Command (optional)" hint="Overrides the project's command for this run.">
