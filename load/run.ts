@@ -54,7 +54,13 @@ const waitUntil = async (check: () => boolean, timeoutMs: number) => {
 
 const http = new HttpStats(['POST /api/ingest/event']);
 
-log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+// wrangler dev's local observability (on by default) streams a trace of every invocation to a
+// collector worker that keeps them all in a SQLite store (~250 MB in 10 minutes of this load) and
+// costs the server CPU and memory that a deployment does not have. Off unless asked for
+// (X_LOCAL_OBSERVABILITY=true), so the figures are the app's.
+process.env.X_LOCAL_OBSERVABILITY ??= 'false';
+
+log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; wrangler's local observability ${process.env.X_LOCAL_OBSERVABILITY === 'false' ? 'off' : 'on'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
 const cp = await startControlPlane({ vars: { STRIPE_WEBHOOK_SECRET } });
 http.instrumentFetch(); // after start-up: its health polls are not part of the load
 http.instrumentNodeHttp();
@@ -239,9 +245,9 @@ try {
   ]);
   const pm = proxyMemory.samples.map((s) => s.mb);
   section('workerd (app) memory (RSS)', [
-    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after 30 s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
+    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after ${IDLE_SECONDS} s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
     `peak per minute: ${minutes.map((m) => fmt(m.rss)).join(' → ')} MB`,
-    `the Worker's JS heap: ${heapAtStart?.toFixed(1)} MB after GC at the start, peak ${Math.max(...heap.samples.map((s) => s.usedMb)).toFixed(1)} MB, ${heapAtEnd?.toFixed(1)} MB after GC after ${IDLE_SECONDS} s idle; open files and sockets ${fdsAtStart} at the start, ${fdsAtEnd} at the end`,
+    `the Worker's JS heap: ${heapAtStart?.toFixed(1)} MB after GC at the start, peak ${Math.max(...heap.samples.map((s) => s.usedMb)).toFixed(1)} MB, ${heapAtEnd?.toFixed(1) ?? '?'} MB after GC after ${IDLE_SECONDS} s idle; open files and sockets ${fdsAtStart} at the start, ${fdsAtEnd} at the end`,
     'per minute from the first request (peaks; load average is this machine\'s, 1 min):',
     'minute  phase          RSS MB  JS heap MB  open files  load avg',
     ...curve,

@@ -15,19 +15,30 @@ export class WorkerHeap {
   private timer: NodeJS.Timeout | null = null;
   private snapshotChunks: string[] | null = null;
 
+  private closed = false;
+
   static async connect(inspectorPort: number): Promise<WorkerHeap> {
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
     const heap = new WorkerHeap();
+    await heap.open(inspectorPort);
+    return heap;
+  }
+
+  /** One DevTools session; if it drops (another debugger took the target), a new one a second later. */
+  private async open(inspectorPort: number) {
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
     const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     ws.on('message', (raw) => {
       const m = JSON.parse(raw.toString());
-      if (typeof m.id === 'number') { heap.pending.get(m.id)?.(m.result); heap.pending.delete(m.id); }
-      else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') heap.snapshotChunks?.push(m.params.chunk);
+      if (typeof m.id === 'number') { this.pending.get(m.id)?.(m.result); this.pending.delete(m.id); }
+      else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') this.snapshotChunks?.push(m.params.chunk);
     });
     ws.on('error', () => {});
-    heap.ws = ws;
-    return heap;
+    ws.on('close', () => {
+      if (this.closed) return;
+      setTimeout(() => { if (!this.closed) this.open(inspectorPort).catch(() => {}); }, 1000).unref();
+    });
+    this.ws = ws;
   }
 
   private call(method: string, params?: object, timeoutMs = 10_000): Promise<any> {
@@ -73,6 +84,7 @@ export class WorkerHeap {
   }
 
   close() {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.ws?.close();
   }
