@@ -89,13 +89,22 @@ export class HttpStats {
       const route = routeOf(request.method, `http://${request.host}${request.path}`);
       const started = performance.now();
       let answered = false;
+      let sent = false;
+      request.once('finish', () => { sent = true; });
+      // Where a connection failed: a kept-alive connection closed by the server just as it was
+      // reused (the reporter resends those once) differs from a reset of a call under way.
+      const where = (phase: string) => `${phase}, ${request.reusedSocket ? 'kept-alive' : 'new'} connection, after ${Math.round(performance.now() - started)} ms`;
       request.once('response', (res: IncomingMessage) => {
         answered = true;
         const status = res.statusCode ?? 0;
         res.once('end', () => this.record(route, outcomeOf(status), status, performance.now() - started));
-        res.once('aborted', () => this.record(route, 'network', 'network', undefined, 'answer cut off'));
+        res.once('aborted', () => this.record(route, 'network', 'network', undefined, `answer cut off (${where('reading the answer')})`));
       });
-      request.once('error', (err: NodeJS.ErrnoException) => { if (!answered) { answered = true; this.record(route, 'network', 'network', undefined, err.code ?? err.message); } });
+      request.once('error', (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        answered = true;
+        this.record(route, 'network', 'network', undefined, `${err.code ?? err.message} (${where(sent ? 'request sent, waiting for the answer' : 'sending the request')})`);
+      });
       // Destroyed before an answer without an error: the caller's timeout or abort.
       request.once('close', () => { if (!answered) this.record(route, 'aborted', 'aborted'); });
     });

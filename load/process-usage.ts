@@ -2,6 +2,7 @@
 // `wrangler dev` process; resident memory (VmRSS of /proc/<pid>/status) every few seconds, and CPU
 // time (/proc/<pid>/stat), to tell the server's share of this shared machine from the load's own.
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 
 function parentOf(pid: number): number | null {
   try {
@@ -58,18 +59,19 @@ export const rssMb = (pid: number): number | null => {
 
 export const openFds = (pid: number): number | null => { try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; } };
 
+/** RSS of one process, with its open files and the machine's load average at the same moment. */
 export class MemorySampler {
-  readonly samples: { at: number; mb: number }[] = [];
+  readonly samples: { at: number; mb: number; fds: number | null; load: number }[] = [];
   private timer: NodeJS.Timeout | null = null;
   constructor(readonly pid: number) {}
   start(everyMs = 2000) {
-    const sample = () => { const mb = rssMb(this.pid); if (mb !== null) this.samples.push({ at: Date.now(), mb }); };
+    const sample = () => { const mb = rssMb(this.pid); if (mb !== null) this.samples.push({ at: Date.now(), mb, fds: openFds(this.pid), load: os.loadavg()[0]! }); };
     sample();
     this.timer = setInterval(sample, everyMs);
   }
   stop() {
     if (this.timer) clearInterval(this.timer);
     const mb = rssMb(this.pid);
-    if (mb !== null) this.samples.push({ at: Date.now(), mb });
+    if (mb !== null) this.samples.push({ at: Date.now(), mb, fds: openFds(this.pid), load: os.loadavg()[0]! });
   }
 }

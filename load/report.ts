@@ -27,3 +27,20 @@ export function section(title: string, lines: string[]) {
   console.log(`\n${title}`);
   for (const l of lines) console.log(`  ${l}`);
 }
+
+/**
+ * One row per minute from `from`: the peak of each series in that minute (null when it has no
+ * sample), so a run's memory curve reads as "levels off or keeps growing" at a glance.
+ */
+export function perMinutePeaks<K extends string>(from: number, until: number, series: Record<K, { at: number; v: number }[]>): Record<K, number | null>[] {
+  const rows: Record<K, number | null>[] = [];
+  for (let t = from; t < until; t += 60_000) {
+    const row = {} as Record<K, number | null>;
+    for (const k of Object.keys(series) as K[]) {
+      const inMinute = series[k].filter((s) => s.at >= t && s.at < t + 60_000).map((s) => s.v);
+      row[k] = inMinute.length ? Math.max(...inMinute) : null;
+    }
+    rows.push(row);
+  }
+  return rows;
+}

@@ -7,7 +7,9 @@
 // Then it checks that nothing was lost or doubled anywhere, prints PASS/FAIL per check and the
 // figures (throughput, latency percentiles, workerd memory), and exits non-zero on any FAIL.
 // Knobs: AGNOX_LOAD_SECONDS, AGNOX_LOAD_AGENTS, AGNOX_LOAD_VIEWERS, AGNOX_LOAD_INGEST_SESSIONS,
-// AGNOX_LOAD_INGEST_EVENTS_PER_SECOND, AGNOX_LOAD_LINES_PER_SECOND (each job's log rate).
+// AGNOX_LOAD_INGEST_EVENTS_PER_SECOND, AGNOX_LOAD_LINES_PER_SECOND (each job's log rate),
+// AGNOX_LOAD_IDLE_SECONDS (how long memory is watched after the load, default 90),
+// AGNOX_LOAD_HEAP_SNAPSHOT (a file prefix: Worker heap snapshots at the end of the load and after idle).
 import os from 'node:os';
 import { startControlPlane } from '../test/support/wrangler.ts';
 import { AgentFleet } from './agents';
@@ -15,12 +17,12 @@ import { Api } from './api';
 import { HttpStats } from './http-stats';
 import { IngestSessions } from './ingest-sessions';
 import { jobPlan } from './job-log';
-import { latencyLine, percentile, printChecks, section, type Check } from './report';
+import { latencyLine, percentile, perMinutePeaks, printChecks, section, type Check } from './report';
 import { RunChecks } from './run-checks';
 import { RunRequester } from './run-requester';
 import { setUpOrg, startBilling } from './setup';
 import { Viewers } from './viewers';
-import { WorkerHeap } from './worker-heap';
+import { WorkerHeap, type HeapGroup } from './worker-heap';
 import { findWorkerd, MemorySampler, openFds, schedSeconds } from './process-usage';
 
 const num = (name: string, fallback: number, min = 1) => {
@@ -36,6 +38,12 @@ const INGEST_SESSIONS = num('AGNOX_LOAD_INGEST_SESSIONS', 50, 0);
 const INGEST_EVENTS_PER_SECOND = num('AGNOX_LOAD_INGEST_EVENTS_PER_SECOND', 20);
 const INGEST_TESTS_PER_RUN = num('AGNOX_LOAD_INGEST_TESTS', 150);
 const LINES_PER_SECOND = num('AGNOX_LOAD_LINES_PER_SECOND', 30);
+// 90 s: local Durable Objects are evicted 10 s after their last request, 70 s after their last client
+// went away; before that their state is still in the heap and would read as a leak.
+const IDLE_SECONDS = num('AGNOX_LOAD_IDLE_SECONDS', 90, 0);
+const HEAP_SNAPSHOT = process.env.AGNOX_LOAD_HEAP_SNAPSHOT;
+/** Looked for in heap snapshots: many of these alive at once would be state kept per room or socket. */
+const HEAP_WATCH = ['ExecutionRoom', 'Dispatcher', 'OrgHub', 'WebSocket'];
 const FINAL = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
 
 const log = (msg: string) => console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -48,7 +56,13 @@ const waitUntil = async (check: () => boolean, timeoutMs: number) => {
 
 const http = new HttpStats(['POST /api/ingest/event']);
 
-log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+// wrangler dev's local observability (on by default) streams a trace of every invocation to a
+// collector worker that keeps them all in a SQLite store (~250 MB in 10 minutes of this load) and
+// costs the server CPU and memory that a deployment does not have. Off unless asked for
+// (X_LOCAL_OBSERVABILITY=true), so the figures are the app's.
+process.env.X_LOCAL_OBSERVABILITY ??= 'false';
+
+log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; wrangler's local observability ${process.env.X_LOCAL_OBSERVABILITY === 'false' ? 'off' : 'on'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
 const billing = await startBilling();
 const cp = await startControlPlane({ vars: billing.vars });
 http.instrumentFetch(); // after start-up: its health polls are not part of the load
@@ -112,11 +126,21 @@ try {
   const runChecks = await checks.results();
   viewers.close();
   const rssAtEnd = memory.samples.at(-1)?.mb ?? NaN;
-  // Memory that stays after the load (not just backlog being worked off) would be a leak.
-  await sleep(30_000);
+  const idleFrom = Date.now();
+  const snapshots: { when: string; file: string; groups: HeapGroup[] | null }[] = [];
+  const snapshot = async (when: string) => {
+    if (!HEAP_SNAPSHOT) return;
+    const file = `${HEAP_SNAPSHOT}-${when.replace(/\W+/g, '-')}.heapsnapshot`;
+    snapshots.push({ when, file, groups: await heap.snapshot(file, 10, HEAP_WATCH) });
+  };
+  await snapshot('end of load');
+  // Memory that stays after the load (not just backlog being worked off) would be a leak; idle
+  // Durable Objects take up to 70 s to leave (IDLE_SECONDS).
+  await sleep(IDLE_SECONDS * 1000);
   memory.stop();
   proxyMemory.stop();
   const heapAtEnd = await heap.usedAfterGcMb();
+  await snapshot(`after ${IDLE_SECONDS} s idle`);
   const fdsAtEnd = openFds(workerd);
   heap.close();
 
@@ -200,11 +224,16 @@ try {
   const jobLines = runChecks.reduce((n, c) => n + c.lines, 0);
   const mb = memory.samples.map((s) => s.mb);
   const peak = memory.samples.reduce((a, b) => (b.mb > a.mb ? b : a), memory.samples[0]!);
-  const byMinute: string[] = [];
-  for (let t = started; t < memory.samples.at(-1)!.at; t += 60_000) {
-    const inMinute = memory.samples.filter((s) => s.at >= t && s.at < t + 60_000).map((s) => s.mb);
-    if (inMinute.length) byMinute.push(`${Math.max(...inMinute).toFixed(0)}`);
-  }
+  const minutes = perMinutePeaks(started, memory.samples.at(-1)!.at, {
+    rss: memory.samples.map((s) => ({ at: s.at, v: s.mb })),
+    heap: heap.samples.map((s) => ({ at: s.at, v: s.usedMb })),
+    fds: memory.samples.filter((s) => s.fds !== null).map((s) => ({ at: s.at, v: s.fds! })),
+    load: memory.samples.map((s) => ({ at: s.at, v: s.load })),
+  });
+  const loadEnd = started + SECONDS * 1000;
+  const phaseOf = (minuteStart: number) => (minuteStart >= idleFrom ? 'idle' : minuteStart >= loadEnd ? 'drain' : minuteStart + 60_000 > loadEnd ? 'load/drain' : 'load');
+  const fmt = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(digits));
+  const curve = minutes.map((m, i) => `${String(i + 1).padStart(6)}  ${phaseOf(started + i * 60_000).padEnd(10)} ${fmt(m.rss).padStart(7)} ${fmt(m.heap, 1).padStart(11)} ${fmt(m.fds).padStart(11)} ${fmt(m.load, 1).padStart(9)}`);
   section(`Throughput (${activeSeconds.toFixed(0)} s from the first request to the last run's end; ${SECONDS} s of load)`, [
     `runs:         ${requested.length} requested, ${fleet.done.size} done: ${((fleet.done.size / activeSeconds) * 60).toFixed(1)} runs/min`,
     `job log:      ${jobLines} lines stored: ${(jobLines / activeSeconds).toFixed(0)} lines/s`,
@@ -219,11 +248,18 @@ try {
   ]);
   const pm = proxyMemory.samples.map((s) => s.mb);
   section('workerd (app) memory (RSS)', [
-    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after 30 s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
-    `peak per minute: ${byMinute.join(' → ')} MB`,
-    `the Worker's JS heap: ${heapAtStart?.toFixed(1)} MB after GC at the start, peak ${Math.max(...heap.samples.map((s) => s.usedMb)).toFixed(1)} MB, ${heapAtEnd?.toFixed(1)} MB after GC at the end; open files and sockets ${fdsAtStart} at the start, ${fdsAtEnd} at the end`,
+    `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after ${IDLE_SECONDS} s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
+    `peak per minute: ${minutes.map((m) => fmt(m.rss)).join(' → ')} MB`,
+    `the Worker's JS heap: ${heapAtStart?.toFixed(1)} MB after GC at the start, peak ${Math.max(...heap.samples.map((s) => s.usedMb)).toFixed(1)} MB, ${heapAtEnd?.toFixed(1) ?? '?'} MB after GC after ${IDLE_SECONDS} s idle; open files and sockets ${fdsAtStart} at the start, ${fdsAtEnd} at the end`,
+    'per minute from the first request (peaks; load average is this machine\'s, 1 min):',
+    'minute  phase          RSS MB  JS heap MB  open files  load avg',
+    ...curve,
     `(wrangler's proxy workerd: start ${pm[0]!.toFixed(0)} MB, peak ${Math.max(...pm).toFixed(0)} MB, end ${pm.at(-1)!.toFixed(0)} MB)`,
   ]);
+  for (const s of snapshots) {
+    section(`Worker heap snapshot, ${s.when} (${s.file}): largest by self size, then ${HEAP_WATCH.join(', ')}`,
+      s.groups ? s.groups.map((g) => `${g.name.slice(0, 40).padEnd(40)} ${String(g.count).padStart(8)} objects ${g.selfMb.toFixed(1).padStart(7)} MB`) : ['(no snapshot: the inspector did not answer)']);
+  }
   section(`CPU over the ${activeSeconds.toFixed(0)} s (this machine: ${os.availableParallelism()} CPUs, shared)`, [
     `workerd app ${cpu.workerd.toFixed(0)} s on a CPU (${((100 * cpu.workerd) / activeSeconds).toFixed(0)}% of one), and ${cpu.waited.toFixed(0)} s runnable but waiting for one (the run queue of this shared machine)`,
     `wrangler's proxy workerd ${cpu.proxy.toFixed(0)} s (${((100 * cpu.proxy) / activeSeconds).toFixed(0)}%)`,
@@ -231,6 +267,7 @@ try {
   ]);
   section('HTTP answers (all clients: agents, reporter, viewers, the run itself)', [
     Object.entries(o).sort().map(([k, n]) => `${k}: ${n}`).join(', '),
+    ...(o.aborted ? [`aborted by the client (a poll ended, the run shut down): ${Object.entries(http.data.byRouteStatus).filter(([k]) => k.endsWith(' aborted')).map(([k, n]) => `${k.slice(0, -8)} × ${n}`).join(', ')}`] : []),
     `429 (rate limited, retried after Retry-After): ${o['429'] ?? 0}${o['429'] ? ` — ${Object.entries(http.data.byRouteStatus).filter(([k]) => k.endsWith(' 429')).map(([k, n]) => `${k.slice(0, -4)} × ${n}`).join(', ')}` : ''}`,
     ...(http.data.samples.length ? ['examples of non-2xx answers:', ...http.data.samples.slice(0, 10).map((s) => `  ${s}`)] : []),
   ]);
