@@ -27,7 +27,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const childEnv = () => ({ ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' });
+// wrangler dev's local observability keeps a trace of every invocation in a SQLite store (CPU and memory a
+// deployment does not spend; ~250 MB in 10 minutes of load): off for tests and benches unless asked for.
+const childEnv = () => ({ ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0', X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? 'false' });
 
 /**
  * `vars` override wrangler.toml [vars] for this instance (e.g. GEMINI_BASE_URL for a fake server).
