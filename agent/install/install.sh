@@ -155,9 +155,15 @@ read_token() {
     IFS= read -r token || true
     [[ -n "$token" ]] && say "registration token: from standard input"
   elif { exec 3</dev/tty; } 2>/dev/null; then
+    # Echo goes off before the prompt shows: a token pasted the moment it appears would otherwise be
+    # echoed before `read -s` turns echo off.
+    local tty_mode
+    tty_mode="$(stty -g <&3 2>/dev/null)" && stty -echo <&3 2>/dev/null && trap 'stty "$tty_mode" <&3 2>/dev/null' INT TERM
     printf 'Registration token (Agents → Add agent; not shown): ' >/dev/tty
     IFS= read -rs token <&3 || true
     printf '\n' >/dev/tty
+    [[ -n "$tty_mode" ]] && stty "$tty_mode" <&3 2>/dev/null
+    trap - INT TERM
     exec 3<&-
   fi
   token="${token//[[:space:]]/}"
