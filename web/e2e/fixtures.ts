@@ -37,8 +37,16 @@ export async function sessionToken(page: Page): Promise<string> {
   return cookie.value;
 }
 
+/**
+ * Each sign-up comes from an address of its own, as different people's would: sign-up is limited to 10
+ * a minute per client address, and the browser suite signs up more often than that from 127.0.0.1.
+ * Local workerd takes CF-Connecting-IP from the request (on Cloudflare the edge sets it).
+ */
+const browserAddress = () => `10.8.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
+
 export async function signUpInBrowser(page: Page, org = `Org ${Math.random().toString(36).slice(2, 7)}`) {
   const email = uniqueEmail('admin');
+  await page.context().setExtraHTTPHeaders({ 'cf-connecting-ip': browserAddress() });
   await page.goto('/signup');
   await page.getByLabel('Your name').fill('Ada Admin');
   await page.getByLabel('Organization').fill(org);
