@@ -8,13 +8,15 @@ import { SecretMasker } from '../lib/secret-masker';
 
 type Db = AppEnv['Variables']['db'];
 
-const maskerOf = (rows: Array<{ secrets: Record<string, string> | null }>) => new SecretMasker(rows.flatMap((r) => Object.values(r.secrets ?? {})));
+type SecretRows = Array<{ secrets: Record<string, string> | null }>;
+const valuesOf = (rows: SecretRows) => rows.flatMap((r) => Object.values(r.secrets ?? {}));
+const maskerOf = (rows: SecretRows) => new SecretMasker(valuesOf(rows));
 
 /** Every secret value of the project (all environments). */
 export async function projectSecretValues(db: Db, organizationId: string, projectId: string): Promise<string[]> {
   const rows = await db.select({ secrets: projectRunSettings.secretVariables }).from(projectRunSettings)
     .where(and(eq(projectRunSettings.projectId, projectId), eq(projectRunSettings.organizationId, organizationId)));
-  return rows.flatMap((r) => Object.values(r.secrets ?? {}));
+  return valuesOf(rows);
 }
 
 export async function projectSecretMasker(db: Db, organizationId: string, projectId: string): Promise<SecretMasker> {
