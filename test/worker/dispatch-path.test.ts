@@ -85,19 +85,19 @@ async function call(e: Env, method: string, path: string, token: string, body: u
 }
 
 describe('the dispatch path', () => {
-  it('a run request makes four round trips in sequence: the caller with the run\'s reads, the rate limit, the insert, then queue, room and dashboards together', async () => {
+  it('a run request makes three round trips in sequence: the caller, the rate limit and the run\'s reads together, the insert, then queue, room and dashboards together', async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const t = tracer();
     const res = await call(traced(t), 'POST', '/api/execution-request', org.token, { projectId: project.id });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
     const at = (name: string) => t.calls.filter((c) => c.name.startsWith(name)).map((c) => c.depth);
-    expect(t.depth(), JSON.stringify(t.calls)).toBe(4);
+    expect(t.depth(), JSON.stringify(t.calls)).toBe(3);
     expect(at('D1 batch of 2')).toEqual([1]); // the session lookup…
     expect(at('D1 select "project')).toEqual([1]); // …alongside the project read
-    expect(at('ORG_API_LIMITER')).toEqual([2]);
-    expect(at('D1 insert')).toEqual([3]);
-    expect([...at('Dispatcher.enqueue'), ...at('ExecutionRoom.init'), ...at('OrgHub.publish')]).toEqual([4, 4, 4]);
+    expect(at('ORG_API_LIMITER')).toEqual([1]); // …and the org's rate limit, named by the signed token
+    expect(at('D1 insert')).toEqual([2]);
+    expect([...at('Dispatcher.enqueue'), ...at('ExecutionRoom.init'), ...at('OrgHub.publish')]).toEqual([3, 3, 3]);
   });
 
   it('a waiting poll, once the dispatcher hands it the job, makes two more: the RUNNING write with the secrets read, then room and dashboards', async () => {
@@ -129,6 +129,18 @@ describe('the dispatch path', () => {
     const revoked = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
     expect(revoked.status).toBe(401);
     expect(revoked.json.code).toBe('UNAUTHORIZED');
+  });
+
+  it('the org\'s rate limit, asked alongside the session lookup, answers 429 only to a valid caller: a revoked session still gets 401', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const spent: Env = { ...env, ORG_API_LIMITER: { limit: async () => ({ success: false }) } };
+    const limited = await call(spent, 'POST', '/api/execution-request', org.token, { projectId: project.id });
+    expect(limited.status).toBe(429);
+    expect(limited.json.code).toBe('RATE_LIMITED');
+    expect((await api('POST', '/api/auth/logout', { token: org.token })).status).toBeLessThan(300);
+    const revoked = await call(spent, 'POST', '/api/execution-request', org.token, { projectId: project.id });
+    expect(revoked.status).toBe(401);
   });
 
   it('the run\'s log tells its start in order: queued, then picked up', async () => {

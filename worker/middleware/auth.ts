@@ -32,14 +32,19 @@ export async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims> 
 /** The caller the claims stand for: the session is unrevoked, the user still exists (the role comes from the row, so a role change applies at once), and the org's rate limit allows the request. */
 export async function userCaller(c: Context<AppEnv>, claims: SessionClaims): Promise<Caller> {
   const db = c.var.db;
-  const [revoked, user] = await db.batch([
-    db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.jti)).limit(1),
-    db.select({ role: users.role, organizationId: users.organizationId }).from(users).where(eq(users.id, claims.userId)).limit(1),
+  // The org's rate limit is asked alongside the lookup (one round trip less on every request): the
+  // org comes from the signed token, and a 401 still wins over a 429.
+  const [[revoked, user], limited] = await Promise.all([
+    db.batch([
+      db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.jti)).limit(1),
+      db.select({ role: users.role, organizationId: users.organizationId }).from(users).where(eq(users.id, claims.userId)).limit(1),
+    ]),
+    limitOrg(c.env.ORG_API_LIMITER, claims.organizationId).then(() => null, (err: unknown) => err),
   ]);
   if (revoked.length) throw unauthorized('Token has been revoked');
   const row = user[0];
   if (!row || row.organizationId !== claims.organizationId) throw unauthorized('User no longer exists');
-  await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
+  if (limited) throw limited;
   return { kind: 'user', userId: claims.userId, organizationId: row.organizationId, role: row.role, jti: claims.jti, exp: claims.exp };
 }
 
