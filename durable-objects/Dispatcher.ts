@@ -8,6 +8,7 @@
 // asks the agent to stop a run past its timeout, and ends a run whose agent never reported.
 import { DurableObject } from 'cloudflare:workers';
 import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
+import type { PullPolicy } from '../worker/contracts/vocabulary';
 import type { Env } from '../worker/env';
 import { roomOf, transition } from '../worker/services/executions';
 import { finishRun } from '../worker/services/finish';
@@ -16,7 +17,7 @@ import { finishRun } from '../worker/services/finish';
 export type JobPayload = {
   taskId: string; projectId: string; image: string; command: string | null; tests: string[]; testFolder: string | null;
   environment: string | null; baseUrl: string | null; envVars: Record<string, string>; timeoutSeconds: number;
-  pullPolicy: 'always' | 'if-not-present' | 'never'; reportDir: string;
+  pullPolicy: PullPolicy; reportDir: string;
 };
 export type LeasedJob = JobPayload & { labels: Record<string, string>; attempt: number; leaseExpiresAt: number; organizationId: string };
 export type PollingAgent = { agentId: string; organizationId: string; labels: Record<string, string> };

@@ -24,6 +24,7 @@ import { setUpOrg, startBilling } from './setup';
 import { Viewers } from './viewers';
 import { WorkerHeap, type HeapGroup } from './worker-heap';
 import { findWorkerd, MemorySampler, openFds, schedSeconds } from './process-usage';
+import { isFinal } from '../worker/contracts/vocabulary';
 
 const num = (name: string, fallback: number, min = 1) => {
   const v = Number(process.env[name] ?? fallback);
@@ -44,7 +45,6 @@ const IDLE_SECONDS = num('AGNOX_LOAD_IDLE_SECONDS', 90, 0);
 const HEAP_SNAPSHOT = process.env.AGNOX_LOAD_HEAP_SNAPSHOT;
 /** Looked for in heap snapshots: many of these alive at once would be state kept per room or socket. */
 const HEAP_WATCH = ['ExecutionRoom', 'Dispatcher', 'OrgHub', 'WebSocket'];
-const FINAL = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
 
 const log = (msg: string) => console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -177,7 +177,7 @@ try {
   const hub: string[] = [...viewers.hubProblems];
   for (const r of requested) {
     const row = listed.get(r.taskId);
-    if (!row || !FINAL.includes(row.status) || r.requestedAt < viewers.hubConnectedAt) continue;
+    if (!row || !isFinal(row.status) || r.requestedAt < viewers.hubConnectedAt) continue;
     const told = viewers.hubStatuses(r.taskId);
     const missed = told.filter((s) => s !== row.status).length;
     if (missed) hub.push(`${r.taskId}: ${missed} of ${told.length} hub viewers were not told it ended ${row.status} (last told: ${told.find((s) => s !== row.status) ?? 'nothing'})`);

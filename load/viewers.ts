@@ -7,8 +7,8 @@ import WebSocket from 'ws';
 import type { Api } from './api';
 import { chunkDigest } from './read-log';
 import { outcomeOf, type HttpStats } from './http-stats';
+import { isFinal } from '../worker/contracts/vocabulary';
 
-const FINAL = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
 const MAX_RECONNECTS = 5;
 
 /** What one viewer saw of one run. */
@@ -108,7 +108,7 @@ export class Viewers {
         const m = JSON.parse(raw.toString());
         if (m.type === 'hello') {
           liveAfter = m.lastSeq;
-          if (FINAL.includes(m.status)) endsAt = m.lastSeq;
+          if (isFinal(m.status)) endsAt = m.lastSeq;
         } else if (m.type === 'log') {
           for (const c of m.chunks as Chunk[]) {
             if (c.seq !== view.lastSeq + 1) view.problems.push(`seq ${c.seq} after ${view.lastSeq}`);
@@ -121,7 +121,7 @@ export class Viewers {
         if (view.lastSeq >= endsAt && !view.finalStatus) {
           view.finalStatus = 'seen at connect';
           ws.close(1000, 'seen it all');
-        } else if (m.type === 'status' && FINAL.includes(m.status)) {
+        } else if (m.type === 'status' && isFinal(m.status)) {
           view.finalStatus = m.status;
           ws.close(1000, 'seen it all');
         }

@@ -10,7 +10,9 @@ export const LABEL_TASK = 'agnox.task';
 export const LABEL_AGENT = 'agnox.agent';
 export const LABEL_MANAGED = 'agnox.managed';
 
-export type PullPolicy = 'always' | 'if-not-present' | 'never';
+import type { PullPolicy } from '../../worker/contracts/vocabulary';
+
+export type { PullPolicy };
 
 /**
  * The only capabilities a job's root keeps: Docker's defaults minus NET_RAW (raw sockets: ARP/DNS

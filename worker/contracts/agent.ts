@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { LabelMap, VariableMap } from './common';
 import { Attachment, LogChunk, TestResult } from './results';
+import { FinalStatus, PullPolicy } from './vocabulary';
+
+export { FinalStatus };
 
 /**
  * Lease timing: a job is the agent's while it heartbeats; a lease that lapses puts the job back. The
@@ -60,7 +63,7 @@ export const Job = z.object({
   attempt: z.number().int(),
   leaseExpiresAt: z.number().int(),
   /** Docker pull policy for this job's image. */
-  pullPolicy: z.enum(['always', 'if-not-present', 'never']).default('if-not-present'),
+  pullPolicy: PullPolicy.default('if-not-present'),
   /** Folder inside the container from which reports are copied out after the run. */
   reportDir: z.string().default('/reports'),
 });
@@ -82,7 +85,6 @@ export type AgentLogFrame = z.infer<typeof AgentLogFrame>;
 export const LogAck = z.object({ type: z.literal('ack'), upTo: z.number().int().min(0) });
 export type LogAck = z.infer<typeof LogAck>;
 
-export const FinalStatus = z.enum(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
 export const EndReason = z.enum(['exit', 'cancel', 'timeout', 'agent_stop', 'agent_lost', 'docker_error', 'refused']);
 
 export const CompleteBody = z.object({

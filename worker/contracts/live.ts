@@ -1,6 +1,6 @@
 // WebSocket messages to viewers: one run's room (`/api/executions/:taskId/live?since=N`) and the
 // org's hub (`/api/live`). JSON text frames.
-import type { ExecutionStatus } from '../db/schema';
+import type { RunStatus as ExecutionStatus } from './vocabulary';
 import type { StoredLogChunk, TestResult } from './results';
 
 export type RoomMessage =

@@ -1,6 +1,9 @@
 // Per-test results and log chunks: one shape for hosted runs (agent) and external CI (ingest),
 // stored by the execution's room and in test_results.
 import { z } from 'zod';
+import { LogStream } from './vocabulary';
+
+export { LogStream };
 
 export const TestStatus = z.enum(['passed', 'failed', 'skipped', 'timedOut', 'interrupted', 'flaky']);
 export type TestStatus = z.infer<typeof TestStatus>;
@@ -33,7 +36,6 @@ export const TestResult = z.object({
 });
 export type TestResult = z.infer<typeof TestResult>;
 
-export const LogStream = z.enum(['stdout', 'stderr', 'system']);
 
 /** A numbered piece of a run's log. `seq` starts at 1 and has no gaps; a resent seq is ignored. */
 export const LogChunk = z.object({

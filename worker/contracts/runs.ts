@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EnvironmentName, LabelMap, VariableMap } from './common';
 import { CiContext as IngestCiContext } from './ingest';
 import { DockerImage } from './projects';
+import { PullPolicy, RunStatus } from './vocabulary';
 
 export const RunRequestBody = z.object({
   projectId: z.string().min(1).max(100),
@@ -15,7 +16,7 @@ export const RunRequestBody = z.object({
   labels: LabelMap.optional(),
   /** `org` (default): the org's own agents; `hosted`: the platform's fleet. */
   queue: z.enum(['org', 'hosted']).default('org'),
-  pullPolicy: z.enum(['always', 'if-not-present', 'never']).optional(),
+  pullPolicy: PullPolicy.optional(),
   timeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
 });
 export type RunRequestBody = z.input<typeof RunRequestBody>;
@@ -24,7 +25,7 @@ export type RunRequestBody = z.input<typeof RunRequestBody>;
 export const CiContext = IngestCiContext.extend({ source: z.string().max(40).optional(), actor: z.string().max(200).optional() });
 export const CiTriggerBody = RunRequestBody.extend({ ciContext: CiContext.optional() });
 
-const StatusName = z.enum(['PENDING', 'RUNNING', 'ANALYZING', 'PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
+const StatusName = RunStatus;
 
 export const ExecutionListQuery = z.object({
   /** One status or several, comma-separated. */

@@ -3,6 +3,7 @@
 // `drizzle-kit generate` turns this file into SQL under migrations/.
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { RunStatus } from '../contracts/vocabulary';
 
 const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;
 const createdAt = () => integer('created_at').notNull().default(now);
@@ -92,7 +93,8 @@ export const projectRunSettings = sqliteTable('project_run_settings', {
   updatedAt: updatedAt(),
 }, (t) => [uniqueIndex('run_settings_project_env').on(t.projectId, t.environment), index('run_settings_org').on(t.organizationId)]);
 
-export type ExecutionStatus = 'PENDING' | 'RUNNING' | 'ANALYZING' | 'PASSED' | 'FAILED' | 'ERROR' | 'CANCELLED' | 'TIMED_OUT';
+/** A run's status: the list lives in contracts/vocabulary.ts. */
+export type ExecutionStatus = RunStatus;
 export type ExecutionSource = 'agnox-hosted' | 'external-ci';
 
 export const executions = sqliteTable('executions', {

@@ -2,7 +2,8 @@
 // stopped by its agent, which learns of the cancel in its next heartbeat answer.
 import type { AppEnv, Env } from '../env';
 import { ApiError } from '../lib/errors';
-import { ACTIVE_STATUSES, isFinal, roomOf, transition, type ExecutionRow } from './executions';
+import { roomOf, transition, type ExecutionRow } from './executions';
+import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, purgeTarget } from './purge-runs';
 import { dispatcherOf } from './runs';
 

@@ -7,7 +7,8 @@ import type { CycleRunBody } from '../contracts/cycles';
 import { executions, testCases, testCycleItems, testCycles, type CycleSummary } from '../db/schema';
 import type { AppEnv, Caller, Env } from '../env';
 import { ApiError } from '../lib/errors';
-import { dbOf, isFinal, type ExecutionRow } from './executions';
+import { dbOf, type ExecutionRow } from './executions';
+import { isFinal } from '../contracts/vocabulary';
 import { createRun } from './runs';
 
 type Db = AppEnv['Variables']['db'];

@@ -7,11 +7,9 @@ import { executions, organizations, type ExecutionStatus } from '../db/schema';
 import type { RoomClosed } from '../../durable-objects/ExecutionRoom';
 import type { Env } from '../env';
 import { ApiError } from '../lib/errors';
+import { isFinal } from '../contracts/vocabulary';
 import { onRunFinished } from './cycles';
 
-export const FINAL_STATUSES: ExecutionStatus[] = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
-export const ACTIVE_STATUSES: ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANALYZING'];
-export const isFinal = (s: ExecutionStatus) => FINAL_STATUSES.includes(s);
 
 export type ExecutionRow = typeof executions.$inferSelect;
 

@@ -11,7 +11,8 @@ import type { AnalysisRecord } from '../contracts/analysis';
 import { executions, type ExecutionStatus } from '../db/schema';
 import type { Env } from '../env';
 import { analysisSkipReason, analyzeRun } from './analysis';
-import { dbOf, isFinal, transition, type ExecutionRow } from './executions';
+import { dbOf, transition, type ExecutionRow } from './executions';
+import { isFinal } from '../contracts/vocabulary';
 import { failuresAllQuarantined } from './quarantine';
 import { notifyRunEnded } from './slack';
 

@@ -7,11 +7,13 @@ import type { Env } from '../env';
 import { dbOf } from './executions';
 import { testKeyOf } from './fingerprint';
 import { computeFlaky, projectAttempts, type FlakyTest } from './flaky';
+import { FINAL_STATUSES } from '../contracts/vocabulary';
 
 const DAY = 86_400_000;
 /** Runs read for one trend: bounds the work of one request. */
 const MAX_RUNS_READ = 5000;
-const ENDED = ['PASSED', 'FAILED', 'ERROR', 'TIMED_OUT'] as const;
+/** Runs that ended with a verdict on their tests: every final status but a cancel. */
+const ENDED = FINAL_STATUSES.filter((s) => s !== 'CANCELLED');
 const FAILING = ['failed', 'timedOut', 'interrupted'] as const;
 
 /** Nearest-rank percentile of `values` (null when empty). */
@@ -65,7 +67,7 @@ export async function projectInsights(env: Env, organizationId: string, projectI
   const since = now - days * DAY;
   const [runs, tests, attempts] = await Promise.all([
     db.select({ status: executions.status, durationMs: executions.durationMs, createdAt: executions.createdAt }).from(executions)
-      .where(and(eq(executions.organizationId, organizationId), eq(executions.projectId, projectId), gte(executions.createdAt, since), inArray(executions.status, [...ENDED])))
+      .where(and(eq(executions.organizationId, organizationId), eq(executions.projectId, projectId), gte(executions.createdAt, since), inArray(executions.status, ENDED)))
       .orderBy(desc(executions.createdAt)).limit(MAX_RUNS_READ),
     testStats(env, organizationId, projectId, since),
     projectAttempts(db, organizationId, projectId, since),
@@ -159,7 +161,7 @@ export async function imageMetrics(env: Env, organizationId: string, image: stri
   const since = now - days * DAY;
   const runs = await dbOf(env).select({ taskId: executions.taskId, status: executions.status, durationMs: executions.durationMs, createdAt: executions.createdAt, projectId: executions.projectId })
     .from(executions)
-    .where(and(eq(executions.organizationId, organizationId), eq(executions.image, image), gte(executions.createdAt, since), inArray(executions.status, [...ENDED])))
+    .where(and(eq(executions.organizationId, organizationId), eq(executions.image, image), gte(executions.createdAt, since), inArray(executions.status, ENDED)))
     .orderBy(desc(executions.createdAt)).limit(MAX_RUNS_READ);
   const { series, totals } = trend(runs, since, now);
   const durations = runs.map((r) => r.durationMs).filter((d): d is number => d != null);

@@ -6,7 +6,7 @@ import { executions, organizations, users, type OrgLimits } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError, notFound, tooManyRequests } from '../lib/errors';
 import { FREE_PLAN_LIMITS } from './accounts';
-import { ACTIVE_STATUSES } from './executions';
+import { ACTIVE_STATUSES } from '../contracts/vocabulary';
 
 type Db = AppEnv['Variables']['db'];
 

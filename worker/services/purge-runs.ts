@@ -12,7 +12,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { executions, ingestSessions, notifications, testCycleItems, testCycles, testResults } from '../db/schema';
 import type { AppEnv, Env } from '../env';
-import { FINAL_STATUSES, publish, roomOf, type ExecutionRow } from './executions';
+import { publish, roomOf, type ExecutionRow } from './executions';
+import { FINAL_STATUSES } from '../contracts/vocabulary';
 
 type Db = AppEnv['Variables']['db'];
 

@@ -10,7 +10,7 @@
 import { and, eq, lt, notInArray, sql } from 'drizzle-orm';
 import { executions, organizations } from '../db/schema';
 import type { AppEnv, Env } from '../env';
-import { ACTIVE_STATUSES, isFinal } from './executions';
+import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, type PurgeTarget } from './purge-runs';
 
 type Db = AppEnv['Variables']['db'];

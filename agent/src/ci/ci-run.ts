@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import type { RoomMessage } from '../../../worker/contracts/live';
+import { isFinal } from '../../../worker/contracts/vocabulary';
 import { sleep } from '../backoff';
 import { insecureAllowed, refusesPlainHttp } from '../config';
 import { ControlPlaneClient, ControlPlaneError } from '../http-client';
@@ -19,7 +20,6 @@ export const CI_USAGE = `Usage: agnox run --project <id> [--env <environment>] [
   --timeout <s>      give up waiting after this long (default 3600)
   --insecure         allow plain http:// to another machine     AGNOX_INSECURE=1`;
 
-const TERMINAL = new Set(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
 export const exitCodeFor = (status: string): number => (status === 'PASSED' ? 0 : status === 'FAILED' ? 1 : 2);
 
 type Out = { log: (text: string) => void; info: (line: string) => void };
@@ -141,7 +141,7 @@ export async function follow(client: ControlPlaneClient, taskId: string, out: Ou
     }
     const status = final ?? (await statusOf());
     await catchUp();
-    if (TERMINAL.has(status)) {
+    if (isFinal(status)) {
       // The room may still be storing the last chunks: one more catch-up after a short settle.
       await sleep(300);
       await catchUp();
@@ -172,7 +172,7 @@ async function liveUntilEnd(client: ControlPlaneClient, taskId: string, since: (
       let msg: RoomMessage;
       try { msg = JSON.parse(raw.toString()); } catch { return; }
       if (msg.type === 'log') print(msg.chunks);
-      else if ((msg.type === 'status' || msg.type === 'hello') && msg.status && TERMINAL.has(msg.status)) finish(msg.status);
+      else if ((msg.type === 'status' || msg.type === 'hello') && msg.status && isFinal(msg.status)) finish(msg.status);
     });
     ws.on('unexpected-response', (_req, res) => finish(null, new Error(`live socket refused: HTTP ${res.statusCode}`)));
     ws.on('error', (err) => finish(null, err));

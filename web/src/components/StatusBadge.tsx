@@ -13,8 +13,6 @@ const STYLE: Record<ExecutionStatus, string> = {
   TIMED_OUT: 'bg-amber-100 text-amber-800 dark:bg-amber-900 dark:text-amber-200',
 };
 
-export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
-
 export function StatusBadge({ status }: { status: ExecutionStatus }) {
   const live = status === 'RUNNING' || status === 'ANALYZING';
   return (

@@ -1,8 +1,9 @@
 // Execution list filters: one source of truth for the URL (?status=…), the API query and the
 // client-side check that decides whether a live update belongs in the visible list.
+import { RunStatus } from '../../../worker/contracts/vocabulary';
 import type { ExecutionSource, ExecutionStatus, ExecutionSummary } from './types';
 
-export const STATUSES: readonly ExecutionStatus[] = ['PENDING', 'RUNNING', 'ANALYZING', 'PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
+export const STATUSES: readonly ExecutionStatus[] = RunStatus.options;
 export const SOURCES: readonly ExecutionSource[] = ['agnox-hosted', 'external-ci'];
 export const SOURCE_LABEL: Record<ExecutionSource, string> = { 'agnox-hosted': 'Agnox hosted', 'external-ci': 'External CI' };
 

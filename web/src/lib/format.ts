@@ -1,4 +1,5 @@
 // Human-readable times, durations and sizes.
+import { isFinal } from '../../../worker/contracts/vocabulary';
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
@@ -33,12 +34,11 @@ export function bytes(n: number | null | undefined): string {
 }
 
 type Counts = { status: string; totalTests: number; passed: number; failed: number; skipped: number; flaky: number };
-const FINAL = new Set(['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT']);
 
 /** "2 passed · 1 failed", or progress ("1/3 done") while a run with a known test count is still going. */
 export function testsSummary(e: Counts): string {
   const done = e.passed + e.failed + e.skipped + e.flaky;
-  if (!FINAL.has(e.status) && e.totalTests > 0 && done < e.totalTests) return `${done}/${e.totalTests} done`;
+  if (!isFinal(e.status) && e.totalTests > 0 && done < e.totalTests) return `${done}/${e.totalTests} done`;
   if (!e.totalTests && !done) return '—';
   const parts = [`${e.passed} passed`];
   if (e.failed) parts.push(`${e.failed} failed`);

@@ -6,7 +6,8 @@ import { AnalysisPanel } from '../components/AnalysisPanel';
 import { CiContextPanel } from '../components/CiContextPanel';
 import { FailureHistory } from '../components/FailureHistory';
 import { SourceBadge } from '../components/SourceBadge';
-import { StatusBadge, TERMINAL } from '../components/StatusBadge';
+import { StatusBadge } from '../components/StatusBadge';
+import { isFinal } from '../../../worker/contracts/vocabulary';
 import { Terminal } from '../components/Terminal';
 import { TestResultsTable } from '../components/TestResultsTable';
 import { Button, Card, Empty, Notice, PageHeader, Spinner } from '../components/ui';
@@ -61,7 +62,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
   const buffer = useMemo(() => new LogBuffer(), [taskId]);
   const [version, bump] = useFrameVersion();
   const statusRef = useRef<ExecutionStatus | null>(null);
-  const now = useNow(exec.data !== undefined && exec.data.startedAt !== null && !TERMINAL.has(exec.data.status));
+  const now = useNow(exec.data !== undefined && exec.data.startedAt !== null && !isFinal(exec.data.status));
   statusRef.current = exec.data?.status ?? statusRef.current;
 
   useEffect(() => {
@@ -89,7 +90,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
       statusRef.current = status;
       exec.setData((e) => (e ? { ...e, status } : e));
       void exec.reload();
-      if (TERMINAL.has(status)) void artifacts.reload();
+      if (isFinal(status)) void artifacts.reload();
     };
     const socket = openLive<RoomMessage>({
       path: `${base}/live`,
@@ -97,7 +98,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
       since: () => buffer.lastSeq,
       onState: setLive,
       // A room closes normally once the run is over and the log is complete: no reason to come back.
-      shouldReconnect: (code) => !(code === 1000 && statusRef.current !== null && TERMINAL.has(statusRef.current)),
+      shouldReconnect: (code) => !(code === 1000 && statusRef.current !== null && isFinal(statusRef.current)),
       onMessage: (m) => {
         if (m.type === 'log') {
           if (buffer.push(m.chunks).missingAfter !== null) void backfill();
@@ -125,7 +126,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
   if (!e) return <Spinner />;
 
   const project = projects.data?.find((p) => p.id === e.projectId);
-  const active = !TERMINAL.has(e.status);
+  const active = !isFinal(e.status);
 
   const cancel = async () => {
     setBusy('cancel');
@@ -192,7 +193,7 @@ export function ExecutionPage({ taskId }: { taskId: string }) {
 
       {e.source === 'external-ci' && <Card><CiContextPanel execution={e} /></Card>}
       {e.analysis && e.analysis.code !== 'NOT_CONFIGURED' && e.analysis.code !== 'NO_FAILURES' && <Card title="AI analysis"><AnalysisPanel analysis={e.analysis} /></Card>}
-      {(e.failed > 0 || e.status === 'FAILED') && TERMINAL.has(e.status) && <FailureHistory taskId={e.taskId} status={e.status} />}
+      {(e.failed > 0 || e.status === 'FAILED') && isFinal(e.status) && <FailureHistory taskId={e.taskId} status={e.status} />}
 
       <Terminal buffer={buffer} version={version} live={live === 'open'} emptyText={active ? 'Waiting for output…' : 'This run produced no log output.'} />
       {live === 'reconnecting' && active && <p class="text-xs text-amber-600" role="status">Connection lost; reconnecting and resuming the log…</p>}

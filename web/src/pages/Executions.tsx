@@ -4,7 +4,8 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { FilterBar } from '../components/FilterBar';
 import { SourceBadge } from '../components/SourceBadge';
-import { StatusBadge, TERMINAL } from '../components/StatusBadge';
+import { StatusBadge } from '../components/StatusBadge';
+import { isFinal } from '../../../worker/contracts/vocabulary';
 import { Button, Empty, Notice, PageHeader, Spinner } from '../components/ui';
 import { api, errorMessage } from '../lib/api';
 import { filtersFromSearch, filtersToSearch, type ExecutionFilters } from '../lib/filters';
@@ -37,7 +38,7 @@ function Row({ e, project, selectable, selected, onToggle, now }: RowProps) {
   const ci = e.ciContext as CiContext | null;
   const href = `/executions/${encodeURIComponent(e.taskId)}`;
   const projectName = project?.name ?? e.projectId;
-  const took = e.durationMs ?? (e.startedAt && !TERMINAL.has(e.status) ? now - e.startedAt : null);
+  const took = e.durationMs ?? (e.startedAt && !isFinal(e.status) ? now - e.startedAt : null);
   // A status that changes while you look gets a brief highlight.
   const seen = useRef(e.status);
   const [flash, setFlash] = useState(false);
@@ -139,7 +140,7 @@ export function ExecutionsPage() {
   const projectById = useMemo(() => new Map((projects.data ?? []).map((p) => [p.id, p])), [projects.data]);
   const selectable = can(role, 'cancelRuns') || can(role, 'deleteRuns');
   const selected = [...state.selected];
-  const now = useNow(state.items.some((x) => x.startedAt !== null && !TERMINAL.has(x.status)));
+  const now = useNow(state.items.some((x) => x.startedAt !== null && !isFinal(x.status)));
 
   const bulk = async (action: 'cancel' | 'delete') => {
     if (action === 'delete' && !confirm(`Delete ${selected.length} run(s) with their logs and results? This cannot be undone.`)) return;
