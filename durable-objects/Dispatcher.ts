@@ -10,8 +10,8 @@ import { DurableObject } from 'cloudflare:workers';
 import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
 import type { PullPolicy } from '../worker/contracts/vocabulary';
 import type { Env } from '../worker/env';
-import { roomOf, transition } from '../worker/services/executions';
-import { finishRun } from '../worker/services/finish';
+import { roomOf } from '../worker/bindings';
+import { changeStatus, endRun } from '../worker/runs/lifecycle';
 
 /** What the control plane stores for a job: everything but secrets and lease fields. */
 export type JobPayload = {
@@ -214,19 +214,19 @@ export class Dispatcher extends DurableObject<Env> {
     if (row.cancel_reason || overdue) {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
       const timedOut = overdue || row.cancel_reason === 'timeout';
-      await finishRun(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
+      await endRun(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
         from: ['PENDING', 'RUNNING'], patch: { reason: timedOut ? 'timeout' : 'cancel' },
         note: timedOut ? 'run timed out and its agent did not report back' : 'run cancelled; its agent did not report back',
       });
     } else if (row.attempt >= MAX_JOB_ATTEMPTS) {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
-      await finishRun(this.env, row.task_id, 'ERROR', {
+      await endRun(this.env, row.task_id, 'ERROR', {
         from: ['PENDING', 'RUNNING'], patch: { reason: 'agent_lost' },
         note: `agent lost ${row.attempt} times (last: ${why}); giving up`,
       });
     } else {
       this.sql.exec("UPDATE jobs SET state = 'queued', agent_id = NULL, lease_expires_at = NULL, timeout_at = NULL WHERE task_id = ?", row.task_id);
-      await transition(this.env, row.task_id, 'PENDING', {
+      await changeStatus(this.env, row.task_id, 'PENDING', {
         from: ['RUNNING', 'PENDING'], patch: { reason: 'requeued', agentId: null },
         note: `agent lost (${why}); job requeued, attempt ${row.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
       });

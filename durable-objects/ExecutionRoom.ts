@@ -16,7 +16,7 @@ import { LIVE_ACCESS_ENDED, type LiveHolder, type RoomMessage } from '../worker/
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
-import { dbOf, hubOf } from '../worker/services/executions';
+import { dbOf, hubOf } from '../worker/bindings';
 import { holderTag, holderTags } from './OrgHub';
 import { runExpiry } from '../worker/services/retention';
 

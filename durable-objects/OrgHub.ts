@@ -7,7 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { LIVE_ACCESS_ENDED, type HubMessage, type LiveHolder } from '../worker/contracts/live';
 import type { Env } from '../worker/env';
-import { roomOf } from '../worker/services/executions';
+import { roomOf } from '../worker/bindings';
 
 /** A socket's tags: its member's session and the member, when a member (not an API key) opened it. */
 export const holderTags = (sessionId?: string | null, userId?: string | null) =>

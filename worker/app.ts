@@ -17,7 +17,7 @@ import { userRoutes } from './routes/users';
 import { agentAdminRoutes } from './routes/agents';
 import { agentProtocolRoutes } from './routes/agent-protocol';
 import { ciRoutes } from './routes/ci';
-import { dbOf } from './services/executions';
+import { dbOf } from './bindings';
 import { executionRoutes, runRequestRoutes } from './routes/executions';
 import { orgLiveRoutes, wsTicketRoutes } from './routes/live';
 import { reportRoutes } from './routes/reports';

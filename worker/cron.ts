@@ -2,8 +2,8 @@
 // Each job runs on its own: one that fails is logged and does not stop the others.
 import type { Env } from './env';
 import { purgeExpiredAuthRows } from './routes/auth';
-import { sweepAbandonedAnalyses } from './services/analysis';
-import { dbOf } from './services/executions';
+import { sweepAbandonedAnalyses } from './runs/lifecycle';
+import { dbOf } from './bindings';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
 import { purgeExpiredRuns } from './services/retention';
 import { runDueSchedules } from './services/scheduler';

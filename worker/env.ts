@@ -1,6 +1,5 @@
 // The Worker's bindings (wrangler.toml) and the per-request variables middleware puts on the Hono context.
-import type { DrizzleD1Database } from 'drizzle-orm/d1';
-import type * as schema from './db/schema';
+import type { Db } from './bindings';
 import type { agents, Role } from './db/schema';
 
 export interface Env {
@@ -61,7 +60,7 @@ export type Caller =
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { db: DrizzleD1Database<typeof schema>; caller: Caller; agent: typeof agents.$inferSelect };
+  Variables: { db: Db; caller: Caller; agent: typeof agents.$inferSelect };
 };
 
 const DEV_JWT_SECRET = 'agnox-development-secret-do-not-use-in-production';

@@ -1,9 +1,9 @@
-// AI root-cause analysis end to end inside workerd: a run fails through the real agent protocol, finishRun
+// AI root-cause analysis end to end inside workerd: a run fails through the real agent protocol, endRun (runs/lifecycle.ts)
 // moves it to ANALYZING, the real @google/generative-ai client calls the local fake Gemini (test/support/
 // fake-gemini.ts, scripted per project name), and the run ends with its final status and the analysis.
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepAbandonedAnalyses } from '../../worker/services/analysis';
+import { sweepAbandonedAnalyses } from '../../worker/runs/lifecycle';
 import { SecretMasker } from '../../worker/lib/secret-masker';
 import { buildAnalysisPrompt } from '../../worker/services/analysis-prompt';
 import { fakeGemini, type GeminiReply } from '../support/fake-gemini';

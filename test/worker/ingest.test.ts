@@ -7,7 +7,7 @@ import { createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../worker/cron';
-import { dbOf } from '../../worker/services/executions';
+import { dbOf } from '../../worker/bindings';
 import { KEY_CACHE_MS } from '../../worker/services/ingest-auth';
 import { signSession } from '../../worker/services/ingest-session';
 import { purgeRuns, purgeTarget } from '../../worker/services/purge-runs';
@@ -171,7 +171,7 @@ describe('POST /api/ingest/teardown', () => {
     const exec = await row(run.taskId);
     expect(exec).toMatchObject({ status: 'FAILED', total_tests: 3, passed: 1, failed: 1, flaky: 1, skipped: 0, duration_ms: 1234 });
     expect(exec!.finished_at).toBeGreaterThan(0);
-    // The run ended through finishRun, like hosted runs: a failed run is offered to the AI analysis.
+    // The run ended through endRun (runs/lifecycle.ts), like hosted runs: a failed run is offered to the AI analysis.
     expect(JSON.parse(exec!.analysis)).toMatchObject({ status: 'skipped', code: 'NOT_CONFIGURED' });
     const stored = await env.DB.prepare('SELECT test_id, retry, status, error_message FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(run.taskId).all();
     expect(stored.results).toEqual([

@@ -6,7 +6,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { LIVE_ACCESS_ENDED } from '../../worker/contracts/live';
-import { hubOf } from '../../worker/services/executions';
+import { hubOf } from '../../worker/bindings';
 import { addMember, api, createProject, openSocket, signup, wsTicket, type Org } from './helpers';
 
 async function queuedRun(org: Org) {

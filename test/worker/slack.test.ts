@@ -5,7 +5,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { executions } from '../../worker/db/schema';
-import { dbOf } from '../../worker/services/executions';
+import { dbOf } from '../../worker/bindings';
 import { notifyRunEnded } from '../../worker/services/slack';
 import { fakeGemini } from '../support/fake-gemini';
 import { fakeSlack } from '../support/fake-slack';
@@ -101,6 +101,18 @@ describe('Slack notifications', () => {
     const run = await recordRun(l, [{ title: 'a', status: 'passed' }]);
     await waitFor(() => notificationsOf(run.taskId), (n) => n[0]?.status === 'failed');
     expect((await notificationsOf(run.taskId))[0]).toMatchObject({ attempts: 1, error: 'Slack answered 404: no_service' });
+  });
+
+  it('hears of a PENDING run cancelled from the dashboard like any other final status (every end goes through endRun)', async () => {
+    const l = await lab();
+    const hook = await withWebhook(l);
+    const run = await api('POST', '/api/execution-request', { token: l.org.token, body: { projectId: l.project.id } });
+    expect(run.status, JSON.stringify(run.json)).toBe(201);
+    const cancelled = await api('POST', `/api/executions/${run.json.data.taskId}/cancel`, { token: l.org.token });
+    expect(cancelled.json.data).toEqual({ status: 'CANCELLED', cancelled: 'now' });
+    const [req] = await waitFor(() => slack.requests(hook), (r) => r.length > 0);
+    expect(JSON.parse(req!.body).text).toContain(`${l.project.name}: run CANCELLED`);
+    await waitFor(() => notificationsOf(run.json.data.taskId), (n) => n[0]?.status === 'sent');
   });
 
   it('accepts only https://hooks.slack.com webhooks, and sends nothing without one', async () => {

@@ -9,6 +9,7 @@ import { sha256Hex } from '../lib/crypto';
 import { ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp } from '../lib/http';
 import { verifySession, type SessionClaims } from '../lib/jwt';
+import type { Db } from '../bindings';
 
 export const SESSION_COOKIE = 'agnox_session';
 
@@ -65,7 +66,7 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-export async function findApiKey(db: AppEnv['Variables']['db'], key: string) {
+export async function findApiKey(db: Db, key: string) {
   if (key.length > 200) return undefined;
   const [row] = await db.select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
     .from(apiKeys).where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt))).limit(1);

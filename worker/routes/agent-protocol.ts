@@ -10,13 +10,15 @@ import {
 import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
-import { ApiError, notFound, unauthorized } from '../lib/errors';
+import { ApiError, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent, wrongSecret } from '../middleware/auth';
-import { roomOf, roomRefused, transition } from '../services/executions';
+import { roomRefused } from '../services/executions';
+import { roomOf } from '../bindings';
+import { changeStatus, endRun } from '../runs/lifecycle';
 import { isFinal } from '../contracts/vocabulary';
-import { finishRun } from '../services/finish';
-import { dispatcherOf } from '../services/runs';
+
+import { dispatcherOf } from '../bindings';
 import { insertTestResults, summarizeResults } from '../services/results';
 import { runSecretMasker } from '../services/secrets';
 
@@ -79,7 +81,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
         ? db.select({ secretVariables: projectRunSettings.secretVariables }).from(projectRunSettings)
           .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment))).limit(1)
         : Promise.resolve([]),
-      transition(c.env, leased.taskId, 'RUNNING', {
+      changeStatus(c.env, leased.taskId, 'RUNNING', {
         from: ['PENDING'], patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
         note: `picked up by agent "${agent.name}" (${agent.arch ?? '?'}, attempt ${leased.attempt})`,
       }),
@@ -157,7 +159,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       db.delete(testResults).where(eq(testResults.taskId, taskId)),
       ...insertTestResults(db, agent.organizationId, taskId, tests),
     ] as unknown as Parameters<typeof db.batch>[0]);
-    const row = await finishRun(c.env, taskId, body.status, {
+    const row = await endRun(c.env, taskId, body.status, {
       from: ['RUNNING', 'PENDING'],
       patch: { exitCode: body.exitCode, reason: body.reason ?? (body.status === 'PASSED' || body.status === 'FAILED' ? 'exit' : null), durationMs: body.durationMs ?? null, ...summary },
       note: notes.join('; '),

@@ -14,6 +14,7 @@ import { requireUser, SESSION_COOKIE } from '../middleware/auth';
 import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
 import { closeLiveSockets } from '../services/live-sockets';
 import { countLoginAttempt, purgeLoginAttempts } from '../services/login-lock';
+import type { Db } from '../bindings';
 
 // A fixed hash to verify against when the email is unknown, so both paths cost the same.
 const DUMMY_HASH = 'pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -99,7 +100,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!, u[0]!.role) });
   });
 
-export const purgeExpiredAuthRows = (db: AppEnv['Variables']['db'], now = Date.now()) => db.batch([
+export const purgeExpiredAuthRows = (db: Db, now = Date.now()) => db.batch([
   db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`),
   purgeLoginAttempts(db, now),
 ]);

@@ -4,7 +4,7 @@ import { CiTriggerBody } from '../contracts/runs';
 import type { AppEnv } from '../env';
 import { ok, readBody } from '../lib/http';
 import { requireApiKey } from '../middleware/auth';
-import { createRun } from '../services/runs';
+import { createRun } from '../runs/create';
 
 export const ciRoutes = new Hono<AppEnv>()
   .post('/trigger', requireApiKey, async (c) => {

@@ -11,13 +11,13 @@ import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { assertRole, requireRole, requireUserOrApiKey, sessionClaims, userCaller } from '../middleware/auth';
 import { authenticateLive, liveHolderParams } from './live';
-import { cancelRun, deleteRuns } from '../services/cancel';
+import { cancelRun, deleteRuns } from '../runs/cancel';
 import { runSearch } from '../services/execution-search';
-import { executionSummary, roomOf, runNameOf, type ExecutionRow } from '../services/executions';
-import { createRun, readRunInputs } from '../services/runs';
+import { executionSummary, runNameOf, type ExecutionRow } from '../services/executions';
+import { roomOf, type Db } from '../bindings';
+import { createRun, readRunInputs } from '../runs/create';
 import { projectFilterExists } from './projects';
 
-type Db = AppEnv['Variables']['db'];
 
 export async function findExecution(db: Db, organizationId: string, taskId: string): Promise<ExecutionRow> {
   const [row] = await db.select().from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId))).limit(1);

@@ -6,7 +6,8 @@ import { AttachmentQuery, EventBatch, MAX_ATTACHMENT_BYTES, SetupBody, TeardownB
 import type { AppEnv } from '../env';
 import { ApiError } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
-import { roomOf, roomRefused } from '../services/executions';
+import { roomRefused } from '../services/executions';
+import { roomOf } from '../bindings';
 import { requireIngestKey } from '../services/ingest-auth';
 import { applyEvents, attachmentPath, resolveSession, setupRun, teardownRun } from '../services/ingest';
 

@@ -13,7 +13,7 @@ import { ok, readBody, readQuery, relay } from '../lib/http';
 import { signWsTicket, verifyWsTicket } from '../lib/jwt';
 import { requireUser, requireUserOrApiKey, sessionFromCookie } from '../middleware/auth';
 import { trustedOrigin } from '../middleware/security';
-import { hubOf } from '../services/executions';
+import { hubOf } from '../bindings';
 import { findExecution } from './executions';
 
 /** Who holds a live socket: a member's session (closed when it ends or the member changes), or an API key. */

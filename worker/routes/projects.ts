@@ -9,10 +9,10 @@ import { isUniqueViolation } from '../lib/db-errors';
 import { conflict, notFound } from '../lib/errors';
 import { ok, parse, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
+import type { Db } from '../bindings';
 
 export const SECRET_MASK = '••••••••';
 
-type Db = AppEnv['Variables']['db'];
 
 export async function findProject(db: Db, organizationId: string, id: string) {
   const [project] = await db.select().from(projects).where(and(eq(projects.id, id), eq(projects.organizationId, organizationId))).limit(1);

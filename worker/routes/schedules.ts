@@ -10,8 +10,8 @@ import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { nextSlot, nextSlots, publicSchedule } from '../services/scheduler';
 import { findProject, projectFilterExists } from './projects';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 async function findSchedule(db: Db, organizationId: string, id: string) {
   const [row] = await db.select().from(schedules).where(and(eq(schedules.id, id), eq(schedules.organizationId, organizationId))).limit(1);

@@ -10,8 +10,8 @@ import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { generateSteps } from '../services/test-case-steps';
 import { findProject, projectFilterExists } from './projects';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 export async function findTestCase(db: Db, organizationId: string, id: string) {
   const [row] = await db.select().from(testCases).where(and(eq(testCases.id, id), eq(testCases.organizationId, organizationId))).limit(1);

@@ -9,10 +9,11 @@ import { newId } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
-import { recomputeCycle, startCycleRuns, summarize } from '../services/cycles';
+import { startCycleRuns } from '../services/cycle-runs';
+import { recomputeCycle, summarize } from '../services/cycles';
 import { findProject, projectFilterExists } from './projects';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 async function findCycle(db: Db, organizationId: string, id: string) {
   const [row] = await db.select().from(testCycles).where(and(eq(testCycles.id, id), eq(testCycles.organizationId, organizationId))).limit(1);

@@ -1,18 +1,17 @@
-// AI root-cause analysis of a failed run. finishRun moves a FAILED/ERROR run to ANALYZING with a pending
-// record; analyzeRun (in the background) gathers the evidence, asks Gemini, stores the answer or why it
-// failed, and only then gives the run its final status. A cron sweep finalises any run left ANALYZING
-// past its deadline (the Worker went away mid-call), so no run stays there.
+// AI root-cause analysis of a failed run: whether the org's analysis is on, the evidence (failures,
+// their history, the log's tail, secrets masked), the call to Gemini, and the record it leaves. The
+// run's statuses around it (ANALYZING, then the final one) are runs/lifecycle.ts's.
 import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
 import { AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
 import { executions, organizations, projects, testResults } from '../db/schema';
 import type { Env } from '../env';
 import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type AnalysisInput, type FailureForPrompt } from './analysis-prompt';
-import { dbOf, roomOf, transition, type ExecutionRow } from './executions';
+import { dbOf, roomOf } from '../bindings';
+import type { ExecutionRow } from './executions';
 import { computeFlaky, projectAttempts } from './flaky';
 import { GeminiError, generateJson, geminiConfig } from './gemini';
 import { fingerprintHistories } from './insights';
 import { projectSecretValues } from './secrets';
-import { notifyRunEnded } from './slack';
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
 
@@ -102,12 +101,11 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
   };
 }
 
-/** The analysis of one ANALYZING run, then its final status and Slack. Never throws. */
-export async function analyzeRun(env: Env, taskId: string): Promise<void> {
-  const db = dbOf(env);
-  const [row] = await db.select().from(executions).where(eq(executions.taskId, taskId)).limit(1);
-  const pending = row?.analysis as AnalysisRecord | null;
-  if (!row || row.status !== 'ANALYZING' || pending?.status !== 'pending') return;
+/**
+ * The analysis of one ANALYZING run: the record to store (done, skipped or failed, with why). Never
+ * throws. The run's status is lifecycle's to change (runs/lifecycle.ts: analyzeAndEnd).
+ */
+export async function analyze(env: Env, row: ExecutionRow, pending: AnalysisRecord): Promise<AnalysisRecord> {
   const limits = analysisLimits(env);
   const model = geminiConfig(env)?.model;
   let record: AnalysisRecord;
@@ -127,32 +125,28 @@ export async function analyzeRun(env: Env, taskId: string): Promise<void> {
       ? { status: 'failed', code: err.code, error: err.message }
       : { status: 'failed', code: 'INTERNAL', error: `The analysis could not run: ${err instanceof Error ? err.message : String(err)}` };
   }
-  await concludeAnalysis(env, row, { ...record, model, finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: Date.now() });
+  return { ...record, model, finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: Date.now() };
 }
 
-/** Stores the analysis and moves the run from ANALYZING to the status it ended with. */
-async function concludeAnalysis(env: Env, row: ExecutionRow, record: AnalysisRecord) {
-  const finalStatus = record.finalStatus ?? 'FAILED';
-  const note = record.status === 'done'
-    ? `AI analysis (${record.category}, confidence ${Math.round((record.confidence ?? 0) * 100)}%): ${record.summary}`
-    : `AI analysis ${record.status}: ${record.error}`;
-  const ended = await transition(env, row.taskId, finalStatus, { from: ['ANALYZING'], patch: { analysis: record }, note });
-  if (ended) await notifyRunEnded(env, ended);
-}
+/** The run log's line for a concluded analysis. */
+export const analysisNote = (record: AnalysisRecord) => (record.status === 'done'
+  ? `AI analysis (${record.category}, confidence ${Math.round((record.confidence ?? 0) * 100)}%): ${record.summary}`
+  : `AI analysis ${record.status}: ${record.error}`);
 
-/** Cron: runs left ANALYZING past the deadline (the Worker stopped mid-call) end with a failed analysis. */
-export async function sweepAbandonedAnalyses(env: Env, now = Date.now()): Promise<number> {
-  const db = dbOf(env);
-  const stale = await db.select().from(executions)
+/** Runs left ANALYZING past the deadline (the Worker stopped mid-call), each with the record that ends it: a failed analysis. */
+export async function abandonedAnalyses(env: Env, now = Date.now()): Promise<Array<{ row: ExecutionRow; record: AnalysisRecord }>> {
+  const stale = await dbOf(env).select().from(executions)
     .where(and(eq(executions.status, 'ANALYZING'), lt(executions.updatedAt, now - analysisLimits(env).abandonAfterMs),
       sql`json_extract(${executions.analysis}, '$.status') = 'pending'`))
     .limit(50);
-  for (const row of stale) {
+  return stale.map((row) => {
     const pending = row.analysis as AnalysisRecord;
-    await concludeAnalysis(env, row, {
-      status: 'failed', code: 'ABANDONED', error: 'The analysis did not finish in time (the Worker stopped during the call); the run ended without it',
-      finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: now,
-    });
-  }
-  return stale.length;
+    return {
+      row,
+      record: {
+        status: 'failed', code: 'ABANDONED', error: 'The analysis did not finish in time (the Worker stopped during the call); the run ended without it',
+        finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: now,
+      },
+    };
+  });
 }

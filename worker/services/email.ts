@@ -8,11 +8,11 @@
 // row is the email; a delivered (or failed) email's row keeps the text with the credential removed.
 import { eq, sql } from 'drizzle-orm';
 import { emailOutbox } from '../db/schema';
-import type { AppEnv, Env } from '../env';
+import type { Env } from '../env';
 import { newId } from '../lib/crypto';
 import { tooManyRequests } from '../lib/errors';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 export type EmailMessage = {
   organizationId: string; to: string; subject: string; text: string; html?: string;

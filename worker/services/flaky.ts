@@ -2,10 +2,9 @@
 // and then passed on retry; or when it both passed and failed on the same commit; or when it keeps
 // flipping between pass and fail within the window. The score says how often that happens per run.
 import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
-import type { DrizzleD1Database } from 'drizzle-orm/d1';
-import type * as schema from '../db/schema';
 import { executions, testResults } from '../db/schema';
 import { testKeyOf } from './fingerprint';
+import type { Db } from '../bindings';
 
 export type Attempt = {
   taskId: string;
@@ -108,7 +107,6 @@ export function computeFlaky(attempts: Attempt[]): FlakyTest[] {
   return out.sort((a, b) => Number(b.flaky) - Number(a.flaky) || b.score - a.score || a.testKey.localeCompare(b.testKey));
 }
 
-type Db = DrizzleD1Database<typeof schema>;
 
 /** Most attempts read for one project's window: bounds the work of one insights request. */
 export const MAX_ATTEMPTS_READ = 20_000;

@@ -6,6 +6,7 @@ import type { AppEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { tooManyRequests, unauthorized } from '../lib/errors';
 import { findApiKey, wrongSecret } from '../middleware/auth';
+import type { Db } from '../bindings';
 
 export const KEY_CACHE_MS = 30_000;
 const MAX_CACHED_KEYS = 5_000;
@@ -16,7 +17,7 @@ const cache = new Map<string, Entry>();
 /** Test hook: forget cached keys (each test file's isolate has its own cache anyway). */
 export const clearIngestKeyCache = () => cache.clear();
 
-async function lookup(db: AppEnv['Variables']['db'], key: string, now: number) {
+async function lookup(db: Db, key: string, now: number) {
   const hash = await sha256Hex(key);
   const hit = cache.get(hash);
   if (hit && hit.until > now) return hit.key;

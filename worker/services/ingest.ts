@@ -10,22 +10,22 @@
 // Once the run has ended (teardown, or the orphan sweep) its room refuses events (409 RUN_ENDED);
 // once it is deleted, events and a setup with the same runId are refused (410 RUN_DELETED): the
 // run's ids are derived from the runId, so a deleted run's runId is not reused.
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
 import type { TestResult } from '../contracts/results';
 import { executions, ingestSessions, projects, testCycleItems, testCycles, testResults } from '../db/schema';
-import type { AppEnv, Env } from '../env';
+import type { Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import type { SecretMasker } from '../lib/secret-masker';
 import { insertTestResults } from './results';
-import { publishExecution, roomOf, roomRefused } from './executions';
+import { publishExecution, roomRefused } from './executions';
+import { roomOf, type Db } from '../bindings';
 import { isFinal } from '../contracts/vocabulary';
 import { liveProjectSecretMasker, projectSecretMasker } from './secrets';
-import { finishRun } from './finish';
+import { changeStatus, endRun } from '../runs/lifecycle';
 import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from './ingest-session';
 
-type Db = AppEnv['Variables']['db'];
 type Line = { stream: 'stdout' | 'stderr' | 'system'; data: string; ts: number };
 type ShardResult = { status: TeardownBody['status']; summary: TeardownBody['summary'] };
 export type IngestMeta = {
@@ -161,9 +161,7 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
   if (!result.duplicate && status === 'ANALYZING') {
     // Rare (a handful per run): worth a D1 write so that the live list shows it. Only forward: an ingest
     // run starts RUNNING, so a RUNNING event changes nothing, and nothing moves an ANALYZING or ended run back.
-    const [row] = await db.update(executions).set({ status, updatedAt: now })
-      .where(and(eq(executions.taskId, claims.taskId), eq(executions.status, 'RUNNING'))).returning();
-    if (row) await Promise.all([room.apply({ status: { status } }), publishExecution(env, row)]);
+    await changeStatus(env, claims.taskId, status, { from: ['RUNNING'] });
   }
   if ((heartbeats.get(claims.sid) ?? 0) + HEARTBEAT_EVERY_MS < now) {
     heartbeats.set(claims.sid, now);
@@ -200,7 +198,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   if (session.status === 'completed' && meta.teardown) {
     // Idempotent: a finished run answers what it answered the first time. If the first teardown
     // stopped between its D1 batch and the status change, this one completes it.
-    if (!isFinal(exec.status) && exec.status !== 'ANALYZING') await endRun(env, exec.taskId, meta.teardown.status, meta.teardown.summary);
+    if (!isFinal(exec.status) && exec.status !== 'ANALYZING') await endReportedRun(env, exec.taskId, meta.teardown.status, meta.teardown.summary);
     return { taskId: exec.taskId, status: meta.teardown.status };
   }
 
@@ -229,8 +227,8 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   meta.teardown = { status, summary };
 
   // One atomic batch: results (in statements under D1's 100-parameter limit), what the teardown
-  // said, the session, the cycle and its item. The final status follows through finishRun (which
-  // also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
+  // said, the session, the cycle and its item. The final status follows through endRun
+  // (runs/lifecycle.ts, which also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
   await db.batch([
     db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
     ...insertTestResults(db, exec.organizationId, exec.taskId, tests.map((t) => masker.maskTestResult(t))),
@@ -242,12 +240,12 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
     }).where(eq(testCycles.id, session.cycleId ?? '')),
     db.update(testCycleItems).set({ status, updatedAt: now }).where(eq(testCycleItems.id, session.cycleItemId ?? '')),
   ] as unknown as Parameters<typeof db.batch>[0]);
-  await endRun(env, exec.taskId, status, summary);
+  await endReportedRun(env, exec.taskId, status, summary);
   return { taskId: exec.taskId, status };
 }
 
-async function endRun(env: Env, taskId: string, status: TeardownBody['status'], summary: TeardownBody['summary']) {
-  await finishRun(env, taskId, status, {
+async function endReportedRun(env: Env, taskId: string, status: TeardownBody['status'], summary: TeardownBody['summary']) {
+  await endRun(env, taskId, status, {
     // CANCELLED too: a run the orphan sweep gave up on is completed by a late teardown.
     from: ['PENDING', 'RUNNING', 'ANALYZING', 'CANCELLED'],
     patch: {
@@ -277,7 +275,7 @@ export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = 
   const cancelled: string[] = [];
   const reason = `orphaned: no event for ${hours} h (the CI job ended without teardown)`;
   for (const s of stale) {
-    const row = await finishRun(env, s.taskId, 'CANCELLED', { from: ['PENDING', 'RUNNING', 'ANALYZING'], patch: { reason }, note: reason });
+    const row = await endRun(env, s.taskId, 'CANCELLED', { from: ['PENDING', 'RUNNING', 'ANALYZING'], patch: { reason }, note: reason });
     await db.batch([
       db.update(ingestSessions).set({ status: 'cancelled', closedAt: now }).where(and(eq(ingestSessions.id, s.id), eq(ingestSessions.status, 'active'))),
       db.update(testCycles).set({ status: 'COMPLETED', updatedAt: now }).where(eq(testCycles.id, s.cycleId ?? '')),

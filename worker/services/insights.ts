@@ -4,7 +4,7 @@ import { and, desc, eq, gte, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { DayPoint, FingerprintHistory, TestStat } from '../contracts/insights';
 import { executions, testResults } from '../db/schema';
 import type { Env } from '../env';
-import { dbOf } from './executions';
+import { dbOf } from '../bindings';
 import { testKeyOf } from './fingerprint';
 import { computeFlaky, projectAttempts, type FlakyTest } from './flaky';
 import { FINAL_STATUSES } from '../contracts/vocabulary';

@@ -3,7 +3,7 @@
 // dashboard still allowed in reconnects with a new ticket, under its new role.
 import type { LiveHolder } from '../contracts/live';
 import type { Env } from '../env';
-import { hubOf } from './executions';
+import { hubOf } from '../bindings';
 
 /** Never fails the caller: the session is already revoked or the member changed; a failure is logged. */
 export async function closeLiveSockets(env: Env, organizationId: string, holder: LiveHolder, reason: string): Promise<number> {

@@ -10,10 +10,9 @@
 // owner out.
 import { and, eq, sql } from 'drizzle-orm';
 import { loginAttempts } from '../db/schema';
-import type { AppEnv } from '../env';
 import { tooManyRequests } from '../lib/errors';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 export type LoginLimit = { max: number; windowMs: number; lockMs: number; message: string };
 

@@ -3,12 +3,11 @@
 // enforcement reads the org row; changing plan (Stripe) rewrites both.
 import { and, count, eq, gte, inArray, ne } from 'drizzle-orm';
 import { executions, organizations, users, type OrgLimits } from '../db/schema';
-import type { AppEnv } from '../env';
 import { ApiError, notFound, tooManyRequests } from '../lib/errors';
 import { FREE_PLAN_LIMITS } from './accounts';
 import { ACTIVE_STATUSES } from '../contracts/vocabulary';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 export const PLAN_NAMES = ['free', 'team', 'enterprise'] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];

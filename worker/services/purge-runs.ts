@@ -11,11 +11,11 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { executions, ingestSessions, notifications, testCycleItems, testCycles, testResults } from '../db/schema';
-import type { AppEnv, Env } from '../env';
-import { publish, roomOf, type ExecutionRow } from './executions';
+import type { Env } from '../env';
+import { publish, type ExecutionRow } from './executions';
+import { roomOf, type Db } from '../bindings';
 import { FINAL_STATUSES } from '../contracts/vocabulary';
 
-type Db = AppEnv['Variables']['db'];
 
 /** What purging needs to know about a run: where its data is, and which rows point at it. */
 export type PurgeTarget = Pick<ExecutionRow, 'taskId' | 'organizationId' | 'source' | 'cycleId' | 'cycleItemId'> & { sessionId: string | null };

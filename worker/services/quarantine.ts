@@ -1,10 +1,10 @@
 // Quarantine: a flaky test a member parked with an owner, a reason and an expiry. It still runs and is
-// reported, but its failure does not fail the run: finishRun turns a FAILED run whose every failing test
+// reported, but its failure does not fail the run: runs/lifecycle.ts (endRun) turns a FAILED run whose every failing test
 // is quarantined into PASSED (so this holds whatever agent or reporter version sent the results).
 import { and, eq, gt, inArray } from 'drizzle-orm';
 import { quarantines, testResults } from '../db/schema';
 import type { Env } from '../env';
-import { dbOf } from './executions';
+import { dbOf } from '../bindings';
 import { testKeyOf } from './fingerprint';
 
 export type QuarantineRow = typeof quarantines.$inferSelect;

@@ -3,8 +3,8 @@
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { TestResult } from '../contracts/results';
 import { executions, testResults } from '../db/schema';
-import type { AppEnv } from '../env';
 import { testResultRows } from './fingerprint';
+import type { Db } from '../bindings';
 
 export type ResultSummary = { totalTests: number; passed: number; failed: number; skipped: number; flaky: number; timedOut: number };
 
@@ -32,7 +32,7 @@ export function summarizeResults(tests: TestResult[]): ResultSummary {
 }
 
 /** Test results go to D1 in statements under D1's 100-bound-parameter limit. */
-export function insertTestResults(db: AppEnv['Variables']['db'], organizationId: string, taskId: string, tests: TestResult[]) {
+export function insertTestResults(db: Db, organizationId: string, taskId: string, tests: TestResult[]) {
   // Rows carry failure fingerprints (worker/services/fingerprint.ts); the project comes from the run's row.
   const rows = testResultRows(organizationId, null, taskId, tests);
   const perStatement = Math.floor(100 / Object.keys(getTableColumns(testResults)).length);

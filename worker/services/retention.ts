@@ -9,11 +9,11 @@
 // room also has its own alarm (ExecutionRoom.alarm), which asks `runExpiry` before purging itself.
 import { and, eq, lt, notInArray, sql } from 'drizzle-orm';
 import { executions, organizations } from '../db/schema';
-import type { AppEnv, Env } from '../env';
+import type { Env } from '../env';
 import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, type PurgeTarget } from './purge-runs';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Runs deleted per cron tick by default; what is left over goes in the next ticks. */

@@ -6,13 +6,12 @@
 import { Cron } from 'croner';
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm';
 import { auditLogs, schedules } from '../db/schema';
-import type { AppEnv, Caller, Env } from '../env';
+import type { Caller, Env } from '../env';
 import { newId } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
-import { dbOf } from './executions';
-import { createRun } from './runs';
+import { dbOf, type Db } from '../bindings';
+import { createRun } from '../runs/create';
 
-type Db = AppEnv['Variables']['db'];
 export type ScheduleRow = typeof schedules.$inferSelect;
 
 /** At most this many schedules are started per invocation; the rest are due on the next minute. */

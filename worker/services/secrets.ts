@@ -3,10 +3,9 @@
 // in every run of the project, and runs without an environment (ingest) are masked all the same.
 import { and, eq } from 'drizzle-orm';
 import { executions, projectRunSettings } from '../db/schema';
-import type { AppEnv } from '../env';
 import { SecretMasker } from '../lib/secret-masker';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 type SecretRows = Array<{ secrets: Record<string, string> | null }>;
 const valuesOf = (rows: SecretRows) => rows.flatMap((r) => Object.values(r.secrets ?? {}));

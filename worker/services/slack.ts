@@ -6,7 +6,8 @@ import type { AnalysisRecord } from '../contracts/analysis';
 import { notifications, organizations, projects } from '../db/schema';
 import type { Env } from '../env';
 import { newId } from '../lib/crypto';
-import { dbOf, type ExecutionRow } from './executions';
+import { type ExecutionRow } from './executions';
+import { dbOf } from '../bindings';
 
 export const SLACK_MAX_ATTEMPTS = 3;
 const ATTEMPT_TIMEOUT_MS = 5_000;

@@ -10,12 +10,12 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { organizations, webhookLogs } from '../db/schema';
-import type { AppEnv, Env } from '../env';
+import type { Env } from '../env';
 import { newId, secretsEqual } from '../lib/crypto';
 import { ApiError } from '../lib/errors';
 import { isPlanName, PLANS, type PlanName } from './plans';
+import type { Db } from '../bindings';
 
-type Db = AppEnv['Variables']['db'];
 
 /** Stripe's default tolerance: a signed request older (or newer) than this is a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

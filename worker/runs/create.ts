@@ -6,13 +6,14 @@ import type { z } from 'zod';
 import type { JobPayload } from '../../durable-objects/Dispatcher';
 import type { CiContext, RunRequestBody } from '../contracts/runs';
 import { executions, projectRunSettings, projects } from '../db/schema';
-import type { AppEnv, Caller, Env } from '../env';
+import type { Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { notFound } from '../lib/errors';
-import { dbOf, executionSummary, publish, roomOf, transition } from './executions';
-import { assertRunAllowed } from './plans';
+import { executionSummary, publish } from '../services/executions';
+import { roomOf, type Db } from '../bindings';
+import { endRun } from './lifecycle';
+import { assertRunAllowed } from '../services/plans';
 
-type Db = AppEnv['Variables']['db'];
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
 
 export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);
@@ -86,7 +87,8 @@ export async function createRun(
     await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
   } catch (err) {
     await Promise.allSettled([opened, listed]); // ERROR is told after PENDING
-    await transition(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again' });
+    // Nothing ran, so there is nothing for the AI to analyse.
+    await endRun(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again', analyze: false });
     throw err;
   }
   await Promise.all([opened, listed]);

@@ -1,11 +1,13 @@
 // Cancelling and deleting runs. A PENDING run leaves the queue and ends at once; a RUNNING run is
 // stopped by its agent, which learns of the cancel in its next heartbeat answer.
-import type { AppEnv, Env } from '../env';
+import type { Env } from '../env';
 import { ApiError } from '../lib/errors';
-import { roomOf, transition, type ExecutionRow } from './executions';
+import { type ExecutionRow } from '../services/executions';
+import { roomOf, type Db } from '../bindings';
+import { endRun } from './lifecycle';
 import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
-import { purgeRuns, purgeTarget } from './purge-runs';
-import { dispatcherOf } from './runs';
+import { purgeRuns, purgeTarget } from '../services/purge-runs';
+import { dispatcherOf } from '../bindings';
 
 export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: string; cancelled: 'now' | 'requested' }> {
   if (isFinal(row.status)) throw new ApiError(409, 'ALREADY_FINISHED', `This run already ended ${row.status}`);
@@ -14,12 +16,12 @@ export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: 
     await roomOf(env, row.taskId).apply({ lines: [{ stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() }] });
     return { status: row.status, cancelled: 'requested' };
   }
-  const ended = await transition(env, row.taskId, 'CANCELLED', { from: ACTIVE_STATUSES, patch: { reason: 'cancel' }, note: 'run cancelled' });
+  const ended = await endRun(env, row.taskId, 'CANCELLED', { from: ACTIVE_STATUSES, patch: { reason: 'cancel' }, note: 'run cancelled' });
   return { status: ended?.status ?? 'CANCELLED', cancelled: 'now' };
 }
 
 /** Deletes finished runs with everything they left (purge-runs.ts); running ones must be cancelled first. */
-export async function deleteRuns(env: Env, db: AppEnv['Variables']['db'], rows: ExecutionRow[]) {
+export async function deleteRuns(env: Env, db: Db, rows: ExecutionRow[]) {
   const deletable = rows.filter((r) => isFinal(r.status));
   const results = rows.filter((r) => !isFinal(r.status)).map((r) => ({ taskId: r.taskId, ok: false, code: 'RUN_ACTIVE' }));
   const gone = new Set(await purgeRuns(env, db, deletable.map(purgeTarget)));

@@ -1,0 +1,29 @@
+// The Worker's bindings, reached one way: D1 through drizzle (one `Db` type everywhere), and each
+// Durable Object by the name it is keyed on. Routes, services and the Durable Objects import this
+// small module rather than a service, so a Durable Object pulls in no route or service by accident.
+import { drizzle } from 'drizzle-orm/d1';
+import * as schema from './db/schema';
+import type { Env } from './env';
+
+export type Db = ReturnType<typeof drizzle<typeof schema>>;
+
+// drizzle builds its table config from the schema on every construction (measurable on the ingest hot
+// path), so each isolate makes one per D1 binding.
+const dbs = new WeakMap<D1Database, Db>();
+export function dbOf(env: Pick<Env, 'DB'>): Db {
+  let db = dbs.get(env.DB);
+  if (!db) dbs.set(env.DB, (db = drizzle(env.DB, { schema })));
+  return db;
+}
+
+/** A run's room: its log, live results and viewers (durable-objects/ExecutionRoom.ts), keyed by taskId. */
+export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
+
+/** An org's hub: the live run list of its dashboards (durable-objects/OrgHub.ts). */
+export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
+
+/** The queue a run waits in: an org's own agents, or the hosted fleet shared by every org. */
+export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);
+
+/** A queue's Dispatcher (durable-objects/Dispatcher.ts): its jobs and leases. */
+export const dispatcherOf = (env: Env, queue: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(queue));
