@@ -37,22 +37,19 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use('*', securityHeaders);
-app.use('*', refuseWhenMisconfigured);
-app.use('/api/*', corsFromConfig);
-app.use('/api/*', async (c, next) => {
+// D1 for every route, set once (dbOf keeps one drizzle per isolate, so paths that need none pay nothing).
+app.use('*', async (c, next) => {
   c.set('db', dbOf(c.env));
   await next();
 });
+app.use('*', refuseWhenMisconfigured);
+app.use('/api/*', corsFromConfig);
 const jsonBodyLimit = bodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
   onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_JSON_BODY_BYTES} bytes`); },
 });
 // Artifact uploads carry files and have their own, larger limit.
 app.use('/api/*', (c, next) => (c.req.path.endsWith('/artifacts') && c.req.method === 'PUT' ? next() : jsonBodyLimit(c, next)));
-app.use('/reports/*', async (c, next) => {
-  c.set('db', dbOf(c.env));
-  await next();
-});
 
 app.get('/api/health', (c) => ok(c, { status: 'ok', time: Date.now() }));
 app.get('/api/openapi.json', (c) => c.json(openApiDocument()));

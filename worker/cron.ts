@@ -1,7 +1,7 @@
 // The scheduled handler (every minute): work that must happen even when nobody calls the API.
 // Each job runs on its own: one that fails is logged and does not stop the others.
 import type { Env } from './env';
-import { purgeExpiredAuthRows } from './routes/auth';
+import { purgeExpiredAuthRows } from './services/auth-rows';
 import { sweepAbandonedAnalyses } from './runs/lifecycle';
 import { dbOf } from './bindings';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';

@@ -58,10 +58,12 @@ export type Caller =
   | { kind: 'user'; userId: string; organizationId: string; role: Role; jti: string; exp: number }
   | { kind: 'apiKey'; apiKeyId: string; organizationId: string; role: Role };
 
-export type AppEnv = {
-  Bindings: Env;
-  Variables: { db: Db; caller: Caller; agent: typeof agents.$inferSelect };
-};
+/** Every request: the bindings, and D1 (set once, for every path, in app.ts). */
+export type AppEnv = { Bindings: Env; Variables: { db: Db } };
+/** After requireUser, requireApiKey, requireUserOrApiKey or requireIngestKey: who is calling. Only then does `c.var.caller` exist. */
+export type CallerEnv = { Bindings: Env; Variables: { db: Db; caller: Caller } };
+/** After requireAgent: the calling agent's row. */
+export type AgentEnv = { Bindings: Env; Variables: { db: Db; agent: typeof agents.$inferSelect } };
 
 const DEV_JWT_SECRET = 'agnox-development-secret-do-not-use-in-production';
 

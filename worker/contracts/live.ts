@@ -6,9 +6,9 @@ import type { StoredLogChunk, TestResult } from './results';
 export type RoomMessage =
   /** First frame after connect: where the stored log stands. */
   | { type: 'hello'; taskId: string; lastSeq: number; status: ExecutionStatus | null; truncated: boolean }
-  /** Log chunks in seq order, batched (≤ 50 ms). */
+  /** Log chunks in seq order, batched (a room sends viewers at most one batch per 20 ms). */
   | { type: 'log'; chunks: StoredLogChunk[] }
-  /** Live per-test results (latest attempt of each test). */
+  /** Live per-test results: every attempt of each test (one result per test and retry). */
   | { type: 'tests'; results: TestResult[] }
   | { type: 'status'; status: ExecutionStatus; reason?: string | null }
   /** The stored log hit its cap; later output was dropped. */

@@ -1,19 +1,25 @@
 // Who is calling: a session JWT (Authorization: Bearer) or an API key (x-api-key). Both resolve to an
 // organization; every query after this point is scoped by c.var.caller.organizationId.
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { getCookie, setCookie } from 'hono/cookie';
 import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
-import { jwtSecret, type AppEnv, type Caller } from '../env';
+import { jwtSecret, type AgentEnv, type AppEnv, type Caller, type CallerEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp } from '../lib/http';
-import { verifySession, type SessionClaims } from '../lib/jwt';
+import { TOKEN_TTL_SECONDS, verifySession, type SessionClaims } from '../lib/jwt';
 import type { Db } from '../bindings';
 
 export const SESSION_COOKIE = 'agnox_session';
 
 const bearer = (header: string | undefined) => (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+
+/** The dashboard keeps its session in an HttpOnly cookie, out of reach of page scripts. */
+export function setSessionCookie(c: Context, token: string) {
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', maxAge: TOKEN_TTL_SECONDS });
+}
 
 /** The session token: `Authorization: Bearer` (API clients) or the HttpOnly cookie (the dashboard). */
 export const sessionToken = (c: Context) => bearer(c.req.header('authorization')) ?? getCookie(c, SESSION_COOKIE);
@@ -22,7 +28,7 @@ export const sessionToken = (c: Context) => bearer(c.req.header('authorization')
 export const sessionFromCookie = (c: Context) => !bearer(c.req.header('authorization')) && Boolean(getCookie(c, SESSION_COOKIE));
 
 /** The signed claims of the request's session token, or 401. Nothing is looked up yet: see userCaller. */
-export async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims> {
+export async function sessionClaims<E extends AppEnv>(c: Context<E>): Promise<SessionClaims> {
   const token = sessionToken(c);
   if (!token) throw unauthorized();
   const claims = await verifySession(jwtSecret(c.env), token);
@@ -31,7 +37,7 @@ export async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims> 
 }
 
 /** The caller the claims stand for: the session is unrevoked, the user still exists (the role comes from the row, so a role change applies at once), and the org's rate limit allows the request. */
-export async function userCaller(c: Context<AppEnv>, claims: SessionClaims): Promise<Caller> {
+export async function userCaller<E extends AppEnv>(c: Context<E>, claims: SessionClaims): Promise<Caller> {
   const db = c.var.db;
   // The org's rate limit is asked alongside the lookup (one round trip less on every request): the
   // org comes from the signed token, and a 401 still wins over a 429.
@@ -50,13 +56,13 @@ export async function userCaller(c: Context<AppEnv>, claims: SessionClaims): Pro
 }
 
 /** A valid, unrevoked session of a user who still exists. */
-export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireUser = createMiddleware<CallerEnv>(async (c, next) => {
   c.set('caller', await userCaller(c, await sessionClaims(c)));
   await next();
-};
+});
 
 /** An unrevoked API key; it acts for its organization with developer rights (runs, ingest). */
-export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireApiKey = createMiddleware<CallerEnv>(async (c, next) => {
   const key = c.req.header('x-api-key');
   if (!key) throw unauthorized('x-api-key header required');
   const row = await findApiKey(c.var.db, key);
@@ -64,7 +70,7 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('caller', { kind: 'apiKey', apiKeyId: row.id, organizationId: row.organizationId, role: 'developer' });
   await limitOrg(c.env.ORG_API_LIMITER, row.organizationId);
   await next();
-};
+});
 
 export async function findApiKey(db: Db, key: string) {
   if (key.length > 200) return undefined;
@@ -78,7 +84,7 @@ export async function findApiKey(db: Db, key: string) {
  * counted per client address, and past AUTH_FAILURE_LIMITER's budget the answer is 429, so guessing
  * from one address stalls. Right secrets are not counted: others behind the same address keep working.
  */
-export async function wrongSecret(c: Context<AppEnv>, error: ApiError): Promise<ApiError> {
+export async function wrongSecret<E extends AppEnv>(c: Context<E>, error: ApiError): Promise<ApiError> {
   const { success } = await c.env.AUTH_FAILURE_LIMITER.limit({ key: `secret:${clientIp(c)}` });
   return success ? error : tooManyRequests(60, 'RATE_LIMITED', 'Too many invalid credentials from this address; try again in a minute');
 }
@@ -89,11 +95,11 @@ async function limitOrg(limiter: RateLimit, organizationId: string) {
 }
 
 /** Either a member's session or an API key: read routes that CI tools (the `agnox` CLI) also call. */
-export const requireUserOrApiKey: MiddlewareHandler<AppEnv> = (c, next) =>
-  (c.req.header('x-api-key') ? requireApiKey : requireUser)(c, next);
+export const requireUserOrApiKey = createMiddleware<CallerEnv>((c, next) =>
+  (c.req.header('x-api-key') ? requireApiKey : requireUser)(c, next));
 
 /** A registered, enabled agent: `Authorization: Bearer <agentToken>`. */
-export const requireAgent: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireAgent = createMiddleware<AgentEnv>(async (c, next) => {
   const token = bearer(c.req.header('authorization'));
   if (!token) throw unauthorized('Agent token required');
   const [agent] = token.length > 200 ? [] : await c.var.db.select().from(agents).where(eq(agents.tokenHash, await sha256Hex(token))).limit(1);
@@ -101,7 +107,7 @@ export const requireAgent: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (agent.disabled) throw forbidden('This agent was disabled by an admin');
   c.set('agent', agent);
   await next();
-};
+});
 
 const RANK: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
 
@@ -111,8 +117,8 @@ export function assertRole(caller: Caller, min: Role) {
 }
 
 /** Allows the caller when its role is at least `min`. Runs after requireUser / requireApiKey. */
-export const requireRole = (min: Role): MiddlewareHandler<AppEnv> => async (c, next) => {
+export const requireRole = (min: Role) => createMiddleware<CallerEnv>(async (c, next) => {
   assertRole(c.var.caller, min);
   await next();
-};
+});
 

@@ -2,8 +2,10 @@
 // headers through web/public/_headers), which origins are trusted with the session cookie, and the
 // refusal to serve a production deployment left with local settings.
 import type { MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { cors } from 'hono/cors';
 import { productionMisconfiguration, type AppEnv, type Env } from '../env';
+import { ApiError } from '../lib/errors';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Strict-Transport-Security': 'max-age=63072000; includeSubDomains; preload',
@@ -54,3 +56,9 @@ export const refuseWhenMisconfigured: MiddlewareHandler<AppEnv> = async (c, next
   }
   return c.json({ success: false, error: `This deployment is misconfigured: ${problem}`, code: 'MISCONFIGURED' }, 503);
 };
+
+/** A WebSocket endpoint answers anything but an upgrade with 426, before any lookup. */
+export const requireWebSocket = createMiddleware(async (c, next) => {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
+  await next();
+});

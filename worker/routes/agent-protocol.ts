@@ -8,7 +8,7 @@ import {
   AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
 } from '../contracts/agent';
 import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
-import type { AppEnv } from '../env';
+import type { AppEnv, AgentEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
@@ -21,6 +21,7 @@ import { isFinal } from '../contracts/vocabulary';
 import { dispatcherOf } from '../bindings';
 import { insertTestResults, summarizeResults } from '../services/results';
 import { runSecretMasker } from '../services/secrets';
+import { requireWebSocket } from '../middleware/security';
 
 /** Agents' lastSeenAt is written at most this often (a poll or heartbeat every few seconds would be a D1 write each). */
 const SEEN_WRITE_INTERVAL_MS = 10_000;
@@ -28,7 +29,7 @@ const SEEN_WRITE_INTERVAL_MS = 10_000;
 const leaseNotHeld = () => new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
 
 /** `healthProblem` (polls only): what the agent says keeps it from running jobs, or null when nothing does. */
-async function markSeen(c: Context<AppEnv>, runningJobs?: number, healthProblem?: string | null) {
+async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProblem?: string | null) {
   const agent = c.var.agent;
   const now = Date.now();
   const healthChanged = healthProblem !== undefined && healthProblem !== agent.healthProblem;
@@ -36,9 +37,9 @@ async function markSeen(c: Context<AppEnv>, runningJobs?: number, healthProblem?
   await c.var.db.update(agents).set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) }).where(eq(agents.id, agent.id));
 }
 
-const dispatcher = (c: Context<AppEnv>) => dispatcherOf(c.env, c.var.agent.queue);
+const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);
 
-async function leasedAttempt(c: Context<AppEnv>, taskId: string): Promise<number> {
+async function leasedAttempt(c: Context<AgentEnv>, taskId: string): Promise<number> {
   const attempt = await dispatcher(c).leaseOf(c.var.agent.id, taskId);
   if (attempt === null) throw leaseNotHeld();
   return attempt;
@@ -98,8 +99,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const { attempt: _attempt, ...rest } = answer;
     return ok(c, rest);
   })
-  .get('/jobs/:taskId/stream', async (c) => {
-    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
+  .get('/jobs/:taskId/stream', requireWebSocket, async (c) => {
     const taskId = c.req.param('taskId');
     const attempt = await leasedAttempt(c, taskId);
     return relay(await roomOf(c.env, taskId).fetch(`http://room/agent?role=agent&attempt=${attempt}`, { headers: { upgrade: 'websocket' } }));

@@ -1,7 +1,7 @@
 // Sign up (per-IP rate limit), log in (per-IP rate limit and the login lock, services/login-lock.ts), log out (revocation, and its live sockets close), who am I.
-import { eq, sql } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { deleteCookie } from 'hono/cookie';
 import { LoginBody, SignupBody } from '../contracts/auth';
 import { organizations, revokedTokens, users } from '../db/schema';
 import { jwtSecret, type AppEnv } from '../env';
@@ -9,20 +9,14 @@ import { hashPassword, newId, verifyPassword } from '../lib/crypto';
 import { isUniqueViolation } from '../lib/db-errors';
 import { ApiError, conflict, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp, ok, readBody } from '../lib/http';
-import { signSession, TOKEN_TTL_SECONDS } from '../lib/jwt';
-import { requireUser, SESSION_COOKIE } from '../middleware/auth';
+import { signSession } from '../lib/jwt';
+import { requireUser, SESSION_COOKIE, setSessionCookie } from '../middleware/auth';
 import { FREE_PLAN_LIMITS, publicOrganization, publicUser, slugify } from '../services/accounts';
 import { closeLiveSockets } from '../services/live-sockets';
-import { countLoginAttempt, purgeLoginAttempts } from '../services/login-lock';
-import type { Db } from '../bindings';
+import { countLoginAttempt } from '../services/login-lock';
 
 // A fixed hash to verify against when the email is unknown, so both paths cost the same.
 const DUMMY_HASH = 'pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-
-/** The dashboard keeps its session in an HttpOnly cookie, out of reach of page scripts. */
-export function setSessionCookie(c: Context, token: string) {
-  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', maxAge: TOKEN_TTL_SECONDS });
-}
 
 export const authRoutes = new Hono<AppEnv>()
   .post('/signup', async (c) => {
@@ -99,8 +93,3 @@ export const authRoutes = new Hono<AppEnv>()
     ]);
     return ok(c, { user: publicUser(u[0]!), organization: publicOrganization(o[0]!, u[0]!.role) });
   });
-
-export const purgeExpiredAuthRows = (db: Db, now = Date.now()) => db.batch([
-  db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`),
-  purgeLoginAttempts(db, now),
-]);

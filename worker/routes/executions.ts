@@ -7,23 +7,19 @@ import type { TestResult } from '../contracts/results';
 import { executions, testResults } from '../db/schema';
 import type { AppEnv } from '../env';
 import { chunks } from '../lib/d1';
-import { ApiError, notFound } from '../lib/errors';
+import { ApiError } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { assertRole, requireRole, requireUserOrApiKey, sessionClaims, userCaller } from '../middleware/auth';
-import { authenticateLive, liveHolderParams } from './live';
+import { authenticateLive, liveHolderParams } from '../middleware/live-auth';
 import { cancelRun, deleteRuns } from '../runs/cancel';
 import { runSearch } from '../services/execution-search';
-import { executionSummary, runNameOf, type ExecutionRow } from '../services/executions';
-import { roomOf, type Db } from '../bindings';
+import { executionSummary, runNameOf } from '../services/executions';
+import { roomOf } from '../bindings';
 import { createRun, readRunInputs } from '../runs/create';
-import { projectFilterExists } from './projects';
+import { findExecution, projectFilterExists } from '../services/lookups';
+import { requireWebSocket } from '../middleware/security';
 
 
-export async function findExecution(db: Db, organizationId: string, taskId: string): Promise<ExecutionRow> {
-  const [row] = await db.select().from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId))).limit(1);
-  if (!row) throw notFound('Execution');
-  return row;
-}
 
 const encodeCursor = (row: { createdAt: number; taskId: string }) => btoa(`${row.createdAt}:${row.taskId}`);
 function decodeCursor(cursor: string): { createdAt: number; taskId: string } {
@@ -56,7 +52,6 @@ export const runRequestRoutes = new Hono<AppEnv>()
       userCaller(c, claims), body, body.then((b) => readRunInputs(c.var.db, claims.organizationId, b)),
     ]);
     if (caller.status === 'rejected') throw caller.reason;
-    c.set('caller', caller.value);
     assertRole(caller.value, 'developer');
     if (parsed.status === 'rejected') throw parsed.reason;
     if (inputs.status === 'rejected') throw inputs.reason;
@@ -66,8 +61,7 @@ export const runRequestRoutes = new Hono<AppEnv>()
 
 export const executionRoutes = new Hono<AppEnv>()
   // The live socket authenticates itself (ticket or cookie): browsers cannot set headers on WebSockets.
-  .get('/:taskId/live', async (c) => {
-    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError(426, 'UPGRADE_REQUIRED', 'This endpoint is a WebSocket');
+  .get('/:taskId/live', requireWebSocket, async (c) => {
     const query = readQuery(c, LiveQuery);
     const taskId = c.req.param('taskId');
     const caller = await authenticateLive(c, query.ticket, taskId);

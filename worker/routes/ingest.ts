@@ -3,7 +3,7 @@
 // RUN_ENDED), a deleted one refuses events and a new setup with its runId (410 RUN_DELETED).
 import { Hono } from 'hono';
 import { AttachmentQuery, EventBatch, MAX_ATTACHMENT_BYTES, SetupBody, TeardownBody } from '../contracts/ingest';
-import type { AppEnv } from '../env';
+import type { AppEnv, CallerEnv } from '../env';
 import { ApiError } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { roomRefused } from '../services/executions';
@@ -11,7 +11,7 @@ import { roomOf } from '../bindings';
 import { requireIngestKey } from '../services/ingest-auth';
 import { applyEvents, attachmentPath, resolveSession, setupRun, teardownRun } from '../services/ingest';
 
-const apiKeyCaller = (c: { var: AppEnv['Variables'] }) => {
+const apiKeyCaller = (c: { var: CallerEnv['Variables'] }) => {
   const caller = c.var.caller;
   return { organizationId: caller.organizationId, apiKeyId: caller.kind === 'apiKey' ? caller.apiKeyId : 'unknown' };
 };

@@ -12,7 +12,7 @@ import { analysisLimits } from '../services/analysis';
 import { flakyTests } from '../services/flaky';
 import { geminiConfig } from '../services/gemini';
 import { executionFailures, fingerprintDetail, projectInsights, topFingerprints } from '../services/insights';
-import { findProject } from './projects';
+import { findProject } from '../services/lookups';
 
 export const insightRoutes = new Hono<AppEnv>()
   .use(requireUser)

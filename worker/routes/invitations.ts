@@ -14,7 +14,7 @@ import { publicOrganization, publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
 import { deliverEmail, invitationEmail, queueEmail, type SendQuota } from '../services/email';
 import { memberLimitError } from '../services/plans';
-import { setSessionCookie } from './auth';
+import { setSessionCookie } from '../middleware/auth';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 

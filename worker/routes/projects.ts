@@ -9,23 +9,9 @@ import { isUniqueViolation } from '../lib/db-errors';
 import { conflict, notFound } from '../lib/errors';
 import { ok, parse, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
-import type { Db } from '../bindings';
+import { findProject } from '../services/lookups';
 
 export const SECRET_MASK = '••••••••';
-
-
-export async function findProject(db: Db, organizationId: string, id: string) {
-  const [project] = await db.select().from(projects).where(and(eq(projects.id, id), eq(projects.organizationId, organizationId))).limit(1);
-  if (!project) throw notFound('Project');
-  return project;
-}
-
-/**
- * A list filtered by `projectId` names that project: another org's (or no such) project answers 404,
- * like every foreign id, not an empty list. Run alongside the list query, it costs no round trip.
- */
-export const projectFilterExists = (db: Db, organizationId: string, projectId: string | undefined) =>
-  (projectId ? findProject(db, organizationId, projectId) : undefined);
 
 /** Run settings as members see them: secret values never leave the control plane except to the agent running the job. */
 const publicSettings = (s: typeof projectRunSettings.$inferSelect) => ({

@@ -5,14 +5,14 @@ import { and, asc, eq, gt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { QuarantineActiveQuery, QuarantineCreateBody, QuarantineListQuery, QuarantineUpdateBody, type QuarantineEntry } from '../contracts/quarantine';
 import { quarantines } from '../db/schema';
-import type { AppEnv } from '../env';
+import type { AppEnv, CallerEnv } from '../env';
 import { newId } from '../lib/crypto';
 import { conflict, notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireAgent, requireRole, requireUserOrApiKey } from '../middleware/auth';
 import { auditRow } from '../services/audit';
 import { testKeyOf } from '../services/fingerprint';
-import { findProject, projectFilterExists } from './projects';
+import { findProject, projectFilterExists } from '../services/lookups';
 
 type Row = typeof quarantines.$inferSelect;
 
@@ -21,7 +21,7 @@ export const quarantineEntry = (q: Row, now = Date.now()): QuarantineEntry => ({
   expiresAt: q.expiresAt, expired: q.expiresAt <= now, createdBy: q.createdBy, createdAt: q.createdAt,
 });
 
-async function findQuarantine(c: { var: AppEnv['Variables'] }, id: string) {
+async function findQuarantine(c: { var: CallerEnv['Variables'] }, id: string) {
   const [row] = await c.var.db.select().from(quarantines).where(and(eq(quarantines.id, id), eq(quarantines.organizationId, c.var.caller.organizationId))).limit(1);
   if (!row) throw notFound('Quarantine');
   return row;

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 import { notFound } from '../lib/errors';
 import { requireUser } from '../middleware/auth';
-import { findExecution } from './executions';
+import { findExecution } from '../services/lookups';
 
 const R2_MAX_KEY_BYTES = 1024;
 /** The sandbox of every report file (README, Protection): scripts in an opaque origin, nothing else. */

@@ -9,7 +9,7 @@ import { ApiError, notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { nextSlot, nextSlots, publicSchedule } from '../services/scheduler';
-import { findProject, projectFilterExists } from './projects';
+import { findProject, projectFilterExists } from '../services/lookups';
 import type { Db } from '../bindings';
 
 

@@ -9,7 +9,7 @@ import { notFound } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { generateSteps } from '../services/test-case-steps';
-import { findProject, projectFilterExists } from './projects';
+import { findProject, projectFilterExists } from '../services/lookups';
 import type { Db } from '../bindings';
 
 

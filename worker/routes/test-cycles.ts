@@ -11,7 +11,7 @@ import { ok, readBody, readQuery } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
 import { startCycleRuns } from '../services/cycle-runs';
 import { recomputeCycle, summarize } from '../services/cycles';
-import { findProject, projectFilterExists } from './projects';
+import { findProject, projectFilterExists } from '../services/lookups';
 import type { Db } from '../bindings';
 
 

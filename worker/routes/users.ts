@@ -4,7 +4,7 @@ import { and, count, desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { UserUpdateBody } from '../contracts/auth';
 import { users } from '../db/schema';
-import type { AppEnv } from '../env';
+import type { AppEnv, CallerEnv } from '../env';
 import { conflict, notFound } from '../lib/errors';
 import { ok, readBody } from '../lib/http';
 import { requireRole, requireUser } from '../middleware/auth';
@@ -12,14 +12,14 @@ import { publicUser } from '../services/accounts';
 import { auditRow } from '../services/audit';
 import { closeLiveSockets } from '../services/live-sockets';
 
-async function orgUser(c: { var: AppEnv['Variables'] }, id: string) {
+async function orgUser(c: { var: CallerEnv['Variables'] }, id: string) {
   const [user] = await c.var.db.select().from(users)
     .where(and(eq(users.id, id), eq(users.organizationId, c.var.caller.organizationId))).limit(1);
   if (!user) throw notFound('User');
   return user;
 }
 
-async function adminCount(c: { var: AppEnv['Variables'] }) {
+async function adminCount(c: { var: CallerEnv['Variables'] }) {
   const [row] = await c.var.db.select({ n: count() }).from(users)
     .where(and(eq(users.organizationId, c.var.caller.organizationId), eq(users.role, 'admin')));
   return row?.n ?? 0;

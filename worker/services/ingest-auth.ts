@@ -1,8 +1,8 @@
 // API-key auth for the ingest API: a separate rate tier (INGEST_LIMITER, per key), and a
 // per-isolate cache of key lookups so the event stream does not read D1 on every request.
 // A cached key lives KEY_CACHE_MS, so a revoked key stops working within that time (< 1 min).
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env';
+import { createMiddleware } from 'hono/factory';
+import type { CallerEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { tooManyRequests, unauthorized } from '../lib/errors';
 import { findApiKey, wrongSecret } from '../middleware/auth';
@@ -28,7 +28,7 @@ async function lookup(db: Db, key: string, now: number) {
   return row;
 }
 
-export const requireIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requireIngestKey = createMiddleware<CallerEnv>(async (c, next) => {
   const key = c.req.header('x-api-key');
   if (!key) throw unauthorized('x-api-key header required');
   const row = key.length > 200 ? undefined : await lookup(c.var.db, key, Date.now());
@@ -37,4 +37,4 @@ export const requireIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!success) throw tooManyRequests(60, 'RATE_LIMITED', 'Ingest rate limit exceeded for this API key (500 requests per minute)');
   c.set('caller', { kind: 'apiKey', apiKeyId: row.id, organizationId: row.organizationId, role: 'developer' });
   await next();
-};
+});
