@@ -1,5 +1,6 @@
 // One run: status and actions, its facts and why it ended, CI context, AI analysis and failure history,
 // the live terminal, per-test results and artifacts. useRunLive keeps all of it current.
+import { isFinal } from '../../../worker/contracts/vocabulary';
 import { AnalysisPanel } from '../components/AnalysisPanel';
 import { CiContextPanel } from '../components/CiContextPanel';
 import { FailureHistory } from '../components/FailureHistory';
@@ -14,7 +15,6 @@ import type { Project } from '../lib/types';
 import { useApi } from '../lib/use-api';
 import { useNow } from '../lib/use-now';
 import { useRunLive } from '../lib/use-run-live';
-import { isFinal } from '../../../worker/contracts/vocabulary';
 import { ArtifactsCard } from './executions/ArtifactsCard';
 import { RunActions } from './executions/RunActions';
 import { RunFacts } from './executions/RunFacts';
