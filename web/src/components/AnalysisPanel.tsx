@@ -1,7 +1,7 @@
 // The AI root-cause analysis of a failed run (executions.analysis, worker/contracts/analysis.ts):
 // pending while the run is ANALYZING, then the model's summary, likely cause and suggested fix, or
 // why there is no analysis (turned off, not configured, the model failed).
-import type { Analysis } from '../lib/types';
+import type { AnalysisRecord } from '../lib/types';
 import { Badge } from './ui';
 
 const CATEGORY: Record<string, string> = {
@@ -10,7 +10,7 @@ const CATEGORY: Record<string, string> = {
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : null);
 
-export function AnalysisPanel({ analysis }: { analysis: Analysis }) {
+export function AnalysisPanel({ analysis }: { analysis: AnalysisRecord }) {
   if (analysis.status === 'pending') {
     return (
       <p class="flex items-center gap-2 text-sm text-violet-700 dark:text-violet-300" role="status" data-testid="analysis">

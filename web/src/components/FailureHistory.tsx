@@ -1,13 +1,14 @@
 // A run's failures with their fingerprint history (GET /api/insights/executions/:taskId/failures):
 // "this failure has happened N times since …, first seen in run X".
+import type { FingerprintHistory } from '../../../worker/contracts/insights';
 import { api } from '../lib/api';
 import { dateTime } from '../lib/format';
 import { Link } from '../lib/router';
 import { useEffect, useState } from 'preact/hooks';
 import { Card } from './ui';
 
-type History = { occurrences: number; runs: number; projects: number; firstSeenAt: number; firstTaskId: string; lastSeenAt: number };
-type Failure = { testId: string; title: string; file: string | null; status: string; retry: number; errorMessage: string | null; fingerprint: string | null; history: History | null };
+/** One failing attempt of the run with its fingerprint's org-wide history (no contract for the row yet). */
+type Failure = { testId: string; title: string; file: string | null; status: string; retry: number; errorMessage: string | null; fingerprint: string | null; history: FingerprintHistory | null };
 
 /** Run ids are long ("run_" + random); the head is enough to tell runs apart on screen. */
 const shortId = (taskId: string) => (taskId.length > 12 ? `${taskId.slice(0, 12)}…` : taskId);

@@ -1,8 +1,8 @@
 // An execution's status as a coloured pill; running states pulse so live changes catch the eye.
-import type { ExecutionStatus } from '../lib/types';
+import type { RunStatus } from '../lib/types';
 import { Badge } from './ui';
 
-const STYLE: Record<ExecutionStatus, string> = {
+const STYLE: Record<RunStatus, string> = {
   PENDING: 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300',
   RUNNING: 'bg-sky-100 text-sky-800 dark:bg-sky-900 dark:text-sky-200',
   ANALYZING: 'bg-violet-100 text-violet-800 dark:bg-violet-900 dark:text-violet-200',
@@ -13,7 +13,7 @@ const STYLE: Record<ExecutionStatus, string> = {
   TIMED_OUT: 'bg-amber-100 text-amber-800 dark:bg-amber-900 dark:text-amber-200',
 };
 
-export function StatusBadge({ status }: { status: ExecutionStatus }) {
+export function StatusBadge({ status }: { status: RunStatus }) {
   const live = status === 'RUNNING' || status === 'ANALYZING';
   return (
     <Badge class={STYLE[status] ?? STYLE.PENDING}>

@@ -1,14 +1,14 @@
 // Execution list filters: one source of truth for the URL (?status=…), the API query and the
 // client-side check that decides whether a live update belongs in the visible list.
 import { RunStatus } from '../../../worker/contracts/vocabulary';
-import type { ExecutionSource, ExecutionStatus, ExecutionSummary } from './types';
+import type { ExecutionSource, ExecutionSummary } from './types';
 
-export const STATUSES: readonly ExecutionStatus[] = RunStatus.options;
+export const STATUSES: readonly RunStatus[] = RunStatus.options;
 export const SOURCES: readonly ExecutionSource[] = ['agnox-hosted', 'external-ci'];
 export const SOURCE_LABEL: Record<ExecutionSource, string> = { 'agnox-hosted': 'Agnox hosted', 'external-ci': 'External CI' };
 
 /** `q`: text in the run's name, branch or commit. */
-export type ExecutionFilters = { status?: ExecutionStatus; source?: ExecutionSource; projectId?: string; environment?: string; q?: string };
+export type ExecutionFilters = { status?: RunStatus; source?: ExecutionSource; projectId?: string; environment?: string; q?: string };
 
 const KEYS = ['status', 'source', 'projectId', 'environment', 'q'] as const;
 /** The API's bound on `q` (worker/contracts/runs.ts ExecutionListQuery). */
@@ -20,7 +20,7 @@ export function filtersFromSearch(search: string): ExecutionFilters {
   const q = new URLSearchParams(search);
   const f: ExecutionFilters = {};
   const status = q.get('status');
-  if (status && (STATUSES as readonly string[]).includes(status)) f.status = status as ExecutionStatus;
+  if (status && (STATUSES as readonly string[]).includes(status)) f.status = status as RunStatus;
   const source = q.get('source');
   if (source && (SOURCES as readonly string[]).includes(source)) f.source = source as ExecutionSource;
   const projectId = q.get('projectId');

@@ -2,10 +2,11 @@
 // sequence order: a repeated seq (replay after a reconnect) is ignored, an early one waits until the
 // gap before it is filled, and `missingAfter` tells the caller where to backfill from. Lines keep the
 // ANSI style in force at their start, so any line can be rendered alone (the view is virtualised).
+import type { LogChunk } from '../../../worker/contracts/results';
+import type { LogStream } from '../../../worker/contracts/vocabulary';
 import { endStyle, PLAIN, stripAnsi, type Style } from './ansi';
 
-export type LogStream = 'stdout' | 'stderr' | 'system';
-export type LogChunk = { seq: number; stream: LogStream; data: string; ts?: number };
+export type { LogChunk, LogStream };
 
 export type PushResult = {
   /** Chunks applied by this call (duplicates and still-waiting chunks are not counted). */

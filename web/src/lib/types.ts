@@ -1,31 +1,33 @@
-// Shapes the dashboard reads from the API. Wire messages come from the Worker's contracts (type-only
-// imports: nothing from the Worker is bundled).
+// Shapes the dashboard reads from the API. Where the Worker's contracts (worker/contracts/*) define a
+// shape, it is imported from there, type-only, so nothing from the Worker is bundled; the types written
+// out below are answers of routes that have no contract yet, as the dashboard reads them.
+import type { z } from 'zod';
+import type { AnalysisRecord } from '../../../worker/contracts/analysis';
 import type { PublicOrganization } from '../../../worker/contracts/auth';
+import type { RoleSchema } from '../../../worker/contracts/common';
 import type { ExecutionSummary, HubMessage, RoomMessage } from '../../../worker/contracts/live';
 import type { TestResult } from '../../../worker/contracts/results';
+import type { CiContext as RunCiContext, ExecutionListQuery } from '../../../worker/contracts/runs';
+import type { RunStatus } from '../../../worker/contracts/vocabulary';
 
-export type { ExecutionSummary, HubMessage, RoomMessage, TestResult };
+export type { AnalysisRecord, ExecutionSummary, HubMessage, RoomMessage, RunStatus, TestResult };
 
-export type Role = 'admin' | 'developer' | 'viewer';
-export type ExecutionStatus = ExecutionSummary['status'];
-export type ExecutionSource = 'agnox-hosted' | 'external-ci';
+export type Role = z.infer<typeof RoleSchema>;
+/** Where a run came from, as the executions list filters it. */
+export type ExecutionSource = NonNullable<z.output<typeof ExecutionListQuery>['source']>;
 
-export type CiContext = {
-  source?: string; provider?: string; repository?: string; branch?: string; prNumber?: number; pr?: number;
-  commitSha?: string; commit?: string; runUrl?: string;
-};
+/**
+ * A run's CI context (contracts/runs.ts), plus three spellings the contract does not have
+ * (`provider`, `pr`, `commit`): the panels read them as fallbacks, so a row that holds them still shows.
+ */
+export type CiContext = z.infer<typeof RunCiContext> & { provider?: string; pr?: number; commit?: string };
 export type IngestMeta = { runName?: string; sessionId?: string; reporterVersion?: string; framework?: string; frameworkVersion?: string; totalTests?: number; ciContext?: CiContext };
-/** executions.analysis (worker/contracts/analysis.ts AnalysisRecord). */
-export type Analysis = {
-  status?: 'pending' | 'done' | 'failed' | 'skipped'; summary?: string; likelyCause?: string; category?: string; suggestedFix?: string;
-  confidence?: number; error?: string; code?: string; model?: string; truncated?: boolean; at?: number;
-};
 
 /** One execution as the detail endpoint returns it: the summary plus what only the detail page needs. */
 export type Execution = ExecutionSummary & {
   command?: string | null; tests?: string[] | null; labels?: Record<string, string> | null; baseUrl?: string | null;
   exitCode?: number | null; agentId?: string | null; attempt?: number; timedOut?: number;
-  ingestMeta?: IngestMeta | null; analysis?: Analysis | null; reportUrl?: string | null; triggeredBy?: string | null;
+  ingestMeta?: IngestMeta | null; analysis?: AnalysisRecord | null; reportUrl?: string | null; triggeredBy?: string | null;
   queue?: string | null; envVars?: Record<string, string>; timeoutSeconds?: number | null;
 };
 
@@ -43,4 +45,5 @@ export type Agent = {
   id: string; name: string; queue?: string; labels: Record<string, string>; arch: string | null; os: string | null; version: string | null;
   concurrency: number; disabled: boolean; runningJobs: number; lastSeenAt: number | null; online?: boolean; createdAt: number;
 };
-export type Artifact = { name: string; key?: string; url?: string; size?: number; contentType?: string };
+/** One stored report file of a run (GET /api/executions/:taskId/artifacts); `url` serves it to members. */
+export type Artifact = { path: string; size: number; contentType: string; uploadedAt: number; url: string };

@@ -2,7 +2,13 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorMessage } from './api';
 
-export function useApi<T>(path: string | null) {
+/** One resource as a component holds it; `setData` changes it in place until the next reload. */
+export type ApiResource<T> = {
+  data: T | undefined; error: string | null; loading: boolean;
+  reload: () => Promise<void>; setData: (next: T | undefined | ((current: T | undefined) => T | undefined)) => void;
+};
+
+export function useApi<T>(path: string | null): ApiResource<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(path !== null);
