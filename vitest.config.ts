@@ -32,6 +32,8 @@ export default defineConfig(async () => {
       { test: { name: 'agent', include: ['agent/test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 120_000 } },
       { test: { name: 'reporter', include: ['reporter/test/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000 } },
       { test: { name: 'web', include: ['web/test/**/*.test.ts'], environment: 'node' } },
+      // Plain Node tests of the repository itself (e.g. import rules, test/imports.test.ts): no workerd, no fakes.
+      { test: { name: 'node', include: ['test/*.test.ts'], environment: 'node' } },
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },

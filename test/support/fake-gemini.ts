@@ -1,5 +1,5 @@
 // A local stand-in for Gemini's `generateContent` endpoint, speaking its real wire format, so the real
-// `@google/generative-ai` client can be pointed at it (GEMINI_BASE_URL). It records every request and
+// `@google/genai` client can be pointed at it (GEMINI_BASE_URL → httpOptions.baseUrl). It records every request and
 // answers what a test scripted for requests whose body contains a marker (e.g. a project name), so test
 // files running in parallel do not see each other's answers.
 //
@@ -18,6 +18,9 @@ export type GeminiReply =
   | { kind: 'json'; value: unknown }
   /** Raw candidate text (e.g. malformed JSON). */
   | { kind: 'text'; text: string }
+  /** A 200 with no usable text, as Gemini answers a refusal: the prompt blocked (promptFeedback.blockReason, no
+   * candidate) or the candidate withheld (finishReason, no content). */
+  | { kind: 'blocked'; reason: string; stage: 'prompt' | 'answer' }
   /** An error in Gemini's error format, e.g. 429 RESOURCE_EXHAUSTED or 500 INTERNAL. */
   | { kind: 'status'; status: number; message?: string }
   /** Waits `ms` before answering `then` (default: a good empty object), to exercise timeouts. */
@@ -93,6 +96,7 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
       switch (reply.kind) {
         case 'json': return send(200, candidate(JSON.stringify(reply.value)));
         case 'text': return send(200, candidate(reply.text));
+        case 'blocked': return send(200, refusal(reply.reason, reply.stage));
         case 'status': return send(reply.status, { error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } });
         case 'hold':
           if (released) return answer(reply.then);
@@ -116,6 +120,14 @@ function candidate(text: string) {
     usageMetadata: { promptTokenCount: 100, candidatesTokenCount: 50, totalTokenCount: 150 },
     modelVersion: 'fake-gemini',
   };
+}
+
+/** Gemini's generateContent answer when it refuses: the shapes the API sends for a blocked prompt or answer. */
+function refusal(reason: string, stage: 'prompt' | 'answer') {
+  const usageMetadata = { promptTokenCount: 100, totalTokenCount: 100 };
+  return stage === 'prompt'
+    ? { promptFeedback: { blockReason: reason }, usageMetadata, modelVersion: 'fake-gemini' }
+    : { candidates: [{ finishReason: reason, index: 0 }], usageMetadata, modelVersion: 'fake-gemini' };
 }
 
 function promptTextOf(body: string): string {

@@ -1,5 +1,5 @@
-// AI root-cause analysis end to end inside workerd: a run fails through the real agent protocol, endRun (runs/lifecycle.ts)
-// moves it to ANALYZING, the real @google/generative-ai client calls the local fake Gemini (test/support/
+// AI root-cause analysis end to end inside workerd: a run fails through the real agent protocol, endRun
+// (runs/lifecycle.ts) moves it to ANALYZING, the real @google/genai client calls the local fake Gemini (test/support/
 // fake-gemini.ts, scripted per project name), and the run ends with its final status and the analysis.
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,7 +175,9 @@ describe('AI root-cause analysis', () => {
     ['malformed JSON', { kind: 'text', text: '{"summary": "cut off' }, 'MALFORMED', /not JSON/],
     ['JSON of the wrong shape', { kind: 'json', value: { summary: 'x', category: 'nonsense' } }, 'MALFORMED', /expected shape/],
     ['a 429', { kind: 'status', status: 429, message: 'Resource has been exhausted (e.g. check quota).' }, 'RATE_LIMITED', /429.*exhausted/],
-    ['a 500', { kind: 'status', status: 500, message: 'Internal error encountered.' }, 'UPSTREAM_ERROR', /HTTP 500/],
+    ['a 500', { kind: 'status', status: 500, message: 'Internal error encountered.' }, 'UPSTREAM_ERROR', /HTTP 500: Internal error encountered/],
+    ['a blocked prompt', { kind: 'blocked', reason: 'SAFETY', stage: 'prompt' }, 'BLOCKED', /prompt was blocked due to SAFETY/],
+    ['a withheld answer', { kind: 'blocked', reason: 'RECITATION', stage: 'answer' }, 'BLOCKED', /answer was blocked due to RECITATION/],
     ['a timeout', { kind: 'delay', ms: 5000, then: { kind: 'json', value: GOOD } }, 'TIMEOUT', /did not answer within 1500 ms/],
   ];
   for (const [what, reply, code, message] of failures) {

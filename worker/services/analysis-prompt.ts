@@ -1,7 +1,7 @@
 // The AI root-cause prompt: built from what the Worker knows about a failed run, with secret values
 // (and their encoded forms, worker/lib/secret-masker.ts) masked in every piece and the whole input
 // capped in size (≈4 characters a token), so cost is bounded.
-import { SchemaType, type ResponseSchema } from '@google/generative-ai';
+import { SchemaType, type ResponseSchema } from './gemini';
 import { FailureCategory } from '../contracts/analysis';
 import { SecretMasker } from '../lib/secret-masker';
 

@@ -1,10 +1,15 @@
-// The one door to Gemini: the real `@google/generative-ai` client, pointed at GEMINI_BASE_URL when set
-// (proxies, tests), asked for JSON that matches a response schema, and the answer checked with zod.
-// Every failure (no key, 429, 5xx, timeout, blocked, malformed JSON) becomes a GeminiError with a code,
-// so callers can record why and carry on — nothing here may block a run.
-import { GoogleGenerativeAI, GoogleGenerativeAIAbortError, GoogleGenerativeAIFetchError, GoogleGenerativeAIResponseError, type ResponseSchema } from '@google/generative-ai';
+// The one door to Gemini: the real `@google/genai` client (Google's maintained SDK; its `web` build is the one
+// bundled for workerd), pointed at GEMINI_BASE_URL when set (proxies, tests), asked for JSON that matches a
+// response schema, and the answer checked with zod. Every failure (no key, 429, 5xx, timeout, blocked,
+// malformed JSON) becomes a GeminiError with a code, so callers can record why and carry on — nothing here
+// may block a run. Callers build response schemas from the types re-exported here, so no other file imports the SDK.
+import { ApiError, FinishReason, GoogleGenAI, Type, type GenerateContentResponse, type Schema } from '@google/genai';
 import type { z } from 'zod';
 import type { Env } from '../env';
+
+/** Gemini's schema vocabulary, under the names the callers used with the old SDK (values are the API's upper-case enum). */
+export { Type as SchemaType };
+export type ResponseSchema = Schema;
 
 export const DEFAULT_GEMINI_MODEL = 'gemini-2.5-flash';
 export const DEFAULT_GEMINI_TIMEOUT_MS = 30_000;
@@ -47,23 +52,26 @@ export async function generateJson<T>(opts: GenerateJsonOptions<T>): Promise<Gen
   const config = geminiConfig(opts.env);
   if (!config) throw new GeminiError('NOT_CONFIGURED', 'AI analysis is off: GEMINI_API_KEY is not set');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_GEMINI_TIMEOUT_MS;
-  const model = new GoogleGenerativeAI(config.apiKey).getGenerativeModel(
-    {
-      model: config.model,
-      systemInstruction: opts.systemInstruction,
-      generationConfig: {
-        responseMimeType: 'application/json',
-        responseSchema: opts.responseSchema,
-        maxOutputTokens: opts.maxOutputTokens ?? 2048,
-        temperature: opts.temperature ?? 0.2,
-      },
+  const ai = new GoogleGenAI({
+    apiKey: config.apiKey,
+    httpOptions: {
+      baseUrl: config.baseUrl,
+      // The SDK's default for the Gemini API is v1; the old client (and the URL the fake and proxies were set up
+      // for) used v1beta, where responseSchema and systemInstruction have always been accepted.
+      apiVersion: 'v1beta',
+      // Aborts the fetch, and the body read after it, once this many ms have passed.
+      timeout: timeoutMs,
+      // No retryOptions on purpose: the SDK then makes exactly one attempt, as the old client did. A retry would
+      // spend more of the org's AI budget and could outlive the caller's deadline (runs sit in ANALYZING meanwhile).
+      // The Worker's own fetch, passed explicitly: without it the SDK sees process.versions.node (nodejs_compat
+      // sets it in workerd) and adds a Node/undici `dispatcher` to every request, which workerd only ignores.
+      fetch: (input, init) => fetch(input, init),
     },
-    { baseUrl: config.baseUrl, timeout: timeoutMs },
-  );
+  });
 
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  // The client's own timeout aborts fetch; this race also covers a body that never finishes.
+  // The client's own timeout aborts fetch; this race also covers anything after it that never settles.
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
@@ -73,9 +81,23 @@ export async function generateJson<T>(opts: GenerateJsonOptions<T>): Promise<Gen
   let text: string;
   let usage: GenerateJsonResult<T>['usage'];
   try {
-    const result = await Promise.race([model.generateContent(opts.prompt, { signal: controller.signal }), deadline]);
-    text = result.response.text();
-    const meta = result.response.usageMetadata;
+    const response = await Promise.race([
+      ai.models.generateContent({
+        model: config.model,
+        contents: opts.prompt,
+        config: {
+          systemInstruction: opts.systemInstruction,
+          responseMimeType: 'application/json',
+          responseSchema: opts.responseSchema,
+          maxOutputTokens: opts.maxOutputTokens ?? 2048,
+          temperature: opts.temperature ?? 0.2,
+          abortSignal: controller.signal,
+        },
+      }),
+      deadline,
+    ]);
+    text = answerText(response);
+    const meta = response.usageMetadata;
     usage = meta ? { promptTokens: meta.promptTokenCount, outputTokens: meta.candidatesTokenCount } : undefined;
   } catch (err) {
     throw toGeminiError(err, timeoutMs);
@@ -97,25 +119,57 @@ export async function generateJson<T>(opts: GenerateJsonOptions<T>): Promise<Gen
   return { data: checked.data, model: config.model, usage };
 }
 
+/** Finish reasons that mean the answer was withheld. The old SDK refused text for the first three; the others are
+ * the same refusal under names Gemini added since (a truncated answer, MAX_TOKENS, is left to fail as MALFORMED). */
+const BLOCKED_FINISH_REASONS: ReadonlySet<string> = new Set([
+  FinishReason.SAFETY, FinishReason.RECITATION, FinishReason.LANGUAGE,
+  FinishReason.BLOCKLIST, FinishReason.PROHIBITED_CONTENT, FinishReason.SPII,
+]);
+
+/** The first candidate's text; a blocked prompt or a withheld candidate is BLOCKED, as the old SDK's text() threw. */
+function answerText(response: GenerateContentResponse): string {
+  const first = response.candidates?.[0];
+  if (!first) {
+    const feedback = response.promptFeedback;
+    if (feedback) {
+      const why = `${feedback.blockReason ? ` due to ${feedback.blockReason}` : ''}${feedback.blockReasonMessage ? `: ${feedback.blockReasonMessage}` : ''}`;
+      throw new GeminiError('BLOCKED', `Gemini gave no usable answer: the prompt was blocked${preview(why)}`);
+    }
+    // No candidate and no feedback: the empty text fails as MALFORMED below, as it did with the old SDK.
+    return '';
+  }
+  if (first.finishReason && BLOCKED_FINISH_REASONS.has(first.finishReason)) {
+    throw new GeminiError('BLOCKED', `Gemini gave no usable answer: the answer was blocked due to ${first.finishReason}${first.finishMessage ? `: ${preview(first.finishMessage)}` : ''}`);
+  }
+  return response.text ?? '';
+}
+
 function toGeminiError(err: unknown, timeoutMs: number): GeminiError {
   if (err instanceof GeminiError) return err;
-  if (err instanceof GoogleGenerativeAIAbortError || (err instanceof Error && err.name === 'AbortError')) {
+  // The SDK's timeout and our abort both reject the fetch (or the body read) with an AbortError.
+  if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
     return new GeminiError('TIMEOUT', `Gemini did not answer within ${timeoutMs} ms`);
   }
-  if (err instanceof GoogleGenerativeAIFetchError) {
+  if (err instanceof ApiError) {
     const status = err.status ?? 0;
     const detail = upstreamMessage(err.message);
     if (status === 429) return new GeminiError('RATE_LIMITED', `Gemini quota or rate limit reached (429)${detail}`, 429);
     return new GeminiError('UPSTREAM_ERROR', `Gemini answered HTTP ${status || 'error'}${detail}`, status || undefined);
   }
-  if (err instanceof GoogleGenerativeAIResponseError) return new GeminiError('BLOCKED', `Gemini gave no usable answer: ${preview(err.message)}`);
   return new GeminiError('UPSTREAM_ERROR', `Gemini could not be reached: ${preview(err instanceof Error ? err.message : String(err))}`);
 }
 
-/** The upstream's own message after "[status statusText]", without the URL the client prepends. */
+/** The upstream's own message: the SDK's ApiError carries the error body as JSON ({"error":{"message":…}}), or text. */
 function upstreamMessage(message: string): string {
-  const m = /\]\s*(.+)$/s.exec(message);
-  return m?.[1] ? `: ${preview(m[1])}` : '';
+  let detail = message;
+  try {
+    const body = JSON.parse(message) as { error?: { message?: unknown } };
+    if (typeof body?.error?.message === 'string') detail = body.error.message;
+  } catch {
+    // Not JSON: the raw text is the message.
+  }
+  detail = detail.trim();
+  return detail ? `: ${preview(detail)}` : '';
 }
 
 const preview = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);

@@ -2,13 +2,12 @@
 // through the shared Gemini client (structured JSON, checked with zod). The user then accepts or
 // edits them; nothing is saved here. Off (503) when no GEMINI_API_KEY is set, refused (403 OPTED_OUT) when the org
 // turned AI off, and it spends from the org's AI budget shared with failure analysis (429 when spent).
-import { SchemaType, type ResponseSchema } from '@google/generative-ai';
 import type { z } from 'zod';
 import { GeneratedSteps, type GenerateStepsBody } from '../contracts/test-cases';
 import type { Env } from '../env';
 import { ApiError, tooManyRequests } from '../lib/errors';
 import { analysisLimits, analysisSkipReason, claimOrgAiSlot } from './analysis';
-import { GeminiError, generateJson } from './gemini';
+import { GeminiError, generateJson, SchemaType, type ResponseSchema } from './gemini';
 
 const RESPONSE_SCHEMA: ResponseSchema = {
   type: SchemaType.OBJECT,
