@@ -120,7 +120,7 @@ export class Dispatcher extends DurableObject<Env> {
   /** Renews the lease. Null when the job is not leased to this agent (lost, cancelled, reassigned). */
   async heartbeat(agentId: string, taskId: string): Promise<{ cancel: boolean; reason?: 'cancel' | 'timeout'; leaseExpiresAt: number; attempt: number } | null> {
     const row = this.job(taskId);
-    if (!row || row.state !== 'leased' || row.agent_id !== agentId) return null;
+    if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
     const leaseExpiresAt = Date.now() + LEASE_TTL_MS;
     this.sql.exec('UPDATE jobs SET lease_expires_at = ? WHERE task_id = ?', leaseExpiresAt, taskId);
     await this.scheduleAlarm();
@@ -137,7 +137,7 @@ export class Dispatcher extends DurableObject<Env> {
   /** The agent reports the end of the job: the job leaves the queue. Null if the lease was not its own. */
   async complete(agentId: string, taskId: string): Promise<{ attempt: number; cancelReason: string | null } | null> {
     const row = this.job(taskId);
-    if (!row || row.state !== 'leased' || row.agent_id !== agentId) return null;
+    if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
     this.sql.exec('DELETE FROM jobs WHERE task_id = ?', taskId);
     await this.scheduleAlarm();
     return { attempt: row.attempt, cancelReason: row.cancel_reason };

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { FINAL, call } from '../agent/test/support/control-plane';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import {
-  type AgentProcess, exactlyOnce, type Harness, launchAgent, lineNumbers, numberedLines, logTextOf, notesOf, Report, ROOT, type Scenario, since, sleep, startStack, stopAgent, waitFor,
+  type AgentProcess, exactlyOnce, type Harness, launchAgent, lineNumbers, numberedLines, logTextOf, notesOf, ROOT, type Scenario, since, sleep, startStack, stopAgent, waitFor,
 } from './lib';
 import { tail } from './lib';
 
@@ -30,7 +30,7 @@ function watch(h: Harness, taskId: string) {
   const connect = async (): Promise<void> => {
     if (done) return;
     const t = await call(h.cp, 'POST', '/api/auth/ws-ticket', { token: h.org.token, body: { taskId } }).catch(() => null);
-    if (!t || t.status !== 200) { setTimeout(() => void connect(), 300); return; }
+    if (t?.status !== 200) { setTimeout(() => void connect(), 300); return; }
     const since = seqs.at(-1) ?? 0;
     ws = new WebSocket(`${h.cp.url.replace('http', 'ws')}/api/executions/${taskId}/live?ticket=${t.json.data.ticket}&since=${since}`);
     ws.on('open', () => { connects++; });

@@ -38,7 +38,10 @@ export class HttpStats {
     this.data.byOutcome[outcome] = (this.data.byOutcome[outcome] ?? 0) + 1;
     const key = `${route} ${status}`;
     this.data.byRouteStatus[key] = (this.data.byRouteStatus[key] ?? 0) + 1;
-    if (ms !== undefined && this.timed.includes(route)) (this.data.latencies[route] ??= []).push(ms);
+    if (ms !== undefined && this.timed.includes(route)) {
+      this.data.latencies[route] ??= [];
+      this.data.latencies[route].push(ms);
+    }
     if (outcome !== '2xx' && outcome !== '1xx' && outcome !== 'aborted' && this.data.samples.length < 20) this.data.samples.push(`${key}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
   }
 
@@ -46,7 +49,10 @@ export class HttpStats {
   merge(other: HttpSnapshot) {
     for (const [k, v] of Object.entries(other.byOutcome)) this.data.byOutcome[k as Outcome] = (this.data.byOutcome[k as Outcome] ?? 0) + v;
     for (const [k, v] of Object.entries(other.byRouteStatus)) this.data.byRouteStatus[k] = (this.data.byRouteStatus[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(other.latencies)) (this.data.latencies[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(other.latencies)) {
+      this.data.latencies[k] ??= [];
+      this.data.latencies[k].push(...v);
+    }
     for (const s of other.samples) if (this.data.samples.length < 40) this.data.samples.push(s);
   }
 

@@ -149,7 +149,8 @@ try {
   for (let cursor: string | null = null; ;) {
     const page: { items: any[]; nextCursor: string | null } = await api.call('GET', `/api/executions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: org.token });
     for (const e of page.items) listed.set(e.taskId, e);
-    if (!(cursor = page.nextCursor)) break;
+    cursor = page.nextCursor;
+    if (!cursor) break;
   }
 
   // ── checks ────────────────────────────────────────────────────────────────────────────────

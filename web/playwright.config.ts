@@ -3,6 +3,10 @@
 // pages land in web/screenshots/ (git-ignored).
 import { defineConfig } from '@playwright/test';
 
+// A folder per run (workers inherit the variable from the runner): see outputDir.
+process.env.AGNOX_WEB_RUN ??= String(Date.now());
+const runId = process.env.AGNOX_WEB_RUN;
+
 export default defineConfig({
   testDir: './e2e',
   testMatch: '**/*.spec.ts',
@@ -15,7 +19,7 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   // A folder per run (workers inherit the variable from the runner): Playwright empties its output
   // folder when a run starts, which would delete the traces of another run going on in the same checkout.
-  outputDir: `./test-results/run-${(process.env.AGNOX_WEB_RUN ??= String(Date.now()))}`,
+  outputDir: `./test-results/run-${runId}`,
   reporter: [['list']],
   use: {
     browserName: 'chromium',

@@ -12,7 +12,10 @@ export type Db = ReturnType<typeof drizzle<typeof schema>>;
 const dbs = new WeakMap<D1Database, Db>();
 export function dbOf(env: Pick<Env, 'DB'>): Db {
   let db = dbs.get(env.DB);
-  if (!db) dbs.set(env.DB, (db = drizzle(env.DB, { schema })));
+  if (!db) {
+    db = drizzle(env.DB, { schema });
+    dbs.set(env.DB, db);
+  }
   return db;
 }
 

@@ -121,7 +121,8 @@ export function openApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
     const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    (paths[op.path] ??= {})[op.method] = {
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
       summary: op.summary,
       tags: [op.tag],
       security: SECURITY[op.auth],

@@ -182,5 +182,4 @@ export function testResultsFrom(files: ReportFile[]): { tests: TestResult[]; sou
 }
 
 const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
-// eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');

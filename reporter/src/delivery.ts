@@ -87,7 +87,10 @@ export class Delivery {
    * keys. If the run ends first, the event goes out without the keys that did not make it.
    */
   pushAfterUploads(event: Pending & { type: 'test-end' }, files: Array<{ index: number; bytes: () => Promise<Uint8Array | undefined> }>): void {
-    if (!files.length || !this.session || this.stopped || this.finalMode) return this.push(event);
+    if (!files.length || !this.session || this.stopped || this.finalMode) {
+      this.push(event);
+      return;
+    }
     const job: { done: boolean; finishNow: () => void; promise?: Promise<void> } = {
       done: false,
       finishNow: () => { if (!job.done) { job.done = true; this.push(event); } },
@@ -303,5 +306,5 @@ function cancellableSleep(ms: number) {
 }
 
 export function warn(msg: string): void {
-  try { process.stderr.write(msg + '\n'); } catch { /* stderr closed: nothing to do */ }
+  try { process.stderr.write(`${msg}\n`); } catch { /* stderr closed: nothing to do */ }
 }

@@ -73,7 +73,7 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
         const parts: Buffer[] = [];
         let size = 0;
         res.on('data', (d: Buffer) => { size += d.length; if (size <= MAX_ANSWER_BYTES) parts.push(d); });
-        res.on('error', (err) => fail(`reading the answer failed: ${describe(err)}`, res.statusCode ?? 0));
+        res.on('error', (err) => fail(`reading the answer failed: ${describeError(err)}`, res.statusCode ?? 0));
         res.on('end', () => done(outcomeOf<T>(res.statusCode ?? 0, res.headers['retry-after'], Buffer.concat(parts).toString('utf8'))));
         res.on('close', () => { if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0); });
       });
@@ -88,14 +88,14 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
         // A kept-alive connection the server (or a proxy) closed just as it was reused: the request
         // did not get through, so it goes once more on a fresh connection, as Node's docs advise.
         if (retry && r.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return send(false);
-        fail(describe(err));
+        fail(describeError(err));
       });
       r.end(payload);
     };
     try {
       send(true);
     } catch (err) {
-      done({ ok: false, status: 0, retryable: false, error: describe(err) });
+      done({ ok: false, status: 0, retryable: false, error: describeError(err) });
     }
   });
 }
@@ -124,7 +124,7 @@ export function backoffMs(failures: number, capMs = 30_000): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
-function describe(err: unknown): string {
+function describeError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e?.code ?? e?.message ?? String(err);
 }

@@ -25,7 +25,6 @@ const shown = (file: string) => {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 };
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 const plain = (s: string | undefined) => s?.replace(ANSI, '');
 
@@ -86,12 +85,12 @@ export class AgnoxReporter implements Reporter {
     this.delivery?.push({ type: 'test-begin', testId: test.id, title: test.title, file: this.file(test.location.file), timestamp: Date.now(), retry: result.retry });
   }
 
-  onStdOut(chunk: string | Buffer, test?: TestCase | void): void {
-    this.log(chunk, 'stdout', test || undefined);
+  onStdOut(chunk: string | Buffer, test?: TestCase): void {
+    this.log(chunk, 'stdout', test);
   }
 
-  onStdErr(chunk: string | Buffer, test?: TestCase | void): void {
-    this.log(chunk, 'stderr', test || undefined);
+  onStdErr(chunk: string | Buffer, test?: TestCase): void {
+    this.log(chunk, 'stderr', test);
   }
 
   onError(error: TestError): void {

@@ -61,10 +61,10 @@ export class SpoolFile {
     if (!fresh.length) return;
     if (!this.started) {
       ensureDir(path.dirname(this.file));
-      writeFileSync(this.file, JSON.stringify(this.header) + '\n');
+      writeFileSync(this.file, `${JSON.stringify(this.header)}\n`);
       this.started = true;
     }
-    appendFileSync(this.file, fresh.map((b) => JSON.stringify({ kind: 'batch', ...b }) + '\n').join(''));
+    appendFileSync(this.file, fresh.map((b) => `${JSON.stringify({ kind: 'batch', ...b })}\n`).join(''));
     for (const b of fresh) this.written.add(b.batchId);
   }
 
@@ -73,7 +73,7 @@ export class SpoolFile {
     ensureDir(path.dirname(this.file));
     const lines = [this.header, ...batches.map((b) => ({ kind: 'batch', ...b })), { kind: 'teardown', ...teardown }];
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(tmp, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
     renameSync(tmp, this.file);
     this.started = true;
   }

@@ -66,7 +66,7 @@ describe('with a healthy server', () => {
       const sent = ends.filter((e) => e.testId === test.id).sort((a, b) => a.retry! - b.retry!);
       expect(sent.map((e) => ({ status: e.status, retry: e.retry, duration: e.duration })), test.title)
         .toEqual(test.attempts.map((a) => ({ status: a.status, retry: a.retry, duration: a.duration })));
-      sent.forEach((e, i) => expect(e.error, test.title).toBe(test.attempts[i]!.error));
+      for (const [i, e] of sent.entries()) expect(e.error, test.title).toBe(test.attempts[i]!.error);
     }
     const failed = ends.find((e) => e.title === 'compares strings and fails')!;
     expect(failed.errorLocation).toBe('basics.spec.ts:17:26');

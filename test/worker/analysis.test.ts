@@ -178,6 +178,7 @@ describe('AI root-cause analysis', () => {
     ['a 500', { kind: 'status', status: 500, message: 'Internal error encountered.' }, 'UPSTREAM_ERROR', /HTTP 500: Internal error encountered/],
     ['a blocked prompt', { kind: 'blocked', reason: 'SAFETY', stage: 'prompt' }, 'BLOCKED', /prompt was blocked due to SAFETY/],
     ['a withheld answer', { kind: 'blocked', reason: 'RECITATION', stage: 'answer' }, 'BLOCKED', /answer was blocked due to RECITATION/],
+    // biome-ignore lint/suspicious/noThenProperty: the fake's scripted reply after the delay, never awaited
     ['a timeout', { kind: 'delay', ms: 5000, then: { kind: 'json', value: GOOD } }, 'TIMEOUT', /did not answer within 1500 ms/],
   ];
   for (const [what, reply, code, message] of failures) {

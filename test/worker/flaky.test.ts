@@ -17,6 +17,7 @@ function attemptsOf(title: string, outcomes: O[], commits: Array<string | null> 
       case 'R': return [{ ...base, status: 'failed', retry: 0 }, { ...base, status: 'passed', retry: 1, createdAt: base.createdAt + 1 }];
       case 'S': return [{ ...base, status: 'skipped', retry: 0 }];
       case 'K': return [{ ...base, status: 'flaky', retry: 0 }];
+      default: throw new Error(`unknown outcome ${o satisfies never}`);
     }
   });
 }
@@ -49,7 +50,7 @@ describe('computeFlaky', () => {
     expect(byTitle['same commit']).toMatchObject({ runs: 6, retriedPasses: 0, flips: 2, sameCommitFlips: 1, score: 0.33, flaky: true, passed: 5, failed: 1 });
     expect(byTitle['broke then fixed']).toMatchObject({ runs: 6, flips: 2, sameCommitFlips: 0, score: 0.17, flaky: false });
     expect(byTitle['flip flop']).toMatchObject({ runs: 6, flips: 5, sameCommitFlips: 0, score: 0.42, flaky: true });
-    expect(byTitle['stable']).toMatchObject({ runs: 4, flips: 0, score: 0, flaky: false });
+    expect(byTitle.stable).toMatchObject({ runs: 4, flips: 0, score: 0, flaky: false });
     expect(byTitle['reported flaky']).toMatchObject({ runs: 4, retriedPasses: 1, score: 0.25, flaky: true });
     expect(byTitle['only skipped']).toBeUndefined();
   });

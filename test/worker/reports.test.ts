@@ -72,8 +72,8 @@ describe('reports', () => {
     expect((await getReport(`/reports/${taskId}/nothing-here.html`, { authorization: `Bearer ${org.token}` })).status).toBe(404);
     // Another org's object cannot be reached by climbing out of this run's folder.
     await env.ARTIFACTS.put(`${other.organizationId}/secret.html`, 'secret');
-    const escape = await getReport(`/reports/${taskId}/..%2F..%2F${other.organizationId}%2Fsecret.html`, { authorization: `Bearer ${org.token}` });
-    expect(escape.status).toBe(404);
+    const traversal = await getReport(`/reports/${taskId}/..%2F..%2F${other.organizationId}%2Fsecret.html`, { authorization: `Bearer ${org.token}` });
+    expect(traversal.status).toBe(404);
   });
 
   it('answers 404, not 500, for a file path R2 cannot hold (over 1024 bytes) or that is not valid percent-encoding', async () => {

@@ -18,6 +18,7 @@ test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, p
   void consoleErrors;
   test.setTimeout(120_000);
   // Every analysis gets ANSWER, held until the test releases it.
+  // biome-ignore lint/suspicious/noThenProperty: the fake's scripted reply after the delay, never awaited
   await fakeGemini(gemini.url).script('', { kind: 'hold', then: { kind: 'json', value: ANSWER } });
   await signUpInBrowser(page);
   const token = await sessionToken(page);

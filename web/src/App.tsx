@@ -25,13 +25,17 @@ const TestCasesPage = lazy(() => import('./pages/automation/TestCases').then((m)
 const CyclesPage = lazy(() => import('./pages/automation/Cycles').then((m) => m.CyclesPage));
 const CycleDetailPage = lazy(() => import('./pages/automation/CycleDetail').then((m) => m.CycleDetailPage));
 
-const PUBLIC: Array<[string, ComponentType<any>]> = [
+/** A path pattern and its page; each page takes its own route params as props. */
+// biome-ignore lint/suspicious/noExplicitAny: pages' props differ per route (taskId, id, tab…), so no one props type fits them all
+type Route = [string, ComponentType<any>];
+
+const PUBLIC: Route[] = [
   ['/login', LoginPage],
   ['/signup', SignupPage],
   ['/accept-invite', AcceptInvitePage],
 ];
 
-const PRIVATE: Array<[string, ComponentType<any>]> = [
+const PRIVATE: Route[] = [
   ['/executions', ExecutionsPage],
   ['/executions/:taskId', ExecutionPage],
   ['/run', RunTestsPage],
@@ -48,7 +52,7 @@ const PRIVATE: Array<[string, ComponentType<any>]> = [
   ['/settings/:tab', SettingsPage],
 ];
 
-function findRoute(routes: Array<[string, ComponentType<any>]>, path: string) {
+function findRoute(routes: Route[], path: string) {
   for (const [pattern, Page] of routes) {
     const params = match(pattern, path);
     if (params) return { Page, params };

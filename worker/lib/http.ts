@@ -1,7 +1,7 @@
 // The success half of the envelope, and input parsing that turns bad input into 400s with zod's issues.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ApiError } from './errors';
 
 export function ok<T>(c: Context, data: T, status: ContentfulStatusCode = 200) {

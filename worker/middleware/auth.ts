@@ -7,7 +7,7 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
 import { jwtSecret, type AgentEnv, type AppEnv, type Caller, type CallerEnv } from '../env';
 import { sha256Hex } from '../lib/crypto';
-import { ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
+import { type ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp } from '../lib/http';
 import { TOKEN_TTL_SECONDS, verifySession, type SessionClaims } from '../lib/jwt';
 import type { Db } from '../bindings';

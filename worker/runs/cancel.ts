@@ -2,7 +2,7 @@
 // stopped by its agent, which learns of the cancel in its next heartbeat answer.
 import type { Env } from '../env';
 import { ApiError } from '../lib/errors';
-import { type ExecutionRow } from '../services/executions';
+import type { ExecutionRow } from '../services/executions';
 import { roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
 import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';

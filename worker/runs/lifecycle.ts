@@ -80,7 +80,7 @@ export async function endRun(env: Env, taskId: string, status: FinalStatus, chan
 export async function analyzeAndEnd(env: Env, taskId: string): Promise<void> {
   const [row] = await dbOf(env).select().from(executions).where(eq(executions.taskId, taskId)).limit(1);
   const pending = row?.analysis as AnalysisRecord | null;
-  if (!row || row.status !== 'ANALYZING' || pending?.status !== 'pending') return;
+  if (row?.status !== 'ANALYZING' || pending?.status !== 'pending') return;
   await concludeAnalysis(env, row, await analyze(env, row, pending));
 }
 

@@ -1,6 +1,6 @@
 // Creating organizations and members, and the public view of a user or organization.
 import type { PublicOrganization } from '../contracts/auth';
-import { users, organizations, type OrgLimits, type Role } from '../db/schema';
+import type { users, organizations, OrgLimits, Role } from '../db/schema';
 
 export const FREE_PLAN_LIMITS: OrgLimits = { maxMembers: 10, maxConcurrentRuns: 5, runsPerMonth: 2000, retentionDays: 30 };
 

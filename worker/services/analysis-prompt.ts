@@ -56,7 +56,6 @@ export const ROOT_CAUSE_RESPONSE_SCHEMA: ResponseSchema = {
   required: ['summary', 'likelyCause', 'category', 'suggestedFix', 'confidence'],
 };
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
 export const stripAnsi = (s: string) => s.replace(ANSI, '');
 

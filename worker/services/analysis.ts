@@ -2,7 +2,7 @@
 // their history, the log's tail, secrets masked), the call to Gemini, and the record it leaves. The
 // run's statuses around it (ANALYZING, then the final one) are runs/lifecycle.ts's.
 import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
-import { AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
+import { type AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
 import { executions, organizations, projects, testResults } from '../db/schema';
 import type { Env } from '../env';
 import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type AnalysisInput, type FailureForPrompt } from './analysis-prompt';
@@ -65,7 +65,11 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
 
   // One entry per test (its last failing attempt), then their history in this project and org.
   const seen = new Set<string>();
-  const failing = attempts.filter((a) => (seen.has(a.testId) ? false : (seen.add(a.testId), true))).slice(0, MAX_FAILURES_IN_PROMPT);
+  const failing = attempts.filter((a) => {
+    if (seen.has(a.testId)) return false;
+    seen.add(a.testId);
+    return true;
+  }).slice(0, MAX_FAILURES_IN_PROMPT);
   const titles = [...new Set(failing.map((f) => f.title))];
   const fingerprints = [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))];
   const since = row.createdAt - HISTORY_DAYS * 86_400_000;

@@ -2,7 +2,7 @@
 // (runs/create.ts). Kept apart from cycles.ts, which runs/lifecycle.ts calls when a run ends.
 import { and, asc, eq } from 'drizzle-orm';
 import type { z } from 'zod';
-import { type Db } from '../bindings';
+import type { Db } from '../bindings';
 import type { CycleRunBody } from '../contracts/cycles';
 import { isFinal } from '../contracts/vocabulary';
 import { executions, testCases, testCycleItems, type testCycles } from '../db/schema';

@@ -6,7 +6,7 @@ import type { AnalysisRecord } from '../contracts/analysis';
 import { notifications, organizations, projects } from '../db/schema';
 import type { Env } from '../env';
 import { newId } from '../lib/crypto';
-import { type ExecutionRow } from './executions';
+import type { ExecutionRow } from './executions';
 import { dbOf } from '../bindings';
 
 export const SLACK_MAX_ATTEMPTS = 3;
@@ -39,7 +39,7 @@ function formatDuration(ms: number | null): string {
 }
 
 /** Slack's `mrkdwn` treats &, < and > specially. */
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeMrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The message (Block Kit, with `text` as the notification fallback). */
 export function slackMessage(row: ExecutionRow, projectName: string, publicUrl: string) {
@@ -49,7 +49,7 @@ export function slackMessage(row: ExecutionRow, projectName: string, publicUrl: 
   const title = `${EMOJI[row.status] ?? ''} ${projectName}: run ${row.status}`.trim();
   const fields = [
     { type: 'mrkdwn', text: `*Status*\n${row.status}` },
-    { type: 'mrkdwn', text: `*Project*\n${escape(projectName)}` },
+    { type: 'mrkdwn', text: `*Project*\n${escapeMrkdwn(projectName)}` },
     { type: 'mrkdwn', text: `*Tests*\n${counts}` },
     { type: 'mrkdwn', text: `*Duration*\n${formatDuration(row.durationMs)}` },
   ];
@@ -59,9 +59,9 @@ export function slackMessage(row: ExecutionRow, projectName: string, publicUrl: 
   ];
   let aiText: string | null = null;
   if (analysis?.status === 'done' && analysis.summary) {
-    aiText = `*AI analysis* (${analysis.category ?? 'unknown'}, confidence ${Math.round((analysis.confidence ?? 0) * 100)}%)\n${escape(analysis.summary)}`;
+    aiText = `*AI analysis* (${analysis.category ?? 'unknown'}, confidence ${Math.round((analysis.confidence ?? 0) * 100)}%)\n${escapeMrkdwn(analysis.summary)}`;
   } else if (analysis?.status === 'failed' || analysis?.status === 'skipped') {
-    aiText = `*AI analysis ${analysis.status}*: ${escape(analysis.error ?? 'no reason given')}`;
+    aiText = `*AI analysis ${analysis.status}*: ${escapeMrkdwn(analysis.error ?? 'no reason given')}`;
   }
   if (aiText) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: aiText.slice(0, 3000) } });
   blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open run' }, url: link }] });

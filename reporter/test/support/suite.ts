@@ -38,7 +38,6 @@ export async function runSuite(env: Record<string, string | undefined>, args: st
 export type JsonAttempt = { status: string; retry: number; duration: number; error?: string };
 export type JsonTest = { id: string; title: string; file: string; outcome: string; attempts: JsonAttempt[] };
 
-// eslint-disable-next-line no-control-regex
 const plain = (s: string | undefined) => s?.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
 
 /** Playwright's JSON report, flattened to one entry per test. */

@@ -64,7 +64,7 @@ export function RunSettingsEditor({ projectId, settings, editable, onSaved, onDe
               {secretNames.map((name) => (
                 <li key={name} class="flex items-center gap-3">
                   <code class={removed.has(name) ? 'line-through opacity-60' : ''}>{name}</code>
-                  <span class="font-mono text-slate-500" aria-label="hidden value">{settings.secretVariables[name]}</span>
+                  <span class="font-mono text-slate-500"><span aria-hidden="true">{settings.secretVariables[name]}</span><span class="sr-only">hidden value</span></span>
                   {editable && (
                     <label class="ml-auto text-xs">
                       <input type="checkbox" class="mr-1" checked={removed.has(name)} onChange={() => {

@@ -122,6 +122,7 @@ export function Terminal({ buffer, version, live, emptyText = 'Waiting for outpu
         </div>
       </div>
       <div class="relative">
+        {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must take focus so keyboard users can scroll it */}
         <div ref={scroller} onScroll={onScroll} tabIndex={0} role="log" aria-label="Run log"
           class={`h-[60vh] min-h-64 overflow-auto font-mono text-xs leading-5 text-slate-200 ${focusRing}`} data-testid="terminal">
           {count === 0 ? <p class="p-3 text-slate-500">{emptyText}</p> : (

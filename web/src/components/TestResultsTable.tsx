@@ -59,7 +59,8 @@ export function TestResultsTable({ results, taskId }: { results: TestResult[]; t
   const [onlyFailures, setOnlyFailures] = useState(false);
   if (!results.length) return <Empty>No test results yet.</Empty>;
   const rows = sortResults(results).filter((r) => !onlyFailures || r.status === 'failed' || r.status === 'timedOut' || r.status === 'interrupted');
-  const counts = results.reduce<Record<string, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return (
     <div>
       <div class="mb-2 flex flex-wrap items-center gap-3 text-xs text-slate-600 dark:text-slate-400">

@@ -35,6 +35,7 @@ type FieldProps = { label: string; hint?: string; children: ComponentChildren; c
 /** A label wrapping its control, so clicking the label focuses it and screen readers pair them. */
 export function Field({ label, hint, children, class: cls }: FieldProps) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the label wraps its control (children), which labels it implicitly
     <label class={`block ${cls ?? ''}`}>
       <span class="mb-1 block text-sm font-medium text-slate-700 dark:text-slate-300">{label}</span>
       {children}

@@ -10,5 +10,5 @@ export function formValues(e: Event): Record<string, string> {
 /** Where to go after logging in: only a path on this site (never an open redirect). */
 export function safeNext(search: string): string {
   const next = new URLSearchParams(search).get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/executions';
+  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/executions';
 }

@@ -4,7 +4,9 @@ import type { AnchorHTMLAttributes, ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((fn) => fn());
+const notify = () => {
+  for (const fn of listeners) fn();
+};
 if (typeof window !== 'undefined') window.addEventListener('popstate', notify);
 
 export function navigate(to: string, { replace = false } = {}) {

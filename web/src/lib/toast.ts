@@ -4,7 +4,9 @@ export type Toast = { id: number; kind: 'ok' | 'error'; text: string };
 let toasts: Toast[] = [];
 let nextId = 1;
 const listeners = new Set<(t: Toast[]) => void>();
-const emit = () => listeners.forEach((fn) => fn(toasts));
+const emit = () => {
+  for (const fn of listeners) fn(toasts);
+};
 
 export function toast(text: string, kind: Toast['kind'] = 'ok') {
   const t = { id: nextId++, kind, text };
