@@ -40,10 +40,18 @@ async function floorBroadcast(): Promise<{ latencies: number[]; received: number
   const port = (wss.address() as { port: number }).port;
   const viewers = new Set<WebSocket>();
   wss.on('connection', (ws, req) => {
-    if (req.url === '/agent') ws.on('message', (data) => { for (const v of viewers) v.send(data.toString()); });
+    if (req.url === '/agent')
+      ws.on('message', (data) => {
+        for (const v of viewers) v.send(data.toString());
+      });
     else viewers.add(ws);
   });
-  const result = await drive(`ws://127.0.0.1:${port}/agent`, {}, () => `ws://127.0.0.1:${port}/viewer`, (msg) => JSON.parse(msg).chunks);
+  const result = await drive(
+    `ws://127.0.0.1:${port}/agent`,
+    {},
+    () => `ws://127.0.0.1:${port}/viewer`,
+    (msg) => JSON.parse(msg).chunks,
+  );
   wss.close();
   return result;
 }
@@ -53,7 +61,12 @@ async function floorRelay(): Promise<{ latencies: number[]; received: number }> 
   const relay = await startControlPlane({ config: 'bench/relay/wrangler.toml' });
   try {
     const ws = relay.url.replace('http', 'ws');
-    return await drive(`${ws}/agent`, {}, () => `${ws}/viewer`, (msg) => JSON.parse(msg).chunks);
+    return await drive(
+      `${ws}/agent`,
+      {},
+      () => `${ws}/viewer`,
+      (msg) => JSON.parse(msg).chunks,
+    );
   } finally {
     await relay.stop();
   }
@@ -65,7 +78,12 @@ type ChunkOut = { seq: number; stream: 'stdout'; data: string; ts: number };
  * Connects VIEWERS sockets, then streams SECONDS × LINES_PER_SECOND lines from the agent socket in
  * chunks of LINES_PER_CHUNK, and measures, for each chunk and each viewer, send → receive.
  */
-async function drive(agentUrl: string, agentHeaders: Record<string, string>, viewerUrl: () => string | Promise<string>, chunksOf: (msg: string) => ChunkOut[] | undefined) {
+async function drive(
+  agentUrl: string,
+  agentHeaders: Record<string, string>,
+  viewerUrl: () => string | Promise<string>,
+  chunksOf: (msg: string) => ChunkOut[] | undefined,
+) {
   const latencies: number[] = [];
   const sentAt = new Map<string, number>();
   let received = 0;
@@ -77,14 +95,23 @@ async function drive(agentUrl: string, agentHeaders: Record<string, string>, vie
       for (const c of chunksOf(data.toString()) ?? []) {
         const key = c.data.slice(0, c.data.indexOf(' '));
         const t = sentAt.get(key);
-        if (t !== undefined) { latencies.push(now - t); received += 1; }
+        if (t !== undefined) {
+          latencies.push(now - t);
+          received += 1;
+        }
       }
     });
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     viewers.push(ws);
   }
   const agent = new WebSocket(agentUrl, { headers: agentHeaders });
-  await new Promise((r, j) => { agent.once('open', r); agent.once('error', j); });
+  await new Promise((r, j) => {
+    agent.once('open', r);
+    agent.once('error', j);
+  });
   const totalChunks = (SECONDS * LINES_PER_SECOND) / LINES_PER_CHUNK;
   const interval = 1000 / (LINES_PER_SECOND / LINES_PER_CHUNK);
   const start = performance.now();
@@ -111,11 +138,17 @@ async function main() {
   try {
     const url = cp.url;
     const email = `bench-${Date.now()}@example.com`;
-    const signup = await json(`${url}/api/auth/signup`, { method: 'POST', body: JSON.stringify({ email, password: 'bench-password-1', name: 'Bench', organizationName: 'Bench' }) });
+    const signup = await json(`${url}/api/auth/signup`, {
+      method: 'POST',
+      body: JSON.stringify({ email, password: 'bench-password-1', name: 'Bench', organizationName: 'Bench' }),
+    });
     const token = signup.body.data.token as string;
     const project = await json(`${url}/api/projects`, { method: 'POST', token, body: JSON.stringify({ name: 'bench', image: 'busybox', command: 'true' }) });
     const reg = await json(`${url}/api/agents/registration-tokens`, { method: 'POST', token, body: '{}' });
-    const agent = await json(`${url}/api/agent/register`, { method: 'POST', body: JSON.stringify({ token: reg.body.data.token, name: 'bench', arch: 'amd64', os: 'linux', version: 'bench' }) });
+    const agent = await json(`${url}/api/agent/register`, {
+      method: 'POST',
+      body: JSON.stringify({ token: reg.body.data.token, name: 'bench', arch: 'amd64', os: 'linux', version: 'bench' }),
+    });
     const agentToken = agent.body.data.agentToken as string;
 
     // 1. Dispatch latency.
@@ -149,20 +182,27 @@ async function main() {
     await json(`${url}/api/agent/poll`, { method: 'POST', agentToken, body: JSON.stringify({ capacity: 1, waitMs: 5000 }) });
     const before = (await json(`${url}/api/executions/${taskId}/logs`, { token })).body.data.lastSeq as number;
     const wsUrl = url.replace('http', 'ws');
-    const ticket = async () => `${wsUrl}/api/executions/${taskId}/live?since=${before}&ticket=${(await json(`${url}/api/auth/ws-ticket`, { method: 'POST', token, body: JSON.stringify({ taskId }) })).body.data.ticket}`;
-    const agnox = await drive(`${wsUrl}/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agentToken}` }, ticket,
-      (msg) => { const m = JSON.parse(msg); return m.type === 'log' ? m.chunks : undefined; });
+    const ticket = async () =>
+      `${wsUrl}/api/executions/${taskId}/live?since=${before}&ticket=${(await json(`${url}/api/auth/ws-ticket`, { method: 'POST', token, body: JSON.stringify({ taskId }) })).body.data.ticket}`;
+    const agnox = await drive(`${wsUrl}/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agentToken}` }, ticket, (msg) => {
+      const m = JSON.parse(msg);
+      return m.type === 'log' ? m.chunks : undefined;
+    });
     const floor = await floorBroadcast();
     const relay = await floorRelay();
     const expected = (SECONDS * LINES_PER_SECOND) / LINES_PER_CHUNK;
     const ratio = (name: string, f: number[]) =>
-      console.log(`ratio    agnox/${name} p50 ${(pct(agnox.latencies, 50) / pct(f, 50)).toFixed(2)}×, p95 ${(pct(agnox.latencies, 95) / pct(f, 95)).toFixed(2)}×`);
+      console.log(
+        `ratio    agnox/${name} p50 ${(pct(agnox.latencies, 50) / pct(f, 50)).toFixed(2)}×, p95 ${(pct(agnox.latencies, 95) / pct(f, 95)).toFixed(2)}×`,
+      );
     console.log(`floor    plain ws broadcast, chunk → viewer: ${fmt(floor.latencies)}`);
     console.log(`floor    bare DO relay (wrangler dev):       ${fmt(relay.latencies)}   (${relay.received} of ${expected * VIEWERS} deliveries)`);
     console.log(`agnox    agent chunk → viewer:               ${fmt(agnox.latencies)}   (target p95 < 100 ms and ≤ 3× the ws floor)`);
     ratio('ws floor   ', floor.latencies);
     ratio('relay floor', relay.latencies);
-    console.log(`delivery ${agnox.received} of ${expected * VIEWERS} chunk deliveries reached viewers (${((100 * agnox.received) / (expected * VIEWERS)).toFixed(2)}%)`);
+    console.log(
+      `delivery ${agnox.received} of ${expected * VIEWERS} chunk deliveries reached viewers (${((100 * agnox.received) / (expected * VIEWERS)).toFixed(2)}%)`,
+    );
 
     // 3. Completeness of the stored log.
     let since = before;
@@ -176,7 +216,9 @@ async function main() {
     const wanted = SECONDS * LINES_PER_SECOND;
     const inOrder = lines.every((l, i) => l.includes(` line ${i + 1} `));
     const complete = lines.length === wanted && inOrder;
-    console.log(`stored   ${lines.length} of ${wanted} lines, ${inOrder ? 'in order' : 'OUT OF ORDER'}: ${((100 * lines.length) / wanted).toFixed(2)}% complete`);
+    console.log(
+      `stored   ${lines.length} of ${wanted} lines, ${inOrder ? 'in order' : 'OUT OF ORDER'}: ${((100 * lines.length) / wanted).toFixed(2)}% complete`,
+    );
     if (!complete) process.exitCode = 1;
   } finally {
     await cp.stop();

@@ -19,7 +19,9 @@ dispatcher.exec(`CREATE TABLE jobs (task_id TEXT PRIMARY KEY, seq INTEGER NOT NU
   state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, agent_id TEXT, lease_expires_at INTEGER, timeout_at INTEGER, cancel_reason TEXT, enqueued_at INTEGER NOT NULL);
   CREATE INDEX jobs_queued ON jobs (state, seq);`);
 const payload = JSON.stringify({ image: 'mcr.microsoft.com/playwright:v1.50.0', command: 'npx playwright test', envVars: { A: '1' }, timeoutSeconds: 1800 });
-const insertJob = dispatcher.prepare('INSERT INTO jobs (task_id, seq, org_id, labels, payload, state, lease_expires_at, timeout_at, enqueued_at) VALUES (?,?,?,?,?,?,?,?,?)');
+const insertJob = dispatcher.prepare(
+  'INSERT INTO jobs (task_id, seq, org_id, labels, payload, state, lease_expires_at, timeout_at, enqueued_at) VALUES (?,?,?,?,?,?,?,?,?)',
+);
 const alarm = dispatcher.prepare(`SELECT MIN(at) AS at FROM (SELECT lease_expires_at AS at FROM jobs WHERE state = 'leased'
   UNION ALL SELECT timeout_at FROM jobs WHERE state = 'leased' AND cancel_reason IS NULL
   UNION ALL SELECT timeout_at + 120000 FROM jobs WHERE state = 'leased')`);
@@ -30,7 +32,11 @@ for (const leased of [1_000, 10_000]) {
   dispatcher.exec('BEGIN');
   while (seq < leased) insertJob.run(`l${seq}`, ++seq, 'org', '{"arch":"arm64"}', payload, 'leased', Date.now() + 30_000, Date.now() + 1_800_000, Date.now());
   dispatcher.exec('COMMIT');
-  const ms = time(200, () => { getJob.get('l5'); renew.run(Date.now() + 30_000, 'l5'); alarm.get(); });
+  const ms = time(200, () => {
+    getJob.get('l5');
+    renew.run(Date.now() + 30_000, 'l5');
+    alarm.get();
+  });
   console.log(`heartbeat SQL with ${leased.toLocaleString('en-US')} leased jobs: ${ms.toFixed(2)} ms`);
 }
 
@@ -73,12 +79,28 @@ const insertResult = db.prepare('INSERT INTO test_results VALUES (?,?,?,?,?,?,?,
 const rows = 100_000;
 db.exec('BEGIN');
 for (let i = 0; i < rows; i++) {
-  const failed = i % 10 === 0, spec = `tests/checkout/cart-${i % 200}.spec.ts`;
-  insertResult.run(crypto.randomUUID(), crypto.randomUUID(), `run_${Math.floor(i / 200)}`.padEnd(24, 'x'), `${spec}:${i % 97}:3`,
-    `checkout › cart › adds item ${i % 200} and shows the total with tax`, spec, 'checkout › cart', failed ? 'failed' : 'passed', 1234, 0,
+  const failed = i % 10 === 0,
+    spec = `tests/checkout/cart-${i % 200}.spec.ts`;
+  insertResult.run(
+    crypto.randomUUID(),
+    crypto.randomUUID(),
+    `run_${Math.floor(i / 200)}`.padEnd(24, 'x'),
+    `${spec}:${i % 97}:3`,
+    `checkout › cart › adds item ${i % 200} and shows the total with tax`,
+    spec,
+    'checkout › cart',
+    failed ? 'failed' : 'passed',
+    1234,
+    0,
     failed ? 'expect(locator).toHaveText(expected) failed: Expected "42.00" Received "41.00"' : null,
     failed ? 'Error: expect(locator).toHaveText(expected)\n    at tests/checkout/cart.spec.ts:12:5\n'.repeat(8) : null,
-    failed ? `${spec}:12:5` : null, null, 1_700_000_000_000 + i, 1_700_000_000_000 + i, failed ? `fp_${i % 50}` : null, crypto.randomUUID());
+    failed ? `${spec}:12:5` : null,
+    null,
+    1_700_000_000_000 + i,
+    1_700_000_000_000 + i,
+    failed ? `fp_${i % 50}` : null,
+    crypto.randomUUID(),
+  );
 }
 db.exec('COMMIT');
 db.exec('VACUUM');

@@ -56,9 +56,14 @@ const n = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.t
 
 function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'org') {
   const A = ASSUMED;
-  const agentRuns = runs * A.agentShare, extRuns = runs - agentRuns;
-  const agentStarts = agentRuns / A.runSeconds, extStarts = extRuns / A.runSeconds, starts = agentStarts + extStarts;
-  const busyAgents = agentRuns / A.slotsPerAgent, idleAgents = busyAgents * A.idleAgentShare, agents = busyAgents + idleAgents;
+  const agentRuns = runs * A.agentShare,
+    extRuns = runs - agentRuns;
+  const agentStarts = agentRuns / A.runSeconds,
+    extStarts = extRuns / A.runSeconds,
+    starts = agentStarts + extStarts;
+  const busyAgents = agentRuns / A.slotsPerAgent,
+    idleAgents = busyAgents * A.idleAgentShare,
+    agents = busyAgents + idleAgents;
   const inserts = Math.ceil(A.testsPerRun / CODE.resultsPerInsert);
   const rows: Row[] = [];
 
@@ -67,8 +72,13 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
   const leased = agentRuns / queues;
   const hb = leased / CODE.heartbeatS;
   const dReq = hb + (agentStarts / queues) * 4 /* enqueue, claiming poll, leaseOf at stream connect, complete */ + idleAgents / queues / CODE.pollWaitS;
-  const dCpu = hb * (MEASURED.heartbeatBaseMs + MEASURED.heartbeatPerLeasedMs * leased) / 1000;
-  rows.push({ part: `Dispatcher (${queue === 'hosted' ? 'the one `hosted`' : 'busiest `org:`'}) requests`, load: `${n(dReq)}/s`, limit: `${n(CF.doSoftRps)}/s soft`, use: dReq / CF.doSoftRps });
+  const dCpu = (hb * (MEASURED.heartbeatBaseMs + MEASURED.heartbeatPerLeasedMs * leased)) / 1000;
+  rows.push({
+    part: `Dispatcher (${queue === 'hosted' ? 'the one `hosted`' : 'busiest `org:`'}) requests`,
+    load: `${n(dReq)}/s`,
+    limit: `${n(CF.doSoftRps)}/s soft`,
+    use: dReq / CF.doSoftRps,
+  });
   rows.push({ part: 'Dispatcher CPU (heartbeat SQL, measured)', load: `${n(dCpu * 1000)} ms/s`, limit: '1,000 ms/s (one thread)', use: dCpu });
 
   // ExecutionRoom: one per run. Agent frames or ingest batches in, one flush per batch out to every viewer.
@@ -76,19 +86,41 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
   const roomViewers = viewers * (1 - A.dashboardShare);
   const watched = runs * A.watchedRunShare;
   const perWatched = Math.max(0, roomViewers - A.hotRunViewers) / Math.max(1, watched - 1);
-  rows.push({ part: 'ExecutionRoom, typical watched run: messages in', load: `${n(framesIn)}/s`, limit: `${n(CF.doSoftRps)}/s soft`, use: framesIn / CF.doSoftRps });
+  rows.push({
+    part: 'ExecutionRoom, typical watched run: messages in',
+    load: `${n(framesIn)}/s`,
+    limit: `${n(CF.doSoftRps)}/s soft`,
+    use: framesIn / CF.doSoftRps,
+  });
   const hotSends = framesIn * A.hotRunViewers;
-  rows.push({ part: `ExecutionRoom, hot run: ${n(A.hotRunViewers)} sockets`, load: `${n(A.hotRunViewers)}`, limit: `${n(CF.doMaxSockets)} sockets`, use: A.hotRunViewers / CF.doMaxSockets });
-  rows.push({ part: 'ExecutionRoom, hot run: fan-out CPU (assumed 10 µs/send)', load: `${n(hotSends)} sends/s`, limit: '1,000 ms/s', use: hotSends * A.sendUs / 1e6 });
+  rows.push({
+    part: `ExecutionRoom, hot run: ${n(A.hotRunViewers)} sockets`,
+    load: `${n(A.hotRunViewers)}`,
+    limit: `${n(CF.doMaxSockets)} sockets`,
+    use: A.hotRunViewers / CF.doMaxSockets,
+  });
+  rows.push({
+    part: 'ExecutionRoom, hot run: fan-out CPU (assumed 10 µs/send)',
+    load: `${n(hotSends)} sends/s`,
+    limit: '1,000 ms/s',
+    use: (hotSends * A.sendUs) / 1e6,
+  });
 
   // OrgHub: one per org; every status change goes to every dashboard of the org.
   const dashboards = (viewers * A.dashboardShare) / orgs;
   const publishes = (starts / orgs) * A.statusChangesPerRun;
   rows.push({ part: 'OrgHub (per org) sockets', load: n(dashboards), limit: `${n(CF.doMaxSockets)} sockets`, use: dashboards / CF.doMaxSockets });
-  rows.push({ part: 'OrgHub fan-out CPU (assumed 10 µs/send)', load: `${n(publishes * dashboards)} sends/s`, limit: '1,000 ms/s', use: (publishes * dashboards * A.sendUs) / 1e6 });
+  rows.push({
+    part: 'OrgHub fan-out CPU (assumed 10 µs/send)',
+    load: `${n(publishes * dashboards)} sends/s`,
+    limit: '1,000 ms/s',
+    use: (publishes * dashboards * A.sendUs) / 1e6,
+  });
 
   // D1: the one database. Statements per second by source (a db.batch() counts each statement).
-  const connects = viewers / A.viewerSessionS, roomConnects = connects * (1 - A.dashboardShare), hubConnects = connects - roomConnects;
+  const connects = viewers / A.viewerSessionS,
+    roomConnects = connects * (1 - A.dashboardShare),
+    hubConnects = connects - roomConnects;
   const d1 = {
     'agent heartbeats (auth read + lastSeenAt write ≤ 1/10 s/agent)': agentRuns / CODE.heartbeatS + agents / 10,
     'agent polls, lease (3), complete (results + 7)': idleAgents / CODE.pollWaitS + agentStarts * (3 + inserts + 7),
@@ -100,23 +132,48 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
   const perOrgMonth = Math.min((agentStarts / orgs) * 30 * 86_400, CODE.enterpriseRunsPerMonth) / 2;
   const countMs = agentStarts * MEASURED.countPerMillionMs * (perOrgMonth / 1e6);
   const d1Busy = (statements * A.d1StatementMs + countMs) / 1000;
-  rows.push({ part: 'D1 statements (all sources)', load: `${n(statements)}/s`, limit: `~${n(1000 / A.d1StatementMs)}/s at ${A.d1StatementMs} ms each`, use: (statements * A.d1StatementMs) / 1000 });
+  rows.push({
+    part: 'D1 statements (all sources)',
+    load: `${n(statements)}/s`,
+    limit: `~${n(1000 / A.d1StatementMs)}/s at ${A.d1StatementMs} ms each`,
+    use: (statements * A.d1StatementMs) / 1000,
+  });
   rows.push({ part: "D1 plan-usage COUNT over the org's month (measured)", load: `${n(countMs)} ms/s`, limit: '1,000 ms/s', use: countMs / 1000 });
   const bytesPerS = starts * (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow);
   const hoursToFull = CF.d1MaxBytes / bytesPerS / 3600;
-  rows.push({ part: 'D1 storage written per day (results + runs, never expired)', load: `${n(bytesPerS * 86_400 / 1e9)} GB/day`, limit: `10 GB (full in ${n(hoursToFull)} h)`, use: 24 / hoursToFull });
+  rows.push({
+    part: 'D1 storage written per day (results + runs, never expired)',
+    load: `${n((bytesPerS * 86_400) / 1e9)} GB/day`,
+    limit: `10 GB (full in ${n(hoursToFull)} h)`,
+    use: 24 / hoursToFull,
+  });
 
   // Rate limiters (per Cloudflare location: a spread-out org gets more).
   const ingestPerKey = (extRuns / orgs) * Math.max(1 / CODE.reporterFlushS, A.ingestEventsPerS / CODE.reporterBatch);
-  rows.push({ part: 'INGEST_LIMITER, one API key per org', load: `${n(ingestPerKey)} req/s`, limit: `${n(CODE.ingestPerKeyPerS)}/s per location`, use: ingestPerKey / CODE.ingestPerKeyPerS });
+  rows.push({
+    part: 'INGEST_LIMITER, one API key per org',
+    load: `${n(ingestPerKey)} req/s`,
+    limit: `${n(CODE.ingestPerKeyPerS)}/s per location`,
+    use: ingestPerKey / CODE.ingestPerKeyPerS,
+  });
   const orgApi = (connects + hubConnects + agentStarts) / orgs; // ws-ticket per connect, list refetch per dashboard, run requests
   rows.push({ part: 'ORG_API_LIMITER, per org', load: `${n(orgApi)} req/s`, limit: `${n(CODE.orgApiPerS)}/s per location`, use: orgApi / CODE.orgApiPerS });
   const scheduled = agentStarts * A.scheduledShare * 60;
-  rows.push({ part: 'cron: scheduled run starts per minute', load: `${n(scheduled)}/min`, limit: `${CODE.schedulesPerMinute}/min`, use: scheduled / CODE.schedulesPerMinute });
+  rows.push({
+    part: 'cron: scheduled run starts per minute',
+    load: `${n(scheduled)}/min`,
+    limit: `${CODE.schedulesPerMinute}/min`,
+    use: scheduled / CODE.schedulesPerMinute,
+  });
 
-  const invocations = agentRuns / CODE.heartbeatS + idleAgents / CODE.pollWaitS + agentStarts * (3 + A.reportFilesPerAgentRun)
-    + extRuns * Math.max(1 / CODE.reporterFlushS, A.ingestEventsPerS / CODE.reporterBatch) + extStarts * (2 + A.attachmentsPerExternalRun)
-    + connects * 2 + hubConnects;
+  const invocations =
+    agentRuns / CODE.heartbeatS +
+    idleAgents / CODE.pollWaitS +
+    agentStarts * (3 + A.reportFilesPerAgentRun) +
+    extRuns * Math.max(1 / CODE.reporterFlushS, A.ingestEventsPerS / CODE.reporterBatch) +
+    extStarts * (2 + A.attachmentsPerExternalRun) +
+    connects * 2 +
+    hubConnects;
   const storm = roomConnects * A.viewerSessionS * 5 + hubConnects * A.viewerSessionS * 6; // every viewer at once, after a deploy
   return { rows, d1, statements, d1Busy, invocations, stormSeconds: (storm * A.d1StatementMs) / 1000, perWatched, hoursToFull };
 }
@@ -124,13 +181,19 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
 function print(title: string, m: ReturnType<typeof model>) {
   console.log(`\n### ${title}\n\n| part | load | limit | use |\n| --- | --- | --- | --- |`);
   for (const r of m.rows) console.log(`| ${r.part} | ${r.load} | ${r.limit} | ${r.use >= 1 ? `**${pct(r.use)}**` : pct(r.use)} |`);
-  console.log(`\nWorker invocations: ${n(m.invocations)}/s (no documented per-account ceiling on Workers Paid). ` +
-    `Viewers per watched run: ${n(m.perWatched)}. Reconnect storm after a deploy: ${n(m.stormSeconds)} s of D1 time.`);
-  const first = [...m.rows].sort((a, b) => b.use - a.use).filter((r) => r.use >= 1).map((r) => r.part);
+  console.log(
+    `\nWorker invocations: ${n(m.invocations)}/s (no documented per-account ceiling on Workers Paid). ` +
+      `Viewers per watched run: ${n(m.perWatched)}. Reconnect storm after a deploy: ${n(m.stormSeconds)} s of D1 time.`,
+  );
+  const first = [...m.rows]
+    .sort((a, b) => b.use - a.use)
+    .filter((r) => r.use >= 1)
+    .map((r) => r.part);
   console.log(`Over the limit: ${first.length ? first.join('; ') : 'nothing'}.`);
 }
 
-const runs = Number(process.argv[2] ?? 10_000), viewers = Number(process.argv[3] ?? 100_000);
+const runs = Number(process.argv[2] ?? 10_000),
+  viewers = Number(process.argv[3] ?? 100_000);
 console.log(`# ${n(runs)} concurrent runs, ${n(viewers)} viewers`);
 print('A. 1,000 orgs, self-hosted agents (one Dispatcher per org)', model(runs, viewers, 1000, 'org'));
 print('B. 1,000 orgs, hosted fleet (one `hosted` Dispatcher)', model(runs, viewers, 1000, 'hosted'));
@@ -138,13 +201,21 @@ print('C. one organization with everything', model(runs, viewers, 1, 'org'));
 
 // Where each part tips over, from the same constants (the "what shards when" of SCALING.md).
 const A = ASSUMED;
-const c1 = MEASURED.heartbeatPerLeasedMs / 1000, c0 = MEASURED.heartbeatBaseMs / 1000, k = 1 / CODE.heartbeatS;
+const c1 = MEASURED.heartbeatPerLeasedMs / 1000,
+  c0 = MEASURED.heartbeatBaseMs / 1000,
+  k = 1 / CODE.heartbeatS;
 const leasedAtHalfCpu = (-k * c0 + Math.sqrt((k * c0) ** 2 + 4 * k * c1 * 0.5)) / (2 * k * c1);
 const perViewerPerS = (1 + A.dashboardShare) / A.viewerSessionS;
 console.log('\nThresholds (one part, everything else unchanged):');
-console.log(`- Dispatcher: 50% CPU at ${n(leasedAtHalfCpu)} leased jobs in one queue; the 1,000 req/s soft limit at ${n(CF.doSoftRps * CODE.heartbeatS)} (heartbeats alone)`);
-console.log(`- D1 storage: 10 GB holds ${n(CF.d1MaxBytes / (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow))} runs of ${A.testsPerRun} tests`);
-console.log(`- ExecutionRoom: ${n(CF.doMaxSockets)} viewers per run (hard); 50% CPU at ${n(0.5e6 / A.sendUs / CODE.agentFramesPerS)} viewers (assumed send cost)`);
+console.log(
+  `- Dispatcher: 50% CPU at ${n(leasedAtHalfCpu)} leased jobs in one queue; the 1,000 req/s soft limit at ${n(CF.doSoftRps * CODE.heartbeatS)} (heartbeats alone)`,
+);
+console.log(
+  `- D1 storage: 10 GB holds ${n(CF.d1MaxBytes / (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow))} runs of ${A.testsPerRun} tests`,
+);
+console.log(
+  `- ExecutionRoom: ${n(CF.doMaxSockets)} viewers per run (hard); 50% CPU at ${n(0.5e6 / A.sendUs / CODE.agentFramesPerS)} viewers (assumed send cost)`,
+);
 console.log(`- OrgHub: ${n(CF.doMaxSockets)} dashboards per org (hard)`);
 console.log(`- INGEST_LIMITER: ${n(CODE.ingestPerKeyPerS * CODE.reporterFlushS)} concurrent reporter runs per API key and location`);
 console.log(`- ORG_API_LIMITER: ${n(CODE.orgApiPerS / perViewerPerS)} viewers per org and location (ticket per connect, list refetch per dashboard)`);

@@ -15,9 +15,18 @@ import { changeStatus, endRun } from '../worker/runs/lifecycle';
 
 /** What the control plane stores for a job: everything but secrets and lease fields. */
 export type JobPayload = {
-  taskId: string; projectId: string; image: string; command: string | null; tests: string[]; testFolder: string | null;
-  environment: string | null; baseUrl: string | null; envVars: Record<string, string>; timeoutSeconds: number;
-  pullPolicy: PullPolicy; reportDir: string;
+  taskId: string;
+  projectId: string;
+  image: string;
+  command: string | null;
+  tests: string[];
+  testFolder: string | null;
+  environment: string | null;
+  baseUrl: string | null;
+  envVars: Record<string, string>;
+  timeoutSeconds: number;
+  pullPolicy: PullPolicy;
+  reportDir: string;
 };
 export type LeasedJob = JobPayload & { labels: Record<string, string>; attempt: number; leaseExpiresAt: number; organizationId: string };
 export type PollingAgent = { agentId: string; organizationId: string; labels: Record<string, string> };
@@ -26,13 +35,21 @@ export type PollingAgent = { agentId: string; organizationId: string; labels: Re
 export const TIMEOUT_GRACE_MS = 2 * 60 * 1000;
 
 type JobRow = {
-  task_id: string; seq: number; org_id: string; labels: string; payload: string; state: 'queued' | 'leased';
-  attempt: number; agent_id: string | null; lease_expires_at: number | null; timeout_at: number | null; cancel_reason: string | null;
+  task_id: string;
+  seq: number;
+  org_id: string;
+  labels: string;
+  payload: string;
+  state: 'queued' | 'leased';
+  attempt: number;
+  agent_id: string | null;
+  lease_expires_at: number | null;
+  timeout_at: number | null;
+  cancel_reason: string | null;
 };
 type Waiter = { agent: PollingAgent; resolve: (job: LeasedJob | null) => void; timer: ReturnType<typeof setTimeout> };
 
-export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) =>
-  Object.entries(job).every(([k, v]) => agent[k] === v);
+export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) => Object.entries(job).every(([k, v]) => agent[k] === v);
 
 export class Dispatcher extends DurableObject<Env> {
   private sql: SqlStorage;
@@ -54,10 +71,19 @@ export class Dispatcher extends DurableObject<Env> {
 
   // ── producers ────────────────────────────────────────────────────────────────────────────
   async enqueue(job: { organizationId: string; labels: Record<string, string>; payload: JobPayload }): Promise<void> {
-    const seq = this.sql.exec<{ value: number }>(
-      "INSERT INTO counters (name, value) VALUES ('seq', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value").one().value;
-    this.sql.exec('INSERT OR IGNORE INTO jobs (task_id, seq, org_id, labels, payload, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      job.payload.taskId, seq, job.organizationId, JSON.stringify(job.labels), JSON.stringify(job.payload), 'queued', Date.now());
+    const seq = this.sql
+      .exec<{ value: number }>("INSERT INTO counters (name, value) VALUES ('seq', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value")
+      .one().value;
+    this.sql.exec(
+      'INSERT OR IGNORE INTO jobs (task_id, seq, org_id, labels, payload, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      job.payload.taskId,
+      seq,
+      job.organizationId,
+      JSON.stringify(job.labels),
+      JSON.stringify(job.payload),
+      'queued',
+      Date.now(),
+    );
     this.wakeWaiters();
   }
 
@@ -118,7 +144,10 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   /** Renews the lease. Null when the job is not leased to this agent (lost, cancelled, reassigned). */
-  async heartbeat(agentId: string, taskId: string): Promise<{ cancel: boolean; reason?: 'cancel' | 'timeout'; leaseExpiresAt: number; attempt: number } | null> {
+  async heartbeat(
+    agentId: string,
+    taskId: string,
+  ): Promise<{ cancel: boolean; reason?: 'cancel' | 'timeout'; leaseExpiresAt: number; attempt: number } | null> {
     const row = this.job(taskId);
     if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
     const leaseExpiresAt = Date.now() + LEASE_TTL_MS;
@@ -149,7 +178,12 @@ export class Dispatcher extends DurableObject<Env> {
    * queue) the org served least recently goes first, so one org's backlog cannot starve another.
    */
   private claim(agent: PollingAgent): LeasedJob | null {
-    const served = new Map(this.sql.exec<{ org_id: string; last_served: number }>('SELECT org_id, last_served FROM served').toArray().map((r) => [r.org_id, r.last_served]));
+    const served = new Map(
+      this.sql
+        .exec<{ org_id: string; last_served: number }>('SELECT org_id, last_served FROM served')
+        .toArray()
+        .map((r) => [r.org_id, r.last_served]),
+    );
     let best: JobRow | undefined;
     const seenOrgs = new Set<string>();
     for (const row of this.sql.exec<JobRow>("SELECT * FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 5000")) {
@@ -163,9 +197,19 @@ export class Dispatcher extends DurableObject<Env> {
     const attempt = best.attempt + 1;
     const leaseExpiresAt = now + LEASE_TTL_MS;
     const timeoutAt = now + payload.timeoutSeconds * 1000;
-    this.sql.exec("UPDATE jobs SET state = 'leased', agent_id = ?, attempt = ?, lease_expires_at = ?, timeout_at = ? WHERE task_id = ?",
-      agent.agentId, attempt, leaseExpiresAt, timeoutAt, best.task_id);
-    this.sql.exec('INSERT INTO served (org_id, last_served) VALUES (?, ?) ON CONFLICT(org_id) DO UPDATE SET last_served = excluded.last_served', best.org_id, now);
+    this.sql.exec(
+      "UPDATE jobs SET state = 'leased', agent_id = ?, attempt = ?, lease_expires_at = ?, timeout_at = ? WHERE task_id = ?",
+      agent.agentId,
+      attempt,
+      leaseExpiresAt,
+      timeoutAt,
+      best.task_id,
+    );
+    this.sql.exec(
+      'INSERT INTO served (org_id, last_served) VALUES (?, ?) ON CONFLICT(org_id) DO UPDATE SET last_served = excluded.last_served',
+      best.org_id,
+      now,
+    );
     void this.scheduleAlarm();
     return { ...payload, labels: JSON.parse(best.labels), attempt, leaseExpiresAt, organizationId: best.org_id };
   }
@@ -187,11 +231,13 @@ export class Dispatcher extends DurableObject<Env> {
 
   // ── time ─────────────────────────────────────────────────────────────────────────────────
   private async scheduleAlarm() {
-    const next = this.sql.exec<{ at: number | null }>(`
+    const next = this.sql
+      .exec<{ at: number | null }>(`
       SELECT MIN(at) AS at FROM (
         SELECT lease_expires_at AS at FROM jobs WHERE state = 'leased'
         UNION ALL SELECT timeout_at FROM jobs WHERE state = 'leased' AND cancel_reason IS NULL
-        UNION ALL SELECT timeout_at + ${TIMEOUT_GRACE_MS} FROM jobs WHERE state = 'leased')`).one().at;
+        UNION ALL SELECT timeout_at + ${TIMEOUT_GRACE_MS} FROM jobs WHERE state = 'leased')`)
+      .one().at;
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
   }
@@ -201,7 +247,9 @@ export class Dispatcher extends DurableObject<Env> {
     // Runs past their timeout: ask the agent to stop (it reports TIMED_OUT).
     this.sql.exec("UPDATE jobs SET cancel_reason = 'timeout' WHERE state = 'leased' AND cancel_reason IS NULL AND timeout_at <= ?", now);
 
-    const lapsed = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE state = 'leased' AND (lease_expires_at <= ? OR timeout_at + ? <= ?)", now, TIMEOUT_GRACE_MS, now).toArray();
+    const lapsed = this.sql
+      .exec<JobRow>("SELECT * FROM jobs WHERE state = 'leased' AND (lease_expires_at <= ? OR timeout_at + ? <= ?)", now, TIMEOUT_GRACE_MS, now)
+      .toArray();
     for (const row of lapsed) await this.endLease(row, now);
     this.wakeWaiters();
     await this.scheduleAlarm();
@@ -215,19 +263,22 @@ export class Dispatcher extends DurableObject<Env> {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
       const timedOut = overdue || row.cancel_reason === 'timeout';
       await endRun(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
-        from: ['PENDING', 'RUNNING'], patch: { reason: timedOut ? 'timeout' : 'cancel' },
+        from: ['PENDING', 'RUNNING'],
+        patch: { reason: timedOut ? 'timeout' : 'cancel' },
         note: timedOut ? 'run timed out and its agent did not report back' : 'run cancelled; its agent did not report back',
       });
     } else if (row.attempt >= MAX_JOB_ATTEMPTS) {
       this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
       await endRun(this.env, row.task_id, 'ERROR', {
-        from: ['PENDING', 'RUNNING'], patch: { reason: 'agent_lost' },
+        from: ['PENDING', 'RUNNING'],
+        patch: { reason: 'agent_lost' },
         note: `agent lost ${row.attempt} times (last: ${why}); giving up`,
       });
     } else {
       this.sql.exec("UPDATE jobs SET state = 'queued', agent_id = NULL, lease_expires_at = NULL, timeout_at = NULL WHERE task_id = ?", row.task_id);
       await changeStatus(this.env, row.task_id, 'PENDING', {
-        from: ['RUNNING', 'PENDING'], patch: { reason: 'requeued', agentId: null },
+        from: ['RUNNING', 'PENDING'],
+        patch: { reason: 'requeued', agentId: null },
         note: `agent lost (${why}); job requeued, attempt ${row.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
       });
     }

@@ -47,7 +47,9 @@ export type RoomApply = {
   status?: { status: ExecutionStatus; reason?: string | null };
 };
 /** A viewer opened by a member's session carries it, so that the session's end closes the socket (OrgHub.closeSockets). */
-type SocketAttachment = { role: 'viewer'; holder?: { organizationId: string; taskId: string; sessionId: string; userId: string } } | { role: 'agent'; attempt: number };
+type SocketAttachment =
+  | { role: 'viewer'; holder?: { organizationId: string; taskId: string; sessionId: string; userId: string } }
+  | { role: 'agent'; attempt: number };
 
 /**
  * The room's counters, kept in memory (loaded once per wake-up) and written to `meta` once per
@@ -93,10 +95,18 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', key, String(value));
   }
   private loadCounters(): Counters {
-    const m = new Map(this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('lastSeq', 'bytes', 'truncated', 'status', 'closed')").toArray().map((r) => [r.key, r.value]));
+    const m = new Map(
+      this.sql
+        .exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('lastSeq', 'bytes', 'truncated', 'status', 'closed')")
+        .toArray()
+        .map((r) => [r.key, r.value]),
+    );
     return {
-      lastSeq: Number(m.get('lastSeq') ?? 0), bytes: Number(m.get('bytes') ?? 0), truncated: m.get('truncated') === '1',
-      status: (m.get('status') as ExecutionStatus | undefined) ?? null, closed: (m.get('closed') as RoomClosed | undefined) ?? null,
+      lastSeq: Number(m.get('lastSeq') ?? 0),
+      bytes: Number(m.get('bytes') ?? 0),
+      truncated: m.get('truncated') === '1',
+      status: (m.get('status') as ExecutionStatus | undefined) ?? null,
+      closed: (m.get('closed') as RoomClosed | undefined) ?? null,
     };
   }
   /** Writes the counters that changed since `before` (inside the batch's transaction). */
@@ -127,8 +137,14 @@ export class ExecutionRoom extends DurableObject<Env> {
   async info() {
     const { lastSeq, bytes, truncated, status, closed } = this.counters;
     return {
-      taskId: this.meta('taskId') ?? null, organizationId: this.meta('organizationId') ?? null, status, closed,
-      lastSeq, bytes, truncated, viewers: this.ctx.getWebSockets('viewer').length,
+      taskId: this.meta('taskId') ?? null,
+      organizationId: this.meta('organizationId') ?? null,
+      status,
+      closed,
+      lastSeq,
+      bytes,
+      truncated,
+      viewers: this.ctx.getWebSockets('viewer').length,
     };
   }
 
@@ -177,8 +193,12 @@ export class ExecutionRoom extends DurableObject<Env> {
         const upTo = input.chunks?.length ? this.acceptAgentChunks(attempt, input.chunks) : input.attempt === undefined ? 0 : this.agentUpTo(attempt);
         if (input.tests?.length) {
           for (const t of input.tests) {
-            this.sql.exec('INSERT INTO tests (test_id, retry, result) VALUES (?, ?, ?) ON CONFLICT(test_id, retry) DO UPDATE SET result = excluded.result',
-              t.testId, t.retry ?? 0, JSON.stringify(t));
+            this.sql.exec(
+              'INSERT INTO tests (test_id, retry, result) VALUES (?, ?, ?) ON CONFLICT(test_id, retry) DO UPDATE SET result = excluded.result',
+              t.testId,
+              t.retry ?? 0,
+              JSON.stringify(t),
+            );
           }
         }
         // An ended run never goes back to PENDING or RUNNING, whatever order late status writes arrive in.
@@ -227,15 +247,27 @@ export class ExecutionRoom extends DurableObject<Env> {
         this.append({ stream: c.stream ?? 'stdout', data: c.data, ts: c.ts ?? Date.now() });
         upTo += 1;
       } else {
-        this.sql.exec('INSERT OR IGNORE INTO agent_pending (attempt, seq, stream, data, ts) VALUES (?, ?, ?, ?, ?)', attempt, c.seq, c.stream ?? 'stdout', c.data, c.ts ?? Date.now());
+        this.sql.exec(
+          'INSERT OR IGNORE INTO agent_pending (attempt, seq, stream, data, ts) VALUES (?, ?, ?, ?, ?)',
+          attempt,
+          c.seq,
+          c.stream ?? 'stdout',
+          c.data,
+          c.ts ?? Date.now(),
+        );
         parked = true;
       }
     }
     // Chunks parked by an earlier batch (or this one) that now follow on.
     if (parked || upTo > from) {
       for (;;) {
-        const next = this.sql.exec<{ stream: Line['stream']; data: string; ts: number }>(
-          'SELECT stream, data, ts FROM agent_pending WHERE attempt = ? AND seq = ?', attempt, upTo + 1).toArray()[0];
+        const next = this.sql
+          .exec<{ stream: Line['stream']; data: string; ts: number }>(
+            'SELECT stream, data, ts FROM agent_pending WHERE attempt = ? AND seq = ?',
+            attempt,
+            upTo + 1,
+          )
+          .toArray()[0];
         if (!next) break;
         this.append(next);
         upTo += 1;
@@ -243,7 +275,8 @@ export class ExecutionRoom extends DurableObject<Env> {
       // Parked copies of chunks that arrived in order after all.
       this.sql.exec('DELETE FROM agent_pending WHERE attempt = ? AND seq <= ?', attempt, upTo);
     }
-    if (upTo !== from || !stream) this.sql.exec('INSERT INTO agent_streams (attempt, up_to) VALUES (?, ?) ON CONFLICT(attempt) DO UPDATE SET up_to = excluded.up_to', attempt, upTo);
+    if (upTo !== from || !stream)
+      this.sql.exec('INSERT INTO agent_streams (attempt, up_to) VALUES (?, ?) ON CONFLICT(attempt) DO UPDATE SET up_to = excluded.up_to', attempt, upTo);
     return upTo;
   }
 
@@ -255,7 +288,12 @@ export class ExecutionRoom extends DurableObject<Env> {
     const seq = c.lastSeq + 1;
     let stored: StoredLogChunk;
     if (c.bytes + line.data.length > max) {
-      stored = { seq, stream: 'system', data: `\n[agnox] log truncated: this run's log passed ${(max / 1024 / 1024).toFixed(1)} MB; later output was not stored.\n`, ts: Date.now() };
+      stored = {
+        seq,
+        stream: 'system',
+        data: `\n[agnox] log truncated: this run's log passed ${(max / 1024 / 1024).toFixed(1)} MB; later output was not stored.\n`,
+        ts: Date.now(),
+      };
       c.truncated = true;
     } else {
       stored = { seq, stream: line.stream, data: line.data, ts: line.ts };
@@ -325,7 +363,10 @@ export class ExecutionRoom extends DurableObject<Env> {
 
   /** Every attempt of every test, in the order they were first seen. */
   async readTests(): Promise<TestResult[]> {
-    return this.sql.exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid').toArray().map((r) => JSON.parse(r.result));
+    return this.sql
+      .exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid')
+      .toArray()
+      .map((r) => JSON.parse(r.result));
   }
 
   // ── sockets ──────────────────────────────────────────────────────────────────────────────
@@ -369,7 +410,10 @@ export class ExecutionRoom extends DurableObject<Env> {
       }
     }
     if (frame.length) send({ type: 'log', chunks: frame });
-    const tests = this.sql.exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid').toArray().map((r) => JSON.parse(r.result) as TestResult);
+    const tests = this.sql
+      .exec<{ result: string }>('SELECT result FROM tests ORDER BY rowid')
+      .toArray()
+      .map((r) => JSON.parse(r.result) as TestResult);
     if (tests.length) send({ type: 'tests', results: tests });
   }
 
@@ -389,7 +433,11 @@ export class ExecutionRoom extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number) {
-    try { ws.close(code === 1005 ? 1000 : code, 'closing'); } catch { /* already closed */ }
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'closing');
+    } catch {
+      /* already closed */
+    }
     await this.untrackViewer(ws);
   }
 
@@ -403,14 +451,23 @@ export class ExecutionRoom extends DurableObject<Env> {
     const holder = attachment.role === 'viewer' ? attachment.holder : undefined;
     if (!holder) return;
     const open = this.ctx.getWebSockets(`session:${holder.sessionId}`).some((other) => other !== ws && other.readyState === WebSocket.OPEN);
-    if (!open) await hubOf(this.env, holder.organizationId).untrack(holder.taskId, holder.sessionId).catch(() => { /* the hub's row is dropped at its next close */ });
+    if (!open)
+      await hubOf(this.env, holder.organizationId)
+        .untrack(holder.taskId, holder.sessionId)
+        .catch(() => {
+          /* the hub's row is dropped at its next close */
+        });
   }
 
   /** Closes the viewers of a session or member (logout, removal, role change); returns how many. */
   async closeViewers(holder: LiveHolder, reason: string): Promise<number> {
     const sockets = this.ctx.getWebSockets(holderTag(holder));
     for (const ws of sockets) {
-      try { ws.close(LIVE_ACCESS_ENDED, reason); } catch { /* already closed */ }
+      try {
+        ws.close(LIVE_ACCESS_ENDED, reason);
+      } catch {
+        /* already closed */
+      }
     }
     return sockets.length;
   }
@@ -445,6 +502,10 @@ export class ExecutionRoom extends DurableObject<Env> {
   }
 
   private trySend(ws: WebSocket, text: string) {
-    try { ws.send(text); } catch { /* a closing socket; the viewer resumes with since= */ }
+    try {
+      ws.send(text);
+    } catch {
+      /* a closing socket; the viewer resumes with since= */
+    }
   }
 }

@@ -10,8 +10,7 @@ import type { Env } from '../worker/env';
 import { roomOf } from '../worker/bindings';
 
 /** A socket's tags: its member's session and the member, when a member (not an API key) opened it. */
-export const holderTags = (sessionId?: string | null, userId?: string | null) =>
-  (sessionId && userId ? [`session:${sessionId}`, `user:${userId}`] : []);
+export const holderTags = (sessionId?: string | null, userId?: string | null) => (sessionId && userId ? [`session:${sessionId}`, `user:${userId}`] : []);
 export const holderTag = (holder: LiveHolder) => ('sessionId' in holder ? `session:${holder.sessionId}` : `user:${holder.userId}`);
 
 export class OrgHub extends DurableObject<Env> {
@@ -41,7 +40,11 @@ export class OrgHub extends DurableObject<Env> {
     const text = JSON.stringify(message);
     const sockets = this.ctx.getWebSockets();
     for (const ws of sockets) {
-      try { ws.send(text); } catch { /* closing; the dashboard refetches on reconnect */ }
+      try {
+        ws.send(text);
+      } catch {
+        /* closing; the dashboard refetches on reconnect */
+      }
     }
     return sockets.length;
   }
@@ -64,20 +67,27 @@ export class OrgHub extends DurableObject<Env> {
   async closeSockets(holder: LiveHolder, reason: string): Promise<number> {
     let closed = 0;
     for (const ws of this.ctx.getWebSockets(holderTag(holder))) {
-      try { ws.close(LIVE_ACCESS_ENDED, reason); closed++; } catch { /* already closed */ }
+      try {
+        ws.close(LIVE_ACCESS_ENDED, reason);
+        closed++;
+      } catch {
+        /* already closed */
+      }
     }
     const [column, value] = 'sessionId' in holder ? ['session_id', holder.sessionId] : ['user_id', holder.userId];
     const rooms = this.sql.exec<{ task_id: string }>(`SELECT DISTINCT task_id FROM room_sessions WHERE ${column} = ?`, value).toArray();
-    const counts = await Promise.all(rooms.map(async ({ task_id }) => {
-      try {
-        const n = await roomOf(this.env, task_id).closeViewers(holder, reason);
-        this.sql.exec(`DELETE FROM room_sessions WHERE ${column} = ? AND task_id = ?`, value, task_id);
-        return n;
-      } catch (err) {
-        console.warn('live sockets of a room not closed', task_id, String(err)); // its row stays for the next call
-        return 0;
-      }
-    }));
+    const counts = await Promise.all(
+      rooms.map(async ({ task_id }) => {
+        try {
+          const n = await roomOf(this.env, task_id).closeViewers(holder, reason);
+          this.sql.exec(`DELETE FROM room_sessions WHERE ${column} = ? AND task_id = ?`, value, task_id);
+          return n;
+        } catch (err) {
+          console.warn('live sockets of a room not closed', task_id, String(err)); // its row stays for the next call
+          return 0;
+        }
+      }),
+    );
     return closed + counts.reduce((a, b) => a + b, 0);
   }
 
@@ -86,6 +96,10 @@ export class OrgHub extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number) {
-    try { ws.close(code === 1005 ? 1000 : code, 'closing'); } catch { /* already closed */ }
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'closing');
+    } catch {
+      /* already closed */
+    }
   }
 }

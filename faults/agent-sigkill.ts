@@ -5,7 +5,21 @@ import { FINAL } from '../agent/test/support/control-plane';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
 import {
-  type AgentProcess, containerExists, containersOf, exactlyOnce, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, startStack, stopAgent, waitFor,
+  type AgentProcess,
+  containerExists,
+  containersOf,
+  exactlyOnce,
+  type Harness,
+  launchAgent,
+  lineNumbers,
+  notesOf,
+  numberedLines,
+  type Report,
+  type Scenario,
+  since,
+  startStack,
+  stopAgent,
+  waitFor,
 } from './lib';
 import { tail } from './lib';
 
@@ -14,14 +28,19 @@ const TIMINGS = { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000' };
 
 /** Waits for attempt `n` to run with output, kills the agent, restarts it on the same identity. */
 async function killMidJob(h: Harness, report: Report, agent: AgentProcess, stateDir: string, taskId: string, n: number) {
-  await waitFor(`attempt ${n} to stream`, async () => {
-    const e = await h.execution(taskId);
-    if (e.status !== 'RUNNING' || e.attempt !== n) return undefined;
-    const text = (await h.logs(taskId)).map((c) => c.data).join('');
-    // The agent's own header of attempt n (`… runs <image>, attempt n`), then output after it.
-    const header = text.lastIndexOf(`, attempt ${n}\n`);
-    return n === 1 ? /line 10\n/.test(text) : header >= 0 && text.slice(header).includes('line 10\n');
-  }, 120_000, 200);
+  await waitFor(
+    `attempt ${n} to stream`,
+    async () => {
+      const e = await h.execution(taskId);
+      if (e.status !== 'RUNNING' || e.attempt !== n) return undefined;
+      const text = (await h.logs(taskId)).map((c) => c.data).join('');
+      // The agent's own header of attempt n (`… runs <image>, attempt n`), then output after it.
+      const header = text.lastIndexOf(`, attempt ${n}\n`);
+      return n === 1 ? /line 10\n/.test(text) : header >= 0 && text.slice(header).includes('line 10\n');
+    },
+    120_000,
+    200,
+  );
   agent.signal('SIGKILL');
   await agent.exited;
   const killedAt = Date.now();
@@ -33,8 +52,16 @@ async function killMidJob(h: Harness, report: Report, agent: AgentProcess, state
   // By the id recorded before the restart: the restarted agent gives the job back with its first
   // poll and may already run the next attempt, in a new container with the same task label.
   const stillThere = left.filter((id) => containerExists(id));
-  report.check(`attempt ${n}: the restarted agent removed the leftover container`, removed && left.length > 0 && stillThere.length === 0,
-    `${next.output().split('\n').find((l) => l.includes('leftover')) ?? 'no leftover line'}; left ${left.join(', ') || 'none'}${stillThere.length ? `, still there: ${stillThere.join(', ')}` : ''}`);
+  report.check(
+    `attempt ${n}: the restarted agent removed the leftover container`,
+    removed && left.length > 0 && stillThere.length === 0,
+    `${
+      next
+        .output()
+        .split('\n')
+        .find((l) => l.includes('leftover')) ?? 'no leftover line'
+    }; left ${left.join(', ') || 'none'}${stillThere.length ? `, still there: ${stillThere.join(', ')}` : ''}`,
+  );
   report.figure(`attempt ${n}: agent restart to polling (leftover removed)`, since(t0), 's');
   return { agent: next, killedAt };
 }
@@ -56,7 +83,12 @@ export const agentSigkill: Scenario = {
       report.step(`run A ${a}: kill the agent once mid-job`);
       let killed: number;
       ({ agent, killedAt: killed } = await killMidJob(h, report, agent, stateDir, a, 1));
-      await waitFor('run A to be requeued', async () => ((await h.execution(a)).attempt === 2 || (await h.execution(a)).status === 'PENDING' ? true : undefined), 120_000, 250);
+      await waitFor(
+        'run A to be requeued',
+        async () => ((await h.execution(a)).attempt === 2 || (await h.execution(a)).status === 'PENDING' ? true : undefined),
+        120_000,
+        250,
+      );
       report.figure('run A: kill → job requeued', since(killed), 's');
       report.figure('lease TTL', LEASE_TTL_MS / 1000, 's');
       const endA = await h.waitForStatus(a, FINAL, 120_000);
@@ -82,7 +114,11 @@ export const agentSigkill: Scenario = {
       const endB = await h.waitForStatus(b, FINAL, 120_000);
       report.figure(`run B: last kill → ${endB.status}`, since(killed), 's');
       const noteB = notesOf(await h.logs(b)).at(-1) ?? '';
-      report.check(`run B ends ERROR with reason agent_lost after ${MAX_JOB_ATTEMPTS} attempts`, endB.status === 'ERROR' && endB.reason === 'agent_lost' && endB.attempt === MAX_JOB_ATTEMPTS, `${endB.status}, reason ${endB.reason}, attempt ${endB.attempt}`);
+      report.check(
+        `run B ends ERROR with reason agent_lost after ${MAX_JOB_ATTEMPTS} attempts`,
+        endB.status === 'ERROR' && endB.reason === 'agent_lost' && endB.attempt === MAX_JOB_ATTEMPTS,
+        `${endB.status}, reason ${endB.reason}, attempt ${endB.attempt}`,
+      );
       report.check('run B log says why it failed', /agent lost 3 times .*giving up/.test(noteB), noteB);
       report.check('no container of either run is left', containersOf(a).length + containersOf(b).length === 0);
       report.check('the last agent is alive and polling', agent.child.exitCode === null && !agent.output().includes('fatal'));

@@ -9,7 +9,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { call, FINAL } from '../agent/test/support/control-plane';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import {
-  type AgentProcess, containersOf, type Harness, launchAgent, lineNumbers, notesOf, numberedLines, type Report, type Scenario, since, sleep, startStack, stopAgent, waitFor,
+  type AgentProcess,
+  containersOf,
+  type Harness,
+  launchAgent,
+  lineNumbers,
+  notesOf,
+  numberedLines,
+  type Report,
+  type Scenario,
+  since,
+  sleep,
+  startStack,
+  stopAgent,
+  waitFor,
 } from './lib';
 import { tail } from './lib';
 
@@ -24,16 +37,44 @@ function privateDaemon(report: Report) {
   const bridge = `agxf${process.pid % 100000}`;
   const start = async () => {
     if (spawnSync('ip', ['link', 'show', bridge], { stdio: 'ignore' }).status !== 0) {
-      for (const args of [['link', 'add', 'name', bridge, 'type', 'bridge'], ['addr', 'add', '10.213.0.1/24', 'dev', bridge], ['link', 'set', bridge, 'up']]) {
+      for (const args of [
+        ['link', 'add', 'name', bridge, 'type', 'bridge'],
+        ['addr', 'add', '10.213.0.1/24', 'dev', bridge],
+        ['link', 'set', bridge, 'up'],
+      ]) {
         const r = spawnSync('ip', args, { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
       }
     }
-    child = spawn('dockerd', ['--host', host, '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '--pidfile', `${dir}/docker.pid`,
-      `--bridge=${bridge}`, '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--log-level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      'dockerd',
+      [
+        '--host',
+        host,
+        '--data-root',
+        `${dir}/data`,
+        '--exec-root',
+        `${dir}/exec`,
+        '--pidfile',
+        `${dir}/docker.pid`,
+        `--bridge=${bridge}`,
+        '--iptables=false',
+        '--ip6tables=false',
+        '--ip-masq=false',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
-    await waitFor('the private dockerd', () => spawnSync('docker', ['version'], { env, stdio: 'ignore' }).status === 0 || (child!.exitCode !== null && Promise.reject(new Error(err))), 60_000, 200);
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    await waitFor(
+      'the private dockerd',
+      () => spawnSync('docker', ['version'], { env, stdio: 'ignore' }).status === 0 || (child!.exitCode !== null && Promise.reject(new Error(err))),
+      60_000,
+      200,
+    );
   };
   const kill = async () => {
     if (!child || child.exitCode !== null) return;
@@ -42,7 +83,10 @@ function privateDaemon(report: Report) {
     await exited;
   };
   return {
-    host, env, start, kill,
+    host,
+    env,
+    start,
+    kill,
     /** Stops it for good: dockerd, then the containerd it started (its pidfile), then the folder. */
     destroy: async () => {
       if (child && child.exitCode === null) {
@@ -54,15 +98,31 @@ function privateDaemon(report: Report) {
       const pidfile = `${dir}/exec/containerd/containerd.pid`;
       if (existsSync(pidfile)) {
         const pid = Number(readFileSync(pidfile, 'utf8'));
-        try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
         await sleep(2000);
       }
       // The container shims of this daemon (they outlive a killed dockerd), by their pids.
-      const shims = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('containerd-shim') && l.includes(dir));
-      for (const line of shims) { try { process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL'); } catch { /* gone */ } }
+      const shims = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l.includes('containerd-shim') && l.includes(dir));
+      for (const line of shims) {
+        try {
+          process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       spawnSync('umount', ['-R', `${dir}/data`], { stdio: 'ignore' });
       spawnSync('umount', ['-R', `${dir}/exec`], { stdio: 'ignore' });
-      try { rmSync(dir, { recursive: true, force: true }); } catch (err) { report.step(`could not remove ${dir}: ${String(err)}`); }
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch (err) {
+        report.step(`could not remove ${dir}: ${String(err)}`);
+      }
       spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
     },
   };
@@ -98,18 +158,38 @@ export const dockerStop: Scenario = {
       const endA = await h.waitForStatus(a, FINAL, 120_000);
       const notesA = notesOf(await h.logs(a));
       report.figure('daemon killed → run A ended', since(killedAt), 's');
-      report.check('run A ends FAILED/ERROR with a reason', ['FAILED', 'ERROR'].includes(endA.status) && !!endA.reason, `${endA.status}, reason ${endA.reason}`);
+      report.check(
+        'run A ends FAILED/ERROR with a reason',
+        ['FAILED', 'ERROR'].includes(endA.status) && !!endA.reason,
+        `${endA.status}, reason ${endA.reason}`,
+      );
       const said = notesA.find((n) => n.includes('agent reported')) ?? '';
-      report.check('run A\'s log says the Docker engine was lost', /docker/i.test(said), said);
+      report.check("run A's log says the Docker engine was lost", /docker/i.test(said), said);
 
       // While the daemon is down: the agent lives, says it is unhealthy, and takes no job.
       const b = await h.requestRun({ projectId });
       t0 = Date.now();
-      const unhealthy = await waitFor('the agent to report unhealthy', async () => { const r = await agentRow(h, name); return r?.healthy === false ? r : undefined; }, 60_000, 500).catch(() => undefined);
-      report.check('the agent reports itself unhealthy to the control plane', !!unhealthy, unhealthy ? `healthProblem: ${unhealthy.healthProblem}` : JSON.stringify(await agentRow(h, name)));
+      const unhealthy = await waitFor(
+        'the agent to report unhealthy',
+        async () => {
+          const r = await agentRow(h, name);
+          return r?.healthy === false ? r : undefined;
+        },
+        60_000,
+        500,
+      ).catch(() => undefined);
+      report.check(
+        'the agent reports itself unhealthy to the control plane',
+        !!unhealthy,
+        unhealthy ? `healthProblem: ${unhealthy.healthProblem}` : JSON.stringify(await agentRow(h, name)),
+      );
       await sleep(Math.max(0, 15_000 - (Date.now() - t0)));
       const bWhileDown = await h.execution(b);
-      report.check('a run queued while Docker is down waits (not taken and failed)', bWhileDown.status === 'PENDING', `${bWhileDown.status} ${bWhileDown.reason ?? ''}`);
+      report.check(
+        'a run queued while Docker is down waits (not taken and failed)',
+        bWhileDown.status === 'PENDING',
+        `${bWhileDown.status} ${bWhileDown.reason ?? ''}`,
+      );
       report.check('the agent process stays alive', agent.child.exitCode === null, `exit ${agent.child.exitCode}`);
 
       t0 = Date.now();
@@ -118,11 +198,23 @@ export const dockerStop: Scenario = {
       const endB = await h.waitForStatus(b, FINAL, 120_000);
       report.figure('daemon back → queued run B ended', since(t0), 's');
       report.check('run B runs and PASSES once the daemon is back', endB.status === 'PASSED', `${endB.status} ${endB.reason ?? ''}`);
-      const healthy = await waitFor('the agent to report healthy', async () => { const r = await agentRow(h, name); return r?.healthy === true && r.online ? r : undefined; }, 60_000, 500).catch(() => undefined);
+      const healthy = await waitFor(
+        'the agent to report healthy',
+        async () => {
+          const r = await agentRow(h, name);
+          return r?.healthy === true && r.online ? r : undefined;
+        },
+        60_000,
+        500,
+      ).catch(() => undefined);
       report.check('the agent reports healthy again', !!healthy);
-      await waitFor('run A\'s container to be removed', () => containersOf(a, daemon.host).length === 0, 30_000, 500).catch(() => {});
-      report.check('run A\'s container is gone after recovery', containersOf(a, daemon.host).length === 0, `${containersOf(a, daemon.host).length} left`);
-      const lines = agent.output().split('\n').filter((l) => /docker/i.test(l)).slice(0, 6);
+      await waitFor("run A's container to be removed", () => containersOf(a, daemon.host).length === 0, 30_000, 500).catch(() => {});
+      report.check("run A's container is gone after recovery", containersOf(a, daemon.host).length === 0, `${containersOf(a, daemon.host).length} left`);
+      const lines = agent
+        .output()
+        .split('\n')
+        .filter((l) => /docker/i.test(l))
+        .slice(0, 6);
       report.step(`agent said:\n    ${lines.join('\n    ')}`);
     } finally {
       if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
@@ -132,4 +224,3 @@ export const dockerStop: Scenario = {
     }
   },
 };
-

@@ -51,13 +51,18 @@ export function tail(text: string, lines = 40): string {
 }
 
 /** A job that prints `line 1` … `line N`, one every `intervalMs`: its log can be checked line by line. */
-export const numberedLines = (n: number, intervalMs: number) =>
-  `i=1; while [ $i -le ${n} ]; do echo "line $i"; i=$((i+1)); usleep ${intervalMs * 1000}; done`;
+export const numberedLines = (n: number, intervalMs: number) => `i=1; while [ $i -le ${n} ]; do echo "line $i"; i=$((i+1)); usleep ${intervalMs * 1000}; done`;
 
 /** The numbers of the `line N` rows on stdout, in stored order. */
 export function lineNumbers(chunks: { stream: string; data: string }[]): number[] {
-  return chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('').split('\n')
-    .map((l) => /^line (\d+)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
+  return chunks
+    .filter((c) => c.stream === 'stdout')
+    .map((c) => c.data)
+    .join('')
+    .split('\n')
+    .map((l) => /^line (\d+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]));
 }
 
 /** "1..N exactly once, in order", or what is wrong (missing, doubled, out of order). */
@@ -71,7 +76,8 @@ export function exactlyOnce(numbers: number[], n: number): { ok: boolean; detail
   const list = (xs: number[]) => `${xs.slice(0, 10).join(',')}${xs.length > 10 ? `,… (${xs.length})` : ''}`;
   return {
     ok,
-    detail: ok ? `${n}/${n} lines, each once, in order`
+    detail: ok
+      ? `${n}/${n} lines, each once, in order`
       : `${numbers.length} lines stored; missing [${list(missing)}]; doubled [${list(doubled)}]; ${ordered ? 'in order' : 'OUT OF ORDER'}`,
   };
 }
@@ -86,12 +92,28 @@ export async function startStack(report: Report): Promise<Harness> {
 }
 
 /** The built agent as a process, registered with a fresh token (or reusing `stateDir`'s identity). */
-export async function launchAgent(h: Harness, opts: { url?: string; stateDir?: string; name?: string; concurrency?: number; env?: Record<string, string>; register?: boolean } = {}) {
+export async function launchAgent(
+  h: Harness,
+  opts: { url?: string; stateDir?: string; name?: string; concurrency?: number; env?: Record<string, string>; register?: boolean } = {},
+) {
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(tmpdir(), 'agnox-fault-agent-'));
-  const args = ['--url', opts.url ?? h.cp.url, '--state-dir', stateDir, '--name', opts.name ?? `fault-${path.basename(stateDir)}`, '--concurrency', String(opts.concurrency ?? 1)];
+  const args = [
+    '--url',
+    opts.url ?? h.cp.url,
+    '--state-dir',
+    stateDir,
+    '--name',
+    opts.name ?? `fault-${path.basename(stateDir)}`,
+    '--concurrency',
+    String(opts.concurrency ?? 1),
+  ];
   if (opts.register !== false && !opts.stateDir) args.push('--token', await h.registrationToken());
   const agent = spawnAgent(args, opts.env ?? {});
-  await waitFor('the agent to poll', () => agent.output().includes('polling') || (agent.child.exitCode !== null && Promise.reject(new Error(agent.output()))), 60_000);
+  await waitFor(
+    'the agent to poll',
+    () => agent.output().includes('polling') || (agent.child.exitCode !== null && Promise.reject(new Error(agent.output()))),
+    60_000,
+  );
   return { agent, stateDir };
 }
 
@@ -103,7 +125,10 @@ export async function stopAgent(agent: AgentProcess | undefined): Promise<void> 
 
 /** Containers labelled for a task (on the engine `host` points at). */
 export function containersOf(taskId: string, host?: string): string[] {
-  const res = spawnSync('docker', ['ps', '-aq', '--filter', `label=agnox.task=${taskId}`], { encoding: 'utf8', env: { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) } });
+  const res = spawnSync('docker', ['ps', '-aq', '--filter', `label=agnox.task=${taskId}`], {
+    encoding: 'utf8',
+    env: { ...process.env, ...(host ? { DOCKER_HOST: host } : {}) },
+  });
   return res.stdout.split('\n').filter(Boolean);
 }
 
@@ -116,6 +141,11 @@ export function containerExists(id: string, host?: string): boolean {
 
 /** The `[agnox] …` notes the control plane wrote into a run's log. */
 export const notesOf = (chunks: { stream: string; data: string }[]) =>
-  chunks.filter((c) => c.stream === 'system').map((c) => c.data).join('').split('\n').filter((l) => l.startsWith('[agnox]'));
+  chunks
+    .filter((c) => c.stream === 'system')
+    .map((c) => c.data)
+    .join('')
+    .split('\n')
+    .filter((l) => l.startsWith('[agnox]'));
 
 export type Scenario = { name: string; summary: string; run: (report: Report) => Promise<void> };

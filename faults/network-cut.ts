@@ -7,7 +7,19 @@ import { startFlakyProxy } from '../agent/test/support/flaky-proxy';
 import { ensureBusyboxImage } from '../agent/test/support/images';
 import { HEARTBEAT_INTERVAL_MS, LEASE_TTL_MS } from '../worker/contracts/agent';
 import {
-  type AgentProcess, containersOf, exactlyOnce, launchAgent, lineNumbers, notesOf, numberedLines, type Scenario, since, sleep, startStack, stopAgent, waitFor,
+  type AgentProcess,
+  containersOf,
+  exactlyOnce,
+  launchAgent,
+  lineNumbers,
+  notesOf,
+  numberedLines,
+  type Scenario,
+  since,
+  sleep,
+  startStack,
+  stopAgent,
+  waitFor,
 } from './lib';
 import { tail } from './lib';
 
@@ -41,27 +53,46 @@ export const networkCut: Scenario = {
         await sleep(500);
       }
       const running = containersOf(taskId);
-      const inspect = running.length ? (await import('node:child_process')).spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', running[0]!], { encoding: 'utf8' }).stdout.trim() : 'none';
+      const inspect = running.length
+        ? (await import('node:child_process')).spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', running[0]!], { encoding: 'utf8' }).stdout.trim()
+        : 'none';
       await proxy.restore();
       const restoredAt = Date.now();
       report.step(`network restored after ${since(cutAt).toFixed(1)} s`);
       report.check('the container kept running through the cut', inspect === 'true', `container running: ${inspect}`);
-      report.check('the control plane kept the lease through the cut', leaseLostAfter === undefined,
-        leaseLostAfter === undefined ? 'still RUNNING, attempt 1' : `lease lost ${leaseLostAfter.toFixed(1)} s into the cut`);
+      report.check(
+        'the control plane kept the lease through the cut',
+        leaseLostAfter === undefined,
+        leaseLostAfter === undefined ? 'still RUNNING, attempt 1' : `lease lost ${leaseLostAfter.toFixed(1)} s into the cut`,
+      );
 
       // Catch-up: how long until the stored log holds everything printed so far.
       const printedByNow = () => Math.min(LINES, storedAtCut + Math.floor((Date.now() - cutAt) / 110));
-      await waitFor('the log to catch up', async () => lineNumbers(await h.logs(taskId)).length >= printedByNow() - 20 || (await h.execution(taskId)).status !== 'RUNNING', 60_000, 200)
-        .then(() => report.figure('restore → log caught up', since(restoredAt), 's'), () => report.check('the log catches up after the restore', false));
+      await waitFor(
+        'the log to catch up',
+        async () => lineNumbers(await h.logs(taskId)).length >= printedByNow() - 20 || (await h.execution(taskId)).status !== 'RUNNING',
+        60_000,
+        200,
+      ).then(
+        () => report.figure('restore → log caught up', since(restoredAt), 's'),
+        () => report.check('the log catches up after the restore', false),
+      );
       const end = await h.waitForStatus(taskId, FINAL, 180_000);
       const chunks = await h.logs(taskId);
       const lines = lineNumbers(chunks);
       const once = exactlyOnce(lines, LINES);
       report.step(`run ended ${end.status} (attempt ${end.attempt}, reason ${end.reason ?? '-'}) ${since(restoredAt).toFixed(1)} s after the restore`);
-      report.check('the run completes PASSED on its first attempt', end.status === 'PASSED' && end.attempt === 1, `${end.status}, attempt ${end.attempt}; notes: ${notesOf(chunks).join(' | ').slice(0, 400)}`);
+      report.check(
+        'the run completes PASSED on its first attempt',
+        end.status === 'PASSED' && end.attempt === 1,
+        `${end.status}, attempt ${end.attempt}; notes: ${notesOf(chunks).join(' | ').slice(0, 400)}`,
+      );
       report.check('the log is complete: every line once, in order', once.ok, once.detail);
       report.check('the container is removed', containersOf(taskId).length === 0);
-      const warnings = agent.output().split('\n').filter((l) => /heartbeat failed|log upload over HTTP failed|poll failed/.test(l));
+      const warnings = agent
+        .output()
+        .split('\n')
+        .filter((l) => /heartbeat failed|log upload over HTTP failed|poll failed/.test(l));
       report.figure('agent warnings during the cut (heartbeat/log/poll retries)', warnings.length);
     } finally {
       if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);

@@ -26,7 +26,7 @@ for (const scenario of chosen) {
   try {
     await scenario.run(report);
   } catch (err) {
-    crashed = err instanceof Error ? err.stack ?? err.message : String(err);
+    crashed = err instanceof Error ? (err.stack ?? err.message) : String(err);
     report.check('scenario ran to the end', false, crashed);
   }
   results.push({ name: scenario.name, report, crashed, seconds: (Date.now() - report.started) / 1000 });

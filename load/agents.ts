@@ -29,28 +29,49 @@ export class AgentFleet {
     const stateRoot = mkdtempSync(path.join(tmpdir(), 'agnox-load-agents-'));
     // One bundle for plain node (as the agent ships): twenty processes start fast and lean.
     const bundle = path.join(import.meta.dirname, 'dist/fake-agent.mjs');
-    await build({ entryPoints: [path.join(import.meta.dirname, 'fake-agent.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
-    const ready = tokens.map((token, i) => new Promise<void>((resolve, reject) => {
-      const name = `load-agent-${String(i + 1).padStart(2, '0')}`;
-      const child = fork(bundle, [], {
-        execArgv: [],
-        env: { ...process.env, LOAD_URL: url, LOAD_TOKEN: token, LOAD_NAME: name, LOAD_STATE_DIR: path.join(stateRoot, name), LOAD_LINES_PER_SECOND: String(linesPerSecond) },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      this.children.set(name, child);
-      this.exited.set(name, new Promise((r) => child.once('exit', (code) => r(code))));
-      child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-      child.on('message', (m: AgentMessage) => {
-        if (m.type === 'ready') resolve();
-        else this.receive(m);
-      });
-    }));
+    await build({
+      entryPoints: [path.join(import.meta.dirname, 'fake-agent.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    const ready = tokens.map(
+      (token, i) =>
+        new Promise<void>((resolve, reject) => {
+          const name = `load-agent-${String(i + 1).padStart(2, '0')}`;
+          const child = fork(bundle, [], {
+            execArgv: [],
+            env: {
+              ...process.env,
+              LOAD_URL: url,
+              LOAD_TOKEN: token,
+              LOAD_NAME: name,
+              LOAD_STATE_DIR: path.join(stateRoot, name),
+              LOAD_LINES_PER_SECOND: String(linesPerSecond),
+            },
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
+          this.children.set(name, child);
+          this.exited.set(name, new Promise((r) => child.once('exit', (code) => r(code))));
+          child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
+          child.on('message', (m: AgentMessage) => {
+            if (m.type === 'ready') resolve();
+            else this.receive(m);
+          });
+        }),
+    );
     await Promise.all(ready);
   }
 
   private receive(m: AgentMessage) {
     switch (m.type) {
-      case 'job': this.receipts.push({ agent: m.name, taskId: m.taskId, attempt: m.attempt, at: m.at }); break;
+      case 'job':
+        this.receipts.push({ agent: m.name, taskId: m.taskId, attempt: m.attempt, at: m.at });
+        break;
       case 'done': {
         const list = this.done.get(m.taskId) ?? [];
         list.push(m);
@@ -58,8 +79,13 @@ export class AgentFleet {
         this.onDone(m);
         break;
       }
-      case 'warn': if (this.warnings.length < 200) this.warnings.push(`${m.name}: ${m.message}`); break;
-      case 'stats': this.http.merge(m.http); this.cpuSeconds += m.cpuSeconds; break;
+      case 'warn':
+        if (this.warnings.length < 200) this.warnings.push(`${m.name}: ${m.message}`);
+        break;
+      case 'stats':
+        this.http.merge(m.http);
+        this.cpuSeconds += m.cpuSeconds;
+        break;
     }
   }
 
@@ -67,12 +93,17 @@ export class AgentFleet {
   async drain(timeoutMs: number): Promise<string[]> {
     for (const child of this.children.values()) if (child.connected) child.send({ type: 'drain' } satisfies AgentCommand);
     const problems: string[] = [];
-    await Promise.all([...this.exited].map(async ([name, exited]) => {
-      const timer = setTimeout(() => { problems.push(`${name} did not exit within ${timeoutMs / 1000} s of the drain`); this.children.get(name)?.kill('SIGKILL'); }, timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      if (code !== 0 && code !== null) problems.push(`${name} exited with code ${code}`);
-    }));
+    await Promise.all(
+      [...this.exited].map(async ([name, exited]) => {
+        const timer = setTimeout(() => {
+          problems.push(`${name} did not exit within ${timeoutMs / 1000} s of the drain`);
+          this.children.get(name)?.kill('SIGKILL');
+        }, timeoutMs);
+        const code = await exited;
+        clearTimeout(timer);
+        if (code !== 0 && code !== null) problems.push(`${name} exited with code ${code}`);
+      }),
+    );
     return problems;
   }
 

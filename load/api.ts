@@ -5,7 +5,10 @@
 export type Auth = { token?: string; apiKey?: string };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -24,7 +27,9 @@ export class Api {
       if (opts.apiKey) headers['x-api-key'] = opts.apiKey;
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(this.url + path, {
-        method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
         signal: AbortSignal.timeout(60_000),
       });
       const text = await res.text();
@@ -34,7 +39,11 @@ export class Api {
         continue;
       }
       let json: { success?: boolean; data?: T; error?: string } | undefined;
-      try { json = JSON.parse(text); } catch { /* not JSON */ }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
       if (!res.ok || !json?.success) throw new ApiError(res.status, `${method} ${path} → ${res.status} ${json?.error ?? text.slice(0, 200)}`);
       return json.data as T;
     }

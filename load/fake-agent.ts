@@ -56,7 +56,16 @@ const agent: Agent = new Agent({
     void agent.running.get(run.taskId)!.done.then((outcome) => {
       const { wsConnects } = run.streamer.stats;
       for (let i = 0; i < wsConnects; i++) http.record(STREAM_ROUTE, '1xx', 101);
-      send({ type: 'done', name, taskId: run.taskId, status: outcome.status, lastSeq: outcome.lastSeq, at: Date.now(), logAcked: run.streamer.acked >= outcome.lastSeq, wsConnects });
+      send({
+        type: 'done',
+        name,
+        taskId: run.taskId,
+        status: outcome.status,
+        lastSeq: outcome.lastSeq,
+        at: Date.now(),
+        logAcked: run.streamer.acked >= outcome.lastSeq,
+        wsConnects,
+      });
     });
   },
 });

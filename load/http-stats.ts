@@ -21,7 +21,10 @@ export const emptySnapshot = (): HttpSnapshot => ({ byOutcome: {}, byRouteStatus
 
 /** Path segments that are ids (task ids, agent ids, keys) become `:id`, so routes group. */
 export function routeOf(method: string, url: string): string {
-  const path = new URL(url).pathname.split('/').map((s) => (s.length >= 12 && /[\dA-Z]/.test(s) ? ':id' : s)).join('/');
+  const path = new URL(url).pathname
+    .split('/')
+    .map((s) => (s.length >= 12 && /[\dA-Z]/.test(s) ? ':id' : s))
+    .join('/');
   return `${method.toUpperCase()} ${path}`;
 }
 
@@ -42,7 +45,8 @@ export class HttpStats {
       this.data.latencies[route] ??= [];
       this.data.latencies[route].push(ms);
     }
-    if (outcome !== '2xx' && outcome !== '1xx' && outcome !== 'aborted' && this.data.samples.length < 20) this.data.samples.push(`${key}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
+    if (outcome !== '2xx' && outcome !== '1xx' && outcome !== 'aborted' && this.data.samples.length < 20)
+      this.data.samples.push(`${key}${detail ? `: ${detail.slice(0, 200)}` : ''}`);
   }
 
   /** Adds another process's counts (sent over IPC). */
@@ -71,7 +75,10 @@ export class HttpStats {
         if (outcome === '2xx' || outcome === '1xx' || outcome === '3xx') this.record(route, outcome, res.status, ms);
         else {
           // Peek at the error envelope for the report; the caller still reads the body.
-          const text = await res.clone().text().catch(() => '');
+          const text = await res
+            .clone()
+            .text()
+            .catch(() => '');
           this.record(route, outcome, res.status, ms, text);
         }
         return res;
@@ -96,10 +103,13 @@ export class HttpStats {
       const started = performance.now();
       let answered = false;
       let sent = false;
-      request.once('finish', () => { sent = true; });
+      request.once('finish', () => {
+        sent = true;
+      });
       // Where a connection failed: a kept-alive connection closed by the server just as it was
       // reused (the reporter resends those once) differs from a reset of a call under way.
-      const where = (phase: string) => `${phase}, ${request.reusedSocket ? 'kept-alive' : 'new'} connection, after ${Math.round(performance.now() - started)} ms`;
+      const where = (phase: string) =>
+        `${phase}, ${request.reusedSocket ? 'kept-alive' : 'new'} connection, after ${Math.round(performance.now() - started)} ms`;
       request.once('response', (res: IncomingMessage) => {
         answered = true;
         const status = res.statusCode ?? 0;
@@ -109,10 +119,18 @@ export class HttpStats {
       request.once('error', (err: NodeJS.ErrnoException) => {
         if (answered) return;
         answered = true;
-        this.record(route, 'network', 'network', undefined, `${err.code ?? err.message} (${where(sent ? 'request sent, waiting for the answer' : 'sending the request')})`);
+        this.record(
+          route,
+          'network',
+          'network',
+          undefined,
+          `${err.code ?? err.message} (${where(sent ? 'request sent, waiting for the answer' : 'sending the request')})`,
+        );
       });
       // Destroyed before an answer without an error: the caller's timeout or abort.
-      request.once('close', () => { if (!answered) this.record(route, 'aborted', 'aborted'); });
+      request.once('close', () => {
+        if (!answered) this.record(route, 'aborted', 'aborted');
+      });
     });
   }
 }

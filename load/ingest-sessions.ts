@@ -17,13 +17,18 @@ const TICK_MS = 200;
 const EVENTS_PER_TEST = 4; // test-begin, two log lines, test-end
 
 export type IngestRun = {
-  pipeline: number; taskId: string | null; tests: number; failed: number; expectedStatus: 'PASSED' | 'FAILED';
+  pipeline: number;
+  taskId: string | null;
+  tests: number;
+  failed: number;
+  expectedStatus: 'PASSED' | 'FAILED';
   /** Why the reporter left the run in its spool file (then uploaded as `agnox-report upload` does), if it did. */
   spooled: string | null;
-  eventsSent: number; problems: string[];
+  eventsSent: number;
+  problems: string[];
 };
 
-type Pending = IngestEvent extends infer E ? E extends IngestEvent ? Omit<E, 'seq'> : never : never;
+type Pending = IngestEvent extends infer E ? (E extends IngestEvent ? Omit<E, 'seq'> : never) : never;
 
 export class IngestSessions {
   readonly runs: IngestRun[] = [];
@@ -40,7 +45,9 @@ export class IngestSessions {
 
   start() {
     // CI pipelines do not all start in the same second: spread over the first 10 s.
-    this.pipelines = this.opts.keys.map((key, i) => new Promise<void>((r) => setTimeout(r, (i * 10_000) / this.opts.keys.length)).then(() => this.pipeline(i + 1, key)));
+    this.pipelines = this.opts.keys.map((key, i) =>
+      new Promise<void>((r) => setTimeout(r, (i * 10_000) / this.opts.keys.length)).then(() => this.pipeline(i + 1, key)),
+    );
   }
 
   /** No new runs; resolves when the runs under way have ended and been checked. */
@@ -56,12 +63,25 @@ export class IngestSessions {
   private async oneRun(pipeline: number, runNo: number, apiKey: string): Promise<IngestRun> {
     const { testsPerRun, eventsPerSecond } = this.opts;
     const options: ResolvedOptions = {
-      apiKey, projectId: this.opts.projectId, baseUrl: this.opts.url, flushIntervalMs: 2000, maxBatchSize: 50, debug: false,
-      endTimeoutMs: 120_000, requestTimeoutMs: 30_000, uploadAttachments: false, attachmentBudgetBytes: 0,
+      apiKey,
+      projectId: this.opts.projectId,
+      baseUrl: this.opts.url,
+      flushIntervalMs: 2000,
+      maxBatchSize: 50,
+      debug: false,
+      endTimeoutMs: 120_000,
+      requestTimeoutMs: 30_000,
+      uploadAttachments: false,
+      attachmentBudgetBytes: 0,
     };
     const runId = `load-p${pipeline}-r${runNo}-${Date.now()}`;
-    const delivery = new Delivery(options, { projectId: this.opts.projectId, framework: 'playwright', reporterVersion: 'load', totalTests: testsPerRun, runId, runName: runId },
-      path.join(this.spoolDir, `${runId}.jsonl`), () => {}, 'agnox-load');
+    const delivery = new Delivery(
+      options,
+      { projectId: this.opts.projectId, framework: 'playwright', reporterVersion: 'load', totalTests: testsPerRun, runId, runName: runId },
+      path.join(this.spoolDir, `${runId}.jsonl`),
+      () => {},
+      'agnox-load',
+    );
     delivery.start();
     // One run in three has a failing test.
     const failing = runNo % 3 === 0 ? new Set([7]) : new Set<number>();
@@ -78,7 +98,16 @@ export class IngestSessions {
           { type: 'test-begin', testId, title: `test ${test}`, file: 'load.spec.ts', timestamp: now },
           { type: 'log', testId, chunk: `[${runId}] test ${test} step 1\n`, timestamp: now, stream: 'stdout' },
           { type: 'log', testId, chunk: `[${runId}] test ${test} step 2\n`, timestamp: now, stream: 'stdout' },
-          { type: 'test-end', testId, title: `test ${test}`, file: 'load.spec.ts', status: failing.has(test) ? 'failed' : 'passed', duration: 150, timestamp: now, ...(failing.has(test) ? { error: 'expected 1 to be 2' } : {}) },
+          {
+            type: 'test-end',
+            testId,
+            title: `test ${test}`,
+            file: 'load.spec.ts',
+            status: failing.has(test) ? 'failed' : 'passed',
+            duration: 150,
+            timestamp: now,
+            ...(failing.has(test) ? { error: 'expected 1 to be 2' } : {}),
+          },
         ];
         for (const e of events) {
           if (e.type === 'log') logText.push(e.chunk);
@@ -90,8 +119,20 @@ export class IngestSessions {
     }
     const failed = failing.size;
     const expectedStatus = failed ? 'FAILED' : 'PASSED';
-    const end = await delivery.finish({ status: expectedStatus, summary: { total: testsPerRun, passed: testsPerRun - failed, failed, skipped: 0, duration: Date.now() - started } });
-    const run: IngestRun = { pipeline, taskId: end.taskId ?? null, tests: testsPerRun, failed, expectedStatus, spooled: null, eventsSent: delivery.stats.eventsSent, problems: [] };
+    const end = await delivery.finish({
+      status: expectedStatus,
+      summary: { total: testsPerRun, passed: testsPerRun - failed, failed, skipped: 0, duration: Date.now() - started },
+    });
+    const run: IngestRun = {
+      pipeline,
+      taskId: end.taskId ?? null,
+      tests: testsPerRun,
+      failed,
+      expectedStatus,
+      spooled: null,
+      eventsSent: delivery.stats.eventsSent,
+      problems: [],
+    };
     if (end.outcome === 'spooled') {
       // The reporter does not hold a CI job up for a slow server: what it could not send is in its
       // spool file, which the pipeline's next step uploads (`agnox-report upload`).
@@ -123,7 +164,10 @@ export class IngestSessions {
       const wrong = stored.filter((t) => t.status !== (failing.has(Number(t.testId.slice(5))) ? 'failed' : 'passed'));
       if (wrong.length) run.problems.push(`${wrong.length} results with the wrong status`);
       const log = await readLog(this.api, this.opts.token, taskId);
-      const text = log.chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('');
+      const text = log.chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.data)
+        .join('');
       if (text !== logText.join('')) run.problems.push(`stored log differs: ${text.split('\n').length - 1} of ${logText.length} lines`);
     } catch (err) {
       run.problems.push(`reading the run back: ${String(err)}`);

@@ -33,9 +33,16 @@ export function jobLines(taskId: string): JobLine[] {
 }
 
 /** The job's output as the log stores it: stdout and stderr in order, the agent's and control plane's system lines left out. */
-export const expectedJobText = (taskId: string) => jobLines(taskId).map((l) => l.text).join('');
+export const expectedJobText = (taskId: string) =>
+  jobLines(taskId)
+    .map((l) => l.text)
+    .join('');
 
-export const jobTextOf = (chunks: { stream: string; data: string }[]) => chunks.filter((c) => c.stream !== 'system').map((c) => c.data).join('');
+export const jobTextOf = (chunks: { stream: string; data: string }[]) =>
+  chunks
+    .filter((c) => c.stream !== 'system')
+    .map((c) => c.data)
+    .join('');
 
 /** Null when `actual` is the job's exact output; else where it first differs. */
 export function jobLogProblem(taskId: string, actual: string): string | null {

@@ -23,11 +23,19 @@ export function schedSeconds(pid: number): { cpu: number; waited: number } {
       total.cpu += (cpu ?? 0) / 1e9;
       total.waited += (waited ?? 0) / 1e9;
     }
-  } catch { /* exited */ }
+  } catch {
+    /* exited */
+  }
   return total;
 }
 
-const commOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } };
+const commOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
 
 /**
  * The `workerd` processes under `rootPid`: wrangler dev runs two, the app (the Worker and its
@@ -41,7 +49,13 @@ export function findWorkerd(rootPid: number): { app: number | null; proxy: numbe
     let under = false;
     for (let p: number | null = pid, hops = 0; p && p > 1 && hops < 10; p = parentOf(p), hops++) if (p === rootPid) under = true;
     if (!under) continue;
-    const cmdline = (() => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } })();
+    const cmdline = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
     if (cmdline.includes('--inspector-addr')) found.app = pid;
     else found.proxy = pid;
   }
@@ -57,7 +71,13 @@ export const rssMb = (pid: number): number | null => {
   }
 };
 
-export const openFds = (pid: number): number | null => { try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; } };
+export const openFds = (pid: number): number | null => {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+};
 
 /** RSS of one process, with its open files and the machine's load average at the same moment. */
 export class MemorySampler {
@@ -65,7 +85,10 @@ export class MemorySampler {
   private timer: NodeJS.Timeout | null = null;
   constructor(readonly pid: number) {}
   start(everyMs = 2000) {
-    const sample = () => { const mb = rssMb(this.pid); if (mb !== null) this.samples.push({ at: Date.now(), mb, fds: openFds(this.pid), load: os.loadavg()[0]! }); };
+    const sample = () => {
+      const mb = rssMb(this.pid);
+      if (mb !== null) this.samples.push({ at: Date.now(), mb, fds: openFds(this.pid), load: os.loadavg()[0]! });
+    };
     sample();
     this.timer = setInterval(sample, everyMs);
   }

@@ -15,7 +15,11 @@ export async function readLog(api: Api, token: string, taskId: string): Promise<
   const chunks: StoredChunk[] = [];
   let lastSeq = 0;
   for (;;) {
-    const page: { chunks: StoredChunk[]; lastSeq: number } = await api.call('GET', `/api/executions/${taskId}/logs?since=${chunks.at(-1)?.seq ?? 0}&limit=20000`, { token });
+    const page: { chunks: StoredChunk[]; lastSeq: number } = await api.call(
+      'GET',
+      `/api/executions/${taskId}/logs?since=${chunks.at(-1)?.seq ?? 0}&limit=20000`,
+      { token },
+    );
     lastSeq = page.lastSeq;
     chunks.push(...page.chunks);
     if (!page.chunks.length || (chunks.at(-1)?.seq ?? 0) >= page.lastSeq) break;

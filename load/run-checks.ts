@@ -13,7 +13,10 @@ const VIEWER_GRACE_MS = 60_000;
 export class RunChecks {
   private readonly pending: Promise<RunCheck>[] = [];
 
-  constructor(private readonly api: Api, private readonly token: string) {}
+  constructor(
+    private readonly api: Api,
+    private readonly token: string,
+  ) {}
 
   /** The run is over (its agent reported it): check it once its viewers have seen the end. */
   check(taskId: string, views: Promise<RunView>[]) {
@@ -38,7 +41,10 @@ export class RunChecks {
       if (log.chunks.some((c, i) => c.seq !== i + 1)) logProblem = `stored seqs are not 1..${log.chunks.length}`;
       for (const v of views) {
         if (v.problems.length) viewProblems.push(`viewer ${v.viewer} of ${taskId}: ${v.problems.slice(0, 3).join('; ')}`);
-        else if (v.digest !== log.digest) viewProblems.push(`viewer ${v.viewer} of ${taskId}: received ${v.chunks} chunks up to seq ${v.lastSeq}, stored ${log.chunks.length} up to ${log.lastSeq}, content differs`);
+        else if (v.digest !== log.digest)
+          viewProblems.push(
+            `viewer ${v.viewer} of ${taskId}: received ${v.chunks} chunks up to seq ${v.lastSeq}, stored ${log.chunks.length} up to ${log.lastSeq}, content differs`,
+          );
       }
     } catch (err) {
       logProblem = `reading the log back: ${String(err)}`;

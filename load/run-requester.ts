@@ -14,7 +14,11 @@ export class RunRequester {
   private finished = new Set<string>();
   onRequested: (r: Requested) => void = () => {};
 
-  constructor(private readonly api: Api, private readonly org: { token: string; ciKey: string; projectId: string }, private readonly slots: number) {}
+  constructor(
+    private readonly api: Api,
+    private readonly org: { token: string; ciKey: string; projectId: string },
+    private readonly slots: number,
+  ) {}
 
   /** Ramps up over `rampMs` (agents do not all get their first job in the same second), then keeps every slot busy. */
   async start(rampMs = 10_000) {
@@ -54,12 +58,13 @@ export class RunRequester {
     const via = this.count++ % 2 === 0 ? 'user' : 'ci';
     const requestedAt = Date.now();
     try {
-      const data = via === 'user'
-        ? await this.api.call('POST', '/api/execution-request', { token: this.org.token, body: { projectId: this.org.projectId } })
-        : await this.api.call('POST', '/api/ci/trigger', {
-          apiKey: this.org.ciKey,
-          body: { projectId: this.org.projectId, ciContext: { source: 'github', repository: 'acme/load', branch: 'main', commitSha: `c${this.count}` } },
-        });
+      const data =
+        via === 'user'
+          ? await this.api.call('POST', '/api/execution-request', { token: this.org.token, body: { projectId: this.org.projectId } })
+          : await this.api.call('POST', '/api/ci/trigger', {
+              apiKey: this.org.ciKey,
+              body: { projectId: this.org.projectId, ciContext: { source: 'github', repository: 'acme/load', branch: 'main', commitSha: `c${this.count}` } },
+            });
       const r: Requested = { taskId: data.taskId, via, requestedAt, answeredAt: Date.now() };
       this.requested.set(r.taskId, r);
       this.onRequested(r);

@@ -62,7 +62,9 @@ const http = new HttpStats(['POST /api/ingest/event']);
 // (X_LOCAL_OBSERVABILITY=true), so the figures are the app's.
 process.env.X_LOCAL_OBSERVABILITY ??= 'false';
 
-log(`starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; wrangler's local observability ${process.env.X_LOCAL_OBSERVABILITY === 'false' ? 'off' : 'on'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
+log(
+  `starting: ${SECONDS} s, ${AGENTS} agents (${LINES_PER_SECOND} log lines/s per job), ${VIEWERS} viewers (${HUB_VIEWERS} on the org hub), ${INGEST_SESSIONS} ingest sessions at ${INGEST_EVENTS_PER_SECOND} events/s; wrangler's local observability ${process.env.X_LOCAL_OBSERVABILITY === 'false' ? 'off' : 'on'}; ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
+);
 const billing = await startBilling();
 const cp = await startControlPlane({ vars: billing.vars });
 http.instrumentFetch(); // after start-up: its health polls are not part of the load
@@ -86,7 +88,14 @@ try {
   await fleet.start(cp.url, org.registrationTokens, LINES_PER_SECOND);
   log(`${AGENTS} agents registered and polling`);
 
-  const viewers = new Viewers(api, http, org.token, cp.url.replace(/^http/, 'ws'), VIEWERS - HUB_VIEWERS, Math.ceil((VIEWERS - HUB_VIEWERS) / Math.max(1, AGENTS)));
+  const viewers = new Viewers(
+    api,
+    http,
+    org.token,
+    cp.url.replace(/^http/, 'ws'),
+    VIEWERS - HUB_VIEWERS,
+    Math.ceil((VIEWERS - HUB_VIEWERS) / Math.max(1, AGENTS)),
+  );
   await viewers.startHub(HUB_VIEWERS);
   log(`${HUB_VIEWERS} viewers on the org hub`);
 
@@ -97,7 +106,14 @@ try {
     requester.finishedRun(d.taskId);
     if (requester.requested.has(d.taskId)) checks.check(d.taskId, viewers.views.get(d.taskId) ?? []);
   };
-  const ingest = new IngestSessions(api, { url: cp.url, token: org.token, projectId: org.projectId, keys: org.ingestKeys, eventsPerSecond: INGEST_EVENTS_PER_SECOND, testsPerRun: INGEST_TESTS_PER_RUN });
+  const ingest = new IngestSessions(api, {
+    url: cp.url,
+    token: org.token,
+    projectId: org.projectId,
+    keys: org.ingestKeys,
+    eventsPerSecond: INGEST_EVENTS_PER_SECOND,
+    testsPerRun: INGEST_TESTS_PER_RUN,
+  });
 
   const started = Date.now();
   const fdsAtStart = openFds(workerd);
@@ -106,7 +122,9 @@ try {
   ingest.start();
   const progress = setInterval(() => {
     const mem = memory.samples.at(-1)?.mb.toFixed(0) ?? '?';
-    log(`${Math.round((Date.now() - started) / 1000)} s: ${fleet.done.size} runs done, ${requester.outstanding} in flight, ${ingest.runs.length} ingest runs done, ${ingest.eventsSent} events; 5xx ${http.data.byOutcome['5xx'] ?? 0}, 429 ${http.data.byOutcome['429'] ?? 0}; workerd ${mem} MB`);
+    log(
+      `${Math.round((Date.now() - started) / 1000)} s: ${fleet.done.size} runs done, ${requester.outstanding} in flight, ${ingest.runs.length} ingest runs done, ${ingest.eventsSent} events; 5xx ${http.data.byOutcome['5xx'] ?? 0}, 429 ${http.data.byOutcome['429'] ?? 0}; workerd ${mem} MB`,
+    );
   }, 15_000);
   await sleep(SECONDS * 1000);
 
@@ -119,8 +137,10 @@ try {
   const driverCpu = process.cpuUsage(schedAtStart.driver);
   const [appSched, proxySched] = [schedSeconds(workerd), schedSeconds(proxy)];
   const cpu = {
-    workerd: appSched.cpu - schedAtStart.app.cpu, waited: appSched.waited - schedAtStart.app.waited,
-    proxy: proxySched.cpu - schedAtStart.proxy.cpu, driver: (driverCpu.user + driverCpu.system) / 1e6,
+    workerd: appSched.cpu - schedAtStart.app.cpu,
+    waited: appSched.waited - schedAtStart.app.waited,
+    proxy: proxySched.cpu - schedAtStart.proxy.cpu,
+    driver: (driverCpu.user + driverCpu.system) / 1e6,
   };
   const agentExit = await fleet.drain(60_000);
   const runChecks = await checks.results();
@@ -146,8 +166,12 @@ try {
 
   // Everything the org has, from the list API: the final word on statuses and on strays.
   const listed = new Map<string, { status: string; source: string; passed: number; failed: number; totalTests: number }>();
-  for (let cursor: string | null = null; ;) {
-    const page: { items: any[]; nextCursor: string | null } = await api.call('GET', `/api/executions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: org.token });
+  for (let cursor: string | null = null; ; ) {
+    const page: { items: any[]; nextCursor: string | null } = await api.call(
+      'GET',
+      `/api/executions?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { token: org.token },
+    );
     for (const e of page.items) listed.set(e.taskId, e);
     cursor = page.nextCursor;
     if (!cursor) break;
@@ -165,7 +189,8 @@ try {
     const row = listed.get(r.taskId);
     const expected = jobPlan(r.taskId).exitCode === 0 ? 'PASSED' : 'FAILED';
     if (got.length !== 1) once.push(`${r.taskId}: handed to agents ${got.length} times (${got.map((g) => `${g.agent} attempt ${g.attempt}`).join(', ')})`);
-    else if (done.length !== 1 || done[0]!.status !== expected) once.push(`${r.taskId}: agent reported ${done.map((d) => d.status).join(', ') || 'nothing'}, expected ${expected}`);
+    else if (done.length !== 1 || done[0]!.status !== expected)
+      once.push(`${r.taskId}: agent reported ${done.map((d) => d.status).join(', ') || 'nothing'}, expected ${expected}`);
     else if (row?.status !== expected) once.push(`${r.taskId}: stored status ${row?.status ?? 'missing'}, expected ${expected}`);
   }
   for (const [taskId, got] of receiptsOf) if (!requester.requested.has(taskId)) once.push(`${taskId}: handed to ${got[0]!.agent} but never requested`);
@@ -181,15 +206,24 @@ try {
     if (!row || !isFinal(row.status) || r.requestedAt < viewers.hubConnectedAt) continue;
     const told = viewers.hubStatuses(r.taskId);
     const missed = told.filter((s) => s !== row.status).length;
-    if (missed) hub.push(`${r.taskId}: ${missed} of ${told.length} hub viewers were not told it ended ${row.status} (last told: ${told.find((s) => s !== row.status) ?? 'nothing'})`);
+    if (missed)
+      hub.push(
+        `${r.taskId}: ${missed} of ${told.length} hub viewers were not told it ended ${row.status} (last told: ${told.find((s) => s !== row.status) ?? 'nothing'})`,
+      );
   }
 
   const ingestProblems: string[] = [];
   for (const run of ingest.runs) {
     for (const p of run.problems) ingestProblems.push(`pipeline ${run.pipeline} ${run.taskId ?? '(no run)'}: ${p}`);
     const row = run.taskId ? listed.get(run.taskId) : undefined;
-    if (run.taskId && row && (row.status !== run.expectedStatus || row.totalTests !== run.tests || row.failed !== run.failed || row.passed !== run.tests - run.failed)) {
-      ingestProblems.push(`${run.taskId}: stored ${row.status} ${row.passed}/${row.failed}/${row.totalTests}, expected ${run.expectedStatus} ${run.tests - run.failed}/${run.failed}/${run.tests}`);
+    if (
+      run.taskId &&
+      row &&
+      (row.status !== run.expectedStatus || row.totalTests !== run.tests || row.failed !== run.failed || row.passed !== run.tests - run.failed)
+    ) {
+      ingestProblems.push(
+        `${run.taskId}: stored ${row.status} ${row.passed}/${row.failed}/${row.totalTests}, expected ${run.expectedStatus} ${run.tests - run.failed}/${run.failed}/${run.tests}`,
+      );
     }
   }
 
@@ -197,25 +231,56 @@ try {
   const strays = [...listed.keys()].filter((t) => !known.has(t)).map((t) => `${t}: ${listed.get(t)!.status}, never asked for`);
 
   const o = http.data.byOutcome;
-  const unexpected4xx = Object.entries(http.data.byRouteStatus).filter(([k]) => / 4\d\d$/.test(k) && !k.endsWith(' 429')).map(([k, n]) => `${k} × ${n}`);
-  const network = Object.entries(http.data.byRouteStatus).filter(([k]) => / network$/.test(k)).map(([k, n]) => `${k} × ${n}`);
-  const timeouts = Object.entries(http.data.byRouteStatus).filter(([k]) => / timeout$/.test(k)).map(([k, n]) => `${k} × ${n}`);
-  const fiveXX = Object.entries(http.data.byRouteStatus).filter(([k]) => / 5\d\d$/.test(k)).map(([k, n]) => `${k} × ${n}`);
+  const unexpected4xx = Object.entries(http.data.byRouteStatus)
+    .filter(([k]) => / 4\d\d$/.test(k) && !k.endsWith(' 429'))
+    .map(([k, n]) => `${k} × ${n}`);
+  const network = Object.entries(http.data.byRouteStatus)
+    .filter(([k]) => / network$/.test(k))
+    .map(([k, n]) => `${k} × ${n}`);
+  const timeouts = Object.entries(http.data.byRouteStatus)
+    .filter(([k]) => / timeout$/.test(k))
+    .map(([k, n]) => `${k} × ${n}`);
+  const fiveXX = Object.entries(http.data.byRouteStatus)
+    .filter(([k]) => / 5\d\d$/.test(k))
+    .map(([k, n]) => `${k} × ${n}`);
   const results: Check[] = [
-    { name: 'every job ran exactly once (none lost, none doubled), with the status its exit code asks for', problems: once, detail: `${requested.length} runs, ${fleet.receipts.length} hand-outs` },
-    { name: 'every job log complete and in order in storage (read back via the API)', problems: storage, detail: `${runChecks.length} logs, ${runChecks.reduce((n, c) => n + c.lines, 0)} job lines` },
-    { name: 'every viewer got its run\'s whole log, gap-free and duplicate-free (replay + live)', problems: viewerProblems, detail: `${views.length} viewer sessions, ${drops} socket drops resumed` },
-    { name: 'every org-hub viewer was told every run\'s final status', problems: hub, detail: `${HUB_VIEWERS} viewers` },
-    { name: 'every ingest result stored (tests, log lines and summary per session)', problems: ingestProblems, detail: `${ingest.runs.length} sessions, ${ingest.eventsSent} events (${ingest.runs.filter((r) => r.spooled).length} of them through the spool upload)` },
     {
-      name: 'the reporter delivered every run live (none left in its spool)', warn: true,
+      name: 'every job ran exactly once (none lost, none doubled), with the status its exit code asks for',
+      problems: once,
+      detail: `${requested.length} runs, ${fleet.receipts.length} hand-outs`,
+    },
+    {
+      name: 'every job log complete and in order in storage (read back via the API)',
+      problems: storage,
+      detail: `${runChecks.length} logs, ${runChecks.reduce((n, c) => n + c.lines, 0)} job lines`,
+    },
+    {
+      name: "every viewer got its run's whole log, gap-free and duplicate-free (replay + live)",
+      problems: viewerProblems,
+      detail: `${views.length} viewer sessions, ${drops} socket drops resumed`,
+    },
+    { name: "every org-hub viewer was told every run's final status", problems: hub, detail: `${HUB_VIEWERS} viewers` },
+    {
+      name: 'every ingest result stored (tests, log lines and summary per session)',
+      problems: ingestProblems,
+      detail: `${ingest.runs.length} sessions, ${ingest.eventsSent} events (${ingest.runs.filter((r) => r.spooled).length} of them through the spool upload)`,
+    },
+    {
+      name: 'the reporter delivered every run live (none left in its spool)',
+      warn: true,
       problems: ingest.runs.filter((r) => r.spooled).map((r) => `pipeline ${r.pipeline} ${r.taskId}: spooled (${r.spooled}), uploaded afterwards`),
-      detail: 'the reporter waits at the end of a run for a server that has answered (up to its endTimeoutMs, 120 s here), and spools at once for one that does not answer or cannot be connected to',
+      detail:
+        'the reporter waits at the end of a run for a server that has answered (up to its endTimeoutMs, 120 s here), and spools at once for one that does not answer or cannot be connected to',
     },
     { name: 'no execution that was not asked for', problems: strays, detail: `${listed.size} executions listed` },
     { name: 'zero 5xx answers', problems: fiveXX, detail: `${Object.values(o).reduce((a, b) => a + b, 0)} answers` },
     { name: 'no connection failures', problems: network },
-    { name: 'no client timeouts (answers slower than the client waits)', problems: timeouts, warn: true, detail: 'not a failure when the server is starved of CPU (see CPU below); every client retries' },
+    {
+      name: 'no client timeouts (answers slower than the client waits)',
+      problems: timeouts,
+      warn: true,
+      detail: 'not a failure when the server is starved of CPU (see CPU below); every client retries',
+    },
     { name: 'no 4xx answers (other than 429)', problems: unexpected4xx },
     { name: 'agents drained and exited cleanly', problems: [...agentExit, ...requester.failures.map((f) => `run request failed: ${f}`)] },
   ];
@@ -232,9 +297,13 @@ try {
     load: memory.samples.map((s) => ({ at: s.at, v: s.load })),
   });
   const loadEnd = started + SECONDS * 1000;
-  const phaseOf = (minuteStart: number) => (minuteStart >= idleFrom ? 'idle' : minuteStart >= loadEnd ? 'drain' : minuteStart + 60_000 > loadEnd ? 'load/drain' : 'load');
+  const phaseOf = (minuteStart: number) =>
+    minuteStart >= idleFrom ? 'idle' : minuteStart >= loadEnd ? 'drain' : minuteStart + 60_000 > loadEnd ? 'load/drain' : 'load';
   const fmt = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(digits));
-  const curve = minutes.map((m, i) => `${String(i + 1).padStart(6)}  ${phaseOf(started + i * 60_000).padEnd(10)} ${fmt(m.rss).padStart(7)} ${fmt(m.heap, 1).padStart(11)} ${fmt(m.fds).padStart(11)} ${fmt(m.load, 1).padStart(9)}`);
+  const curve = minutes.map(
+    (m, i) =>
+      `${String(i + 1).padStart(6)}  ${phaseOf(started + i * 60_000).padEnd(10)} ${fmt(m.rss).padStart(7)} ${fmt(m.heap, 1).padStart(11)} ${fmt(m.fds).padStart(11)} ${fmt(m.load, 1).padStart(9)}`,
+  );
   section(`Throughput (${activeSeconds.toFixed(0)} s from the first request to the last run's end; ${SECONDS} s of load)`, [
     `runs:         ${requested.length} requested, ${fleet.done.size} done: ${((fleet.done.size / activeSeconds) * 60).toFixed(1)} runs/min`,
     `job log:      ${jobLines} lines stored: ${(jobLines / activeSeconds).toFixed(0)} lines/s`,
@@ -243,7 +312,10 @@ try {
   ]);
   section('Latency', [
     latencyLine('dispatch (request → agent has job)', dispatch),
-    latencyLine('run request (POST → its answer)', requested.map((r) => r.answeredAt - r.requestedAt)),
+    latencyLine(
+      'run request (POST → its answer)',
+      requested.map((r) => r.answeredAt - r.requestedAt),
+    ),
     latencyLine('log chunk (agent sends → viewer)', viewers.lineLatencies),
     latencyLine('ingest batch (POST /api/ingest/event)', http.data.latencies['POST /api/ingest/event'] ?? []),
   ]);
@@ -252,14 +324,18 @@ try {
     `start ${mb[0]!.toFixed(0)} MB, peak ${peak.mb.toFixed(0)} MB (at ${Math.round((peak.at - started) / 1000)} s), end of load ${rssAtEnd.toFixed(0)} MB, after ${IDLE_SECONDS} s idle ${mb.at(-1)!.toFixed(0)} MB; median ${percentile(mb, 50).toFixed(0)} MB`,
     `peak per minute: ${minutes.map((m) => fmt(m.rss)).join(' → ')} MB`,
     `the Worker's JS heap: ${heapAtStart?.toFixed(1)} MB after GC at the start, peak ${Math.max(...heap.samples.map((s) => s.usedMb)).toFixed(1)} MB, ${heapAtEnd?.toFixed(1) ?? '?'} MB after GC after ${IDLE_SECONDS} s idle; open files and sockets ${fdsAtStart} at the start, ${fdsAtEnd} at the end`,
-    'per minute from the first request (peaks; load average is this machine\'s, 1 min):',
+    "per minute from the first request (peaks; load average is this machine's, 1 min):",
     'minute  phase          RSS MB  JS heap MB  open files  load avg',
     ...curve,
     `(wrangler's proxy workerd: start ${pm[0]!.toFixed(0)} MB, peak ${Math.max(...pm).toFixed(0)} MB, end ${pm.at(-1)!.toFixed(0)} MB)`,
   ]);
   for (const s of snapshots) {
-    section(`Worker heap snapshot, ${s.when} (${s.file}): largest by self size, then ${HEAP_WATCH.join(', ')}`,
-      s.groups ? s.groups.map((g) => `${g.name.slice(0, 40).padEnd(40)} ${String(g.count).padStart(8)} objects ${g.selfMb.toFixed(1).padStart(7)} MB`) : ['(no snapshot: the inspector did not answer)']);
+    section(
+      `Worker heap snapshot, ${s.when} (${s.file}): largest by self size, then ${HEAP_WATCH.join(', ')}`,
+      s.groups
+        ? s.groups.map((g) => `${g.name.slice(0, 40).padEnd(40)} ${String(g.count).padStart(8)} objects ${g.selfMb.toFixed(1).padStart(7)} MB`)
+        : ['(no snapshot: the inspector did not answer)'],
+    );
   }
   section(`CPU over the ${activeSeconds.toFixed(0)} s (this machine: ${os.availableParallelism()} CPUs, shared)`, [
     `workerd app ${cpu.workerd.toFixed(0)} s on a CPU (${((100 * cpu.workerd) / activeSeconds).toFixed(0)}% of one), and ${cpu.waited.toFixed(0)} s runnable but waiting for one (the run queue of this shared machine)`,
@@ -267,9 +343,26 @@ try {
     `${AGENTS} agent processes ${fleet.cpuSeconds.toFixed(0)} s (whole life), load driver (viewers, reporter sessions, checks) ${cpu.driver.toFixed(0)} s`,
   ]);
   section('HTTP answers (all clients: agents, reporter, viewers, the run itself)', [
-    Object.entries(o).sort().map(([k, n]) => `${k}: ${n}`).join(', '),
-    ...(o.aborted ? [`aborted by the client (a poll ended, the run shut down): ${Object.entries(http.data.byRouteStatus).filter(([k]) => k.endsWith(' aborted')).map(([k, n]) => `${k.slice(0, -8)} × ${n}`).join(', ')}`] : []),
-    `429 (rate limited, retried after Retry-After): ${o['429'] ?? 0}${o['429'] ? ` — ${Object.entries(http.data.byRouteStatus).filter(([k]) => k.endsWith(' 429')).map(([k, n]) => `${k.slice(0, -4)} × ${n}`).join(', ')}` : ''}`,
+    Object.entries(o)
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', '),
+    ...(o.aborted
+      ? [
+          `aborted by the client (a poll ended, the run shut down): ${Object.entries(http.data.byRouteStatus)
+            .filter(([k]) => k.endsWith(' aborted'))
+            .map(([k, n]) => `${k.slice(0, -8)} × ${n}`)
+            .join(', ')}`,
+        ]
+      : []),
+    `429 (rate limited, retried after Retry-After): ${o['429'] ?? 0}${
+      o['429']
+        ? ` — ${Object.entries(http.data.byRouteStatus)
+            .filter(([k]) => k.endsWith(' 429'))
+            .map(([k, n]) => `${k.slice(0, -4)} × ${n}`)
+            .join(', ')}`
+        : ''
+    }`,
     ...(http.data.samples.length ? ['examples of non-2xx answers:', ...http.data.samples.slice(0, 10).map((s) => `  ${s}`)] : []),
   ]);
   if (fleet.warnings.length) section(`Agent warnings (${fleet.warnings.length}${fleet.warnings.length >= 200 ? '+' : ''})`, fleet.warnings.slice(0, 10));

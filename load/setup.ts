@@ -13,7 +13,12 @@ export const STRIPE_WEBHOOK_SECRET = 'whsec_load_test_only';
 export async function startBilling() {
   const stripe = await startFakeStripe();
   return {
-    vars: { STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY, STRIPE_PRICES: 'enterprise=price_load_enterprise', STRIPE_API_BASE_URL: stripe.url },
+    vars: {
+      STRIPE_WEBHOOK_SECRET,
+      STRIPE_SECRET_KEY: FAKE_STRIPE_SECRET_KEY,
+      STRIPE_PRICES: 'enterprise=price_load_enterprise',
+      STRIPE_API_BASE_URL: stripe.url,
+    },
     stop: stripe.stop,
   };
 }
@@ -29,11 +34,18 @@ export async function setUpOrg(api: Api, opts: { agents: number; ingestPipelines
 
   const { sessionId } = await api.call('POST', '/api/billing/checkout', { token, body: { plan: 'enterprise' } });
   const payload = JSON.stringify({
-    id: `evt_load_${randomUUID()}`, type: 'checkout.session.completed',
-    data: { object: {
-      id: sessionId, client_reference_id: organizationId, payment_status: 'paid', customer: `cus_load_${organizationId}`, subscription: 'sub_load',
-      metadata: { organizationId, plan: 'enterprise' },
-    } },
+    id: `evt_load_${randomUUID()}`,
+    type: 'checkout.session.completed',
+    data: {
+      object: {
+        id: sessionId,
+        client_reference_id: organizationId,
+        payment_status: 'paid',
+        customer: `cus_load_${organizationId}`,
+        subscription: 'sub_load',
+        metadata: { organizationId, plan: 'enterprise' },
+      },
+    },
   });
   const t = Math.floor(Date.now() / 1000);
   const signature = `t=${t},v1=${createHmac('sha256', STRIPE_WEBHOOK_SECRET).update(`${t}.${payload}`).digest('hex')}`;
@@ -41,10 +53,15 @@ export async function setUpOrg(api: Api, opts: { agents: number; ingestPipelines
   const usage = await api.call('GET', '/api/usage', { token });
   if (usage.plan !== 'enterprise') throw new Error(`the org is on plan ${usage.plan}, not enterprise`);
 
-  const project = await api.call('POST', '/api/projects', { token, body: { name: 'load', image: 'load/simulated:1', command: 'load-job', timeoutSeconds: 600 } });
+  const project = await api.call('POST', '/api/projects', {
+    token,
+    body: { name: 'load', image: 'load/simulated:1', command: 'load-job', timeoutSeconds: 600 },
+  });
   const key = async (name: string): Promise<string> => (await api.call('POST', '/api/api-keys', { token, body: { name } })).key;
   const ciKey = await key('load-ci');
   const ingestKeys = await Promise.all(Array.from({ length: opts.ingestPipelines }, (_, i) => key(`load-pipeline-${i + 1}`)));
-  const registrationTokens = await Promise.all(Array.from({ length: opts.agents }, async () => (await api.call('POST', '/api/agents/registration-tokens', { token, body: {} })).token as string));
+  const registrationTokens = await Promise.all(
+    Array.from({ length: opts.agents }, async () => (await api.call('POST', '/api/agents/registration-tokens', { token, body: {} })).token as string),
+  );
   return { token, organizationId, projectId: project.id, ciKey, ingestKeys, registrationTokens };
 }

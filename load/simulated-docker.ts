@@ -11,7 +11,9 @@ class SimContainer {
   output: Output | null = null;
   private timer: NodeJS.Timeout | null = null;
   private exit!: (code: number) => void;
-  readonly exited = new Promise<number>((resolve) => { this.exit = resolve; });
+  readonly exited = new Promise<number>((resolve) => {
+    this.exit = resolve;
+  });
   constructor(readonly spec: ContainerSpec) {}
 
   /** Writes the lines due so far every tick (no drift), then exits. */
@@ -42,17 +44,29 @@ export class SimulatedDocker extends DockerRunner {
     super({ agentId: 'simulated', platform: 'linux/amd64', limits: { memoryBytes: 1 << 30, cpus: 1, pids: 1024 } });
   }
   override async ping() {}
-  override async removeLeftovers() { return []; }
+  override async removeLeftovers() {
+    return [];
+  }
   override async ensureImage() {}
-  override async create(spec: ContainerSpec) { return new SimContainer(spec) as unknown as Docker.Container; }
+  override async create(spec: ContainerSpec) {
+    return new SimContainer(spec) as unknown as Docker.Container;
+  }
   override async attach(container: Docker.Container, onData: Output) {
     sim(container).output = onData;
     return { ended: sim(container).exited.then(() => {}) };
   }
-  override async start(container: Docker.Container) { sim(container).start(this.linesPerSecond); }
-  override async wait(container: Docker.Container) { return { exitCode: await sim(container).exited, oomKilled: false }; }
+  override async start(container: Docker.Container) {
+    sim(container).start(this.linesPerSecond);
+  }
+  override async wait(container: Docker.Container) {
+    return { exitCode: await sim(container).exited, oomKilled: false };
+  }
   /** SIGTERM: the job stops where it is (exit 143). */
-  override async stop(container: Docker.Container) { sim(container).stop(143); }
-  override async copyOut() { return null; }
+  override async stop(container: Docker.Container) {
+    sim(container).stop(143);
+  }
+  override async copyOut() {
+    return null;
+  }
   override async remove() {}
 }

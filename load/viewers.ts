@@ -13,7 +13,10 @@ const MAX_RECONNECTS = 5;
 
 /** What one viewer saw of one run. */
 export type RunView = {
-  viewer: number; taskId: string; chunks: number; lastSeq: number;
+  viewer: number;
+  taskId: string;
+  chunks: number;
+  lastSeq: number;
   /** Sockets that dropped before the run ended (each resumed with since=<last seq>). */
   drops: string[];
   /** Seqs not following the previous one (gap or duplicate), and a run never seen to its end. */
@@ -36,7 +39,14 @@ export class Viewers {
   readonly hubProblems: string[] = [];
   hubConnectedAt = 0;
 
-  constructor(private readonly api: Api, private readonly http: HttpStats, private readonly token: string, private readonly wsUrl: string, runViewers: number, private readonly perRun: number) {
+  constructor(
+    private readonly api: Api,
+    private readonly http: HttpStats,
+    private readonly token: string,
+    private readonly wsUrl: string,
+    runViewers: number,
+    private readonly perRun: number,
+  ) {
     this.idle = Array.from({ length: runViewers }, (_, i) => i + 1);
   }
 
@@ -62,18 +72,25 @@ export class Viewers {
 
   /** The org's live list, `count` sockets for the whole load. */
   async startHub(count: number) {
-    await Promise.all(Array.from({ length: count }, async (_, i) => {
-      const seen = new Map<string, string>();
-      this.hubSeen.push(seen);
-      const ws = this.connect(`${this.wsUrl}/api/live?ticket=${await this.ticket()}`, 'WS /api/live');
-      ws.on('message', (raw) => {
-        const m = JSON.parse(raw.toString());
-        if (m.type === 'execution-updated') seen.set(m.execution.taskId, m.execution.status);
-      });
-      ws.on('close', (code) => { if (!this.stopping) this.hubProblems.push(`hub viewer ${i + 1} closed (${code}) during the load`); });
-      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-      this.hubSockets.push(ws);
-    }));
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const seen = new Map<string, string>();
+        this.hubSeen.push(seen);
+        const ws = this.connect(`${this.wsUrl}/api/live?ticket=${await this.ticket()}`, 'WS /api/live');
+        ws.on('message', (raw) => {
+          const m = JSON.parse(raw.toString());
+          if (m.type === 'execution-updated') seen.set(m.execution.taskId, m.execution.status);
+        });
+        ws.on('close', (code) => {
+          if (!this.stopping) this.hubProblems.push(`hub viewer ${i + 1} closed (${code}) during the load`);
+        });
+        await new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        });
+        this.hubSockets.push(ws);
+      }),
+    );
     this.hubConnectedAt = Date.now();
   }
 
@@ -85,7 +102,11 @@ export class Viewers {
   /** A new run: up to `perRun` idle viewers start watching it from its first line. */
   watch(taskId: string) {
     const viewers = this.idle.splice(0, this.perRun);
-    if (viewers.length) this.views.set(taskId, viewers.map((v) => this.watchOne(v, taskId).finally(() => this.idle.push(v))));
+    if (viewers.length)
+      this.views.set(
+        taskId,
+        viewers.map((v) => this.watchOne(v, taskId).finally(() => this.idle.push(v))),
+      );
   }
 
   private async watchOne(viewer: number, taskId: string): Promise<RunView> {
@@ -128,10 +149,15 @@ export class Viewers {
       });
       const code = await new Promise<number>((resolve) => {
         ws.once('close', (c) => resolve(c));
-        ws.once('error', () => { /* counted in connect(); close follows */ });
+        ws.once('error', () => {
+          /* counted in connect(); close follows */
+        });
       });
       if (!view.finalStatus) {
-        if (this.stopping) { view.problems.push('load stopped before the run ended'); break; }
+        if (this.stopping) {
+          view.problems.push('load stopped before the run ended');
+          break;
+        }
         view.drops.push(`socket closed (${code}) at seq ${view.lastSeq}`);
       }
     }

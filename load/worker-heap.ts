@@ -27,16 +27,23 @@ export class WorkerHeap {
   private async open(inspectorPort: number) {
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { webSocketDebuggerUrl: string }[];
     const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     ws.on('message', (raw) => {
       const m = JSON.parse(raw.toString());
-      if (typeof m.id === 'number') { this.pending.get(m.id)?.(m.result); this.pending.delete(m.id); }
-      else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') this.snapshotChunks?.push(m.params.chunk);
+      if (typeof m.id === 'number') {
+        this.pending.get(m.id)?.(m.result);
+        this.pending.delete(m.id);
+      } else if (m.method === 'HeapProfiler.addHeapSnapshotChunk') this.snapshotChunks?.push(m.params.chunk);
     });
     ws.on('error', () => {});
     ws.on('close', () => {
       if (this.closed) return;
-      setTimeout(() => { if (!this.closed) this.open(inspectorPort).catch(() => {}); }, 1000).unref();
+      setTimeout(() => {
+        if (!this.closed) this.open(inspectorPort).catch(() => {});
+      }, 1000).unref();
     });
     this.ws = ws;
   }
@@ -46,7 +53,9 @@ export class WorkerHeap {
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
       this.ws?.send(JSON.stringify({ id, method, params }));
-      setTimeout(() => { if (this.pending.delete(id)) resolve(null); }, timeoutMs).unref();
+      setTimeout(() => {
+        if (this.pending.delete(id)) resolve(null);
+      }, timeoutMs).unref();
     });
   }
 
@@ -78,7 +87,10 @@ export class WorkerHeap {
   }
 
   start(everyMs = 10_000) {
-    const sample = async () => { const mb = await this.usedMb(); if (mb !== null) this.samples.push({ at: Date.now(), usedMb: mb }); };
+    const sample = async () => {
+      const mb = await this.usedMb();
+      if (mb !== null) this.samples.push({ at: Date.now(), usedMb: mb });
+    };
     void sample();
     this.timer = setInterval(() => void sample(), everyMs);
   }
@@ -91,7 +103,11 @@ export class WorkerHeap {
 }
 
 /** Groups a .heapsnapshot's nodes: objects by constructor name, everything else by node type; the `top` largest, then the `watch` names. */
-export function summarizeSnapshot(snap: { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] }, top: number, watch: string[] = []): HeapGroup[] {
+export function summarizeSnapshot(
+  snap: { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] },
+  top: number,
+  watch: string[] = [],
+): HeapGroup[] {
   const fields = snap.snapshot.meta.node_fields;
   const types = snap.snapshot.meta.node_types[0];
   const [TYPE, NAME, SIZE] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];

@@ -46,7 +46,9 @@ app.use('*', refuseWhenMisconfigured);
 app.use('/api/*', corsFromConfig);
 const jsonBodyLimit = bodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
-  onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_JSON_BODY_BYTES} bytes`); },
+  onError: () => {
+    throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${MAX_JSON_BODY_BYTES} bytes`);
+  },
 });
 // Artifact uploads carry files and have their own, larger limit.
 app.use('/api/*', (c, next) => (c.req.path.endsWith('/artifacts') && c.req.method === 'PUT' ? next() : jsonBodyLimit(c, next)));

@@ -78,7 +78,11 @@ const isLocalHost = (hostname: string) =>
   hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\./.test(hostname) || hostname === '[::1]' || hostname === '0.0.0.0';
 
 function localOrInvalid(url: string): boolean {
-  try { return isLocalHost(new URL(url).hostname); } catch { return true; }
+  try {
+    return isLocalHost(new URL(url).hostname);
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -89,9 +93,13 @@ function localOrInvalid(url: string): boolean {
 export function productionMisconfiguration(env: Env): string | null {
   if (env.ENVIRONMENT !== 'production') return null;
   if (!env.PUBLIC_URL?.trim()) return 'PUBLIC_URL is not set: set it to the public URL of this control plane (wrangler.toml [vars])';
-  if (localOrInvalid(env.PUBLIC_URL)) return `PUBLIC_URL is ${env.PUBLIC_URL}, a local or invalid URL: set it to the public URL of this control plane (wrangler.toml [vars])`;
-  if (env.CORS_ORIGINS === undefined) return 'CORS_ORIGINS is not set: list the origins allowed to call the API from a browser, comma-separated, or set it empty (wrangler.toml [vars])';
-  const local = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o && localOrInvalid(o));
+  if (localOrInvalid(env.PUBLIC_URL))
+    return `PUBLIC_URL is ${env.PUBLIC_URL}, a local or invalid URL: set it to the public URL of this control plane (wrangler.toml [vars])`;
+  if (env.CORS_ORIGINS === undefined)
+    return 'CORS_ORIGINS is not set: list the origins allowed to call the API from a browser, comma-separated, or set it empty (wrangler.toml [vars])';
+  const local = env.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o && localOrInvalid(o));
   if (local.length) return `CORS_ORIGINS includes ${local.join(', ')}, local or invalid: list only public origins, or set it empty (wrangler.toml [vars])`;
   return null;
 }

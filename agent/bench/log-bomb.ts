@@ -26,13 +26,29 @@ const plain = await dockerRunBaseline(image, command);
 console.log(`docker run --rm … > /dev/null                    ${plain.ms} ms, docker CLI peak RSS ${mib(plain.peakRss)}`);
 // The agent's container settings, with the CPUs of this host (a quota that does not throttle).
 const cpus = String(Math.min(2, availableParallelism()));
-const asAgent = ['--init', '--log-driver', 'none', '--cpus', cpus, '--memory', '512m', '--memory-swap', '512m', '--pids-limit', '4096', '--security-opt', 'no-new-privileges'];
+const asAgent = [
+  '--init',
+  '--log-driver',
+  'none',
+  '--cpus',
+  cpus,
+  '--memory',
+  '512m',
+  '--memory-swap',
+  '512m',
+  '--pids-limit',
+  '4096',
+  '--security-opt',
+  'no-new-privileges',
+];
 const same1 = await dockerRunBaseline(image, command, asAgent);
 console.log(`docker run --rm <agent's settings> … > /dev/null ${same1.ms} ms, docker CLI peak RSS ${mib(same1.peakRss)}`);
 
 const h = await startHarness();
-const agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), '--name', 'log-bomb-bench'],
-  { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000', AGNOX_MEMORY: '512m', AGNOX_CPUS: cpus });
+const agent = spawnAgent(
+  ['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), '--name', 'log-bomb-bench'],
+  { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000', AGNOX_MEMORY: '512m', AGNOX_CPUS: cpus },
+);
 try {
   await waitFor('the agent to poll', () => agent.output().includes('polling'), 30_000);
   // Warm-up: the first job loads the code paths a job uses, so the peak below is the bomb's.
@@ -45,7 +61,9 @@ try {
   const same = Math.round((same1.ms + same2.ms) / 2);
   const marker = r.log.match(/log truncated at [^\n]*/)?.[0] ?? '(no marker)';
   console.log(`agent job (accept → complete)                    ${r.jobMs} ms; request → ${r.run.status} ${r.requestToFinalMs} ms`);
-  console.log(`agent RSS before ${mib(r.rssBefore)}, peak during the job ${mib(r.peakRss)} (+${mib(r.peakRss - r.rssBefore)}), CPU ${r.cpuSeconds.toFixed(1)} s`);
+  console.log(
+    `agent RSS before ${mib(r.rssBefore)}, peak during the job ${mib(r.peakRss)} (+${mib(r.peakRss - r.rssBefore)}), CPU ${r.cpuSeconds.toFixed(1)} s`,
+  );
   console.log(`run's stored log ${mib(Buffer.byteLength(r.log))}; "${marker}"; ${r.log.match(/[^\n]*past the log cap was dropped/)?.[0] ?? ''}`);
   console.log(`agent job time / docker run: ${(r.jobMs / plain.ms).toFixed(2)}× (plain), ${(r.jobMs / same).toFixed(2)}× (agent's settings, mean ${same} ms)`);
   if (r.run.status !== 'PASSED') console.log(`unexpected: the run ended ${r.run.status}\n${r.log.slice(-2000)}`);

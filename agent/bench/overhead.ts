@@ -13,7 +13,11 @@ import { ensureBusyboxImage } from '../test/support/images';
 
 const RUNS = Number(process.argv[2] ?? 10);
 const COMMAND = 'echo hello from the job';
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2); };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+};
 const fmt = (xs: number[]) => `median ${median(xs)} ms (min ${Math.min(...xs)}, max ${Math.max(...xs)})`;
 
 const image = ensureBusyboxImage();
@@ -31,7 +35,10 @@ dockerRunOnce(); // warm-up
 const dockerRun: number[] = [];
 
 const h = await startHarness();
-const agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), '--name', 'bench'], { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000' });
+const agent = spawnAgent(
+  ['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bench-')), '--name', 'bench'],
+  { AGNOX_HEARTBEAT_MS: '10000', AGNOX_POLL_WAIT_MS: '25000' },
+);
 try {
   await waitFor('the agent to poll', () => agent.output().includes('polling'), 30_000);
   const projectId = await h.project({ image, command: COMMAND });
@@ -43,7 +50,15 @@ try {
     dockerRun.push(dockerRunOnce());
     const t0 = performance.now();
     const taskId = await h.requestRun({ projectId });
-    const run = await waitFor('PASSED', async () => { const e = await h.execution(taskId); return e.status === 'PASSED' ? e : undefined; }, 60_000, 10);
+    const run = await waitFor(
+      'PASSED',
+      async () => {
+        const e = await h.execution(taskId);
+        return e.status === 'PASSED' ? e : undefined;
+      },
+      60_000,
+      10,
+    );
     requestToFinal.push(Math.round(performance.now() - t0));
     agentJob.push(run.durationMs);
   }
@@ -52,11 +67,26 @@ try {
   console.log(`agent job, accept → complete        ${fmt(agentJob)}`);
   console.log(`request → PASSED (client, 10 ms poll) ${fmt(requestToFinal)}`);
   // The agent logs where each job's time went; the median per phase of the measured runs:
-  const phaseLines = agent.output().split('\n').filter((l) => l.includes('ms since accept:')).slice(-RUNS);
+  const phaseLines = agent
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('ms since accept:'))
+    .slice(-RUNS);
   const perPhase: Record<string, number[]> = {};
-  for (const line of phaseLines) for (const [, k, v] of line.split('ms since accept: ')[1]!.matchAll(/([\w-]+) (\d+)/g)) (perPhase[k!] ??= []).push(Number(v));
-  console.log(`agent phases, median ms since accept: ${Object.entries(perPhase).map(([k, v]) => `${k} ${median(v)}`).join(', ')}`);
-  console.log(`agent overhead beyond docker run    ${median(agentJob) - median(dockerRun)} ms (job), ${median(requestToFinal) - median(dockerRun)} ms (request → PASSED)`);
+  for (const line of phaseLines) {
+    for (const [, k, v] of line.split('ms since accept: ')[1]!.matchAll(/([\w-]+) (\d+)/g)) {
+      perPhase[k!] ??= [];
+      perPhase[k!]!.push(Number(v));
+    }
+  }
+  console.log(
+    `agent phases, median ms since accept: ${Object.entries(perPhase)
+      .map(([k, v]) => `${k} ${median(v)}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `agent overhead beyond docker run    ${median(agentJob) - median(dockerRun)} ms (job), ${median(requestToFinal) - median(dockerRun)} ms (request → PASSED)`,
+  );
 } finally {
   agent.signal('SIGTERM');
   await agent.exited;

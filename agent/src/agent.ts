@@ -69,12 +69,21 @@ export class Agent {
       this.identity = stored;
     } else {
       if (stored) this.opts.logger.warn(`state in ${store.file} belongs to ${stored.url}; registering with ${this.opts.url}`);
-      if (!this.opts.token) throw new FatalAgentError(`no agent identity in ${this.opts.stateDir}: pass --token <registration token> (or AGNOX_TOKEN) for the first run`);
+      if (!this.opts.token)
+        throw new FatalAgentError(`no agent identity in ${this.opts.stateDir}: pass --token <registration token> (or AGNOX_TOKEN) for the first run`);
       const labels = { ...this.opts.labels, arch: this.host.arch, os: this.host.os };
       let data: unknown;
       try {
         data = await this.client.request('POST', '/api/agent/register', {
-          body: { token: this.opts.token, name: this.opts.name, labels, arch: this.host.arch, os: this.host.os, version: this.host.version, concurrency: this.opts.concurrency },
+          body: {
+            token: this.opts.token,
+            name: this.opts.name,
+            labels,
+            arch: this.host.arch,
+            os: this.host.os,
+            version: this.host.version,
+            concurrency: this.opts.concurrency,
+          },
           attempts: 6,
         });
       } catch (err) {
@@ -93,17 +102,21 @@ export class Agent {
   /** Registers, checks Docker, removes leftovers of an earlier crash, then polls until drained. */
   async run(): Promise<JobOutcome[]> {
     const identity = await this.register();
-    this.docker = this.opts.docker ?? new DockerRunner({
-      agentId: identity.agentId,
-      platform: this.host.platform,
-      limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
-      docker: this.opts.dockerClient,
-    });
+    this.docker =
+      this.opts.docker ??
+      new DockerRunner({
+        agentId: identity.agentId,
+        platform: this.host.platform,
+        limits: { memoryBytes: this.opts.memoryBytes, cpus: this.opts.cpus, pids: this.opts.pids },
+        docker: this.opts.dockerClient,
+      });
     await this.docker.ping();
     await this.docker.checkLimits();
     const leftovers = await this.docker.removeLeftovers();
     if (leftovers.length) this.opts.logger.warn(`removed ${leftovers.length} leftover container(s) of an earlier run: ${leftovers.join(', ')}`);
-    this.opts.logger.info(`agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`);
+    this.opts.logger.info(
+      `agent ${this.opts.name} (${identity.agentId}) polling ${this.opts.url} with ${this.opts.concurrency} slot(s), ${this.host.platform}`,
+    );
     try {
       await this.pollLoop();
     } catch (err) {
@@ -132,7 +145,12 @@ export class Agent {
       const signal = this.pollAbort.signal;
       try {
         const data = await this.client.request('POST', '/api/agent/poll', {
-          body: { capacity, running: [...this.running.keys()], waitMs: this.opts.pollWaitMs, ...(this.healthProblem ? { healthProblem: this.healthProblem } : {}) },
+          body: {
+            capacity,
+            running: [...this.running.keys()],
+            waitMs: this.opts.pollWaitMs,
+            ...(this.healthProblem ? { healthProblem: this.healthProblem } : {}),
+          },
           attempts: 1,
           signal,
           timeoutMs: (this.opts.pollWaitMs ?? POLL_WAIT_MS) + 15_000,
@@ -145,7 +163,9 @@ export class Agent {
       } catch (err) {
         if (this.draining) continue;
         if (err instanceof ControlPlaneError && (err.status === 401 || err.status === 403)) {
-          throw new FatalAgentError(`the control plane refused this agent's token (${err.message}); it may have been removed or disabled. Delete ${this.opts.stateDir}/agent.json and register again.`);
+          throw new FatalAgentError(
+            `the control plane refused this agent's token (${err.message}); it may have been removed or disabled. Delete ${this.opts.stateDir}/agent.json and register again.`,
+          );
         }
         const wait = backoff.next();
         this.opts.logger.warn(`poll failed (${errorMessage(err)}); retrying in ${wait} ms`);
@@ -181,30 +201,37 @@ export class Agent {
     if (this.running.has(job.taskId)) return;
     this.opts.logger.info(`job ${job.taskId}: accepted (${job.image})${refusal ? ', to be refused' : ''}`);
     if (ignoredFields.length) this.opts.logger.warn(`job ${job.taskId}: ignoring field(s) this agent does not know: ${ignoredFields.slice(0, 20).join(', ')}`);
-    const run = new JobRun(job, {
-      client: this.client,
-      docker: this.docker!,
-      agentName: this.opts.name,
-      arch: this.host.arch,
-      platform: this.host.platform,
-      stopGraceSeconds: this.opts.stopGraceSeconds,
-      logMaxBytes: this.opts.logMaxBytes,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
-      logger: this.opts.logger,
-      streamer: this.opts.streamer,
-    }, refusal);
-    const done = run.run().then(
-      (outcome) => outcome,
-      (err) => {
-        this.opts.logger.error(`job ${job.taskId}: ${errorMessage(err)}`);
-        return { taskId: job.taskId, status: 'ERROR', exitCode: null, lastSeq: 0, tests: 0, reports: 0, message: errorMessage(err) } as JobOutcome;
+    const run = new JobRun(
+      job,
+      {
+        client: this.client,
+        docker: this.docker!,
+        agentName: this.opts.name,
+        arch: this.host.arch,
+        platform: this.host.platform,
+        stopGraceSeconds: this.opts.stopGraceSeconds,
+        logMaxBytes: this.opts.logMaxBytes,
+        heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+        logger: this.opts.logger,
+        streamer: this.opts.streamer,
       },
-    ).then((outcome) => {
-      this.running.delete(job.taskId);
-      this.outcomes.push(outcome);
-      this.slotFreed?.();
-      return outcome;
-    });
+      refusal,
+    );
+    const done = run
+      .run()
+      .then(
+        (outcome) => outcome,
+        (err) => {
+          this.opts.logger.error(`job ${job.taskId}: ${errorMessage(err)}`);
+          return { taskId: job.taskId, status: 'ERROR', exitCode: null, lastSeq: 0, tests: 0, reports: 0, message: errorMessage(err) } as JobOutcome;
+        },
+      )
+      .then((outcome) => {
+        this.running.delete(job.taskId);
+        this.outcomes.push(outcome);
+        this.slotFreed?.();
+        return outcome;
+      });
     // Still listed in every poll's `running` until reported (else the control plane would take the
     // lease back), but its slot is free once its container is gone.
     const entry = { run, done, executing: true };
@@ -244,7 +271,8 @@ export class Agent {
     // so no job is leased to a request nobody reads. Best effort: leases expire anyway.
     if (this.identity) {
       // No `running` list: a job whose answer is arriving right now must not be given back.
-      this.client.request('POST', '/api/agent/poll', { body: { capacity: 0, waitMs: 0 }, attempts: 1, timeoutMs: 5_000 })
+      this.client
+        .request('POST', '/api/agent/poll', { body: { capacity: 0, waitMs: 0 }, attempts: 1, timeoutMs: 5_000 })
         .catch((err) => this.opts.logger.warn(`could not withdraw the pending poll (${errorMessage(err)})`));
     }
   }

@@ -3,7 +3,11 @@
 
 export class Backoff {
   private attempt = 0;
-  constructor(private readonly baseMs = 500, private readonly capMs = 30_000, private readonly random = Math.random) {}
+  constructor(
+    private readonly baseMs = 500,
+    private readonly capMs = 30_000,
+    private readonly random = Math.random,
+  ) {}
 
   /** The next wait: uniform in [base/2, min(cap, base·2^attempt)]. */
   next(): number {

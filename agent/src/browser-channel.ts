@@ -5,16 +5,13 @@
 import type { Job } from '../../worker/contracts/agent';
 
 export const ARM64_CHANNEL_MESSAGE =
-  "Google Chrome and Microsoft Edge do not support Linux ARM64, so this job cannot run on this ARM64 agent " +
+  'Google Chrome and Microsoft Edge do not support Linux ARM64, so this job cannot run on this ARM64 agent ' +
   "(it would fail with: BrowserType.launch: Chromium distribution 'chrome' is not found). " +
   'Workaround: remove --browser-channel chrome (or msedge) from your pytest/Playwright config and use --browser chromium instead; ' +
   'Chromium is fully supported on ARM64. Or run this project on an amd64 agent by giving the job the label arch=amd64.';
 
 // `--browser-channel chrome`, `--browser-channel=msedge`, `channel: 'chrome-beta'`, `BROWSER_CHANNEL=msedge`, …
-const CHANNEL_PATTERNS = [
-  /--browser-channel(?:\s+|=)["']?(chrome|msedge)[\w-]*/i,
-  /\bchannel["']?\s*[:=]\s*["'](chrome|msedge)[\w-]*["']/i,
-];
+const CHANNEL_PATTERNS = [/--browser-channel(?:\s+|=)["']?(chrome|msedge)[\w-]*/i, /\bchannel["']?\s*[:=]\s*["'](chrome|msedge)[\w-]*["']/i];
 const CHANNEL_VARS = /^(BROWSER_CHANNEL|PLAYWRIGHT_CHANNEL|PW_CHANNEL|CHANNEL)$/i;
 
 /** The proprietary channel the job asks for ('chrome' / 'msedge'), or null. */

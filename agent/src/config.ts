@@ -54,14 +54,28 @@ export class ConfigError extends Error {
 }
 
 const FLAGS = {
-  url: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' }, labels: { type: 'string' },
-  concurrency: { type: 'string' }, 'state-dir': { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' },
-  pids: { type: 'string' }, 'stop-grace': { type: 'string' }, 'log-max': { type: 'string' }, once: { type: 'boolean' }, insecure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  name: { type: 'string' },
+  labels: { type: 'string' },
+  concurrency: { type: 'string' },
+  'state-dir': { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  pids: { type: 'string' },
+  'stop-grace': { type: 'string' },
+  'log-max': { type: 'string' },
+  once: { type: 'boolean' },
+  insecure: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export function parseLabels(text: string): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--labels: "${part}" is not key=value`);
     labels[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
@@ -83,13 +97,17 @@ export function parseSize(text: string, flag: string, min = { bytes: 6 * 1024 * 
 
 function number(text: string, flag: string, min: number, max: number, integer = true): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag}: "${text}" must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
+    throw new ConfigError(`${flag}: "${text}" must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
   return n;
 }
 
 /** localhost, 127.0.0.0/8 and ::1: traffic that never leaves this machine (`hostname` as URL gives it). */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
@@ -121,7 +139,9 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new ConfigError(`--url: "${url}" is not an http(s) URL`);
   }
   if (refusesPlainHttp(parsed, insecureAllowed(values.insecure, env))) {
-    throw new ConfigError(`--url: "${url}" is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted, and anyone on the path could hand this agent jobs. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust. Plain http is allowed to this machine (localhost, 127.0.0.0/8, ::1).`);
+    throw new ConfigError(
+      `--url: "${url}" is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted, and anyone on the path could hand this agent jobs. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust. Plain http is allowed to this machine (localhost, 127.0.0.0/8, ::1).`,
+    );
   }
   const name = pick('name', 'AGNOX_NAME') ?? os.hostname();
   if (name.length > 100) throw new ConfigError('--name: at most 100 characters');

@@ -43,7 +43,10 @@ export type ContainerSpec = {
 const PING_TIMEOUT_MS = 5_000;
 
 export class DockerError extends Error {
-  constructor(message: string, readonly statusCode?: number) {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
     super(message);
     this.name = 'DockerError';
   }
@@ -95,9 +98,12 @@ export class DockerRunner {
   async checkLimits(): Promise<void> {
     const info = (await this.docker.info()) as { NCPU?: number; MemTotal?: number };
     const { cpus, memoryBytes } = this.opts.limits;
-    if (info.NCPU && cpus > info.NCPU) throw new DockerError(`--cpus ${cpus} is more than the ${info.NCPU} CPUs of this Docker host; lower --cpus (AGNOX_CPUS)`);
+    if (info.NCPU && cpus > info.NCPU)
+      throw new DockerError(`--cpus ${cpus} is more than the ${info.NCPU} CPUs of this Docker host; lower --cpus (AGNOX_CPUS)`);
     if (info.MemTotal && memoryBytes > info.MemTotal) {
-      throw new DockerError(`--memory ${Math.round(memoryBytes / 1024 ** 2)}m is more than the ${Math.round(info.MemTotal / 1024 ** 2)}m of memory of this Docker host; lower --memory (AGNOX_MEMORY)`);
+      throw new DockerError(
+        `--memory ${Math.round(memoryBytes / 1024 ** 2)}m is more than the ${Math.round(info.MemTotal / 1024 ** 2)}m of memory of this Docker host; lower --memory (AGNOX_MEMORY)`,
+      );
     }
   }
 
@@ -162,7 +168,10 @@ export class DockerRunner {
     const { limits } = this.opts;
     let workingDir = spec.workingDir;
     if (!workingDir) {
-      const info = await this.docker.getImage(spec.image).inspect().catch(() => null);
+      const info = await this.docker
+        .getImage(spec.image)
+        .inspect()
+        .catch(() => null);
       workingDir = info?.Config?.WorkingDir || undefined;
     }
     const body: Docker.ContainerCreateOptions = {
@@ -266,7 +275,13 @@ export class DockerRunner {
       timer = setTimeout(tick, every);
     });
     lost.catch(() => {});
-    return { lost, stop: () => { stopped = true; clearTimeout(timer); } };
+    return {
+      lost,
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds` (Docker does both). */

@@ -3,7 +3,12 @@
 import { Backoff, sleep } from './backoff';
 
 export class ControlPlaneError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterMs?: number) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'ControlPlaneError';
   }
@@ -33,7 +38,11 @@ export type Auth = { bearer?: string; apiKey?: string };
 
 export class ControlPlaneClient {
   readonly baseUrl: string;
-  constructor(baseUrl: string, public auth: Auth = {}, private readonly userAgent = 'agnox-agent') {
+  constructor(
+    baseUrl: string,
+    public auth: Auth = {},
+    private readonly userAgent = 'agnox-agent',
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
@@ -94,7 +103,11 @@ export class ControlPlaneClient {
     if (res.status === 204) return null;
     const text = await res.text();
     let json: { success?: boolean; data?: T; error?: string; code?: string } | undefined;
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     if (res.ok && json?.success !== false) return (json?.data ?? null) as T | null;
     const retryAfter = Number(res.headers.get('retry-after'));
     throw new ControlPlaneError(

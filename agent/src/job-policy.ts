@@ -13,19 +13,77 @@ import { isImageReference } from '../../worker/contracts/projects';
  * job payload refuses the job.
  */
 const CONTAINER_SETTINGS = new Set([
-  'hostconfig', 'containerconfig', 'createoptions', 'docker', 'dockersocket',
-  'binds', 'mounts', 'volumes', 'volumesfrom', 'tmpfs', 'storageopt',
-  'privileged', 'devices', 'devicerequests', 'devicecgrouprules', 'gpus',
-  'capadd', 'capdrop', 'capabilities', 'securityopt', 'seccomp', 'apparmor', 'nonewprivileges',
-  'maskedpaths', 'readonlypaths', 'readonlyrootfs', 'sysctls', 'ulimits', 'runtime', 'init',
-  'user', 'usernsmode', 'groupadd', 'entrypoint',
-  'network', 'networkmode', 'networkingconfig', 'portbindings', 'publishallports', 'exposedports', 'extrahosts', 'dns', 'links',
-  'pidmode', 'ipcmode', 'utsmode', 'cgroup', 'cgroupparent', 'cgroupnsmode',
-  'limits', 'memory', 'memorybytes', 'memoryswap', 'memoryreservation', 'kernelmemory', 'shmsize', 'oomkilldisable', 'oomscoreadj',
-  'cpus', 'nanocpus', 'cpushares', 'cpuquota', 'cpuperiod', 'cpusetcpus', 'cpusetmems', 'pids', 'pidslimit',
-  'logconfig', 'autoremove', 'isolation',
+  'hostconfig',
+  'containerconfig',
+  'createoptions',
+  'docker',
+  'dockersocket',
+  'binds',
+  'mounts',
+  'volumes',
+  'volumesfrom',
+  'tmpfs',
+  'storageopt',
+  'privileged',
+  'devices',
+  'devicerequests',
+  'devicecgrouprules',
+  'gpus',
+  'capadd',
+  'capdrop',
+  'capabilities',
+  'securityopt',
+  'seccomp',
+  'apparmor',
+  'nonewprivileges',
+  'maskedpaths',
+  'readonlypaths',
+  'readonlyrootfs',
+  'sysctls',
+  'ulimits',
+  'runtime',
+  'init',
+  'user',
+  'usernsmode',
+  'groupadd',
+  'entrypoint',
+  'network',
+  'networkmode',
+  'networkingconfig',
+  'portbindings',
+  'publishallports',
+  'exposedports',
+  'extrahosts',
+  'dns',
+  'links',
+  'pidmode',
+  'ipcmode',
+  'utsmode',
+  'cgroup',
+  'cgroupparent',
+  'cgroupnsmode',
+  'limits',
+  'memory',
+  'memorybytes',
+  'memoryswap',
+  'memoryreservation',
+  'kernelmemory',
+  'shmsize',
+  'oomkilldisable',
+  'oomscoreadj',
+  'cpus',
+  'nanocpus',
+  'cpushares',
+  'cpuquota',
+  'cpuperiod',
+  'cpusetcpus',
+  'cpusetmems',
+  'pids',
+  'pidslimit',
+  'logconfig',
+  'autoremove',
+  'isolation',
 ]);
-
 
 /** The control plane's ceiling on a run's timeout (24 h); 0 or more would let a job run forever. */
 export const MAX_TIMEOUT_SECONDS = 24 * 3600;
@@ -53,14 +111,23 @@ export function admitJob(raw: unknown): Admission | null {
 
   const parsed = Job.safeParse(payload);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(job)'}: ${i.message}`).join('; ');
-    return { job: standIn(payload.taskId), refusal: `refused: the job does not match this agent's protocol (${issues}); is the agent up to date?`, ignoredFields };
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(job)'}: ${i.message}`)
+      .join('; ');
+    return {
+      job: standIn(payload.taskId),
+      refusal: `refused: the job does not match this agent's protocol (${issues}); is the agent up to date?`,
+      ignoredFields,
+    };
   }
   const job = parsed.data;
   if (settings.length) {
     return {
-      job, ignoredFields,
-      refusal: `refused: the job asks for container settings this agent never takes from a job (${settings.join(', ')}). ` +
+      job,
+      ignoredFields,
+      refusal:
+        `refused: the job asks for container settings this agent never takes from a job (${settings.join(', ')}). ` +
         'Job containers always run unprivileged, with no host mounts or devices, a reduced capability set and the limits set on the agent (see the agent README, "Security").',
     };
   }
@@ -74,8 +141,10 @@ export function policyRefusal(job: Job): string | null {
   }
   for (const [name, value] of Object.entries({ ...job.envVars, ...job.secretVars })) {
     if (name === 'DOCKER_HOST' && !/^(tcp|ssh|https?):\/\//i.test(value.trim())) {
-      return 'refused: DOCKER_HOST points at a local Docker socket, and jobs get none: this agent never mounts /var/run/docker.sock into a job. ' +
-        'Tests that need Docker must use an engine of their own over tcp:// or ssh://.';
+      return (
+        'refused: DOCKER_HOST points at a local Docker socket, and jobs get none: this agent never mounts /var/run/docker.sock into a job. ' +
+        'Tests that need Docker must use an engine of their own over tcp:// or ssh://.'
+      );
     }
   }
   if (!(job.timeoutSeconds >= 1 && job.timeoutSeconds <= MAX_TIMEOUT_SECONDS)) {
@@ -89,7 +158,21 @@ export function policyRefusal(job: Job): string | null {
 
 function standIn(taskId: string): Job {
   return {
-    taskId, projectId: '', image: '(unreadable job)', command: null, tests: [], testFolder: null, environment: null, baseUrl: null,
-    envVars: {}, secretVars: {}, labels: {}, timeoutSeconds: 60, attempt: 1, leaseExpiresAt: 0, pullPolicy: 'never', reportDir: '/reports',
+    taskId,
+    projectId: '',
+    image: '(unreadable job)',
+    command: null,
+    tests: [],
+    testFolder: null,
+    environment: null,
+    baseUrl: null,
+    envVars: {},
+    secretVars: {},
+    labels: {},
+    timeoutSeconds: 60,
+    attempt: 1,
+    leaseExpiresAt: 0,
+    pullPolicy: 'never',
+    reportDir: '/reports',
   };
 }

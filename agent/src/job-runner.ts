@@ -9,7 +9,7 @@ import type { Attachment as AttachmentSchema, TestResult } from '../../worker/co
 import { sleep } from './backoff';
 import { refusalFor } from './browser-channel';
 import { DockerError, type DockerRunner } from './docker-runner';
-import { ControlPlaneClient, ControlPlaneError } from './http-client';
+import { type ControlPlaneClient, ControlPlaneError } from './http-client';
 import { errorMessage, type Logger } from './log';
 import { LogStreamer, type LogStreamerOptions, type StreamName } from './log-streamer';
 import { MaskingStream, SecretMasker } from '../../worker/lib/secret-masker';
@@ -26,7 +26,16 @@ export type StopReason = 'cancel' | 'timeout' | 'agent_stop' | 'lease_lost';
 type Status = CompleteBody['status'];
 type Reason = NonNullable<CompleteBody['reason']>;
 
-export type JobOutcome = { taskId: string; status: Status | 'ABANDONED'; reason?: Reason | 'lease_lost'; exitCode: number | null; lastSeq: number; tests: number; reports: number; message: string };
+export type JobOutcome = {
+  taskId: string;
+  status: Status | 'ABANDONED';
+  reason?: Reason | 'lease_lost';
+  exitCode: number | null;
+  lastSeq: number;
+  tests: number;
+  reports: number;
+  message: string;
+};
 
 export type JobRunnerDeps = {
   client: ControlPlaneClient;
@@ -72,10 +81,16 @@ export class JobRun {
   }
 
   /** `refusal`: why the job must not run (job-policy.ts); it then ends ERROR with that reason. */
-  constructor(readonly job: Job, private readonly deps: JobRunnerDeps, private readonly refusal: string | null = null) {
+  constructor(
+    readonly job: Job,
+    private readonly deps: JobRunnerDeps,
+    private readonly refusal: string | null = null,
+  ) {
     this.streamer = new LogStreamer({ client: deps.client, taskId: job.taskId, logger: deps.logger, ...deps.streamer });
     this.masker = new SecretMasker(Object.values(job.secretVars));
-    this.executed = new Promise((resolve) => { this.markExecuted = resolve; });
+    this.executed = new Promise((resolve) => {
+      this.markExecuted = resolve;
+    });
   }
 
   get taskId(): string {
@@ -89,7 +104,9 @@ export class JobRun {
     this.deps.logger.info(`job ${this.taskId}: stopping (${reason})`);
     this.abort.abort();
     if (reason !== 'lease_lost') this.system(`stopping the job: ${describeStop(reason)}`);
-    this.stopping = this.container ? this.deps.docker.stop(this.container, this.deps.stopGraceSeconds).catch((err) => this.deps.logger.warn(errorMessage(err))) : Promise.resolve();
+    this.stopping = this.container
+      ? this.deps.docker.stop(this.container, this.deps.stopGraceSeconds).catch((err) => this.deps.logger.warn(errorMessage(err)))
+      : Promise.resolve();
     return this.stopping;
   }
 
@@ -115,7 +132,16 @@ export class JobRun {
     const { lastSeq, complete } = await this.streamer.close(leaseLost ? 2_000 : 60_000);
     this.mark('log-acked');
     if (!complete && !leaseLost) deps.logger.warn(`job ${job.taskId}: log not fully acknowledged (last seq ${lastSeq}, acked ${this.streamer.acked})`);
-    const outcome: JobOutcome = { taskId: job.taskId, status: result.status, reason: result.reason, exitCode: result.exitCode, lastSeq, tests: result.tests.length, reports: result.reports.length, message: result.message };
+    const outcome: JobOutcome = {
+      taskId: job.taskId,
+      status: result.status,
+      reason: result.reason,
+      exitCode: result.exitCode,
+      lastSeq,
+      tests: result.tests.length,
+      reports: result.reports.length,
+      message: result.message,
+    };
     if (leaseLost) {
       this.finished.abort();
       await heartbeats.stop();
@@ -125,13 +151,23 @@ export class JobRun {
     // Heartbeats go on until the result is in: a report that must be retried (the control plane
     // restarting, its database briefly unavailable) keeps the lease meanwhile.
     await this.complete({
-      status: result.status, exitCode: result.exitCode, reason: result.reason, message: this.masker.mask(result.message).slice(0, 2000),
-      durationMs: Date.now() - this.startedAt, lastSeq, tests: result.tests, reports: result.reports,
+      status: result.status,
+      exitCode: result.exitCode,
+      reason: result.reason,
+      message: this.masker.mask(result.message).slice(0, 2000),
+      durationMs: Date.now() - this.startedAt,
+      lastSeq,
+      tests: result.tests,
+      reports: result.reports,
     });
     this.finished.abort();
     await heartbeats.stop();
     this.mark('reported');
-    deps.logger.info(`job ${job.taskId}: ${result.status} (${result.message}); ms since accept: ${Object.entries(this.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    deps.logger.info(
+      `job ${job.taskId}: ${result.status} (${result.message}); ms since accept: ${Object.entries(this.phases)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     return outcome;
   }
 
@@ -245,7 +281,13 @@ export class JobRun {
     for (const f of files) {
       if (this.stopReason === 'lease_lost') break;
       try {
-        const up = await deps.client.request<{ key: string; size: number }>('PUT', `/api/agent/jobs/${job.taskId}/artifacts`, { query: { path: f.path }, raw: f.bytes, contentType: f.contentType, attempts: 4, timeoutMs: 120_000 });
+        const up = await deps.client.request<{ key: string; size: number }>('PUT', `/api/agent/jobs/${job.taskId}/artifacts`, {
+          query: { path: f.path },
+          raw: f.bytes,
+          contentType: f.contentType,
+          attempts: 4,
+          timeoutMs: 120_000,
+        });
         reports.push({ name: f.path, contentType: f.contentType, key: up?.key, size: up?.size ?? f.bytes.length });
       } catch (err) {
         this.system(`upload of ${f.path} failed: ${errorMessage(err)}`);
@@ -269,9 +311,16 @@ export class JobRun {
         // first report attempt is out, the lease renewed before it is enough.
         if (this.reporting && !this.reportRetrying) continue;
         try {
-          const call = this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, { body: { lastSeq: this.streamer.acked }, attempts: 2, timeoutMs: 10_000, signal });
+          const call = this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, {
+            body: { lastSeq: this.streamer.acked },
+            attempts: 2,
+            timeoutMs: 10_000,
+            signal,
+          });
           this.heartbeatInFlight = call.catch(() => {});
-          const data = await call.finally(() => { this.heartbeatInFlight = null; });
+          const data = await call.finally(() => {
+            this.heartbeatInFlight = null;
+          });
           failing = false;
           const hb = HeartbeatResponse.safeParse(data);
           if (hb.success && hb.data.cancel && !this.stopReason && !this.reporting) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
@@ -304,10 +353,14 @@ export class JobRun {
     try {
       const attempts = 10;
       await this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/complete`, {
-        body, attempts, timeoutMs: 30_000,
+        body,
+        attempts,
+        timeoutMs: 30_000,
         onRetry: (err, attempt, waitMs) => {
           this.reportRetrying = true;
-          this.deps.logger.warn(`job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`);
+          this.deps.logger.warn(
+            `job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`,
+          );
         },
       });
     } catch (err) {
@@ -321,9 +374,16 @@ export class JobRun {
    */
   private async quarantinedTests(): Promise<string[]> {
     try {
-      const list = await this.deps.client.request<Array<{ testKey: string }>>('GET', `/api/agent/quarantines?projectId=${encodeURIComponent(this.job.projectId)}`, { attempts: 2, timeoutMs: 10_000 });
+      const list = await this.deps.client.request<Array<{ testKey: string }>>(
+        'GET',
+        `/api/agent/quarantines?projectId=${encodeURIComponent(this.job.projectId)}`,
+        { attempts: 2, timeoutMs: 10_000 },
+      );
       const keys = (list ?? []).map((q) => q.testKey);
-      if (keys.length) this.system(`${keys.length} quarantined test(s) run as usual, but their failures do not fail the run: ${keys.slice(0, 10).join('; ')}${keys.length > 10 ? '; …' : ''}`);
+      if (keys.length)
+        this.system(
+          `${keys.length} quarantined test(s) run as usual, but their failures do not fail the run: ${keys.slice(0, 10).join('; ')}${keys.length > 10 ? '; …' : ''}`,
+        );
       return keys;
     } catch (err) {
       this.system(`could not fetch the quarantine list (${errorMessage(err)}); the control plane still applies it`);
@@ -339,16 +399,26 @@ export class JobRun {
 
 function describeStop(reason: StopReason, timeoutSeconds?: number): string {
   switch (reason) {
-    case 'cancel': return 'cancelled by a user';
-    case 'timeout': return `timed out${timeoutSeconds ? ` after ${timeoutSeconds} s` : ''}`;
-    case 'agent_stop': return 'the agent was stopped';
-    case 'lease_lost': return 'the lease was lost';
+    case 'cancel':
+      return 'cancelled by a user';
+    case 'timeout':
+      return `timed out${timeoutSeconds ? ` after ${timeoutSeconds} s` : ''}`;
+    case 'agent_stop':
+      return 'the agent was stopped';
+    case 'lease_lost':
+      return 'the lease was lost';
   }
 }
 
 /** The container's environment: the job's variables and secrets plus what test runners expect. */
 export function containerEnv(job: Job, quarantined: string[] = []): Record<string, string> {
-  const env: Record<string, string> = { CI: 'true', AGNOX: 'true', AGNOX_TASK_ID: job.taskId, AGNOX_PROJECT_ID: job.projectId, AGNOX_REPORT_DIR: job.reportDir };
+  const env: Record<string, string> = {
+    CI: 'true',
+    AGNOX: 'true',
+    AGNOX_TASK_ID: job.taskId,
+    AGNOX_PROJECT_ID: job.projectId,
+    AGNOX_REPORT_DIR: job.reportDir,
+  };
   // For test runners that want to tag them (JSON array of "file › title" keys).
   if (quarantined.length) env.AGNOX_QUARANTINED_TESTS = JSON.stringify(quarantined);
   if (job.baseUrl) Object.assign(env, { BASE_URL: job.baseUrl, AGNOX_BASE_URL: job.baseUrl });

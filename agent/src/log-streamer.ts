@@ -3,7 +3,7 @@
 // everything unacked is sent again; while the socket is down the same frames go over HTTP. The
 // room ignores a seq it already has, so resending never doubles a line and nothing is dropped.
 import WebSocket from 'ws';
-import { AgentLogFrame, LogAck } from '../../worker/contracts/agent';
+import { type AgentLogFrame, LogAck } from '../../worker/contracts/agent';
 import type { LogChunk } from '../../worker/contracts/results';
 import { Backoff, sleep } from './backoff';
 import type { ControlPlaneClient } from './http-client';
@@ -109,7 +109,10 @@ export class LogStreamer {
       this.send();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())));
-        this.ackWaiters.push(() => { clearTimeout(t); resolve(); });
+        this.ackWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     this.closed = true;
@@ -152,7 +155,9 @@ export class LogStreamer {
         const frame = frames(this.unacked).next().value!;
         try {
           const data = await this.opts.client.request<{ upTo: number }>('POST', `/api/agent/jobs/${this.opts.taskId}/logs`, {
-            body: { type: 'chunks', chunks: frame } satisfies AgentLogFrame, attempts: 1, timeoutMs: 10_000,
+            body: { type: 'chunks', chunks: frame } satisfies AgentLogFrame,
+            attempts: 1,
+            timeoutMs: 10_000,
           });
           this.stats.httpFrames++;
           if (data && typeof data.upTo === 'number') this.onAck(data.upTo);
@@ -187,7 +192,11 @@ export class LogStreamer {
     });
     ws.on('message', (raw) => {
       let msg: unknown;
-      try { msg = JSON.parse(raw.toString()); } catch { return; }
+      try {
+        msg = JSON.parse(raw.toString());
+      } catch {
+        return;
+      }
       const ack = LogAck.safeParse(msg);
       if (ack.success) this.onAck(ack.data.upTo);
     });

@@ -7,7 +7,7 @@ import { consoleLogger, errorMessage } from './log';
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const logger = consoleLogger();
-  let config;
+  let config: ReturnType<typeof parseAgentConfig>;
   try {
     config = parseAgentConfig(argv);
   } catch (err) {
@@ -22,7 +22,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     return 0;
   }
   const url = new URL(config.url);
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) logger.warn(`--insecure: talking plain http to ${url.host}; the agent's token and jobs' secrets cross the network unencrypted`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    logger.warn(`--insecure: talking plain http to ${url.host}; the agent's token and jobs' secrets cross the network unencrypted`);
   const agent = new Agent({ ...config, logger });
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -45,7 +46,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     return 0;
   } catch (err) {
     if (err instanceof FatalAgentError || err instanceof DockerError) logger.error(err.message);
-    else logger.error(`stopped: ${err instanceof Error ? err.stack ?? err.message : errorMessage(err)}`);
+    else logger.error(`stopped: ${err instanceof Error ? (err.stack ?? err.message) : errorMessage(err)}`);
     return 1;
   }
 }

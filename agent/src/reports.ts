@@ -13,9 +13,21 @@ export const MAX_REPORT_FILES = 500;
 export const MAX_REPORT_TOTAL_BYTES = 200 * 1024 * 1024;
 
 const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html', '.htm': 'text/html', '.json': 'application/json', '.xml': 'application/xml', '.txt': 'text/plain',
-  '.log': 'text/plain', '.css': 'text/css', '.js': 'text/javascript', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg',
-  '.webm': 'video/webm', '.zip': 'application/zip', '.svg': 'image/svg+xml', '.md': 'text/markdown',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.json': 'application/json',
+  '.xml': 'application/xml',
+  '.txt': 'text/plain',
+  '.log': 'text/plain',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webm': 'video/webm',
+  '.zip': 'application/zip',
+  '.svg': 'image/svg+xml',
+  '.md': 'text/markdown',
 };
 export const contentTypeOf = (p: string) => CONTENT_TYPES[path.extname(p).toLowerCase()] ?? 'application/octet-stream';
 
@@ -33,14 +45,22 @@ export async function extractReportArchive(archive: Readable): Promise<{ files: 
       const parts = header.name.split('/').filter(Boolean);
       const rel = parts.slice(1).join('/');
       const safe = rel && !parts.some((p) => p === '..');
-      if (header.type !== 'file' || !safe || (header.size ?? 0) > MAX_ARTIFACT_BYTES || files.length >= MAX_REPORT_FILES || total + (header.size ?? 0) > MAX_REPORT_TOTAL_BYTES) {
+      if (
+        header.type !== 'file' ||
+        !safe ||
+        (header.size ?? 0) > MAX_ARTIFACT_BYTES ||
+        files.length >= MAX_REPORT_FILES ||
+        total + (header.size ?? 0) > MAX_REPORT_TOTAL_BYTES
+      ) {
         if (header.type === 'file') skipped.push(rel || header.name);
         stream.on('end', next);
         stream.resume();
         return;
       }
       const parts2: Buffer[] = [];
-      stream.on('data', (d: unknown) => { parts2.push(d as Buffer); });
+      stream.on('data', (d: unknown) => {
+        parts2.push(d as Buffer);
+      });
       stream.on('end', () => {
         const bytes = Buffer.concat(parts2);
         total += bytes.length;
@@ -67,7 +87,11 @@ type PwSpec = { id?: string; title: string; file?: string; line?: number; tests?
 type PwSuite = { title?: string; file?: string; suites?: PwSuite[]; specs?: PwSpec[] };
 
 const PW_STATUS: Record<string, TestResult['status']> = {
-  passed: 'passed', failed: 'failed', timedOut: 'timedOut', skipped: 'skipped', interrupted: 'interrupted',
+  passed: 'passed',
+  failed: 'failed',
+  timedOut: 'timedOut',
+  skipped: 'skipped',
+  interrupted: 'interrupted',
 };
 
 export function isPlaywrightJson(value: unknown): value is { suites: PwSuite[] } {
@@ -96,7 +120,13 @@ export function parsePlaywrightJson(report: { suites: PwSuite[] }): TestResult[]
             status,
             durationMs: Math.max(0, Math.round(r.duration ?? 0)),
             retry: r.retry ?? i,
-            error: err?.message ? { message: clip(stripAnsi(err.message), 20_000), stack: err.stack ? clip(stripAnsi(err.stack), 50_000) : undefined, location: err.location ? `${err.location.file}:${err.location.line}:${err.location.column}` : undefined } : undefined,
+            error: err?.message
+              ? {
+                  message: clip(stripAnsi(err.message), 20_000),
+                  stack: err.stack ? clip(stripAnsi(err.stack), 50_000) : undefined,
+                  location: err.location ? `${err.location.file}:${err.location.line}:${err.location.column}` : undefined,
+                }
+              : undefined,
             startedAt: r.startTime ? Date.parse(r.startTime) || undefined : undefined,
           });
         });
@@ -118,7 +148,15 @@ const xml = new XMLParser({
 });
 
 type JUnitProblem = { '#text'?: string; '@_message'?: string; '@_type'?: string } | string;
-type JUnitCase = { '@_name'?: string; '@_classname'?: string; '@_file'?: string; '@_time'?: string; failure?: JUnitProblem[]; error?: JUnitProblem[]; skipped?: JUnitProblem[] };
+type JUnitCase = {
+  '@_name'?: string;
+  '@_classname'?: string;
+  '@_file'?: string;
+  '@_time'?: string;
+  failure?: JUnitProblem[];
+  error?: JUnitProblem[];
+  skipped?: JUnitProblem[];
+};
 type JUnitSuite = { '@_name'?: string; '@_file'?: string; testcase?: JUnitCase[]; testsuite?: JUnitSuite[] };
 
 export function parseJUnitXml(text: string): TestResult[] {
@@ -133,7 +171,7 @@ export function parseJUnitXml(text: string): TestResult[] {
       const title = String(tc['@_name'] ?? '(untitled)');
       const problem = tc.failure?.[0] ?? tc.error?.[0];
       const status: TestResult['status'] = problem !== undefined ? 'failed' : tc.skipped ? 'skipped' : 'passed';
-      const message = problem === undefined ? undefined : typeof problem === 'string' ? problem : problem['@_message'] ?? problem['#text'] ?? 'failed';
+      const message = problem === undefined ? undefined : typeof problem === 'string' ? problem : (problem['@_message'] ?? problem['#text'] ?? 'failed');
       const stack = problem !== undefined && typeof problem === 'object' ? problem['#text']?.trim() : undefined;
       const file = tc['@_file'] ?? suite['@_file'];
       out.push({

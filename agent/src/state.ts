@@ -4,7 +4,15 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export type AgentIdentity = { agentId: string; agentToken: string; url: string; name: string; queue: string; labels: Record<string, string>; registeredAt: number };
+export type AgentIdentity = {
+  agentId: string;
+  agentToken: string;
+  url: string;
+  name: string;
+  queue: string;
+  labels: Record<string, string>;
+  registeredAt: number;
+};
 
 export const IDENTITY_FILE = 'agent.json';
 

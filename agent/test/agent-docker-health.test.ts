@@ -24,7 +24,12 @@ async function engineProxy() {
     for (const s of [client, engine]) open.add(s);
     client.pipe(engine);
     engine.pipe(client);
-    const end = () => { client.destroy(); engine.destroy(); open.delete(client); open.delete(engine); };
+    const end = () => {
+      client.destroy();
+      engine.destroy();
+      open.delete(client);
+      open.delete(engine);
+    };
     client.on('close', end).on('error', end);
     engine.on('close', end).on('error', end);
   });
@@ -32,11 +37,26 @@ async function engineProxy() {
   await listen();
   return {
     file,
-    cut: async () => { const closed = new Promise((r) => server.close(r)); for (const s of open) s.destroy(); open.clear(); await closed; },
+    cut: async () => {
+      const closed = new Promise((r) => server.close(r));
+      for (const s of open) s.destroy();
+      open.clear();
+      await closed;
+    },
     /** A killed dockerd as the agent sees it: no new connection, and open ones (a container wait) never answer. */
-    freeze: () => { server.close(); for (const s of open) { s.unpipe(); s.pause(); } },
+    freeze: () => {
+      server.close();
+      for (const s of open) {
+        s.unpipe();
+        s.pause();
+      }
+    },
     restore: listen,
-    close: async () => { for (const s of open) s.destroy(); open.clear(); if (server.listening) await new Promise((r) => server.close(r)); },
+    close: async () => {
+      for (const s of open) s.destroy();
+      open.clear();
+      if (server.listening) await new Promise((r) => server.close(r));
+    },
   };
 }
 
@@ -65,7 +85,15 @@ const listed = async () => ((await call(h.cp, 'GET', '/api/agents', { token: h.o
 describe('Docker engine lost under a running agent', () => {
   it('takes no job and reports unhealthy while the engine is gone; recovers and runs the waiting job', async () => {
     await proxy.cut();
-    const unhealthy = await waitFor('the agent to report unhealthy', async () => { const a = await listed(); return a?.healthy === false ? a : undefined; }, 20_000, 200);
+    const unhealthy = await waitFor(
+      'the agent to report unhealthy',
+      async () => {
+        const a = await listed();
+        return a?.healthy === false ? a : undefined;
+      },
+      20_000,
+      200,
+    );
     expect(unhealthy.healthProblem).toMatch(/cannot reach the Docker engine/);
     expect(agent.lines.join('\n')).toMatch(/unhealthy: cannot reach the Docker engine/);
 

@@ -24,7 +24,8 @@ const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 const ALL_FORMS: Record<string, string> = { ...FORMS, ...Object.fromEntries(Object.entries(FORMS).map(([k, v]) => [`${k}, XML-escaped`, xmlEscape(v)])) };
 
 /** The PNG-like file the job writes: a PNG signature, NULs, and the secret in its bytes. */
-const pngBytes = (s: string) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.from(s), Buffer.from([0, 0xff, 0xfe])]);
+const pngBytes = (s: string) =>
+  Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), Buffer.from(s), Buffer.from([0, 0xff, 0xfe])]);
 
 // The job: a "test run" in Node that reads the secret from its environment, as a test would, and writes
 // it in every form into a JUnit failure, notes.txt, report.html and a binary shot.png.
@@ -57,7 +58,13 @@ const sent: Array<{ method: string; path: string; body: Buffer }> = [];
 beforeAll(async () => {
   nodeImage = ensureNodeImage();
   h = await startHarness();
-  proxy = await startJobRewritingProxy(h.cp.url, (job) => job, undefined, undefined, (method, path, body) => sent.push({ method, path, body }));
+  proxy = await startJobRewritingProxy(
+    h.cp.url,
+    (job) => job,
+    undefined,
+    undefined,
+    (method, path, body) => sent.push({ method, path, body }),
+  );
   agent = await startAgent(h, { url: proxy.url });
   await waitFor('the agent to register', () => agent.agent.agentId);
 });
@@ -86,7 +93,7 @@ describe('secrets a job writes into results and reports', () => {
     const ofTask = sent.filter((r) => r.path.includes(taskId));
     const complete = ofTask.find((r) => r.path.endsWith('/complete'));
     expect(complete).toBeDefined();
-    expectNoSecret('the agent\'s complete', complete!.body.toString('utf8'));
+    expectNoSecret("the agent's complete", complete!.body.toString('utf8'));
     const uploads = ofTask.filter((r) => r.path.includes('/artifacts?'));
     expect(uploads.map((u) => decodeURIComponent(u.path.split('path=')[1]!)).sort()).toEqual(['junit.xml', 'notes.txt', 'report.html', 'shot.png']);
     for (const u of uploads.filter((u) => !u.path.includes('shot.png'))) expectNoSecret(`the upload ${u.path}`, u.body.toString('utf8'));
@@ -97,7 +104,10 @@ describe('secrets a job writes into results and reports', () => {
       expect(res.status, path).toBe(200);
       return Buffer.from(await res.arrayBuffer());
     };
-    const tests = JSON.parse((await get(`/api/executions/${taskId}/tests`)).toString('utf8')).data as Array<{ title: string; error?: { message: string; stack?: string } }>;
+    const tests = JSON.parse((await get(`/api/executions/${taskId}/tests`)).toString('utf8')).data as Array<{
+      title: string;
+      error?: { message: string; stack?: string };
+    }>;
     const failed = tests.find((t) => t.title === 'calls the API');
     expect(failed?.error?.message).toBe('401 for raw=*** | base64=*** | base64 unpadded=*** | URL-encoded=*** | form-encoded=*** | JSON-escaped=***');
     expectNoSecret('GET /tests', JSON.stringify(tests));

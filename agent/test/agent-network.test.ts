@@ -43,7 +43,13 @@ async function runThroughOutage(outage: () => Promise<void>) {
   await outage();
   const run = await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR'], 90_000);
   const chunks = await h.logs(taskId);
-  const numbers = chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('').split('\n').filter(Boolean).map((l) => Number(l.slice(2)));
+  const numbers = chunks
+    .filter((c) => c.stream === 'stdout')
+    .map((c) => c.data)
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.slice(2)));
   return { run, numbers, job, reconnects: job.streamer.stats.wsConnects - connectsBefore };
 }
 

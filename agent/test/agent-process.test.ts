@@ -23,13 +23,26 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const a of started) if (a.child.exitCode === null) { a.signal('SIGKILL'); await a.exited; }
+  for (const a of started)
+    if (a.child.exitCode === null) {
+      a.signal('SIGKILL');
+      await a.exited;
+    }
   await h?.stop();
 });
 
 const home = () => mkdtempSync(path.join(tmpdir(), 'agnox-agent-home-'));
 async function launch(stateDir: string, token?: string, extra: string[] = []) {
-  const a = spawnAgent(['--url', h.cp.url, '--state-dir', stateDir, '--name', `proc-${path.basename(stateDir)}`, ...(token ? ['--token', token] : []), ...extra]);
+  const a = spawnAgent([
+    '--url',
+    h.cp.url,
+    '--state-dir',
+    stateDir,
+    '--name',
+    `proc-${path.basename(stateDir)}`,
+    ...(token ? ['--token', token] : []),
+    ...extra,
+  ]);
   started.push(a);
   await waitFor('the agent to poll', () => a.output().includes('polling') || (a.child.exitCode !== null && Promise.reject(new Error(a.output()))), 30_000);
   return a;
@@ -52,7 +65,7 @@ describe('agnox-agent process', () => {
     expect(second.output()).toContain(agentId);
     second.signal('SIGTERM');
     expect(await second.exited).toBe(0);
-    const agents: any[] = (await (await fetch(`${h.cp.url}/api/agents`, { headers: { authorization: `Bearer ${h.org.token}` } })).json() as any).data;
+    const agents: any[] = ((await (await fetch(`${h.cp.url}/api/agents`, { headers: { authorization: `Bearer ${h.org.token}` } })).json()) as any).data;
     const me = agents.find((a: any) => a.id === agentId);
     expect(me.labels).toMatchObject({ arch: 'amd64', os: 'linux' });
     expect(me.version).toBe('0.1.0');
@@ -111,7 +124,11 @@ describe('agnox-agent process', () => {
     await h.waitForStatus(taskId, ['RUNNING']);
     await waitFor('the container to run', async () => (await docker.listContainers({ filters: { label: [`${LABEL_TASK}=${taskId}`] } }))[0]);
     const t0 = Date.now();
-    const res = await fetch(`${h.cp.url}/api/agents/${agentId}`, { method: 'PATCH', headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ disabled: true }) });
+    const res = await fetch(`${h.cp.url}/api/agents/${agentId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ disabled: true }),
+    });
     expect(res.status).toBe(200);
     expect(await a.exited).toBe(1);
     expect(Date.now() - t0).toBeLessThan(20_000);

@@ -82,7 +82,9 @@ describe('refusals', () => {
 
 describe('limits', () => {
   it('a job past its memory limit is OOM-killed and the run says so: "out of memory (limit 96 MiB)"', async () => {
-    const taskId = await h.requestRun({ projectId: await h.project({ image: busybox, command: 'echo allocating; awk \'BEGIN { s = "0123456789abcdef"; while (1) s = s s }\'' }) });
+    const taskId = await h.requestRun({
+      projectId: await h.project({ image: busybox, command: 'echo allocating; awk \'BEGIN { s = "0123456789abcdef"; while (1) s = s s }\'' }),
+    });
     const run = await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR']);
     const log = logTextOf(await h.logs(taskId));
     expect(run.status, log).toBe('FAILED');

@@ -17,7 +17,11 @@ const answers: { method: string; path: string; status: number }[] = [];
 beforeAll(async () => {
   busybox = ensureBusyboxImage();
   h = await startHarness();
-  proxy = await startJobRewritingProxy(h.cp.url, (job) => job, (method, path, status) => answers.push({ method, path, status }));
+  proxy = await startJobRewritingProxy(
+    h.cp.url,
+    (job) => job,
+    (method, path, status) => answers.push({ method, path, status }),
+  );
   agent = await startAgent(h, { url: proxy.url, heartbeatIntervalMs: 20 });
   await waitFor('the agent to register', () => agent.agent.agentId);
 });

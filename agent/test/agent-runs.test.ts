@@ -41,7 +41,13 @@ describe('agent runs', () => {
     expect(log).toContain('✔ adds');
     expect(log).toContain('ℹ pass 4');
     const tests = await h.tests(taskId);
-    expect(tests.map((t: any) => `${t.title}:${t.status}`).sort()).toEqual(['adds:passed', 'divides:passed', 'multiplies:passed', 'skips on request:skipped', 'uppercases:passed']);
+    expect(tests.map((t: any) => `${t.title}:${t.status}`).sort()).toEqual([
+      'adds:passed',
+      'divides:passed',
+      'multiplies:passed',
+      'skips on request:skipped',
+      'uppercases:passed',
+    ]);
     const artifacts = await h.artifacts(taskId);
     expect(artifacts.map((a: any) => a.path)).toEqual(['junit.xml']);
     const xml = await fetch(`${h.cp.url}/api/executions/${taskId}/artifacts`, { headers: { authorization: `Bearer ${h.org.token}` } });
@@ -69,11 +75,19 @@ describe('agent runs', () => {
     expect((await h.waitForStatus(first, ['PASSED', 'FAILED', 'ERROR'])).status).toBe('FAILED');
     const divides = (await h.tests(first)).find((t: any) => t.title === 'divides');
     const q = await fetch(`${h.cp.url}/api/quarantines`, {
-      method: 'POST', headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ projectId, title: 'divides', ...(divides.file ? { file: divides.file } : {}), owner: 'ada', reason: 'flaky on CI', expiresAt: Date.now() + 86_400_000 }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.org.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        projectId,
+        title: 'divides',
+        ...(divides.file ? { file: divides.file } : {}),
+        owner: 'ada',
+        reason: 'flaky on CI',
+        expiresAt: Date.now() + 86_400_000,
+      }),
     });
     expect(q.status, await q.clone().text()).toBe(201);
-    const { data: quarantine } = await q.json() as { data: { testKey: string } };
+    const { data: quarantine } = (await q.json()) as { data: { testKey: string } };
 
     const second = await h.requestRun({ projectId });
     const run = await h.waitForStatus(second, ['PASSED', 'FAILED', 'ERROR']);
@@ -84,14 +98,18 @@ describe('agent runs', () => {
     expect((await h.tests(second)).find((t: any) => t.title === 'divides').status).toBe('failed');
   });
 
-  it('collects a real Playwright run\'s reports: results from its JSON (retries, flaky), JSON/JUnit/HTML uploaded', async () => {
+  it("collects a real Playwright run's reports: results from its JSON (retries, flaky), JSON/JUnit/HTML uploaded", async () => {
     const image = ensurePlaywrightReportsImage();
     const projectId = await h.project({ image, command: 'mkdir -p /reports && cp -r /fixture-reports/. /reports/ && echo "1 failed, 1 flaky" && exit 1' });
     const taskId = await h.requestRun({ projectId });
     const run = await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR']);
     expect(run.status).toBe('FAILED');
     const tests = await h.tests(taskId);
-    const attempts = (title: string) => tests.filter((t: any) => t.title === title).sort((a: any, b: any) => a.retry - b.retry).map((t: any) => t.status);
+    const attempts = (title: string) =>
+      tests
+        .filter((t: any) => t.title === title)
+        .sort((a: any, b: any) => a.retry - b.retry)
+        .map((t: any) => t.status);
     expect(attempts('shows the total in a real browser')).toEqual(['passed']);
     expect(attempts('is flaky: fails on the first attempt only')).toEqual(['failed', 'flaky']);
     expect(attempts('rejects an empty cart')).toEqual(['failed', 'failed']);
@@ -121,13 +139,21 @@ describe('agent runs', () => {
     // flushes happen mid-run. Docker reads a container's stdout and stderr pipes independently, so
     // lines written microseconds apart on different streams can swap (with `docker run` too); the
     // order within a stream, and across streams between batches, must hold exactly.
-    const command = 'i=1; while [ $i -le 400 ]; do if [ $((i % 2)) -eq 0 ]; then echo "line $i" >&2; else echo "line $i"; fi; [ $((i % 50)) -eq 0 ] && sleep 0.15; i=$((i+1)); done';
+    const command =
+      'i=1; while [ $i -le 400 ]; do if [ $((i % 2)) -eq 0 ]; then echo "line $i" >&2; else echo "line $i"; fi; [ $((i % 50)) -eq 0 ] && sleep 0.15; i=$((i+1)); done';
     const projectId = await h.project({ image: busybox, command });
     const taskId = await h.requestRun({ projectId });
     expect((await h.waitForStatus(taskId, ['PASSED', 'FAILED', 'ERROR'])).status).toBe('PASSED');
     const chunks = await h.logs(taskId);
     const agentChunks = chunks.filter((c) => c.stream !== 'system');
-    const numbers = (stream?: string) => agentChunks.filter((c) => !stream || c.stream === stream).map((c) => c.data).join('').split('\n').filter(Boolean).map((l) => Number(l.replace('line ', '')));
+    const numbers = (stream?: string) =>
+      agentChunks
+        .filter((c) => !stream || c.stream === stream)
+        .map((c) => c.data)
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(l.replace('line ', '')));
     expect(numbers('stdout')).toEqual(Array.from({ length: 200 }, (_, i) => 2 * i + 1));
     expect(numbers('stderr')).toEqual(Array.from({ length: 200 }, (_, i) => 2 * i + 2));
     const batches = numbers().map((n) => Math.floor((n - 1) / 50));
@@ -214,10 +240,14 @@ describe('agent runs', () => {
     const projectId = await h.project({ image: busybox, command: 'echo begin; sleep 3; echo end' });
     const a = await h.requestRun({ projectId });
     const b = await h.requestRun({ projectId });
-    await waitFor('both jobs to run at the same time', async () => {
-      const [ra, rb] = await Promise.all([h.execution(a), h.execution(b)]);
-      return ra.status === 'RUNNING' && rb.status === 'RUNNING';
-    }, 20_000);
+    await waitFor(
+      'both jobs to run at the same time',
+      async () => {
+        const [ra, rb] = await Promise.all([h.execution(a), h.execution(b)]);
+        return ra.status === 'RUNNING' && rb.status === 'RUNNING';
+      },
+      20_000,
+    );
     const [ra, rb] = await Promise.all([h.waitForStatus(a, ['PASSED', 'FAILED', 'ERROR']), h.waitForStatus(b, ['PASSED', 'FAILED', 'ERROR'])]);
     expect([ra.status, rb.status]).toEqual(['PASSED', 'PASSED']);
     // Overlap: each started before the other finished.

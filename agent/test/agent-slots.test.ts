@@ -18,7 +18,12 @@ let intercept: (method: string, path: string) => Interception | Promise<Intercep
 beforeAll(async () => {
   busybox = ensureBusyboxImage();
   h = await startHarness();
-  proxy = await startJobRewritingProxy(h.cp.url, (job) => job, undefined, (method, path) => intercept(method, path));
+  proxy = await startJobRewritingProxy(
+    h.cp.url,
+    (job) => job,
+    undefined,
+    (method, path) => intercept(method, path),
+  );
   agent = await startAgent(h, { url: proxy.url, concurrency: 1, heartbeatIntervalMs: 200 });
   await waitFor('the agent to register', () => agent.agent.agentId);
 });
@@ -36,11 +41,15 @@ describe('an agent with one slot', () => {
   ] as const)('runs the next job while the previous one is still reporting: %s', async (_name, held) => {
     const projectId = await h.project({ image: busybox, command: 'echo job' });
     let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
     let reached!: () => void;
-    const reportReached = new Promise<void>((r) => { reached = r; });
+    const reportReached = new Promise<void>((r) => {
+      reached = r;
+    });
     let first = '';
-    intercept = async (method, path) => {
+    intercept = async (_method, path) => {
       if (!first || path !== `/api/agent/jobs/${first}/complete`) return 'pass';
       reached();
       if (held === 'answer') return { answerAfter: released };

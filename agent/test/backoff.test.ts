@@ -13,7 +13,12 @@ describe('Backoff', () => {
   });
 
   it('spreads retries (jitter) instead of retrying in lockstep', () => {
-    const waits = Array.from({ length: 50 }, () => { const b = new Backoff(1000, 30_000); b.next(); b.next(); return b.next(); });
+    const waits = Array.from({ length: 50 }, () => {
+      const b = new Backoff(1000, 30_000);
+      b.next();
+      b.next();
+      return b.next();
+    });
     expect(new Set(waits).size).toBeGreaterThan(40);
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(500);
     for (const w of waits) expect(w).toBeLessThanOrEqual(4000);

@@ -8,7 +8,7 @@ describe('browser channel on ARM64', () => {
   it.each([
     ['pytest --browser-channel chrome', 'chrome'],
     ['npx playwright test --browser-channel=msedge', 'msedge'],
-    ["node -e \"use({ channel: 'chrome-beta' })\"", 'chrome'],
+    ['node -e "use({ channel: \'chrome-beta\' })"', 'chrome'],
     ['npx playwright test --project=chromium', null],
     ['pytest --browser chromium', null],
   ])('%s → %s', (command, channel) => {

@@ -12,9 +12,21 @@ import { dockerArch, hostInfo } from '../src/platform';
 describe('agent config', () => {
   it('reads flags, with AGNOX_* variables as fallback and flags winning', () => {
     const cfg = parseAgentConfig(['--url', 'https://cp.example:8787/', '--concurrency', '3', '--labels', 'pool=lab, gpu=none'], {
-      AGNOX_URL: 'http://ignored', AGNOX_TOKEN: 'reg-token-123', AGNOX_NAME: 'box-1', AGNOX_AGENT_HOME: '/tmp/agent-a', AGNOX_MEMORY: '512m',
+      AGNOX_URL: 'http://ignored',
+      AGNOX_TOKEN: 'reg-token-123',
+      AGNOX_NAME: 'box-1',
+      AGNOX_AGENT_HOME: '/tmp/agent-a',
+      AGNOX_MEMORY: '512m',
     });
-    expect(cfg).toMatchObject({ url: 'https://cp.example:8787', token: 'reg-token-123', name: 'box-1', concurrency: 3, stateDir: '/tmp/agent-a', labels: { pool: 'lab', gpu: 'none' }, memoryBytes: 512 * 1024 * 1024 });
+    expect(cfg).toMatchObject({
+      url: 'https://cp.example:8787',
+      token: 'reg-token-123',
+      name: 'box-1',
+      concurrency: 3,
+      stateDir: '/tmp/agent-a',
+      labels: { pool: 'lab', gpu: 'none' },
+      memoryBytes: 512 * 1024 * 1024,
+    });
   });
 
   it('defaults the state directory to ~/.agnox-agent', () => {
@@ -35,22 +47,38 @@ describe('agent config', () => {
     expect(() => parseAgentConfig(argv as string[], {})).toThrow(message);
   });
 
-  it('forwards job output up to 19m by default, 1 MiB under the room\'s cap so the agent\'s own closing lines are stored; --log-max changes it', () => {
+  it("forwards job output up to 19m by default, 1 MiB under the room's cap so the agent's own closing lines are stored; --log-max changes it", () => {
     expect(DEFAULT_OUTPUT_MAX_BYTES).toBe(DEFAULT_LOG_MAX_BYTES - 1024 * 1024);
     expect((parseAgentConfig(['--url', 'https://x'], {}) as { logMaxBytes: number }).logMaxBytes).toBe(19 * 1024 * 1024);
     expect((parseAgentConfig(['--url', 'https://x'], { AGNOX_LOG_MAX: '2m' }) as { logMaxBytes: number }).logMaxBytes).toBe(2 * 1024 * 1024);
   });
 
   it.each([
-    'http://cp.example:8787', 'http://10.0.0.5', 'http://192.168.1.10:8787', 'http://[fe80::1]:8787', 'http://128.0.0.1', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io',
+    'http://cp.example:8787',
+    'http://10.0.0.5',
+    'http://192.168.1.10:8787',
+    'http://[fe80::1]:8787',
+    'http://128.0.0.1',
+    'http://localhost.evil.example',
+    'http://127.0.0.1.nip.io',
   ])('refuses plain http to another machine (%s), saying why and how', (url) => {
     expect(() => parseAgentConfig(['--url', url], {})).toThrow(ConfigError);
-    expect(() => parseAgentConfig(['--url', url], {})).toThrow(/is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted.*Use https:\/\/, or pass --insecure \(AGNOX_INSECURE=1\)/);
+    expect(() => parseAgentConfig(['--url', url], {})).toThrow(
+      /is plain http to another machine: the agent's token, your jobs' secrets and their logs would cross the network unencrypted.*Use https:\/\/, or pass --insecure \(AGNOX_INSECURE=1\)/,
+    );
     expect(() => parseAgentConfig([], { AGNOX_URL: url })).toThrow(/--insecure/);
   });
 
   it('allows plain http to this machine (localhost, 127.0.0.0/8, ::1), https anywhere, and http anywhere with --insecure or AGNOX_INSECURE=1', () => {
-    for (const url of ['http://127.0.0.1:8787', 'http://127.9.8.7', 'http://localhost:8787', 'http://LOCALHOST.', 'http://[::1]:8787', 'https://cp.example', 'https://10.0.0.5']) {
+    for (const url of [
+      'http://127.0.0.1:8787',
+      'http://127.9.8.7',
+      'http://localhost:8787',
+      'http://LOCALHOST.',
+      'http://[::1]:8787',
+      'https://cp.example',
+      'https://10.0.0.5',
+    ]) {
       expect((parseAgentConfig(['--url', url], {}) as { url: string }).url).toBe(url.replace(/\/$/, ''));
     }
     expect((parseAgentConfig(['--url', 'http://cp.example:8787', '--insecure'], {}) as { url: string }).url).toBe('http://cp.example:8787');

@@ -34,8 +34,18 @@ describe('DockerRunner', () => {
     const info = await container.inspect();
     await r.remove(container);
     expect(exitCode).toBe(3);
-    expect(out.filter((o) => o.stream === 'stdout').map((o) => o.text).join('')).toBe('base=http://app.test\n');
-    expect(out.filter((o) => o.stream === 'stderr').map((o) => o.text).join('')).toBe('oops\n');
+    expect(
+      out
+        .filter((o) => o.stream === 'stdout')
+        .map((o) => o.text)
+        .join(''),
+    ).toBe('base=http://app.test\n');
+    expect(
+      out
+        .filter((o) => o.stream === 'stderr')
+        .map((o) => o.text)
+        .join(''),
+    ).toBe('oops\n');
     expect(info.Config.Labels[LABEL_AGENT]).toMatch(/^test-/);
     expect(info.Config.Labels[LABEL_TASK]).toMatch(/^t-/);
     expect(info.HostConfig.Privileged).toBe(false);
@@ -56,7 +66,12 @@ describe('DockerRunner', () => {
 
   it('stops with SIGTERM first, and kills after the grace period when SIGTERM is ignored', async () => {
     const r = runner();
-    const polite = await r.create({ taskId: 'polite', image: busybox, command: 'trap "echo got TERM; exit 143" TERM; while true; do sleep 0.1; done', env: {} });
+    const polite = await r.create({
+      taskId: 'polite',
+      image: busybox,
+      command: 'trap "echo got TERM; exit 143" TERM; while true; do sleep 0.1; done',
+      env: {},
+    });
     const out: string[] = [];
     const { ended } = await r.attach(polite, (_s, d) => out.push(d.toString()));
     await r.start(polite);
@@ -92,7 +107,9 @@ describe('DockerRunner', () => {
   it('applies the pull policy: "never" fails clearly for a missing image, present images are used as they are', async () => {
     const r = runner();
     const said: string[] = [];
-    await expect(r.ensureImage('agnox-test/absent:nope', 'never', (l) => said.push(l))).rejects.toThrow(/not present on this agent and the pull policy is "never"/);
+    await expect(r.ensureImage('agnox-test/absent:nope', 'never', (l) => said.push(l))).rejects.toThrow(
+      /not present on this agent and the pull policy is "never"/,
+    );
     await r.ensureImage(busybox, 'if-not-present', (l) => said.push(l));
     expect(said).toEqual([]);
   });
@@ -130,8 +147,12 @@ describe('DockerRunner', () => {
   it('refuses, at start-up, limits the engine cannot give: more CPUs or memory than the host has', async () => {
     const info = await new Docker().info();
     const withLimits = (l: Partial<typeof limits>) => new DockerRunner({ agentId: 'limits', platform: 'linux/amd64', limits: { ...limits, ...l } });
-    await expect(withLimits({ cpus: info.NCPU + 1 }).checkLimits()).rejects.toThrow(`--cpus ${info.NCPU + 1} is more than the ${info.NCPU} CPUs of this Docker host`);
-    await expect(withLimits({ memoryBytes: info.MemTotal + 1024 ** 3 }).checkLimits()).rejects.toThrow(/--memory \d+m is more than the \d+m of memory of this Docker host/);
+    await expect(withLimits({ cpus: info.NCPU + 1 }).checkLimits()).rejects.toThrow(
+      `--cpus ${info.NCPU + 1} is more than the ${info.NCPU} CPUs of this Docker host`,
+    );
+    await expect(withLimits({ memoryBytes: info.MemTotal + 1024 ** 3 }).checkLimits()).rejects.toThrow(
+      /--memory \d+m is more than the \d+m of memory of this Docker host/,
+    );
     await expect(withLimits({}).checkLimits()).resolves.toBeUndefined();
   });
 

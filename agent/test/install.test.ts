@@ -24,10 +24,14 @@ type Run = { status: number | null; stdout: string; stderr: string; previews: st
 function dryRun(opts: { env?: Record<string, string>; args?: string[]; stdin?: string; cwd?: string } = {}): Run {
   const tmp = mkdtempSync(path.join(tmpdir(), 'agnox-install-test-'));
   const res = spawnSync('setsid', ['-w', 'bash', ...(opts.args ?? [SCRIPT])], {
-    encoding: 'utf8', input: opts.stdin ?? '', cwd: opts.cwd ?? tmp,
+    encoding: 'utf8',
+    input: opts.stdin ?? '',
+    cwd: opts.cwd ?? tmp,
     env: { PATH: process.env.PATH!, TMPDIR: tmp, AGNOX_DRY_RUN: '1', AGNOX_URL: 'https://agnox.example', AGNOX_TOKEN: 'agr_test', ...opts.env },
   });
-  const previews = readdirSync(tmp).filter((f) => f.startsWith('agnox-install-preview.')).map((f) => path.join(tmp, f));
+  const previews = readdirSync(tmp)
+    .filter((f) => f.startsWith('agnox-install-preview.'))
+    .map((f) => path.join(tmp, f));
   return { status: res.status, stdout: res.stdout, stderr: res.stderr, previews };
 }
 const piped = (text: string, opts: Parameters<typeof dryRun>[0] = {}) => dryRun({ ...opts, args: opts.args ?? [], stdin: text });
@@ -44,13 +48,19 @@ function hostileDir(): string {
 }
 
 describe('install.sh', () => {
-  it.each([['aarch64', 'arm64'], ['arm64', 'arm64'], ['x86_64', 'amd64']])('maps uname -m %s to %s', (uname, arch) => {
+  it.each([
+    ['aarch64', 'arm64'],
+    ['arm64', 'arm64'],
+    ['x86_64', 'amd64'],
+  ])('maps uname -m %s to %s', (uname, arch) => {
     const res = dryRun({ env: { AGNOX_UNAME_M: uname } });
     expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toContain(`architecture: ${arch} (Docker platform linux/${arch})`);
     expect(res.stdout).toContain(`npm install --prefix /opt/agnox-agent --omit=dev --no-audit --no-fund @agnox/agent@${AGENT_VERSION}`);
     expect(res.stdout).toContain('usermod -aG docker agnox');
-    expect(res.stdout).toMatch(/install .*agnox-agent\.service as \/etc\/systemd\/system\/agnox-agent\.service with ExecStart=\S*node \/opt\/agnox-agent\/node_modules\/@agnox\/agent\/bin\/agnox-agent\.js/);
+    expect(res.stdout).toMatch(
+      /install .*agnox-agent\.service as \/etc\/systemd\/system\/agnox-agent\.service with ExecStart=\S*node \/opt\/agnox-agent\/node_modules\/@agnox\/agent\/bin\/agnox-agent\.js/,
+    );
     expect(res.stdout).toContain('systemctl enable --now agnox-agent');
   });
 
@@ -75,7 +85,7 @@ describe('install.sh', () => {
       expect(existsSync(path.join(res.previews[0]!, 'agnox-agent.service'))).toBe(false);
     });
 
-    it('run from a file: the unit beside that file (not the current directory\'s), with the installed paths filled in', () => {
+    it("run from a file: the unit beside that file (not the current directory's), with the installed paths filled in", () => {
       const cwd = hostileDir();
       for (const args of [[SCRIPT], [path.relative(cwd, SCRIPT)]]) {
         const res = dryRun({ cwd, args });
@@ -104,7 +114,7 @@ describe('install.sh', () => {
   });
 
   describe('the agent version', () => {
-    it('is pinned to agent/package.json\'s version, and AGNOX_AGENT_VERSION picks another', () => {
+    it("is pinned to agent/package.json's version, and AGNOX_AGENT_VERSION picks another", () => {
       expect(/^\s*local PINNED_AGENT_VERSION=(\S+)$/m.exec(SCRIPT_TEXT)?.[1]).toBe(AGENT_VERSION);
       expect(dryRun().stdout).toContain(`installing @agnox/agent@${AGENT_VERSION} into /opt/agnox-agent`);
       expect(dryRun({ env: { AGNOX_AGENT_VERSION: '0.0.9' } }).stdout).toContain('--no-fund @agnox/agent@0.0.9');
@@ -135,7 +145,9 @@ describe('install.sh', () => {
       expect(res.stdout).toContain('+ write /etc/agnox-agent/agent.env (0600 root:root)');
       const envFile = path.join(res.previews[0]!, 'agent.env');
       expect(statSync(envFile).mode & 0o777).toBe(0o600);
-      expect(readFileSync(envFile, 'utf8')).toBe(`AGNOX_URL=https://agnox.example\nAGNOX_TOKEN=agr_fromenv42\nAGNOX_NAME=${spawnSync('hostname', { encoding: 'utf8' }).stdout.trim()}\nAGNOX_LABELS=pool=lab\nAGNOX_CONCURRENCY=1\n`);
+      expect(readFileSync(envFile, 'utf8')).toBe(
+        `AGNOX_URL=https://agnox.example\nAGNOX_TOKEN=agr_fromenv42\nAGNOX_NAME=${spawnSync('hostname', { encoding: 'utf8' }).stdout.trim()}\nAGNOX_LABELS=pool=lab\nAGNOX_CONCURRENCY=1\n`,
+      );
       // No temporary copy left beside it.
       expect(readdirSync(res.previews[0]!).sort()).toEqual(['agent.env', 'agnox-agent.service']);
     });
@@ -155,7 +167,8 @@ describe('install.sh', () => {
       const scriptFile = path.join(tmp, 'piped.sh');
       writeFileSync(scriptFile, SCRIPT_TEXT);
       const child = spawn('script', ['-qec', `cat ${scriptFile} | bash`, '/dev/null'], {
-        cwd: tmp, env: { PATH: process.env.PATH!, TMPDIR: tmp, AGNOX_DRY_RUN: '1', AGNOX_URL: 'https://agnox.example' },
+        cwd: tmp,
+        env: { PATH: process.env.PATH!, TMPDIR: tmp, AGNOX_DRY_RUN: '1', AGNOX_URL: 'https://agnox.example' },
       });
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => {

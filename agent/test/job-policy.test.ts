@@ -7,11 +7,26 @@ import { DockerImage } from '../../worker/contracts/projects';
 import { isImageReference } from '../../worker/contracts/projects';
 import { admitJob } from '../src/job-policy';
 
-const job = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  taskId: 'run_abc123', projectId: 'p1', image: 'mcr.microsoft.com/playwright:v1.50.0-noble', command: 'npx playwright test', tests: [], testFolder: null,
-  environment: 'staging', baseUrl: null, envVars: {}, secretVars: {}, labels: {}, timeoutSeconds: 600, attempt: 1, leaseExpiresAt: 1, pullPolicy: 'if-not-present', reportDir: '/reports',
-  ...over,
-} satisfies Partial<Job>);
+const job = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+  ({
+    taskId: 'run_abc123',
+    projectId: 'p1',
+    image: 'mcr.microsoft.com/playwright:v1.50.0-noble',
+    command: 'npx playwright test',
+    tests: [],
+    testFolder: null,
+    environment: 'staging',
+    baseUrl: null,
+    envVars: {},
+    secretVars: {},
+    labels: {},
+    timeoutSeconds: 600,
+    attempt: 1,
+    leaseExpiresAt: 1,
+    pullPolicy: 'if-not-present',
+    reportDir: '/reports',
+    ...over,
+  }) satisfies Partial<Job>;
 
 describe('job admission', () => {
   it('admits a well-formed job as it is', () => {
@@ -40,11 +55,14 @@ describe('job admission', () => {
 
   it('refuses any spelling of a container setting (case, _ and - do not matter)', () => {
     const names = ['privileged', 'capadd', 'binds', 'networkmode', 'devices', 'securityopt', 'pidslimit'];
-    const spelled = fc.tuple(fc.constantFrom(...names), fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }), fc.constantFrom('', '_', '-'))
+    const spelled = fc
+      .tuple(fc.constantFrom(...names), fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }), fc.constantFrom('', '_', '-'))
       .map(([name, upper, sep]) => [...name].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch) + (i === 2 ? sep : '')).join(''));
-    fc.assert(fc.property(spelled, (key) => {
-      expect(admitJob(job({ [key]: true }))?.refusal).toMatch(/container settings/);
-    }));
+    fc.assert(
+      fc.property(spelled, (key) => {
+        expect(admitJob(job({ [key]: true }))?.refusal).toMatch(/container settings/);
+      }),
+    );
   });
 
   it('ignores (and names) unknown fields that are not container settings: a newer control plane may add some', () => {
@@ -54,13 +72,26 @@ describe('job admission', () => {
   });
 
   it.each([
-    ['/var/lib/images/evil.tar'], ['./image.tar'], ['file:///tmp/x'], ['docker-archive:/tmp/x.tar'], ['a/../../containers/x'], ['Ubuntu:22.04'], ['ubuntu:'], [''], ['x'.repeat(256)],
+    ['/var/lib/images/evil.tar'],
+    ['./image.tar'],
+    ['file:///tmp/x'],
+    ['docker-archive:/tmp/x.tar'],
+    ['a/../../containers/x'],
+    ['Ubuntu:22.04'],
+    ['ubuntu:'],
+    [''],
+    ['x'.repeat(256)],
   ])('refuses an image that is not a Docker image reference: %s', (image) => {
     expect(admitJob(job({ image }))?.refusal).toMatch(/is not a Docker image reference/);
   });
 
   it.each([
-    ['busybox'], ['agnox-test/busybox:latest'], ['localhost:5000/team/app:1.2'], ['ghcr.io/org/img@sha256:' + 'a'.repeat(64)], ['[::1]:5000/x:y'], ['mcr.microsoft.com/playwright/python:v1.50.0-noble'],
+    ['busybox'],
+    ['agnox-test/busybox:latest'],
+    ['localhost:5000/team/app:1.2'],
+    [`ghcr.io/org/img@sha256:${'a'.repeat(64)}`],
+    ['[::1]:5000/x:y'],
+    ['mcr.microsoft.com/playwright/python:v1.50.0-noble'],
   ])('accepts the image reference %s', (image) => {
     expect(isImageReference(image)).toBe(true);
   });
@@ -80,7 +111,7 @@ describe('job admission', () => {
     expect(admitJob(job(over))?.refusal).toMatch(/DOCKER_HOST points at a local Docker socket.*never mounts \/var\/run\/docker.sock/);
   });
 
-  it('lets DOCKER_HOST name a remote engine of the project\'s own', () => {
+  it("lets DOCKER_HOST name a remote engine of the project's own", () => {
     expect(admitJob(job({ envVars: { DOCKER_HOST: 'tcp://dind.ci.example:2376' } }))?.refusal).toBeNull();
   });
 
@@ -99,6 +130,7 @@ describe('job admission', () => {
   });
 
   it('cannot report a payload without a usable taskId (it goes into URL paths)', () => {
-    for (const raw of [null, 'job', [], job({ taskId: undefined }), job({ taskId: '../../agents/x' }), job({ taskId: 'a'.repeat(101) })]) expect(admitJob(raw)).toBeNull();
+    for (const raw of [null, 'job', [], job({ taskId: undefined }), job({ taskId: '../../agents/x' }), job({ taskId: 'a'.repeat(101) })])
+      expect(admitJob(raw)).toBeNull();
   });
 });

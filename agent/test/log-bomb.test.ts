@@ -22,7 +22,10 @@ beforeAll(async () => {
   busybox = ensureBusyboxImage();
   buildAgent();
   h = await startHarness();
-  agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bomb-')), '--name', 'log-bomb'], { AGNOX_LOG_MAX: '4m' });
+  agent = spawnAgent(
+    ['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-bomb-')), '--name', 'log-bomb'],
+    { AGNOX_LOG_MAX: '4m' },
+  );
   await waitFor('the agent to poll', () => agent.output().includes('polling'), 30_000);
   // Warm-up, so the peak measured below is the bomb's and not the first job's.
   const warm = await h.requestRun({ projectId: await h.project({ image: busybox, command: 'echo warm' }) });
@@ -42,7 +45,9 @@ describe('a log bomb', () => {
     const projectId = await h.project({ image: busybox, command: `echo begin; ${bombCommand(OUTPUT)}; echo; echo end of bomb` });
     const r = await agentBomb(h, agent, projectId, 50_000);
     const growth = r.peakRss - r.rssBefore;
-    console.log(`200 MiB bomb, cap 4 MiB: job ${r.jobMs} ms, agent RSS ${mib(r.rssBefore)} → peak ${mib(r.peakRss)} (+${mib(growth)}), CPU ${r.cpuSeconds.toFixed(1)} s`);
+    console.log(
+      `200 MiB bomb, cap 4 MiB: job ${r.jobMs} ms, agent RSS ${mib(r.rssBefore)} → peak ${mib(r.peakRss)} (+${mib(growth)}), CPU ${r.cpuSeconds.toFixed(1)} s`,
+    );
     expect(r.run.status, r.log.slice(-2000)).toBe('PASSED');
     expect(r.run.exitCode).toBe(0);
     expect(r.log.match(/log truncated at 4 MiB; further output dropped/g)).toHaveLength(1);

@@ -73,35 +73,50 @@ describe('SecretMasker', () => {
 
   it('holds back a match that could still grow into a longer form (base64 padding split off)', () => {
     const masker = new SecretMasker(['abcd']); // base64 YWJjZA== and YWJjZA
-    for (const pieces of [['x YWJjZA', '== y'], ['x YWJjZA=', '= y'], ['x YW', 'JjZA', '=', '= y']]) {
+    for (const pieces of [
+      ['x YWJjZA', '== y'],
+      ['x YWJjZA=', '= y'],
+      ['x YW', 'JjZA', '=', '= y'],
+    ]) {
       expect(feed(masker, pieces)).toBe(`x ${MASK} y`);
     }
   });
 
   it('never lets a secret through in any form, however the output is cut (property)', () => {
     const encoders: Array<(s: string) => string> = [
-      (s) => s, utf8b64, (s) => utf8b64(s).replace(/=+$/, ''), encodeURIComponent, (s) => new URLSearchParams({ k: s }).toString().slice(2), (s) => JSON.stringify(s).slice(1, -1),
+      (s) => s,
+      utf8b64,
+      (s) => utf8b64(s).replace(/=+$/, ''),
+      encodeURIComponent,
+      (s) => new URLSearchParams({ k: s }).toString().slice(2),
+      (s) => JSON.stringify(s).slice(1, -1),
     ];
-    fc.assert(fc.property(
-      fc.string({ minLength: 4, maxLength: 12 }).filter((s) => !s.includes('*')),
-      fc.constantFrom(...encoders),
-      fc.array(fc.string({ maxLength: 8 }), { maxLength: 6 }),
-      fc.array(fc.nat(), { maxLength: 8 }),
-      (secret, encode, fillers, cuts) => {
-        const form = encode(secret);
-        const text = fillers.join(form);
-        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-        const pieces: string[] = [];
-        let last = 0;
-        for (const p of points) { pieces.push(text.slice(last, p)); last = p; }
-        pieces.push(text.slice(last));
-        const masker = new SecretMasker([secret]);
-        const out = feed(masker, pieces);
-        expect(out.includes(form)).toBe(false);
-        // Unsplit and split output agree: holding back never changes the text.
-        expect(out).toBe(masker.mask(text));
-      },
-    ), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 4, maxLength: 12 }).filter((s) => !s.includes('*')),
+        fc.constantFrom(...encoders),
+        fc.array(fc.string({ maxLength: 8 }), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (secret, encode, fillers, cuts) => {
+          const form = encode(secret);
+          const text = fillers.join(form);
+          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const pieces: string[] = [];
+          let last = 0;
+          for (const p of points) {
+            pieces.push(text.slice(last, p));
+            last = p;
+          }
+          pieces.push(text.slice(last));
+          const masker = new SecretMasker([secret]);
+          const out = feed(masker, pieces);
+          expect(out.includes(form)).toBe(false);
+          // Unsplit and split output agree: holding back never changes the text.
+          expect(out).toBe(masker.mask(text));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('holds back only a possible secret prefix and releases it at the end', () => {
@@ -116,12 +131,22 @@ describe('SecretMasker', () => {
   it('masks every text field of a test result', () => {
     const m = new SecretMasker([SECRET]);
     const masked = m.maskTestResult({
-      testId: `login ${SECRET}`, title: `logs in as ${FORMS.encodeURIComponent}`, file: `t/${FORMS.base64}.ts`, suite: `s ${SECRET}`, status: 'failed', durationMs: 1, retry: 0,
+      testId: `login ${SECRET}`,
+      title: `logs in as ${FORMS.encodeURIComponent}`,
+      file: `t/${FORMS.base64}.ts`,
+      suite: `s ${SECRET}`,
+      status: 'failed',
+      durationMs: 1,
+      retry: 0,
       error: { message: `got ${FORMS['JSON-escaped']}`, stack: `at ${FORMS['HTML-escaped']}`, location: `${SECRET}:1:1` },
       attachments: [{ name: `shot-${SECRET}.png`, contentType: 'image/png' }],
     });
     expect(JSON.stringify(masked)).not.toMatch(/s3cr|czNjc|ör|%C3/);
-    expect(masked).toMatchObject({ testId: `login ${MASK}`, title: `logs in as ${MASK}`, error: { message: `got ${MASK}`, stack: `at ${MASK}`, location: `${MASK}:1:1` } });
+    expect(masked).toMatchObject({
+      testId: `login ${MASK}`,
+      title: `logs in as ${MASK}`,
+      error: { message: `got ${MASK}`, stack: `at ${MASK}`, location: `${MASK}:1:1` },
+    });
   });
 });
 
@@ -130,7 +155,20 @@ describe('report files', () => {
   const file = (path: string, bytes: Buffer) => ({ path, bytes, contentType: 'x' });
 
   it('masks text files, by extension or by content', () => {
-    for (const name of ['notes.txt', 'report.html', 'junit.xml', 'results.json', 'data.csv', 'README.md', 'app.js', 'style.css', 'run.log', 'chart.svg', 'no-extension', 'odd.bin']) {
+    for (const name of [
+      'notes.txt',
+      'report.html',
+      'junit.xml',
+      'results.json',
+      'data.csv',
+      'README.md',
+      'app.js',
+      'style.css',
+      'run.log',
+      'chart.svg',
+      'no-extension',
+      'odd.bin',
+    ]) {
       const out = maskReportFile(file(name, Buffer.from(`a ${SECRET} b ${FORMS.base64} c ${FORMS['HTML-escaped']}\n`)), masker);
       expect(out.bytes.toString('utf8'), name).toBe(`a ${MASK} b ${MASK} c ${MASK}\n`);
     }

@@ -19,18 +19,34 @@ type Scenario = { name: string; start: () => Promise<{ url: string; beforeEnd?: 
 
 const slow = (ms: number): Scenario => ({
   name: `answers after ${ms / 1000} s`,
-  start: async () => { const s = await startFakeIngest('slow'); s.slowMs = ms; return s; },
+  start: async () => {
+    const s = await startFakeIngest('slow');
+    s.slowMs = ms;
+    return s;
+  },
 });
 
 const scenarios: Scenario[] = [
   { name: 'fast', start: () => startFakeIngest('ok') },
-  slow(500), slow(2_000), slow(5_000),
+  slow(500),
+  slow(2_000),
+  slow(5_000),
   { name: 'down (port closed)', start: async () => ({ url: await deadUrl(), close: () => {} }) },
   { name: 'blackhole', start: () => startBlackhole() },
-  { name: 'hangs (connects, never answers)', start: async () => { const s = await startFakeIngest('slow'); s.slowMs = 600_000; return s; } },
+  {
+    name: 'hangs (connects, never answers)',
+    start: async () => {
+      const s = await startFakeIngest('slow');
+      s.slowMs = 600_000;
+      return s;
+    },
+  },
   {
     name: 'gone at the end (answered, then port closed)',
-    start: async () => { const s = await startFakeIngest('ok'); return { url: s.url, beforeEnd: () => s.close(), close: () => {} }; },
+    start: async () => {
+      const s = await startFakeIngest('ok');
+      return { url: s.url, beforeEnd: () => s.close(), close: () => {} };
+    },
   },
 ];
 
@@ -38,7 +54,13 @@ async function oneRun(url: string, beforeEnd?: () => Promise<void>) {
   const resolved = resolveOptions({ apiKey: 'test-key', projectId: 'p', baseUrl: url }, {});
   if (!('options' in resolved)) throw new Error('options');
   const spool = path.join(mkdtempSync(path.join(tmpdir(), 'agnox-bench-end-')), 'spool.jsonl');
-  const d = new Delivery(resolved.options, { projectId: 'p', framework: 'playwright', reporterVersion: 'bench', totalTests: 1, runId: crypto.randomUUID() }, spool, () => {}, 'bench');
+  const d = new Delivery(
+    resolved.options,
+    { projectId: 'p', framework: 'playwright', reporterVersion: 'bench', totalTests: 1, runId: crypto.randomUUID() },
+    spool,
+    () => {},
+    'bench',
+  );
   d.start();
   const runStart = Date.now();
   for (let n = 1; Date.now() - runStart < RUN_MS; n++) {

@@ -14,7 +14,10 @@ const int = (s: string | undefined) => {
 };
 const stripRef = (ref: string | undefined) => v(ref)?.replace(/^refs\/(heads|tags)\//, '');
 /** "https://github.com/acme/shop.git" or "git@host:acme/shop.git" → "acme/shop". */
-const repoFromUrl = (url: string | undefined) => v(url)?.replace(/\.git$/, '').replace(/^.*?[:/]([^/:]+\/[^/]+)$/, '$1');
+const repoFromUrl = (url: string | undefined) =>
+  v(url)
+    ?.replace(/\.git$/, '')
+    .replace(/^.*?[:/]([^/:]+\/[^/]+)$/, '$1');
 
 /** Drops undefined fields so the payload stays small and comparable. */
 function clean(ctx: CiContext): CiContext {
@@ -56,7 +59,10 @@ export function detectCiContext(env: Env = process.env, cwd = process.cwd()): Ci
       branch: stripRef(env.SYSTEM_PULLREQUEST_SOURCEBRANCH) ?? v(env.BUILD_SOURCEBRANCHNAME),
       prNumber: int(env.SYSTEM_PULLREQUEST_PULLREQUESTNUMBER) ?? int(env.SYSTEM_PULLREQUEST_PULLREQUESTID),
       commitSha: v(env.BUILD_SOURCEVERSION),
-      runUrl: collection && buildId ? `${collection.replace(/\/?$/, '/')}${encodeURIComponent(env.SYSTEM_TEAMPROJECT ?? '')}/_build/results?buildId=${buildId}` : undefined,
+      runUrl:
+        collection && buildId
+          ? `${collection.replace(/\/?$/, '/')}${encodeURIComponent(env.SYSTEM_TEAMPROJECT ?? '')}/_build/results?buildId=${buildId}`
+          : undefined,
       buildId,
     });
   }
@@ -110,7 +116,9 @@ export function readGit(cwd: string): { branch?: string; commitSha?: string } {
     let gitDir = path.join(dir, '.git');
     if (statSync(gitDir).isFile()) {
       // A worktree or submodule: ".git" is a file pointing at the real git dir.
-      const target = readFileSync(gitDir, 'utf8').match(/^gitdir:\s*(.+)$/m)?.[1]?.trim();
+      const target = readFileSync(gitDir, 'utf8')
+        .match(/^gitdir:\s*(.+)$/m)?.[1]
+        ?.trim();
       if (!target) return {};
       gitDir = path.resolve(dir, target);
     }
@@ -118,15 +126,18 @@ export function readGit(cwd: string): { branch?: string; commitSha?: string } {
     const ref = head.match(/^ref:\s*(.+)$/)?.[1];
     if (!ref) return /^[0-9a-f]{40,64}$/.test(head) ? { commitSha: head } : {};
     const branch = ref.replace(/^refs\/heads\//, '');
-    const commonDir = existsSync(path.join(gitDir, 'commondir'))
-      ? path.resolve(gitDir, readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim()) : gitDir;
+    const commonDir = existsSync(path.join(gitDir, 'commondir')) ? path.resolve(gitDir, readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim()) : gitDir;
     for (const base of [gitDir, commonDir]) {
       const file = path.join(base, ref);
       if (existsSync(file)) return { branch, commitSha: readFileSync(file, 'utf8').trim() };
     }
     const packed = path.join(commonDir, 'packed-refs');
     const sha = existsSync(packed)
-      ? readFileSync(packed, 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`))?.split(' ')[0] : undefined;
+      ? readFileSync(packed, 'utf8')
+          .split('\n')
+          .find((l) => l.endsWith(` ${ref}`))
+          ?.split(' ')[0]
+      : undefined;
     return sha ? { branch, commitSha: sha } : { branch };
   } catch {
     return {};

@@ -16,25 +16,41 @@ Usage: agnox-report upload [--url <baseUrl>] [<spool-file>...]
 
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === '--version' || command === '-v') { console.log(VERSION); return 0; }
-  if (command !== 'upload') { console.error(USAGE); return command === undefined || command === '--help' || command === '-h' ? 0 : 2; }
+  if (command === '--version' || command === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  if (command !== 'upload') {
+    console.error(USAGE);
+    return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  }
   let baseUrl = env.AGNOX_BASE_URL;
   const named: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--url') baseUrl = rest[++i];
-    else if (rest[i] === '--help' || rest[i] === '-h') { console.error(USAGE); return 0; }
-    else named.push(rest[i]!);
+    else if (rest[i] === '--help' || rest[i] === '-h') {
+      console.error(USAGE);
+      return 0;
+    } else named.push(rest[i]!);
   }
   const apiKey = env.AGNOX_API_KEY;
-  if (!apiKey) { console.error('agnox-report: set AGNOX_API_KEY'); return 2; }
+  if (!apiKey) {
+    console.error('agnox-report: set AGNOX_API_KEY');
+    return 2;
+  }
   const dir = named.length ? undefined : uploadDir(env);
   const files = dir ? listSpools(dir) : named;
-  if (dir && !files.length) { console.log(`agnox-report: no saved runs in ${dir}`); return 0; }
+  if (dir && !files.length) {
+    console.log(`agnox-report: no saved runs in ${dir}`);
+    return 0;
+  }
   let failed = 0;
   for (const file of files) {
     try {
       const r = await uploadSpool(file, { apiKey, baseUrl, log: (m) => console.error(`agnox-report: ${m}`) });
-      console.log(`${file}: execution ${r.taskId}, ${r.batches} batches (${r.duplicates} already there)${r.tornDown ? `, status ${r.status}` : ', no teardown in file (run incomplete)'}`);
+      console.log(
+        `${file}: execution ${r.taskId}, ${r.batches} batches (${r.duplicates} already there)${r.tornDown ? `, status ${r.status}` : ', no teardown in file (run incomplete)'}`,
+      );
       // A file without its teardown may belong to a run still going: only a finished one is removed.
       if (dir && r.tornDown) rmSync(file, { force: true });
     } catch (err) {

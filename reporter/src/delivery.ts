@@ -27,7 +27,7 @@ const END_UPLOADS_MS = 5_000;
 
 export type Outcome = 'delivered' | 'spooled';
 
-type Pending = IngestEvent extends infer E ? E extends IngestEvent ? Omit<E, 'seq'> : never : never;
+type Pending = IngestEvent extends infer E ? (E extends IngestEvent ? Omit<E, 'seq'> : never) : never;
 
 export class Delivery {
   private queue: IngestEvent[] = [];
@@ -68,11 +68,18 @@ export class Delivery {
     this.spool = new SpoolFile(spoolFile, { kind: 'agnox-spool', version: 1, baseUrl: options.baseUrl, setup, createdAt: Date.now() });
   }
 
-  get spoolPath() { return this.spool.file; }
-  get taskId() { return this.session?.taskId; }
+  get spoolPath() {
+    return this.spool.file;
+  }
+  get taskId() {
+    return this.session?.taskId;
+  }
 
   start(): void {
-    this.timer = setInterval(() => { this.flushDue = true; this.kick(); }, this.options.flushIntervalMs);
+    this.timer = setInterval(() => {
+      this.flushDue = true;
+      this.kick();
+    }, this.options.flushIntervalMs);
     this.timer.unref?.();
     this.kick();
   }
@@ -93,7 +100,12 @@ export class Delivery {
     }
     const job: { done: boolean; finishNow: () => void; promise?: Promise<void> } = {
       done: false,
-      finishNow: () => { if (!job.done) { job.done = true; this.push(event); } },
+      finishNow: () => {
+        if (!job.done) {
+          job.done = true;
+          this.push(event);
+        }
+      },
     };
     this.uploads.add(job);
     job.promise = (async () => {
@@ -107,11 +119,17 @@ export class Delivery {
         const r = await this.call<{ key: string }>(`/api/ingest/attachment?${q}`, bytes, Infinity, att.contentType);
         if (r.ok && !job.done) att.key = r.data.key;
       }
-    })().finally(() => { job.finishNow(); this.uploads.delete(job); });
+    })().finally(() => {
+      job.finishNow();
+      this.uploads.delete(job);
+    });
   }
 
   private kick(): void {
-    if (!this.pumping) this.pumping = this.pump(Infinity).finally(() => { this.pumping = undefined; });
+    if (!this.pumping)
+      this.pumping = this.pump(Infinity).finally(() => {
+        this.pumping = undefined;
+      });
   }
 
   /**
@@ -147,7 +165,11 @@ export class Delivery {
       this.cut();
       const batch = this.pending[0];
       if (!batch || (holdLast && this.pending.length === 1 && !this.queue.length)) return;
-      const r = await this.call<EventResponse>('/api/ingest/event', { sessionId: this.session.sessionId, batchId: batch.batchId, events: batch.events }, deadline);
+      const r = await this.call<EventResponse>(
+        '/api/ingest/event',
+        { sessionId: this.session.sessionId, batchId: batch.batchId, events: batch.events },
+        deadline,
+      );
       if (r.ok) {
         this.pending.shift();
         this.failures = 0;
@@ -222,7 +244,9 @@ export class Delivery {
     const started = Date.now();
     const shortBudget = Math.min(this.options.endTimeoutMs, UNREACHABLE_END_BUDGET_MS);
     const budget = this.answered && !this.unreachable ? this.options.endTimeoutMs : shortBudget;
-    this.log(`end of run: ${budget === shortBudget ? 'the server has not answered or cannot be reached' : 'the server has answered'}; waiting at most ${budget} ms`);
+    this.log(
+      `end of run: ${budget === shortBudget ? 'the server has not answered or cannot be reached' : 'the server has answered'}; waiting at most ${budget} ms`,
+    );
     let deadline = started + budget;
     // In-flight calls (a hanging server) are cut at the deadline at the latest.
     let cutoff = setTimeout(() => this.endOfRun.abort(), budget);
@@ -251,7 +275,10 @@ export class Delivery {
       while (!this.stopped && Date.now() < deadline && this.stats.failures - failuresAtStart < FINAL_TRIES) {
         const wait = this.notBefore - Date.now();
         if (wait > 0) {
-          if (Date.now() + wait >= deadline) { reason = 'the server asked to wait past the time budget'; break; }
+          if (Date.now() + wait >= deadline) {
+            reason = 'the server asked to wait past the time budget';
+            break;
+          }
           await sleep(wait);
         }
         await this.pump(deadline, true);
@@ -259,9 +286,15 @@ export class Delivery {
         if (this.stopped || !this.session || this.queue.length || this.pending.length > 1) continue;
         // The last batch rides with the teardown: one request fewer on the run's critical path.
         const last = this.pending[0];
-        const r = await this.call<TeardownResponse>('/api/ingest/teardown', {
-          sessionId: this.session.sessionId, ...teardown, ...(last ? { batchId: last.batchId, events: last.events } : {}),
-        }, deadline);
+        const r = await this.call<TeardownResponse>(
+          '/api/ingest/teardown',
+          {
+            sessionId: this.session.sessionId,
+            ...teardown,
+            ...(last ? { batchId: last.batchId, events: last.events } : {}),
+          },
+          deadline,
+        );
         if (r.ok) {
           if (last) {
             this.pending.shift();
@@ -301,10 +334,16 @@ export class Delivery {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 function cancellableSleep(ms: number) {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const done = new Promise<void>((r) => { timer = setTimeout(r, ms); });
+  const done = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
   return { done, cancel: () => clearTimeout(timer) };
 }
 
 export function warn(msg: string): void {
-  try { process.stderr.write(`${msg}\n`); } catch { /* stderr closed: nothing to do */ }
+  try {
+    process.stderr.write(`${msg}\n`);
+  } catch {
+    /* stderr closed: nothing to do */
+  }
 }

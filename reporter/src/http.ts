@@ -25,7 +25,7 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
 export function post<T>(url: string, body: unknown, init: CallInit): Promise<CallOutcome<T>> {
   const bytes = body instanceof Uint8Array;
   const payload = bytes ? body : Buffer.from(JSON.stringify(body));
-  return call<T>('POST', url, init, payload, bytes ? init.contentType ?? 'application/octet-stream' : 'application/json');
+  return call<T>('POST', url, init, payload, bytes ? (init.contentType ?? 'application/octet-stream') : 'application/json');
 }
 
 /** GET `url` and unwrap the envelope. */
@@ -54,15 +54,25 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
     const onAbort = () => fail('aborted');
     const timer = setTimeout(() => fail(`timed out after ${init.timeoutMs} ms`), Math.max(1, init.timeoutMs));
     timer.unref();
-    const connectTimer = init.connectTimeoutMs !== undefined && init.connectTimeoutMs < init.timeoutMs
-      ? setTimeout(() => { if (!connected) fail(`no connection after ${init.connectTimeoutMs} ms`); }, Math.max(1, init.connectTimeoutMs))
-      : undefined;
+    const connectTimer =
+      init.connectTimeoutMs !== undefined && init.connectTimeoutMs < init.timeoutMs
+        ? setTimeout(
+            () => {
+              if (!connected) fail(`no connection after ${init.connectTimeoutMs} ms`);
+            },
+            Math.max(1, init.connectTimeoutMs),
+          )
+        : undefined;
     connectTimer?.unref();
     if (init.signal?.aborted) return fail('aborted');
     init.signal?.addEventListener('abort', onAbort, { once: true });
 
     let target: URL;
-    try { target = new URL(url); } catch { return done({ ok: false, status: 0, retryable: false, error: `not a URL: ${url}` }); }
+    try {
+      target = new URL(url);
+    } catch {
+      return done({ ok: false, status: 0, retryable: false, error: `not a URL: ${url}` });
+    }
     const secure = target.protocol === 'https:';
     const headers: http.OutgoingHttpHeaders = { 'x-api-key': init.apiKey, 'user-agent': init.userAgent, accept: 'application/json' };
     if (payload) Object.assign(headers, { 'content-type': contentType, 'content-length': payload.byteLength });
@@ -72,16 +82,25 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
         answered = true;
         const parts: Buffer[] = [];
         let size = 0;
-        res.on('data', (d: Buffer) => { size += d.length; if (size <= MAX_ANSWER_BYTES) parts.push(d); });
+        res.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size <= MAX_ANSWER_BYTES) parts.push(d);
+        });
         res.on('error', (err) => fail(`reading the answer failed: ${describeError(err)}`, res.statusCode ?? 0));
         res.on('end', () => done(outcomeOf<T>(res.statusCode ?? 0, res.headers['retry-after'], Buffer.concat(parts).toString('utf8'))));
-        res.on('close', () => { if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0); });
+        res.on('close', () => {
+          if (!res.complete) fail('reading the answer failed: connection closed', res.statusCode ?? 0);
+        });
       });
       req = r;
       connected = false;
       r.on('socket', (socket) => {
-        if (!socket.connecting) connected = true; // a kept-alive connection
-        else socket.once('connect', () => { connected = true; });
+        if (!socket.connecting)
+          connected = true; // a kept-alive connection
+        else
+          socket.once('connect', () => {
+            connected = true;
+          });
       });
       r.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return; // our own destroy() after a timeout or an abort
@@ -102,7 +121,11 @@ function call<T>(method: string, url: string, init: CallInit, payload?: Uint8Arr
 
 function outcomeOf<T>(status: number, retryAfterHeader: string | undefined, text: string): CallOutcome<T> {
   let json: { success?: boolean; data?: T; error?: string } | undefined;
-  try { json = text ? JSON.parse(text) : undefined; } catch { /* not JSON (a proxy's error page) */ }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON (a proxy's error page) */
+  }
   const ok = status >= 200 && status < 300;
   if (ok && json?.success) return { ok: true, status, data: json.data as T };
   const retryable = status === 408 || status === 429 || status >= 500 || (ok && !json?.success);

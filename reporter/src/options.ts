@@ -35,9 +35,8 @@ export interface AgnoxReporterOptions {
   attachmentBudgetBytes?: number;
 }
 
-export type ResolvedOptions = Required<Omit<AgnoxReporterOptions, 'apiKey' | 'projectId' | 'runName' | 'environment' | 'runId' | 'spoolDir'>>
-  & Pick<AgnoxReporterOptions, 'runName' | 'environment' | 'runId' | 'spoolDir'>
-  & { apiKey: string; projectId: string };
+export type ResolvedOptions = Required<Omit<AgnoxReporterOptions, 'apiKey' | 'projectId' | 'runName' | 'environment' | 'runId' | 'spoolDir'>> &
+  Pick<AgnoxReporterOptions, 'runName' | 'environment' | 'runId' | 'spoolDir'> & { apiKey: string; projectId: string };
 
 export const DEFAULT_BASE_URL = 'https://dev.agnox.dev';
 

@@ -8,9 +8,16 @@ import type { ResolvedOptions } from './options';
 const FETCH_TIMEOUT_MS = 5_000;
 
 /** Test keys ("file › title", as the control plane keys quarantines) in force for the project; empty on any failure. */
-export async function fetchQuarantined(o: Pick<ResolvedOptions, 'baseUrl' | 'apiKey' | 'projectId' | 'requestTimeoutMs'>, userAgent: string, signal: AbortSignal): Promise<Set<string>> {
+export async function fetchQuarantined(
+  o: Pick<ResolvedOptions, 'baseUrl' | 'apiKey' | 'projectId' | 'requestTimeoutMs'>,
+  userAgent: string,
+  signal: AbortSignal,
+): Promise<Set<string>> {
   const res = await get<Array<{ testKey?: unknown }>>(`${o.baseUrl}/api/quarantines?projectId=${encodeURIComponent(o.projectId)}`, {
-    apiKey: o.apiKey, userAgent, signal, timeoutMs: Math.min(o.requestTimeoutMs, FETCH_TIMEOUT_MS),
+    apiKey: o.apiKey,
+    userAgent,
+    signal,
+    timeoutMs: Math.min(o.requestTimeoutMs, FETCH_TIMEOUT_MS),
   });
   if (!res.ok || !Array.isArray(res.data)) return new Set();
   return new Set(res.data.map((q) => q?.testKey).filter((k): k is string => typeof k === 'string'));

@@ -78,11 +78,20 @@ export class AgnoxReporter implements Reporter {
     const log = o.debug ? (msg: string) => warn(`[agnox] ${msg}`) : () => {};
     this.delivery = new Delivery(o, setup, spoolFile, log, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`);
     this.delivery.start();
-    void fetchQuarantined(o, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`, this.quarantineFetch.signal).then((keys) => { this.quarantined = keys; });
+    void fetchQuarantined(o, `agnox-playwright-reporter/${VERSION} node/${process.versions.node}`, this.quarantineFetch.signal).then((keys) => {
+      this.quarantined = keys;
+    });
   }
 
   onTestBegin(test: TestCase, result: TestResult): void {
-    this.delivery?.push({ type: 'test-begin', testId: test.id, title: test.title, file: this.file(test.location.file), timestamp: Date.now(), retry: result.retry });
+    this.delivery?.push({
+      type: 'test-begin',
+      testId: test.id,
+      title: test.title,
+      file: this.file(test.location.file),
+      timestamp: Date.now(),
+      retry: result.retry,
+    });
   }
 
   onStdOut(chunk: string | Buffer, test?: TestCase): void {
@@ -115,7 +124,13 @@ export class AgnoxReporter implements Reporter {
       suite: suite || undefined,
       errorStack: plain(error?.stack)?.slice(0, 50_000),
       errorLocation: error?.location ? `${this.file(error.location.file)}:${error.location.line}:${error.location.column}` : undefined,
-      attachments: attachments.length ? attachments.slice(0, 50).map((a) => ({ name: a.name.slice(0, 200), contentType: a.contentType || 'application/octet-stream', ...(a.body ? { size: a.body.byteLength } : {}) })) : undefined,
+      attachments: attachments.length
+        ? attachments.slice(0, 50).map((a) => ({
+            name: a.name.slice(0, 200),
+            contentType: a.contentType || 'application/octet-stream',
+            ...(a.body ? { size: a.body.byteLength } : {}),
+          }))
+        : undefined,
       startedAt: result.startTime.getTime(),
     };
     const files = attachments.slice(0, 50).map((a, index) => ({
@@ -136,19 +151,25 @@ export class AgnoxReporter implements Reporter {
     const started = performance.now();
     this.quarantineFetch.abort();
     let status = finalStatus(result.status);
-    const quarantined = status === 'FAILED' && this.quarantined ? allFailuresQuarantined(this.suite.allTests(), this.quarantined, (t) => this.file(t.location.file)) : null;
+    const quarantined =
+      status === 'FAILED' && this.quarantined ? allFailuresQuarantined(this.suite.allTests(), this.quarantined, (t) => this.file(t.location.file)) : null;
     if (quarantined) {
       status = 'PASSED';
       warn(`[agnox] ${quarantined.length} failing test(s) are quarantined, so the Agnox run is reported PASSED: ${quarantined.join('; ')}`);
     }
     const done = await this.delivery.finish({ status, summary, ...(shard ? { shard } : {}) });
     if (done.outcome === 'delivered') {
-      if (this.options.debug) warn(`[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`);
+      if (this.options.debug)
+        warn(
+          `[agnox] run reported: ${this.options.baseUrl}/executions/${done.taskId} (end of run took ${Math.round(performance.now() - started)} ms; ${this.delivery.stats.eventsSent} events in ${this.delivery.stats.batchesSent} batches)`,
+        );
     } else if (done.spool) {
       // `upload` with no file sends everything in the folder it looks in; elsewhere, name the file.
       const command = path.dirname(done.spool) === uploadDir() ? 'npx agnox-report upload' : `npx agnox-report upload ${shown(done.spool)}`;
-      warn(`[agnox] ${this.options.baseUrl} did not take the end of the run (${done.reason}; gave up after ${Math.round(performance.now() - started)} ms); `
-        + `results saved to ${shown(done.spool)}; run \`${command}\` to send them`);
+      warn(
+        `[agnox] ${this.options.baseUrl} did not take the end of the run (${done.reason}; gave up after ${Math.round(performance.now() - started)} ms); ` +
+          `results saved to ${shown(done.spool)}; run \`${command}\` to send them`,
+      );
     }
   }
 

@@ -32,7 +32,9 @@ export function listSpools(dir: string): string[] {
       return Infinity;
     }
   };
-  return readdirSync(dir).filter((f) => SPOOL_FILE_NAME.test(f)).map((f) => path.join(dir, f))
+  return readdirSync(dir)
+    .filter((f) => SPOOL_FILE_NAME.test(f))
+    .map((f) => path.join(dir, f))
     .map((file) => ({ file, at: startedAt(file) }))
     .sort((a, b) => a.at - b.at || a.file.localeCompare(b.file))
     .map((s) => s.file);
@@ -53,7 +55,10 @@ export class SpoolFile {
   private started = false;
   private readonly written = new Set<string>();
 
-  constructor(readonly file: string, private readonly header: SpoolHeader) {}
+  constructor(
+    readonly file: string,
+    private readonly header: SpoolHeader,
+  ) {}
 
   /** Appends batches not yet in the file (cheap, synchronous: survives a killed process). */
   append(batches: Batch[]): void {
@@ -87,9 +92,15 @@ export class SpoolFile {
 
 /** Parses a spool file; throws a readable error for anything that is not one. */
 export function readSpool(file: string): Spool {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const parsed = lines.map((line, i) => {
-    try { return JSON.parse(line) as Record<string, unknown>; } catch { throw new Error(`${file}:${i + 1}: not JSON`); }
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new Error(`${file}:${i + 1}: not JSON`);
+    }
   });
   const header = parsed[0] as SpoolHeader | undefined;
   if (!header || header.kind !== SPOOL_FORMAT) throw new Error(`${file} is not an Agnox spool file`);

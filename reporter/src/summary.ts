@@ -24,9 +24,13 @@ export function summarize(tests: TestCase[], durationMs: number): Summary {
 /** Playwright's run status → the execution's final status. */
 export function finalStatus(status: FullResult['status']): TeardownBody['status'] {
   switch (status) {
-    case 'passed': return 'PASSED';
-    case 'timedout': return 'TIMED_OUT';
-    case 'interrupted': return 'CANCELLED';
-    default: return 'FAILED';
+    case 'passed':
+      return 'PASSED';
+    case 'timedout':
+      return 'TIMED_OUT';
+    case 'interrupted':
+      return 'CANCELLED';
+    default:
+      return 'FAILED';
   }
 }

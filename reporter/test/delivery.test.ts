@@ -13,7 +13,9 @@ import { deadUrl, startFakeIngest, type FakeIngest } from './support/fake-ingest
 import { until } from './support/until';
 
 const servers: FakeIngest[] = [];
-afterAll(async () => { await Promise.all(servers.map((s) => s.close())); });
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
 
 async function server() {
   const s = await startFakeIngest('ok');
@@ -26,7 +28,13 @@ function delivery(baseUrl: string, opts: AgnoxReporterOptions = {}) {
   if (!('options' in resolved)) throw new Error('options');
   const options: ResolvedOptions = resolved.options;
   const spool = path.join(mkdtempSync(path.join(tmpdir(), 'agnox-delivery-')), 'spool.jsonl');
-  const d = new Delivery(options, { projectId: 'p', framework: 'playwright', reporterVersion: 'test', totalTests: 1, runId: crypto.randomUUID() }, spool, () => {}, 'test');
+  const d = new Delivery(
+    options,
+    { projectId: 'p', framework: 'playwright', reporterVersion: 'test', totalTests: 1, runId: crypto.randomUUID() },
+    spool,
+    () => {},
+    'test',
+  );
   return { d, spool };
 }
 
@@ -183,7 +191,11 @@ describe('Delivery', () => {
           const started = Date.now();
           expect((await d.finish(teardown)).outcome, url).toBe('spooled');
           expect(Date.now() - started, url).toBeLessThan(SHORT_MS + 300);
-          expect(readSpool(spool).batches.flatMap((b) => b.events).map((e) => e.seq)).toEqual([1]);
+          expect(
+            readSpool(spool)
+              .batches.flatMap((b) => b.events)
+              .map((e) => e.seq),
+          ).toEqual([1]);
         }
       } finally {
         hole.close();

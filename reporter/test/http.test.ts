@@ -45,7 +45,10 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
       // that timed out an idle keep-alive connection just as the client reused it.
       const served = servedOn.get(req.socket) ?? 0;
       servedOn.set(req.socket, served + 1);
-      if (served > 0) { req.socket.destroy(); return; }
+      if (served > 0) {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, data: { port: req.socket.remotePort } }));
       return;
     }
@@ -61,9 +64,14 @@ subscribe('http.client.request.start', (message) => {
   const request = (message as { request: ClientRequest }).request;
   if (request.path !== '/hang') return;
   hangCalls.started++;
-  request.once('close', () => { hangCalls.closed++; });
+  request.once('close', () => {
+    hangCalls.closed++;
+  });
 });
-server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+server.on('connection', (s) => {
+  sockets.add(s);
+  s.on('close', () => sockets.delete(s));
+});
 
 beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -106,14 +114,24 @@ describe('reporter http', () => {
     const hole = await startBlackhole();
     try {
       const t0 = performance.now();
-      expect(await post(`${hole.url}/x`, {}, { ...init, connectTimeoutMs: 300 }))
-        .toEqual({ ok: false, status: 0, retryable: true, error: 'no connection after 300 ms', unreachable: true });
+      expect(await post(`${hole.url}/x`, {}, { ...init, connectTimeoutMs: 300 })).toEqual({
+        ok: false,
+        status: 0,
+        retryable: true,
+        error: 'no connection after 300 ms',
+        unreachable: true,
+      });
       expect(performance.now() - t0).toBeLessThan(2_000);
     } finally {
       hole.close();
     }
     // Connected, no answer: a timeout, not unreachable (connectTimeoutMs does not cut a slow answer).
-    expect(await post(`${base}/silent`, {}, { ...init, timeoutMs: 400, connectTimeoutMs: 100 })).toEqual({ ok: false, status: 0, retryable: true, error: 'timed out after 400 ms' });
+    expect(await post(`${base}/silent`, {}, { ...init, timeoutMs: 400, connectTimeoutMs: 100 })).toEqual({
+      ok: false,
+      status: 0,
+      retryable: true,
+      error: 'timed out after 400 ms',
+    });
   });
 
   it('sends once more on a fresh connection when a kept-alive one was dropped as it was reused', async () => {

@@ -9,7 +9,9 @@ import { ensureBuilt, REPORTER_DIR } from './support/build';
 
 const pkg = JSON.parse(readFileSync(path.join(REPORTER_DIR, 'package.json'), 'utf8'));
 
-beforeAll(async () => { await ensureBuilt(); });
+beforeAll(async () => {
+  await ensureBuilt();
+});
 
 describe('@agnox/playwright-reporter package', () => {
   it('has no runtime dependencies and imports nothing but Node built-ins', () => {
@@ -19,7 +21,10 @@ describe('@agnox/playwright-reporter package', () => {
       const code = readFileSync(path.join(REPORTER_DIR, file), 'utf8');
       const specifiers = [...code.matchAll(/(?:from\s+|require\()\s*["']([^"']+)["']/g)].map((m) => m[1]!);
       expect(specifiers.length, file).toBeGreaterThan(0);
-      expect(specifiers.filter((s) => !/^(node:)?(crypto|fs|fs\/promises|path|http|https|os|url)$/.test(s)), file).toEqual([]);
+      expect(
+        specifiers.filter((s) => !/^(node:)?(crypto|fs|fs\/promises|path|http|https|os|url)$/.test(s)),
+        file,
+      ).toEqual([]);
     }
     const types = readFileSync(path.join(REPORTER_DIR, 'dist/index.d.ts'), 'utf8');
     expect([...types.matchAll(/from '([^']+)'/g)].map((m) => m[1])).toEqual(['@playwright/test/reporter']);
@@ -44,7 +49,10 @@ describe('@agnox/playwright-reporter package', () => {
     const noKey = spawnSync(process.execPath, [bin, 'upload', 'x.jsonl'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toContain('set AGNOX_API_KEY');
-    const notSpool = spawnSync(process.execPath, [bin, 'upload', path.join(REPORTER_DIR, 'package.json')], { encoding: 'utf8', env: { PATH: process.env.PATH, AGNOX_API_KEY: 'k' } });
+    const notSpool = spawnSync(process.execPath, [bin, 'upload', path.join(REPORTER_DIR, 'package.json')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, AGNOX_API_KEY: 'k' },
+    });
     expect(notSpool.status).toBe(1);
     expect(notSpool.stderr).toContain('not JSON');
   });

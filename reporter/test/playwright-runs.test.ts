@@ -17,15 +17,24 @@ import { readJsonReport, runSuite, SUITE_CONFIG, type SuiteRun } from './support
 const MAX_GROWTH_MS = 2_000;
 const reporterEnv = (baseUrl: string) => ({ AGNOX_API_KEY: 'test-key', AGNOX_PROJECT_ID: 'proj-1', AGNOX_BASE_URL: baseUrl, AGNOX_FLUSH_INTERVAL_MS: '200' });
 
-const spoolFiles = (run: SuiteRun) => (existsSync(run.spoolDir) ? readdirSync(run.spoolDir).filter((f) => /^agnox-spool-.*\.jsonl$/.test(f)).map((f) => path.join(run.spoolDir, f)) : []);
+const spoolFiles = (run: SuiteRun) =>
+  existsSync(run.spoolDir)
+    ? readdirSync(run.spoolDir)
+        .filter((f) => /^agnox-spool-.*\.jsonl$/.test(f))
+        .map((f) => path.join(run.spoolDir, f))
+    : [];
 
 /** Runs the shipped `agnox-report` bin. */
 function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), ...args], { env: { ...process.env, ...env }, cwd });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
@@ -49,7 +58,7 @@ afterAll(async () => {
 });
 
 describe('with a healthy server', () => {
-  it('sends every attempt, the console output and a summary equal to Playwright\'s own report', async () => {
+  it("sends every attempt, the console output and a summary equal to Playwright's own report", async () => {
     const server = await startFakeIngest('ok');
     servers.push(server);
     const run = await runSuite(reporterEnv(server.url));
@@ -57,15 +66,23 @@ describe('with a healthy server', () => {
     expect(run.code).toBe(1); // the suite has failing tests on purpose
     expect(server.invalid).toEqual([]);
     expect(server.setups).toHaveLength(1);
-    expect(server.setups[0]).toMatchObject({ projectId: 'proj-1', framework: 'playwright', totalTests: 7, runName: 'fixture suite', ciContext: { source: 'local' } });
+    expect(server.setups[0]).toMatchObject({
+      projectId: 'proj-1',
+      framework: 'playwright',
+      totalTests: 7,
+      runName: 'fixture suite',
+      ciContext: { source: 'local' },
+    });
     expectGapless(server.events().map((e) => e.seq!));
 
     const report = readJsonReport(run.jsonFile);
     const ends = server.events().filter((e) => e.type === 'test-end');
     for (const test of report.tests) {
       const sent = ends.filter((e) => e.testId === test.id).sort((a, b) => a.retry! - b.retry!);
-      expect(sent.map((e) => ({ status: e.status, retry: e.retry, duration: e.duration })), test.title)
-        .toEqual(test.attempts.map((a) => ({ status: a.status, retry: a.retry, duration: a.duration })));
+      expect(
+        sent.map((e) => ({ status: e.status, retry: e.retry, duration: e.duration })),
+        test.title,
+      ).toEqual(test.attempts.map((a) => ({ status: a.status, retry: a.retry, duration: a.duration })));
       for (const [i, e] of sent.entries()) expect(e.error, test.title).toBe(test.attempts[i]!.error);
     }
     const failed = ends.find((e) => e.title === 'compares strings and fails')!;
@@ -80,7 +97,12 @@ describe('with a healthy server', () => {
     const { summary, status } = server.teardowns[0]!;
     expect(status).toBe('FAILED');
     expect(summary).toMatchObject({
-      total: 7, passed: report.stats.expected, failed: report.stats.unexpected, flaky: report.stats.flaky, skipped: report.stats.skipped, timedOut: 1,
+      total: 7,
+      passed: report.stats.expected,
+      failed: report.stats.unexpected,
+      flaky: report.stats.flaky,
+      skipped: report.stats.skipped,
+      timedOut: 1,
     });
     expect([summary.passed, summary.failed, summary.flaky, summary.skipped]).toEqual([3, 2, 1, 1]);
     expect(spoolFiles(run)).toEqual([]);
@@ -88,7 +110,7 @@ describe('with a healthy server', () => {
 });
 
 describe('quarantine', () => {
-  it('reports the run PASSED when every failing test is quarantined, leaving Playwright\'s exit code alone', async () => {
+  it("reports the run PASSED when every failing test is quarantined, leaving Playwright's exit code alone", async () => {
     const server = await startFakeIngest('ok');
     servers.push(server);
     server.quarantined = ['basics.spec.ts › compares strings and fails', 'basics.spec.ts › never finishes and times out'];
@@ -103,8 +125,22 @@ describe('quarantine', () => {
 describe('when the server is unreachable or unhealthy', () => {
   const cases: Array<[string, () => Promise<string>]> = [
     ['down', () => deadUrl()],
-    ['slow (answers after 10 s)', async () => { const s = await startFakeIngest('slow'); servers.push(s); return s.url; }],
-    ['failing (500)', async () => { const s = await startFakeIngest('error'); servers.push(s); return s.url; }],
+    [
+      'slow (answers after 10 s)',
+      async () => {
+        const s = await startFakeIngest('slow');
+        servers.push(s);
+        return s.url;
+      },
+    ],
+    [
+      'failing (500)',
+      async () => {
+        const s = await startFakeIngest('error');
+        servers.push(s);
+        return s.url;
+      },
+    ],
   ];
 
   for (const [name, url] of cases) {

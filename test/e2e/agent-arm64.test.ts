@@ -22,7 +22,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (agent && agent.child.exitCode === null) { agent.signal('SIGKILL'); await agent.exited; }
+  if (agent && agent.child.exitCode === null) {
+    agent.signal('SIGKILL');
+    await agent.exited;
+  }
   await h?.stop();
 });
 
@@ -30,8 +33,29 @@ describe('agent on ARM64', () => {
   it('starts and polls under an arm64 Node, advertises arch=arm64, refuses a Chrome job, drains', async () => {
     const { command, args } = arm64NodeCommand(arm64Node);
     expect(execFileSync(command, [...args, '-p', 'process.arch'], { encoding: 'utf8' }).trim()).toBe('arm64');
-    agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-arm64-')), '--name', 'ampere-1', '--labels', 'pool=ampere'], {}, command, args);
-    await waitFor('the arm64 agent to poll', () => agent.output().includes('polling') || (agent.child.exitCode !== null && Promise.reject(new Error(agent.output()))), 120_000, 250);
+    agent = spawnAgent(
+      [
+        '--url',
+        h.cp.url,
+        '--token',
+        await h.registrationToken(),
+        '--state-dir',
+        mkdtempSync(path.join(tmpdir(), 'agnox-arm64-')),
+        '--name',
+        'ampere-1',
+        '--labels',
+        'pool=ampere',
+      ],
+      {},
+      command,
+      args,
+    );
+    await waitFor(
+      'the arm64 agent to poll',
+      () => agent.output().includes('polling') || (agent.child.exitCode !== null && Promise.reject(new Error(agent.output()))),
+      120_000,
+      250,
+    );
     expect(agent.output()).toContain('linux/arm64');
 
     const { json } = await call(h.cp, 'GET', '/api/agents', { token: h.org.token });

@@ -21,7 +21,16 @@ beforeAll(async () => {
   buildAgent();
   nodeImage = ensureNodeImage();
   h = await startHarness();
-  agent = spawnAgent(['--url', h.cp.url, '--token', await h.registrationToken(), '--state-dir', mkdtempSync(path.join(tmpdir(), 'agnox-e2e-agent-')), '--name', 'e2e-agent']);
+  agent = spawnAgent([
+    '--url',
+    h.cp.url,
+    '--token',
+    await h.registrationToken(),
+    '--state-dir',
+    mkdtempSync(path.join(tmpdir(), 'agnox-e2e-agent-')),
+    '--name',
+    'e2e-agent',
+  ]);
   await waitFor('the agent to poll', () => agent.output().includes('polling'), 30_000);
 });
 
@@ -41,11 +50,23 @@ async function watch(taskId: string) {
   const ws = new WebSocket(`${h.cp.url.replace('http', 'ws')}/api/executions/${taskId}/live?since=0&ticket=${json.data.ticket}`);
   const received: Received[] = [];
   ws.on('message', (d) => received.push({ at: Date.now(), msg: JSON.parse(d.toString()) }));
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   let closed: string | null = null;
-  ws.on('close', (code, reason) => { closed = `${code} ${reason}`; });
-  const finalStatus = () => waitFor('a final status on the socket', () => received.map((r) => r.msg).find((m) => m.type === 'status' && ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'].includes(m.status))?.status as string | undefined, 90_000)
-    .catch(async (err) => {
+  ws.on('close', (code, reason) => {
+    closed = `${code} ${reason}`;
+  });
+  const finalStatus = () =>
+    waitFor(
+      'a final status on the socket',
+      () =>
+        received.map((r) => r.msg).find((m) => m.type === 'status' && ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'].includes(m.status))?.status as
+          | string
+          | undefined,
+      90_000,
+    ).catch(async (err) => {
       throw new Error(`${err.message}; socket closed: ${closed}; run: ${JSON.stringify(await h.execution(taskId))}; agent: ${agent.output().slice(-2000)}`);
     });
   return { ws, received, finalStatus };
@@ -85,10 +106,14 @@ describe('agent end to end', () => {
     expect(msgs.some((m) => m.type === 'tests' && m.results.some((t: any) => t.title === 'adds'))).toBe(true);
 
     // Chunk→viewer latency: a line's own timestamp (printed in the container) to its arrival at the viewer.
-    const latencies = viewer.received.flatMap((r) => (r.msg.type === 'log' ? r.msg.chunks.flatMap((c: any) => [...c.data.matchAll(/^t=(\d+)$/gm)].map((m) => r.at - Number(m[1]))) : []));
+    const latencies = viewer.received.flatMap((r) =>
+      r.msg.type === 'log' ? r.msg.chunks.flatMap((c: any) => [...c.data.matchAll(/^t=(\d+)$/gm)].map((m) => r.at - Number(m[1]))) : [],
+    );
     expect(latencies).toHaveLength(60);
     const median = percentile(latencies, 50);
-    console.log(`chunk→viewer latency over ${latencies.length} lines: median ${median} ms, p95 ${percentile(latencies, 95)} ms, max ${Math.max(...latencies)} ms; request→PASSED ${doneAt - requestedAt} ms`);
+    console.log(
+      `chunk→viewer latency over ${latencies.length} lines: median ${median} ms, p95 ${percentile(latencies, 95)} ms, max ${Math.max(...latencies)} ms; request→PASSED ${doneAt - requestedAt} ms`,
+    );
     expect(median).toBeLessThan(1000);
   });
 
@@ -106,14 +131,21 @@ describe('agent end to end', () => {
 
   it('`agnox run --wait` streams the log to the CI console and exits 0 for passed, 1 for failed', async () => {
     const apiKey = await h.apiKey();
-    const ci = (projectId: string, extra: string[] = []) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CI_BIN, 'run', '--project', projectId, '--url', h.cp.url, ...extra], { env: { ...process.env, AGNOX_API_KEY: apiKey, GITHUB_ACTIONS: 'true', GITHUB_SHA: 'abc123' } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const ci = (projectId: string, extra: string[] = []) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CI_BIN, 'run', '--project', projectId, '--url', h.cp.url, ...extra], {
+          env: { ...process.env, AGNOX_API_KEY: apiKey, GITHUB_ACTIONS: 'true', GITHUB_SHA: 'abc123' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
     const passing = await h.project({ image: nodeImage, command: NODE_SUITE_COMMAND });
     const ok = await ci(passing, ['--wait']);
     expect(ok.code, ok.stderr).toBe(0);
@@ -139,11 +171,17 @@ describe('agent end to end', () => {
     proxy.blockWebSockets(true);
     try {
       const polled = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', proxy.url, '--wait'], { env: { ...process.env, AGNOX_API_KEY: apiKey } });
+        const child = spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', proxy.url, '--wait'], {
+          env: { ...process.env, AGNOX_API_KEY: apiKey },
+        });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (d) => { stdout += d; });
-        child.stderr.on('data', (d) => { stderr += d; });
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
         child.on('exit', (code) => resolve({ code, stdout, stderr }));
       });
       expect(polled.code, polled.stderr).toBe(0);
@@ -154,7 +192,9 @@ describe('agent end to end', () => {
       await proxy.close();
     }
 
-    const wrongKey = await new Promise<number | null>((resolve) => spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', h.cp.url, '--api-key', 'nope-nope-nope']).on('exit', resolve));
+    const wrongKey = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, [CI_BIN, 'run', '--project', passing, '--url', h.cp.url, '--api-key', 'nope-nope-nope']).on('exit', resolve),
+    );
     expect(wrongKey).toBe(2);
   });
 });

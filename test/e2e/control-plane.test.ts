@@ -5,8 +5,12 @@ import WebSocket from 'ws';
 import { startControlPlane, type ControlPlane } from '../support/wrangler';
 
 let cp: ControlPlane;
-beforeAll(async () => { cp = await startControlPlane(); });
-afterAll(async () => { await cp?.stop(); });
+beforeAll(async () => {
+  cp = await startControlPlane();
+});
+afterAll(async () => {
+  await cp?.stop();
+});
 
 async function call(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const res = await fetch(`${cp.url}${path}`, {
@@ -49,7 +53,9 @@ describe('control plane under wrangler dev', () => {
   });
 
   it('carries a run from request to PASSED: agent long poll, WebSocket log stream, a viewer joining mid-run', async () => {
-    const signup = await call('POST', '/api/auth/signup', { body: { email: `run-${Date.now()}@example.com`, password: 'e2e-password-1', name: 'R', organizationName: 'Runs' } });
+    const signup = await call('POST', '/api/auth/signup', {
+      body: { email: `run-${Date.now()}@example.com`, password: 'e2e-password-1', name: 'R', organizationName: 'Runs' },
+    });
     const token = signup.json.data.token;
     const project = await call('POST', '/api/projects', { token, body: { name: 'web', image: 'busybox', command: 'echo hello' } });
     const reg = await call('POST', '/api/agents/registration-tokens', { token, body: {} });
@@ -70,7 +76,13 @@ describe('control plane under wrangler dev', () => {
     const stream = new WebSocket(`${cp.url.replace('http', 'ws')}/api/agent/jobs/${taskId}/stream`, { headers: agentAuth });
     const acks = collect(stream);
     await new Promise((r) => stream.once('open', r));
-    const send = (from: number, to: number) => stream.send(JSON.stringify({ type: 'chunks', chunks: Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, stream: 'stdout', data: `out ${from + i}\n` })) }));
+    const send = (from: number, to: number) =>
+      stream.send(
+        JSON.stringify({
+          type: 'chunks',
+          chunks: Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, stream: 'stdout', data: `out ${from + i}\n` })),
+        }),
+      );
     send(1, 50);
     await acks.until((m) => m.some((a) => a.upTo === 50));
 

@@ -19,10 +19,11 @@ let apiKey: string;
 
 async function call(method: string, route: string, body?: unknown) {
   const res = await fetch(`${cp.url}${route}`, {
-    method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, json: await res.json() as any };
+  return { status: res.status, json: (await res.json()) as any };
 }
 
 async function newProject() {
@@ -57,35 +58,60 @@ function expectEqualToPlaywright(stored: Awaited<ReturnType<typeof storedRun>>, 
   expect(stored.byTest.size).toBe(report.tests.length);
   for (const test of report.tests) {
     const attempts = stored.byTest.get(test.id) ?? [];
-    expect(attempts.map((a) => ({ title: a.title, file: a.file, status: a.status, retry: a.retry, durationMs: a.durationMs, error: a.error?.message })), test.title)
-      .toEqual(test.attempts.map((a) => ({ title: test.title, file: test.file, status: a.status, retry: a.retry, durationMs: a.duration, error: a.error })));
+    expect(
+      attempts.map((a) => ({ title: a.title, file: a.file, status: a.status, retry: a.retry, durationMs: a.durationMs, error: a.error?.message })),
+      test.title,
+    ).toEqual(test.attempts.map((a) => ({ title: test.title, file: test.file, status: a.status, retry: a.retry, durationMs: a.duration, error: a.error })));
   }
   expect(stored.detail).toMatchObject({
-    source: 'external-ci', image: 'external-ci', status: 'FAILED', totalTests: report.tests.length,
-    passed: report.stats.expected, failed: report.stats.unexpected, flaky: report.stats.flaky, skipped: report.stats.skipped,
+    source: 'external-ci',
+    image: 'external-ci',
+    status: 'FAILED',
+    totalTests: report.tests.length,
+    passed: report.stats.expected,
+    failed: report.stats.unexpected,
+    flaky: report.stats.flaky,
+    skipped: report.stats.skipped,
   });
 }
 
 const env = (projectId: string, extra: Record<string, string> = {}) => ({
-  AGNOX_API_KEY: apiKey, AGNOX_PROJECT_ID: projectId, AGNOX_BASE_URL: cp.url, AGNOX_FLUSH_INTERVAL_MS: '200', ...extra,
+  AGNOX_API_KEY: apiKey,
+  AGNOX_PROJECT_ID: projectId,
+  AGNOX_BASE_URL: cp.url,
+  AGNOX_FLUSH_INTERVAL_MS: '200',
+  ...extra,
 });
 
 function uploadCli(file: string) {
-  const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), 'upload', '--url', cp.url, file], { env: { ...process.env, AGNOX_API_KEY: apiKey } });
+  const child = spawn(process.execPath, [path.join(REPORTER_DIR, 'bin/agnox-report.cjs'), 'upload', '--url', cp.url, file], {
+    env: { ...process.env, AGNOX_API_KEY: apiKey },
+  });
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   return new Promise<{ code: number | null; out: string }>((r) => child.on('close', (code) => r({ code, out })));
 }
 
 beforeAll(async () => {
   await ensureBuilt();
   cp = await startControlPlane();
-  const signup = await call('POST', '/api/auth/signup', { email: `pw-${Date.now()}@example.com`, password: 'e2e-password-1', name: 'PW', organizationName: 'Playwright users' });
+  const signup = await call('POST', '/api/auth/signup', {
+    email: `pw-${Date.now()}@example.com`,
+    password: 'e2e-password-1',
+    name: 'PW',
+    organizationName: 'Playwright users',
+  });
   token = signup.json.data.token;
   apiKey = (await call('POST', '/api/api-keys', { name: 'ci' })).json.data.key;
 });
-afterAll(async () => { await cp?.stop(); });
+afterAll(async () => {
+  await cp?.stop();
+});
 
 describe('@agnox/playwright-reporter against wrangler dev', () => {
   it('stores the run as Playwright reports it, and shows console output live while it runs', async () => {
@@ -127,7 +153,9 @@ describe('@agnox/playwright-reporter against wrangler dev', () => {
     const run = await runSuite(env(projectId, { AGNOX_BASE_URL: await deadUrl() }));
     expect(run.code).toBe(1);
     expect(await executionsOf(projectId)).toEqual([]);
-    const spool = readdirSync(run.spoolDir).filter((f) => f.startsWith('agnox-spool-')).map((f) => path.join(run.spoolDir, f));
+    const spool = readdirSync(run.spoolDir)
+      .filter((f) => f.startsWith('agnox-spool-'))
+      .map((f) => path.join(run.spoolDir, f));
     expect(spool).toHaveLength(1);
 
     const first = await uploadCli(spool[0]!);
@@ -151,8 +179,14 @@ describe('@agnox/playwright-reporter against wrangler dev', () => {
   it('merges the shards of one CI build into one execution with its CI context', async () => {
     const projectId = await newProject();
     const github = {
-      GITHUB_ACTIONS: 'true', GITHUB_RUN_ID: String(Date.now()), GITHUB_RUN_ATTEMPT: '1', GITHUB_REPOSITORY: 'acme/shop',
-      GITHUB_REF: 'refs/pull/42/merge', GITHUB_HEAD_REF: 'feature/auth', GITHUB_SHA: 'a1b2c3d4', GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_RUN_ID: String(Date.now()),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_REF: 'refs/pull/42/merge',
+      GITHUB_HEAD_REF: 'feature/auth',
+      GITHUB_SHA: 'a1b2c3d4',
+      GITHUB_SERVER_URL: 'https://github.com',
     };
     const one = await runSuite(env(projectId, github), ['--shard', '1/2']);
     expect((await executionsOf(projectId))[0].status).toBe('RUNNING'); // waits for the other shard
@@ -165,8 +199,16 @@ describe('@agnox/playwright-reporter against wrangler dev', () => {
     const ran = (r: ReturnType<typeof readJsonReport>) => r.tests.filter((t) => t.attempts.length > 0);
     expect(stored.byTest.size).toBe(ran(reports[0]!).length + ran(reports[1]!).length);
     expect(stored.detail).toMatchObject({
-      status: 'FAILED', totalTests: stored.byTest.size,
-      ciContext: { source: 'github', repository: 'acme/shop', branch: 'feature/auth', prNumber: 42, commitSha: 'a1b2c3d4', runUrl: `https://github.com/acme/shop/actions/runs/${github.GITHUB_RUN_ID}/attempts/1` },
+      status: 'FAILED',
+      totalTests: stored.byTest.size,
+      ciContext: {
+        source: 'github',
+        repository: 'acme/shop',
+        branch: 'feature/auth',
+        prNumber: 42,
+        commitSha: 'a1b2c3d4',
+        runUrl: `https://github.com/acme/shop/actions/runs/${github.GITHUB_RUN_ID}/attempts/1`,
+      },
     });
   });
 });

@@ -42,7 +42,14 @@ export type RecordedGeminiRequest = {
 
 type Script = { match: string; reply: GeminiReply };
 
-const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
 
 export type FakeGeminiServer = { url: string; requests: RecordedGeminiRequest[]; stop(): Promise<void> };
 
@@ -85,8 +92,13 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
     const m = /^\/(v1beta|v1)\/models\/([^/:]+):generateContent$/.exec(url.pathname);
     if (!m || req.method !== 'POST') return send(404, { error: { code: 404, message: `Not found: ${req.method} ${url.pathname}`, status: 'NOT_FOUND' } });
     requests.push({
-      at: Date.now(), method: req.method, path: url.pathname, model: m[2]!, apiKey: (req.headers['x-goog-api-key'] as string | undefined) ?? null,
-      body, promptText: promptTextOf(body),
+      at: Date.now(),
+      method: req.method,
+      path: url.pathname,
+      model: m[2]!,
+      apiKey: (req.headers['x-goog-api-key'] as string | undefined) ?? null,
+      body,
+      promptText: promptTextOf(body),
     });
     const script = scripts.find((s) => body.includes(s.match));
     if (!script) return send(500, { error: { code: 500, message: 'fake-gemini: no reply scripted for this request', status: 'INTERNAL' } });
@@ -94,10 +106,16 @@ export async function startFakeGemini(opts: { port?: number } = {}): Promise<Fak
 
     function answer(reply: GeminiReply) {
       switch (reply.kind) {
-        case 'json': return send(200, candidate(JSON.stringify(reply.value)));
-        case 'text': return send(200, candidate(reply.text));
-        case 'blocked': return send(200, refusal(reply.reason, reply.stage));
-        case 'status': return send(reply.status, { error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' } });
+        case 'json':
+          return send(200, candidate(JSON.stringify(reply.value)));
+        case 'text':
+          return send(200, candidate(reply.text));
+        case 'blocked':
+          return send(200, refusal(reply.reason, reply.stage));
+        case 'status':
+          return send(reply.status, {
+            error: { code: reply.status, message: reply.message ?? `fake ${reply.status}`, status: STATUS_NAMES[reply.status] ?? 'UNKNOWN' },
+          });
         case 'hold':
           if (released) return answer(reply.then);
           held.push(() => answer(reply.then));
@@ -146,7 +164,11 @@ export function fakeGemini(baseUrl: string) {
     url: baseUrl,
     /** From now on, requests whose body contains `match` get `reply`. */
     async script(match: string, reply: GeminiReply): Promise<void> {
-      const res = await fetch(`${baseUrl}/__fake/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match, reply }) });
+      const res = await fetch(`${baseUrl}/__fake/script`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ match, reply }),
+      });
       if (!res.ok) throw new Error(`fake-gemini script failed: ${res.status}`);
     },
     /** Answers every held request (`hold` replies), and later ones at once. */

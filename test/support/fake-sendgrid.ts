@@ -38,12 +38,18 @@ export async function startFakeSendGrid(opts: { port?: number } = {}): Promise<F
     const authorization = (req.headers.authorization as string | undefined) ?? null;
     if (authorization !== `Bearer ${FAKE_SENDGRID_KEY}`) return send(401, errors('The provided authorization grant is invalid, expired, or revoked'));
     let body: any;
-    try { body = JSON.parse(raw); } catch { return send(400, errors('Bad Request', null)); }
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return send(400, errors('Bad Request', null));
+    }
     requests.push({ at: Date.now(), authorization, body });
-    if (!body?.personalizations?.[0]?.to?.[0]?.email) return send(400, errors('The personalizations field is required and must have at least one personalization.', 'personalizations'));
+    if (!body?.personalizations?.[0]?.to?.[0]?.email)
+      return send(400, errors('The personalizations field is required and must have at least one personalization.', 'personalizations'));
     if (!body.from?.email) return send(400, errors('The from object must be provided for every email send.', 'from'));
     if (!body.subject) return send(400, errors('The subject is required.', 'subject'));
-    if (!Array.isArray(body.content) || !body.content.length) return send(400, errors('Unless a valid template_id is provided, the content parameter is required.', 'content'));
+    if (!Array.isArray(body.content) || !body.content.length)
+      return send(400, errors('Unless a valid template_id is provided, the content parameter is required.', 'content'));
     const failure = failures.find((f) => raw.includes(f.match));
     if (failure) return send(failure.status, errors(failure.status === 429 ? 'too many requests' : 'internal error'));
     return send(202);
@@ -59,7 +65,11 @@ export function fakeSendGrid(baseUrl: string) {
       return (await res.json()) as RecordedMail[];
     },
     async fail(match: string, status: number): Promise<void> {
-      const res = await fetch(`${baseUrl}/__fake/fail`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match, status }) });
+      const res = await fetch(`${baseUrl}/__fake/fail`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ match, status }),
+      });
       if (!res.ok) throw new Error(`fake-sendgrid fail() failed: ${res.status}`);
     },
   };

@@ -55,7 +55,11 @@ export function fakeSlack(baseUrl: string) {
     url: baseUrl,
     /** Webhook paths containing `match` answer `reply` (e.g. 500) `times` times. */
     async script(match: string, reply: SlackReply): Promise<void> {
-      const res = await fetch(`${baseUrl}/__fake/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match, reply }) });
+      const res = await fetch(`${baseUrl}/__fake/script`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ match, reply }),
+      });
       if (!res.ok) throw new Error(`fake-slack script failed: ${res.status}`);
     },
     async requests(match?: string): Promise<RecordedSlackRequest[]> {

@@ -29,17 +29,30 @@ export async function startFakeStripe(opts: { port?: number } = {}): Promise<Fak
       const match = url.searchParams.get('match');
       return send(200, match ? requests.filter((r) => JSON.stringify(r.fields).includes(match)) : requests);
     }
-    if (url.pathname !== '/v1/checkout/sessions' || req.method !== 'POST') return send(404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${url.pathname})`));
+    if (url.pathname !== '/v1/checkout/sessions' || req.method !== 'POST')
+      return send(404, error('invalid_request_error', `Unrecognized request URL (${req.method}: ${url.pathname})`));
     if (req.headers.authorization !== `Bearer ${FAKE_STRIPE_SECRET_KEY}`) return send(401, error('invalid_request_error', 'Invalid API Key provided'));
     const fields = Object.fromEntries(new URLSearchParams(body));
     for (const required of ['mode', 'success_url', 'line_items[0][price]']) {
       if (!fields[required]) return send(400, error('invalid_request_error', `Missing required param: ${required}.`));
     }
     const id = `cs_test_${crypto.randomUUID().replace(/-/g, '')}`;
-    const metadata = Object.fromEntries(Object.entries(fields).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]));
+    const metadata = Object.fromEntries(
+      Object.entries(fields)
+        .filter(([k]) => k.startsWith('metadata['))
+        .map(([k, v]) => [k.slice(9, -1), v]),
+    );
     const session = {
-      id, object: 'checkout.session', url: `https://checkout.stripe.test/c/pay/${id}`, mode: fields.mode, status: 'open', payment_status: 'unpaid',
-      client_reference_id: fields.client_reference_id ?? null, customer: fields.customer ?? null, metadata, success_url: fields.success_url,
+      id,
+      object: 'checkout.session',
+      url: `https://checkout.stripe.test/c/pay/${id}`,
+      mode: fields.mode,
+      status: 'open',
+      payment_status: 'unpaid',
+      client_reference_id: fields.client_reference_id ?? null,
+      customer: fields.customer ?? null,
+      metadata,
+      success_url: fields.success_url,
     };
     requests.push({ at: Date.now(), fields, session: { id, url: session.url } });
     send(200, session);

@@ -68,8 +68,12 @@ function allSpecifiers(file: string, text: string): Array<{ specifier: string; t
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       found.push({ specifier: node.moduleSpecifier.text, typeOnly: isTypeOnlyImport(node) });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      const typeOnly = node.isTypeOnly || (!!node.exportClause && ts.isNamedExports(node.exportClause)
-        && node.exportClause.elements.length > 0 && node.exportClause.elements.every((e) => e.isTypeOnly));
+      const typeOnly =
+        node.isTypeOnly ||
+        (!!node.exportClause &&
+          ts.isNamedExports(node.exportClause) &&
+          node.exportClause.elements.length > 0 &&
+          node.exportClause.elements.every((e) => e.isTypeOnly));
       found.push({ specifier: node.moduleSpecifier.text, typeOnly });
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       found.push({ specifier: node.argument.literal.text, typeOnly: true });
@@ -100,8 +104,11 @@ function runtimeSpecifiers(file: string, text: string): string[] {
   const out = ts.createSourceFile(`${file}.js`, js, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
   const specifiers: string[] = [];
   for (const statement of out.statements) {
-    if ((ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement))
-      && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+      statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier)
+    ) {
       specifiers.push(statement.moduleSpecifier.text);
     }
   }
@@ -112,7 +119,11 @@ function runtimeSpecifiers(file: string, text: string): string[] {
 export function importEdges(tree: SourceTree): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const [from, text] of tree) {
-    const runtime = new Set(runtimeSpecifiers(from, text).map((s) => resolveSpecifier(tree, from, s)).filter((t): t is string => !!t));
+    const runtime = new Set(
+      runtimeSpecifiers(from, text)
+        .map((s) => resolveSpecifier(tree, from, s))
+        .filter((t): t is string => !!t),
+    );
     const seen = new Set<string>();
     for (const { specifier } of allSpecifiers(from, text)) {
       const to = resolveSpecifier(tree, from, specifier);
@@ -226,8 +237,11 @@ export function checkImports(tree: SourceTree, opts: CheckOptions = {}): Violati
 /** One line per violation, e.g. `runtime cycle: a.ts → b.ts → a.ts`. */
 export function formatViolation(v: Violation): string {
   switch (v.kind) {
-    case 'runtime-cycle': return `runtime cycle: ${v.cycle.join(' → ')}`;
-    case 'runtime-cycle-group': return `runtime cycles beyond the ${v.listed} listed, among: ${v.files.join(', ')}`;
-    case 'route-imports-route': return `route imports route: ${v.from} → ${v.to}${v.typeOnly ? ' (type-only)' : ''}`;
+    case 'runtime-cycle':
+      return `runtime cycle: ${v.cycle.join(' → ')}`;
+    case 'runtime-cycle-group':
+      return `runtime cycles beyond the ${v.listed} listed, among: ${v.files.join(', ')}`;
+    case 'route-imports-route':
+      return `route imports route: ${v.from} → ${v.to}${v.typeOnly ? ' (type-only)' : ''}`;
   }
 }

@@ -21,9 +21,10 @@ export async function startLoopbackServer(port: number | undefined, handle: (req
   const bound = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${bound}`,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -14,11 +14,15 @@ const RANK = { viewer: 0, developer: 1, admin: 2 } as const;
 type Role = keyof typeof RANK;
 
 describe('role matrix', () => {
-  const jwtOps = operations.filter((op) => op.auth === 'jwt' && op.role).sort((a, b) => Number(a.path.endsWith('/logout')) - Number(b.path.endsWith('/logout')));
+  const jwtOps = operations
+    .filter((op) => op.auth === 'jwt' && op.role)
+    .sort((a, b) => Number(a.path.endsWith('/logout')) - Number(b.path.endsWith('/logout')));
 
   it('lists every route of the app in the OpenAPI list (so the matrix below covers it)', () => {
     const documented = new Set(operations.map((op) => `${op.method.toUpperCase()} ${op.path.replace(/\{(\w+)\}/g, ':$1')}`));
-    const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/\/$/, '')}`)
+    const routes = app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => `${r.method} ${r.path.replace(/\/$/, '')}`)
       .filter((r) => !r.endsWith('/api/openapi.json'))
       .map((r) => r.replace('/reports/:taskId/*', '/reports/:taskId/:path'));
     expect(routes.length).toBeGreaterThan(40);
@@ -37,7 +41,10 @@ describe('role matrix', () => {
     for (const op of jwtOps) {
       const path = op.path.replace(/\{[^}]+\}/g, 'missing-id');
       for (const role of Object.keys(tokens) as Role[]) {
-        const { status, json } = await api(op.method.toUpperCase(), path, { token: tokens[role], body: ['post', 'put', 'patch'].includes(op.method) ? {} : undefined });
+        const { status, json } = await api(op.method.toUpperCase(), path, {
+          token: tokens[role],
+          body: ['post', 'put', 'patch'].includes(op.method) ? {} : undefined,
+        });
         const allowed = RANK[role] >= RANK[op.role!];
         const okay = allowed ? status !== 401 && status !== 403 : status === 403 && json.code === 'FORBIDDEN';
         if (!okay) failures.push(`${op.method.toUpperCase()} ${op.path} as ${role}: ${status} ${json.code ?? ''}`);
@@ -69,17 +76,24 @@ describe('tenant isolation', () => {
     const project = await createProject(a.token);
     await api('PUT', `/api/projects/${project.id}/run-settings/staging`, { token: a.token, body: { variables: { A: '1' } } });
     const member = await addMember(a, 'developer');
-    const invite = (await api('POST', '/api/invitations', { token: a.token, body: { email: `x-${crypto.randomUUID()}@example.com`, role: 'viewer' } })).json.data;
+    const invite = (await api('POST', '/api/invitations', { token: a.token, body: { email: `x-${crypto.randomUUID()}@example.com`, role: 'viewer' } })).json
+      .data;
     const key = (await api('POST', '/api/api-keys', { token: a.token, body: { name: 'k' } })).json.data;
     const agent = await registerAgent(a);
 
     const attempts: Array<[string, string, unknown?]> = [
-      ['GET', `/api/projects/${project.id}`], ['PATCH', `/api/projects/${project.id}`, { name: 'stolen' }], ['DELETE', `/api/projects/${project.id}`],
-      ['GET', `/api/projects/${project.id}/run-settings`], ['PUT', `/api/projects/${project.id}/run-settings/staging`, { variables: { B: '2' } }],
+      ['GET', `/api/projects/${project.id}`],
+      ['PATCH', `/api/projects/${project.id}`, { name: 'stolen' }],
+      ['DELETE', `/api/projects/${project.id}`],
+      ['GET', `/api/projects/${project.id}/run-settings`],
+      ['PUT', `/api/projects/${project.id}/run-settings/staging`, { variables: { B: '2' } }],
       ['DELETE', `/api/projects/${project.id}/run-settings/staging`],
-      ['PATCH', `/api/users/${member.userId}`, { role: 'viewer' }], ['DELETE', `/api/users/${member.userId}`],
-      ['DELETE', `/api/invitations/${invite.id}`], ['DELETE', `/api/api-keys/${key.id}`],
-      ['PATCH', `/api/agents/${agent.id}`, { disabled: true }], ['DELETE', `/api/agents/${agent.id}`],
+      ['PATCH', `/api/users/${member.userId}`, { role: 'viewer' }],
+      ['DELETE', `/api/users/${member.userId}`],
+      ['DELETE', `/api/invitations/${invite.id}`],
+      ['DELETE', `/api/api-keys/${key.id}`],
+      ['PATCH', `/api/agents/${agent.id}`, { disabled: true }],
+      ['DELETE', `/api/agents/${agent.id}`],
       ['POST', '/api/execution-request', { projectId: project.id }],
     ];
     for (const [method, path, body] of attempts) {
@@ -116,7 +130,10 @@ describe('input validation', () => {
       const res = await api('POST', '/api/projects', { token: org.token, body: { name: `p-${image.length}`, image } });
       expect(res.status, image).toBe(400);
     }
-    expect((await api('POST', '/api/projects', { token: org.token, body: { name: 'digest', image: `registry.local:5000/team/e2e:v1.2@sha256:${'a'.repeat(64)}` } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/projects', { token: org.token, body: { name: 'digest', image: `registry.local:5000/team/e2e:v1.2@sha256:${'a'.repeat(64)}` } }))
+        .status,
+    ).toBe(201);
     const arr = await api('POST', '/api/auth/login', { body: [1, 2, 3] });
     expect(arr.status).toBe(400);
   });
@@ -136,14 +153,20 @@ describe('input validation', () => {
     expect((await api('GET', `/api/projects/${first.id}`, { token: org.token })).json.data.name).toBe('web-e2e');
   });
 
-  it('recognises a UNIQUE violation through drizzle\'s wrapped D1 error, and nothing else as one', async () => {
+  it("recognises a UNIQUE violation through drizzle's wrapped D1 error, and nothing else as one", async () => {
     const org = await signup();
     const db = drizzle(env.DB, { schema });
     const row = await db.select().from(schema.users).where(eq(schema.users.id, org.userId)).get();
-    const duplicate = await db.insert(schema.users).values({ ...row!, id: crypto.randomUUID() }).catch((err: unknown) => err);
+    const duplicate = await db
+      .insert(schema.users)
+      .values({ ...row!, id: crypto.randomUUID() })
+      .catch((err: unknown) => err);
     expect(String(duplicate)).not.toContain('UNIQUE'); // the wrapper's message is the SQL: why a plain string test missed it
     expect(isUniqueViolation(duplicate)).toBe(true);
-    const notNull = await db.insert(schema.users).values({ ...row!, id: crypto.randomUUID(), email: `x-${crypto.randomUUID()}@example.com`, name: null as unknown as string }).catch((err: unknown) => err);
+    const notNull = await db
+      .insert(schema.users)
+      .values({ ...row!, id: crypto.randomUUID(), email: `x-${crypto.randomUUID()}@example.com`, name: null as unknown as string })
+      .catch((err: unknown) => err);
     expect(notNull).toBeInstanceOf(Error);
     expect(isUniqueViolation(notNull)).toBe(false);
     expect(isUniqueViolation(new Error('boom'))).toBe(false);
@@ -161,7 +184,10 @@ describe('input validation', () => {
     for (const url of ['http://hooks.slack.com/services/x', 'https://evil.example.com/hooks.slack.com', 'javascript:alert(1)']) {
       expect((await api('PATCH', '/api/organization', { token: org.token, body: { slackWebhookUrl: url } })).status, url).toBe(400);
     }
-    const good = await api('PATCH', '/api/organization', { token: org.token, body: { slackWebhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz', aiAnalysisEnabled: false } });
+    const good = await api('PATCH', '/api/organization', {
+      token: org.token,
+      body: { slackWebhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz', aiAnalysisEnabled: false },
+    });
     expect(good.json.data).toMatchObject({ aiAnalysisEnabled: false, slackWebhookUrl: 'https://hooks.slack.com/services/T0/B0/xyz' });
   });
 
@@ -211,7 +237,9 @@ describe('API keys', () => {
     const created = await api('POST', '/api/api-keys', { token: org.token, body: { name: 'github' } });
     const key = created.json.data.key as string;
     expect(key).toMatch(/^agx_[A-Za-z0-9]{40}$/);
-    const row = await env.DB.prepare('SELECT key_hash, prefix FROM api_keys WHERE id = ?').bind(created.json.data.id).first<{ key_hash: string; prefix: string }>();
+    const row = await env.DB.prepare('SELECT key_hash, prefix FROM api_keys WHERE id = ?')
+      .bind(created.json.data.id)
+      .first<{ key_hash: string; prefix: string }>();
     expect(row!.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row!.key_hash).not.toContain(key);
     const list = await api('GET', '/api/api-keys', { token: org.token });
@@ -228,7 +256,8 @@ describe('API keys', () => {
 describe('members and invitations', () => {
   it('an invitation is single use, can be revoked, and expires after 7 days', async () => {
     const admin = await signup();
-    const mk = async () => (await api('POST', '/api/invitations', { token: admin.token, body: { email: `i-${crypto.randomUUID()}@example.com`, role: 'developer' } })).json.data;
+    const mk = async () =>
+      (await api('POST', '/api/invitations', { token: admin.token, body: { email: `i-${crypto.randomUUID()}@example.com`, role: 'developer' } })).json.data;
     const inv = await mk();
     expect(inv.acceptUrl).toContain(`/accept-invite?token=${inv.token}`);
     expect(inv.expiresAt - inv.createdAt).toBe(7 * 24 * 3600 * 1000);
@@ -241,7 +270,9 @@ describe('members and invitations', () => {
     await api('DELETE', `/api/invitations/${revoked.id}`, { token: admin.token });
     expect((await api('POST', '/api/invitations/accept', { body: body(revoked.token) })).json.code).toBe('INVITATION_REVOKED');
     const expired = await mk();
-    await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?').bind(Date.now() - 1, expired.id).run();
+    await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?')
+      .bind(Date.now() - 1, expired.id)
+      .run();
     expect((await api('POST', '/api/invitations/accept', { body: body(expired.token) })).json.code).toBe('INVITATION_EXPIRED');
     expect((await api('POST', '/api/invitations/accept', { body: body('x'.repeat(40)) })).status).toBe(404);
   });
@@ -265,7 +296,8 @@ describe('headers and documents', () => {
   it('sends security headers and answers CORS only for allowed origins', async () => {
     const allowed = await api('GET', '/api/health', { headers: { origin: 'http://localhost:5173' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
-    for (const h of ['strict-transport-security', 'content-security-policy', 'x-frame-options', 'x-content-type-options']) expect(allowed.headers.get(h), h).toBeTruthy();
+    for (const h of ['strict-transport-security', 'content-security-policy', 'x-frame-options', 'x-content-type-options'])
+      expect(allowed.headers.get(h), h).toBeTruthy();
     const denied = await api('GET', '/api/health', { headers: { origin: 'https://evil.example.com' } });
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
   });

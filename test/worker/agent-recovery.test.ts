@@ -35,13 +35,15 @@ describe('agent recovery', () => {
     expect(log).toContain('agent lost (the agent no longer runs it: it restarted or never received it); job requeued, attempt 2 of 3');
   });
 
-  it('a new poll replaces the agent\'s waiting one (a drain withdraws it), so no job goes to a poll nobody reads', async () => {
+  it("a new poll replaces the agent's waiting one (a drain withdraws it), so no job goes to a poll nobody reads", async () => {
     const org = await signup();
     const agent = await registerAgent(org);
     const abandoned = agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 20_000 });
     // The withdrawal can overtake the waiting poll on its way in: repeat until that one has answered.
     let settled = false;
-    void abandoned.then(() => { settled = true; });
+    void abandoned.then(() => {
+      settled = true;
+    });
     while (!settled) {
       expect(await pollWith(agent, { capacity: 0 })).toBeNull();
       await Promise.race([abandoned, new Promise((r) => setTimeout(r, 50))]);

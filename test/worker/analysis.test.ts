@@ -40,11 +40,15 @@ async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 
 }
 
 const detail = async (org: Org, taskId: string) => (await api('GET', `/api/executions/${taskId}`, { token: org.token })).json.data;
-const finalDetail = (org: Org, taskId: string) => waitFor(() => detail(org, taskId), (d) => d.status !== 'ANALYZING' && d.status !== 'RUNNING');
+const finalDetail = (org: Org, taskId: string) =>
+  waitFor(
+    () => detail(org, taskId),
+    (d) => d.status !== 'ANALYZING' && d.status !== 'RUNNING',
+  );
 
 /** A fresh org with a project whose staging secret is SECRET, and a run of it leased to an agent. */
 async function failingRun(reply: GeminiReply | null, opts: { status?: 'FAILED' | 'ERROR'; org?: Org } = {}) {
-  const org = opts.org ?? await signup();
+  const org = opts.org ?? (await signup());
   const project = await createProject(org.token, `proj-${crypto.randomUUID().slice(0, 8)}`);
   const settings = await api('PUT', `/api/projects/${project.id}/run-settings/staging`, { token: org.token, body: { secretVariables: { PASSWORD: SECRET } } });
   expect(settings.status, JSON.stringify(settings.json)).toBe(200);
@@ -55,18 +59,30 @@ async function failingRun(reply: GeminiReply | null, opts: { status?: 'FAILED' |
   const taskId = req.json.data.taskId as string;
   expect(await poll(agent, 0)).toMatchObject({ taskId });
   await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, {
-    type: 'chunks', chunks: [
+    type: 'chunks',
+    chunks: [
       { seq: 1, stream: 'stdout', data: 'Running 2 tests using 1 worker\n', ts: Date.now() },
       { seq: 2, stream: 'stderr', data: `login with password=${SECRET} failed: 302 without cookie\n`, ts: Date.now() },
     ],
   });
-  const complete = () => agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
-    status: opts.status ?? 'FAILED', exitCode: 1, lastSeq: 2, tests: [
-      { testId: 't1', title: 'logs in', file: 'tests/login.spec.ts', status: 'failed', durationMs: 30, retry: 0,
-        error: { message: `Expected cookie "session" after POST /login (password ${SECRET})`, stack: 'at /app/tests/login.spec.ts:12:5' } },
-      { testId: 't2', title: 'shows the dashboard', file: 'tests/home.spec.ts', status: 'passed', durationMs: 12, retry: 0 },
-    ],
-  });
+  const complete = () =>
+    agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
+      status: opts.status ?? 'FAILED',
+      exitCode: 1,
+      lastSeq: 2,
+      tests: [
+        {
+          testId: 't1',
+          title: 'logs in',
+          file: 'tests/login.spec.ts',
+          status: 'failed',
+          durationMs: 30,
+          retry: 0,
+          error: { message: `Expected cookie "session" after POST /login (password ${SECRET})`, stack: 'at /app/tests/login.spec.ts:12:5' },
+        },
+        { testId: 't2', title: 'shows the dashboard', file: 'tests/home.spec.ts', status: 'passed', durationMs: 12, retry: 0 },
+      ],
+    });
   return { org, project, agent, taskId, complete };
 }
 
@@ -116,17 +132,31 @@ describe('AI root-cause analysis', () => {
     const run = await failingRun({ kind: 'json', value: GOOD });
     // A second secret with characters that every encoding changes.
     const special = 'p@ss w/rd"ö&?';
-    const added = await api('PUT', `/api/projects/${run.project.id}/run-settings/staging`, { token: run.org.token, body: { secretVariables: { SPECIAL: special } } });
+    const added = await api('PUT', `/api/projects/${run.project.id}/run-settings/staging`, {
+      token: run.org.token,
+      body: { secretVariables: { SPECIAL: special } },
+    });
     expect(added.status, JSON.stringify(added.json)).toBe(200);
     const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
     const forms = {
-      base64: b64(SECRET), 'special base64': b64(special), 'URL-encoded': encodeURIComponent(special),
-      'form-encoded': new URLSearchParams({ k: special }).toString().slice(2), 'JSON-escaped': JSON.stringify(special).slice(1, -1),
+      base64: b64(SECRET),
+      'special base64': b64(special),
+      'URL-encoded': encodeURIComponent(special),
+      'form-encoded': new URLSearchParams({ k: special }).toString().slice(2),
+      'JSON-escaped': JSON.stringify(special).slice(1, -1),
     };
     // What an agent that did not mask (an old version, a bug) would have stored.
-    const sent = await agentApi(run.agent, 'POST', `/api/agent/jobs/${run.taskId}/logs`, { type: 'chunks', chunks: [
-      { seq: 3, stream: 'stdout', data: `Authorization: Basic ${forms.base64}\nGET /login?pw=${forms['URL-encoded']}\nbody pw=${forms['form-encoded']}\n{"password":"${forms['JSON-escaped']}"} ${forms['special base64']}\n`, ts: Date.now() },
-    ] });
+    const sent = await agentApi(run.agent, 'POST', `/api/agent/jobs/${run.taskId}/logs`, {
+      type: 'chunks',
+      chunks: [
+        {
+          seq: 3,
+          stream: 'stdout',
+          data: `Authorization: Basic ${forms.base64}\nGET /login?pw=${forms['URL-encoded']}\nbody pw=${forms['form-encoded']}\n{"password":"${forms['JSON-escaped']}"} ${forms['special base64']}\n`,
+          ts: Date.now(),
+        },
+      ],
+    });
     expect(sent.status, JSON.stringify(sent.json)).toBe(200);
     expect((await run.complete()).status).toBe(200);
     expect((await finalDetail(run.org, run.taskId)).analysis.status).toBe('done');
@@ -151,17 +181,45 @@ describe('AI root-cause analysis', () => {
     const key = await createApiKey(org);
     const project = await createProject(org.token, `ci-${crypto.randomUUID().slice(0, 8)}`);
     await gemini.script(project.name, { kind: 'json', value: { ...GOOD, category: 'test_bug' } });
-    const setup = await api('POST', '/api/ingest/setup', { apiKey: key, body: {
-      projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName: 'PR #7', environment: 'staging',
-      ciContext: { source: 'github', branch: 'feature/login', commitSha: 'deadbee' },
-    } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey: key,
+      body: {
+        projectId: project.id,
+        framework: 'playwright',
+        reporterVersion: '1.0.0',
+        totalTests: 1,
+        runName: 'PR #7',
+        environment: 'staging',
+        ciContext: { source: 'github', branch: 'feature/login', commitSha: 'deadbee' },
+      },
+    });
     expect(setup.status, JSON.stringify(setup.json)).toBe(201);
     const { sessionId, taskId } = setup.json.data;
-    const sent = await api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events: [
-      { type: 'test-end', testId: 't1', title: 'logs in', file: 'login.spec.ts', status: 'failed', duration: 40, timestamp: Date.now(), seq: 1, retry: 0, error: 'locator.click: Timeout 5000ms exceeded' },
-    ] } });
+    const sent = await api('POST', '/api/ingest/event', {
+      apiKey: key,
+      body: {
+        sessionId,
+        events: [
+          {
+            type: 'test-end',
+            testId: 't1',
+            title: 'logs in',
+            file: 'login.spec.ts',
+            status: 'failed',
+            duration: 40,
+            timestamp: Date.now(),
+            seq: 1,
+            retry: 0,
+            error: 'locator.click: Timeout 5000ms exceeded',
+          },
+        ],
+      },
+    });
     expect(sent.status, JSON.stringify(sent.json)).toBe(200);
-    const done = await api('POST', '/api/ingest/teardown', { apiKey: key, body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 900 } } });
+    const done = await api('POST', '/api/ingest/teardown', {
+      apiKey: key,
+      body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 900 } },
+    });
     expect(done.status, JSON.stringify(done.json)).toBe(200);
     const d = await finalDetail(org, taskId);
     expect(d).toMatchObject({ status: 'FAILED', source: 'external-ci' });
@@ -244,7 +302,7 @@ describe('AI root-cause analysis', () => {
     expect(await gemini.requests(second.project.name)).toHaveLength(0);
   });
 
-  it('shares the org\'s AI budget with test-step generation: steps spend it, the analysis is skipped', async () => {
+  it("shares the org's AI budget with test-step generation: steps spend it, the analysis is skipped", async () => {
     const org = await signup();
     const title = `Steps first ${crypto.randomUUID().slice(0, 8)}`;
     await gemini.script(title, { kind: 'json', value: { steps: [{ action: 'Open', expected: 'Opens' }] } });
@@ -257,7 +315,7 @@ describe('AI root-cause analysis', () => {
     expect(await gemini.requests(run.project.name)).toHaveLength(0);
   });
 
-  it('shares the org\'s AI budget with test-step generation: an analysis spends it, steps answer 429', async () => {
+  it("shares the org's AI budget with test-step generation: an analysis spends it, steps answer 429", async () => {
     const run = await failingRun({ kind: 'json', value: GOOD });
     await run.complete();
     expect((await finalDetail(run.org, run.taskId)).analysis.status).toBe('done');
@@ -274,9 +332,13 @@ describe('AI root-cause analysis', () => {
     const longAgo = Date.now() - 10 * 60_000;
     await run.complete();
     // Whatever the background call did, put the run back in the state a dead Worker leaves behind.
-    await waitFor(() => detail(run.org, run.taskId), (d) => d.status === 'FAILED');
+    await waitFor(
+      () => detail(run.org, run.taskId),
+      (d) => d.status === 'FAILED',
+    );
     await env.DB.prepare(`UPDATE executions SET status = 'ANALYZING', updated_at = ?, finished_at = NULL, analysis = ? WHERE task_id = ?`)
-      .bind(longAgo, JSON.stringify({ status: 'pending', finalStatus: 'FAILED', requestedAt: longAgo }), run.taskId).run();
+      .bind(longAgo, JSON.stringify({ status: 'pending', finalStatus: 'FAILED', requestedAt: longAgo }), run.taskId)
+      .run();
     expect(await sweepAbandonedAnalyses(env)).toBeGreaterThanOrEqual(1);
     const d = await detail(run.org, run.taskId);
     expect(d.status).toBe('FAILED');
@@ -287,11 +349,23 @@ describe('AI root-cause analysis', () => {
 
 describe('analysis prompt', () => {
   const input = {
-    project: 'shop', image: 'registry/shop-tests:1', environment: 'staging', source: 'agnox-hosted', status: 'FAILED', reason: 'exit', exitCode: 1,
-    counts: { total: 3, passed: 1, failed: 2, skipped: 0, flaky: 0 }, ci: { branch: 'main', commit: 'abc123' },
+    project: 'shop',
+    image: 'registry/shop-tests:1',
+    environment: 'staging',
+    source: 'agnox-hosted',
+    status: 'FAILED',
+    reason: 'exit',
+    exitCode: 1,
+    counts: { total: 3, passed: 1, failed: 2, skipped: 0, flaky: 0 },
+    ci: { branch: 'main', commit: 'abc123' },
     failures: Array.from({ length: 10 }, (_, i) => ({
-      title: `test ${i}`, status: 'failed', retry: 0, errorMessage: `boom ${i} token=tok_SECRET_123 ${'x'.repeat(5000)}`, errorStack: 'at a.ts:1:1',
-      previousOutcome: { status: 'passed', taskId: 'prev', at: 0 }, history: { occurrences: 4, runs: 3, firstSeenAt: 0, firstTaskId: 'first' },
+      title: `test ${i}`,
+      status: 'failed',
+      retry: 0,
+      errorMessage: `boom ${i} token=tok_SECRET_123 ${'x'.repeat(5000)}`,
+      errorStack: 'at a.ts:1:1',
+      previousOutcome: { status: 'passed', taskId: 'prev', at: 0 },
+      history: { occurrences: 4, runs: 3, firstSeenAt: 0, firstTaskId: 'first' },
     })),
     logTail: `${'log line\n'.repeat(20_000)}final line with tok_SECRET_123\n`,
     secrets: ['tok_SECRET_123', 'ab'],

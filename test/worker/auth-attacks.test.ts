@@ -66,13 +66,18 @@ describe('forged and tampered session tokens', () => {
     const claims = claimsOf(viewer.token);
     const [header, , signature] = viewer.token.split('.');
     const tampers: Record<string, Record<string, unknown>> = {
-      'role escalated': { role: 'admin' }, 'organization swapped': { organizationId: b.organizationId },
-      'user swapped': { userId: b.userId }, 'audience changed': { aud: 'agnox:ws' },
+      'role escalated': { role: 'admin' },
+      'organization swapped': { organizationId: b.organizationId },
+      'user swapped': { userId: b.userId },
+      'audience changed': { aud: 'agnox:ws' },
     };
     for (const [name, change] of Object.entries(tampers)) {
       const unsigned = `${header}.${b64url({ ...claims, ...change })}.${signature}`;
       const wrongSecret = await sign({ ...claims, ...change }, encode('a-wrong-secret-of-the-right-length-1234567890'));
-      for (const [how, token] of [['kept signature', unsigned], ['wrong secret', wrongSecret]] as const) {
+      for (const [how, token] of [
+        ['kept signature', unsigned],
+        ['wrong secret', wrongSecret],
+      ] as const) {
         expect((await me(token)).status, `${name}, ${how}`).toBe(401);
         expect((await api('GET', '/api/api-keys', { token })).status, `${name}, ${how}`).toBe(401);
       }
@@ -148,7 +153,10 @@ describe('one credential standing in for another', () => {
     const agent = await registerAgent(org);
     const registration = (await api('POST', '/api/agents/registration-tokens', { token: org.token, body: {} })).json.data.token as string;
     const project = await createProject(org.token);
-    const setup = await api('POST', '/api/ingest/setup', { apiKey, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 0 } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey,
+      body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 0 },
+    });
     const sessionId = setup.json.data.sessionId as string;
     const asBearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
     const misuses: Array<[string, Promise<{ status: number }>]> = [
@@ -158,12 +166,18 @@ describe('one credential standing in for another', () => {
       ['agent token as API key', api('GET', '/api/executions', { apiKey: agent.token })],
       ['registration token as agent token', api('POST', '/api/agent/poll', { ...asBearer(registration), body: { capacity: 0, waitMs: 0 } })],
       ['registration token as API key', api('POST', '/api/ci/trigger', { apiKey: registration, body: { projectId: project.id } })],
-      ['ingest session as API key', api('POST', '/api/ingest/event', { apiKey: sessionId, body: { sessionId, events: [{ type: 'log', chunk: 'x', timestamp: 1 }] } })],
+      [
+        'ingest session as API key',
+        api('POST', '/api/ingest/event', { apiKey: sessionId, body: { sessionId, events: [{ type: 'log', chunk: 'x', timestamp: 1 }] } }),
+      ],
       ['ingest session as session', api('GET', '/api/auth/me', asBearer(sessionId))],
       ['ingest session as agent token', api('POST', '/api/agent/poll', { ...asBearer(sessionId), body: { capacity: 0, waitMs: 0 } })],
       ['session JWT as API key', api('GET', '/api/executions', { apiKey: org.token })],
       ['session JWT as agent token', api('POST', '/api/agent/poll', { ...asBearer(org.token), body: { capacity: 0, waitMs: 0 } })],
-      ['session JWT as ingest key', api('POST', '/api/ingest/setup', { apiKey: org.token, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1', totalTests: 0 } })],
+      [
+        'session JWT as ingest key',
+        api('POST', '/api/ingest/setup', { apiKey: org.token, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1', totalTests: 0 } }),
+      ],
     ];
     for (const [name, call] of misuses) expect((await call).status, name).toBe(401);
     // The registration token was not spent by being tried as something else.
@@ -176,19 +190,25 @@ describe('one credential standing in for another', () => {
     const b = await signup();
     const [keyA, keyB] = [await createApiKey(a), await createApiKey(b)];
     const projectA = await createProject(a.token);
-    const setup = await api('POST', '/api/ingest/setup', { apiKey: keyA, body: { projectId: projectA.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1 } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey: keyA,
+      body: { projectId: projectA.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1 },
+    });
     const sessionId = setup.json.data.sessionId as string;
     const [version, payload, sig] = sessionId.split('.');
     const claims = JSON.parse(atob(payload!.replace(/-/g, '+').replace(/_/g, '/')));
     const wrongKeyEnv = { ...env, JWT_SECRET: 'someone-elses-secret-that-is-long-enough-0123' };
     const forged: Record<string, [string, string]> = {
-      'B using A\'s session': [keyB, sessionId],
+      "B using A's session": [keyB, sessionId],
       'organization swapped, signature kept': [keyB, `${version}.${b64url({ ...claims, organizationId: b.organizationId })}.${sig}`],
       'signed with another secret': [keyA, await signIngestSession(wrongKeyEnv, claims)],
-      'expired': [keyA, await signIngestSession(env, { ...claims, exp: Date.now() - 1 })],
+      expired: [keyA, await signIngestSession(env, { ...claims, exp: Date.now() - 1 })],
     };
     for (const [name, [apiKey, id]] of Object.entries(forged)) {
-      const res = await api('POST', '/api/ingest/event', { apiKey, body: { sessionId: id, events: [{ type: 'log', chunk: 'forged\n', timestamp: Date.now() }] } });
+      const res = await api('POST', '/api/ingest/event', {
+        apiKey,
+        body: { sessionId: id, events: [{ type: 'log', chunk: 'forged\n', timestamp: Date.now() }] },
+      });
       expect(res.status, name).toBe(404);
       expect(res.json.code, name).toBe('SESSION_NOT_FOUND');
     }
@@ -202,8 +222,9 @@ describe('guessing', () => {
     const org = await signup();
     const ip = freshIp();
     await atAnyPace(async () => {
-      const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
-        api('POST', '/api/auth/login', { ip, body: { email: org.email, password: `wrong-guess-${i}` } })));
+      const guesses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => api('POST', '/api/auth/login', { ip, body: { email: org.email, password: `wrong-guess-${i}` } })),
+      );
       const statuses = guesses.map((g) => g.status);
       expect(statuses.filter((s) => s === 401).length, String(statuses)).toBeLessThanOrEqual(5);
       expect(guesses.filter((g) => g.status === 429).every((g) => g.json.code === 'ACCOUNT_LOCKED')).toBe(true);
@@ -217,15 +238,16 @@ describe('guessing', () => {
   it('login: an unknown email answers and locks exactly like a known one (no account enumeration)', async () => {
     const org = await signup();
     const unknown = `nobody-${crypto.randomUUID()}@example.com`;
-    const run = (email: string) => atAnyPace(async () => {
-      const ip = freshIp();
-      const out = [];
-      for (let i = 0; i < 6; i++) {
-        const res = await api('POST', '/api/auth/login', { ip, body: { email, password: `wrong-guess-${i}` } });
-        out.push(`${res.status} ${res.json.code} ${res.json.error}`);
-      }
-      return out;
-    });
+    const run = (email: string) =>
+      atAnyPace(async () => {
+        const ip = freshIp();
+        const out = [];
+        for (let i = 0; i < 6; i++) {
+          const res = await api('POST', '/api/auth/login', { ip, body: { email, password: `wrong-guess-${i}` } });
+          out.push(`${res.status} ${res.json.code} ${res.json.error}`);
+        }
+        return out;
+      });
     const known = await run(org.email);
     expect(await run(unknown)).toEqual(known);
     expect(known.at(-1)).toContain('429 ACCOUNT_LOCKED');
@@ -236,7 +258,9 @@ describe('guessing', () => {
     const statuses: number[] = [];
     // The limiter's window is aligned to the clock: past a rollover the count starts again, so allow one.
     for (let i = 0; i < 11 && !statuses.includes(429); i++) {
-      statuses.push((await api('POST', '/api/auth/login', { ip, body: { email: `spray-${i}-${crypto.randomUUID()}@example.com`, password: 'wrong-guess-0' } })).status);
+      statuses.push(
+        (await api('POST', '/api/auth/login', { ip, body: { email: `spray-${i}-${crypto.randomUUID()}@example.com`, password: 'wrong-guess-0' } })).status,
+      );
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.at(-1)).toBe(429);
@@ -264,7 +288,12 @@ describe('guessing', () => {
       const res = await guesses[i % guesses.length]!();
       answers.push({ status: res.status, code: res.json.code, retryAfter: res.headers.get('retry-after') });
     }
-    expect(answers.slice(0, 20).map((a) => a.status).filter((s) => s !== 401 && s !== 404)).toEqual([]);
+    expect(
+      answers
+        .slice(0, 20)
+        .map((a) => a.status)
+        .filter((s) => s !== 401 && s !== 404),
+    ).toEqual([]);
     expect(answers.at(-1)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     expect(Number(answers.at(-1)!.retryAfter)).toBeGreaterThan(0);
     // Another address is unaffected, and a right key still works from the guessing one (only wrong ones count).
@@ -291,7 +320,8 @@ describe('guessing', () => {
 describe('invitation tokens', () => {
   it('answer 410 once used or revoked (lookup and accept), and a parallel double accept creates one account', async () => {
     const admin = await signup();
-    const invite = async () => (await api('POST', '/api/invitations', { token: admin.token, body: { email: `i-${crypto.randomUUID()}@example.com`, role: 'developer' } })).json.data;
+    const invite = async () =>
+      (await api('POST', '/api/invitations', { token: admin.token, body: { email: `i-${crypto.randomUUID()}@example.com`, role: 'developer' } })).json.data;
     const accept = (token: string) => api('POST', '/api/invitations/accept', { body: { token, name: 'New Person', password: 'another-pass-99' } });
 
     const used = await invite();
@@ -342,13 +372,19 @@ describe('secret comparison', () => {
     const payload = JSON.stringify({ id: `evt_${crypto.randomUUID().replace(/-/g, '')}`, type: 'customer.updated', data: { object: { id: 'cus_x' } } });
     const header = await signStripePayload(secret, payload);
     const [t, v1] = header.split(',');
-    const deliver = (signature: string) => app.fetch(new Request('http://agnox.test/api/webhooks/stripe', {
-      method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature, 'cf-connecting-ip': freshIp() }, body: payload,
-    }), { ...env, STRIPE_WEBHOOK_SECRET: secret }, createExecutionContext());
+    const deliver = (signature: string) =>
+      app.fetch(
+        new Request('http://agnox.test/api/webhooks/stripe', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': signature, 'cf-connecting-ip': freshIp() },
+          body: payload,
+        }),
+        { ...env, STRIPE_WEBHOOK_SECRET: secret },
+        createExecutionContext(),
+      );
     const sig = v1!.slice(3);
     expect((await deliver(`${t},v1=${sig.slice(0, 10)}`)).status).toBe(400);
     expect((await deliver(`${t},v1=${sig}00`)).status).toBe(400);
     expect((await deliver(`${t},v1=${'0'.repeat(64)},v1=${sig.slice(1)},v1=${sig}`)).status).toBe(200);
   });
 });
-

@@ -59,7 +59,10 @@ describe('signup, login, logout, me', () => {
     expect((await api('GET', '/api/auth/me', { token: 'not.a.jwt' })).status).toBe(401);
     const [h, p, s] = org.token.split('.');
     const claims = JSON.parse(atob(p!.replace(/-/g, '+').replace(/_/g, '/')));
-    const forged = btoa(JSON.stringify({ ...claims, role: 'admin', organizationId: 'other' })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const forged = btoa(JSON.stringify({ ...claims, role: 'admin', organizationId: 'other' }))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
     expect((await api('GET', '/api/auth/me', { token: `${h}.${forged}.${s}` })).status).toBe(401);
     const none = btoa(JSON.stringify({ alg: 'none', typ: 'JWT' })).replace(/=+$/, '');
     expect((await api('GET', '/api/auth/me', { token: `${none}.${p}.` })).status).toBe(401);
@@ -82,7 +85,9 @@ describe('login protection', () => {
       expect(retryAfter).toBeLessThanOrEqual(15 * 60);
 
       // Let the lock run out: move it into the past, as 15 minutes would.
-      await env.DB.prepare('UPDATE login_attempts SET locked_until = ? WHERE email = ? AND client = ?').bind(Date.now() - 1, org.email, ip).run();
+      await env.DB.prepare('UPDATE login_attempts SET locked_until = ? WHERE email = ? AND client = ?')
+        .bind(Date.now() - 1, org.email, ip)
+        .run();
       const after = await api('POST', '/api/auth/login', { ip, body: { email: org.email, password: PASSWORD } });
       expect(after.status).toBe(200);
       const row = await env.DB.prepare('SELECT * FROM login_attempts WHERE email = ? AND client = ?').bind(org.email, ip).first();
@@ -108,8 +113,9 @@ describe('login protection', () => {
   it('locks the email for an hour after 50 failures across many addresses (a distributed guess stays bounded)', async () => {
     const org = await signup();
     // 55 guesses in parallel, each from its own address: at most 50 passwords are checked.
-    const guesses = await Promise.all(Array.from({ length: 55 }, (_, i) =>
-      api('POST', '/api/auth/login', { body: { email: org.email, password: `wrong-guess-${i}` } })));
+    const guesses = await Promise.all(
+      Array.from({ length: 55 }, (_, i) => api('POST', '/api/auth/login', { body: { email: org.email, password: `wrong-guess-${i}` } })),
+    );
     const statuses = guesses.map((g) => g.status);
     expect(statuses.filter((s) => s === 401).length, String(statuses)).toBe(50);
     expect(guesses.filter((g) => g.status !== 401).map((g) => g.json.code)).toEqual(Array(5).fill('ACCOUNT_LOCKED'));

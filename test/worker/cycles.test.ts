@@ -25,7 +25,11 @@ describe('test cycles', () => {
     const project = await createProject(org.token);
     const cases = [];
     for (const title of ['Login works', 'Cart keeps items', 'Checkout with card', 'Refund']) cases.push(await testCase(org, project.id, { title }));
-    const cycle = await createCycle(org, project.id, cases.map((c) => ({ testCaseId: c.id })));
+    const cycle = await createCycle(
+      org,
+      project.id,
+      cases.map((c) => ({ testCaseId: c.id })),
+    );
     expect(cycle.status).toBe('PENDING');
     expect(cycle.summary).toEqual({ total: 4, passed: 0, failed: 0, blocked: 0, skipped: 0, pending: 4 });
     expect(cycle.items.map((i: any) => i.title)).toEqual(['Login works', 'Cart keeps items', 'Checkout with card', 'Refund']);
@@ -49,7 +53,7 @@ describe('test cycles', () => {
     expect((await getCycle(org, cycle.id)).summary.pending).toBe(1);
   });
 
-  it('runs a cycle\'s automated items through real runs next to its manual items, and the items follow the runs', async () => {
+  it("runs a cycle's automated items through real runs next to its manual items, and the items follow the runs", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);
@@ -107,14 +111,17 @@ describe('test cycles', () => {
     expect(now).toMatchObject({ status: 'COMPLETED', summary: { skipped: 1, pending: 0 } });
   });
 
-  it('refuses bad input clearly, keeps viewers read-only and hides other organizations\' cycles', async () => {
+  it("refuses bad input clearly, keeps viewers read-only and hides other organizations' cycles", async () => {
     const org = await signup();
     const other = await signup();
     const viewer = await addMember(org, 'viewer');
     const project = await createProject(org.token);
     const tc = await testCase(org, project.id, { title: 'x' });
     const foreignCase = await testCase(other, (await createProject(other.token)).id, { title: 'theirs' });
-    const unknown = await api('POST', '/api/test-cycles', { token: org.token, body: { projectId: project.id, name: 'c', items: [{ testCaseId: foreignCase.id }] } });
+    const unknown = await api('POST', '/api/test-cycles', {
+      token: org.token,
+      body: { projectId: project.id, name: 'c', items: [{ testCaseId: foreignCase.id }] },
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.json.code).toBe('UNKNOWN_TEST_CASE');
     expect((await api('POST', '/api/test-cycles', { token: org.token, body: { projectId: project.id, name: 'c', items: [] } })).status).toBe(400);
@@ -135,12 +142,20 @@ describe('test cycles', () => {
     const org = await signup();
     const apiKey = await createApiKey(org);
     const project = await createProject(org.token);
-    const setup = await api('POST', '/api/ingest/setup', { apiKey, body: { projectId: project.id, reporterVersion: '0.1.0', framework: 'playwright', totalTests: 3, runName: 'GitHub main #42' } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey,
+      body: { projectId: project.id, reporterVersion: '0.1.0', framework: 'playwright', totalTests: 3, runName: 'GitHub main #42' },
+    });
     expect(setup.status, JSON.stringify(setup.json)).toBe(201);
     const tc = await testCase(org, project.id, { title: 'manual one' });
     await createCycle(org, project.id, [{ testCaseId: tc.id }], 'Manual regression');
     const list = await api('GET', `/api/test-cycles?projectId=${project.id}`, { token: org.token });
-    expect(list.json.data.map((c: any) => [c.name, c.source])).toEqual(expect.arrayContaining([['GitHub main #42', 'external-ci'], ['Manual regression', 'manual']]));
+    expect(list.json.data.map((c: any) => [c.name, c.source])).toEqual(
+      expect.arrayContaining([
+        ['GitHub main #42', 'external-ci'],
+        ['Manual regression', 'manual'],
+      ]),
+    );
     const external = await getCycle(org, setup.json.data.cycleId);
     expect(external).toMatchObject({ source: 'external-ci', status: 'RUNNING', taskId: setup.json.data.taskId });
     expect(external.items).toHaveLength(1);

@@ -16,7 +16,10 @@ function failing(stmt: D1PreparedStatement, message: string): D1PreparedStatemen
   return new Proxy(stmt, {
     get(target, prop) {
       if (prop === 'bind') return (...args: unknown[]) => failing(target.bind(...args), message);
-      if (prop === 'run' || prop === 'all' || prop === 'first' || prop === 'raw') return async () => { throw new Error(message); };
+      if (prop === 'run' || prop === 'all' || prop === 'first' || prop === 'raw')
+        return async () => {
+          throw new Error(message);
+        };
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -28,7 +31,10 @@ function writesFail(db: D1Database, message = LOCKED): D1Database {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === 'prepare') return (sql: string) => (isWrite(sql) ? failing(target.prepare(sql), message) : target.prepare(sql));
-      if (prop === 'batch') return async () => { throw new Error(message); };
+      if (prop === 'batch')
+        return async () => {
+          throw new Error(message);
+        };
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -40,9 +46,13 @@ async function callWith(db: D1Database, method: string, path: string, opts: { to
   const headers: Record<string, string> = { 'cf-connecting-ip': `10.77.${Math.floor(Math.random() * 250)}.1`, 'content-type': 'application/json' };
   if (opts.token ?? opts.agentToken) headers.authorization = `Bearer ${opts.token ?? opts.agentToken}`;
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://agnox.test${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) }), { ...env, DB: db }, ctx);
+  const res = await app.fetch(
+    new Request(`http://agnox.test${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) }),
+    { ...env, DB: db },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
-  return { status: res.status, headers: res.headers, json: await res.json() as any };
+  return { status: res.status, headers: res.headers, json: (await res.json()) as any };
 }
 
 describe('D1 unavailable', () => {
@@ -56,12 +66,15 @@ describe('D1 unavailable', () => {
 
   it('an error that is not about availability (a constraint) stays a 500 INTERNAL', async () => {
     const org = await signup();
-    const res = await callWith(writesFail(env.DB, 'D1_ERROR: UNIQUE constraint failed: projects.id: SQLITE_CONSTRAINT'), 'POST', '/api/projects', { token: org.token, body: { name: 'p', image: 'busybox', command: 'true' } });
+    const res = await callWith(writesFail(env.DB, 'D1_ERROR: UNIQUE constraint failed: projects.id: SQLITE_CONSTRAINT'), 'POST', '/api/projects', {
+      token: org.token,
+      body: { name: 'p', image: 'busybox', command: 'true' },
+    });
     expect(res.status).toBe(500);
     expect(res.json.code).toBe('INTERNAL');
   });
 
-  it('an agent\'s complete that meets it answers 503 and keeps the lease; the retry finishes the run', async () => {
+  it("an agent's complete that meets it answers 503 and keeps the lease; the retry finishes the run", async () => {
     const org = await signup();
     const agent = await registerAgent(org);
     const project = await createProject(org.token);

@@ -50,42 +50,61 @@ function traced(t: ReturnType<typeof tracer>): Env {
     get(target, prop) {
       if (prop === 'prepare') return (sql: string) => statement(sql, target.prepare(sql));
       // The binding needs its own statement objects.
-      if (prop === 'batch') return (list: D1PreparedStatement[]) => t.timed(`D1 batch of ${list.length}`, () => target.batch(list.map((s) => statements.get(s) ?? s)));
+      if (prop === 'batch')
+        return (list: D1PreparedStatement[]) => t.timed(`D1 batch of ${list.length}`, () => target.batch(list.map((s) => statements.get(s) ?? s)));
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  const namespace = <N,>(label: string, ns: N): N => new Proxy(ns as unknown as DurableObjectNamespace, {
-    get(target, prop) {
-      if (prop !== 'get') {
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (id: DurableObjectId) => {
-        const stub = (target as { get(id: DurableObjectId): unknown }).get(id) as Record<string, (...a: unknown[]) => Promise<unknown>>;
-        return new Proxy({}, { get: (_, method: string) => (...args: unknown[]) => t.timed(`${label}.${method}`, () => stub[method]!(...args)) });
-      };
-    },
-  }) as unknown as N;
+  const namespace = <N>(label: string, ns: N): N =>
+    new Proxy(ns as unknown as DurableObjectNamespace, {
+      get(target, prop) {
+        if (prop !== 'get') {
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return (id: DurableObjectId) => {
+          const stub = (target as { get(id: DurableObjectId): unknown }).get(id) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+          return new Proxy(
+            {},
+            {
+              get:
+                (_, method: string) =>
+                (...args: unknown[]) =>
+                  t.timed(`${label}.${method}`, () => stub[method]!(...args)),
+            },
+          );
+        };
+      },
+    }) as unknown as N;
   const limiter = (label: string, rl: RateLimit): RateLimit => ({ limit: (opts) => t.timed(label, () => rl.limit(opts)) });
   return {
-    ...env, DB,
-    DISPATCHER: namespace('Dispatcher', env.DISPATCHER), EXECUTION_ROOM: namespace('ExecutionRoom', env.EXECUTION_ROOM), ORG_HUB: namespace('OrgHub', env.ORG_HUB),
+    ...env,
+    DB,
+    DISPATCHER: namespace('Dispatcher', env.DISPATCHER),
+    EXECUTION_ROOM: namespace('ExecutionRoom', env.EXECUTION_ROOM),
+    ORG_HUB: namespace('OrgHub', env.ORG_HUB),
     ORG_API_LIMITER: limiter('ORG_API_LIMITER', env.ORG_API_LIMITER),
   };
 }
 
 async function call(e: Env, method: string, path: string, token: string, body: unknown) {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://agnox.test${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'cf-connecting-ip': '10.99.0.1' }, body: JSON.stringify(body),
-  }), e, ctx);
+  const res = await app.fetch(
+    new Request(`http://agnox.test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'cf-connecting-ip': '10.99.0.1' },
+      body: JSON.stringify(body),
+    }),
+    e,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
-  return { status: res.status, json: await res.json() as any };
+  return { status: res.status, json: (await res.json()) as any };
 }
 
 describe('the dispatch path', () => {
-  it('a run request makes three round trips in sequence: the caller, the rate limit and the run\'s reads together, the insert, then queue, room and dashboards together', async () => {
+  it("a run request makes three round trips in sequence: the caller, the rate limit and the run's reads together, the insert, then queue, room and dashboards together", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const t = tracer();
@@ -109,11 +128,14 @@ describe('the dispatch path', () => {
     const res = await call(traced(t), 'POST', '/api/agent/poll', agent.token, { capacity: 1, waitMs: 0 });
     expect(res.json.data.job.taskId).toBe(req.json.data.taskId);
     const [claim] = t.calls.filter((c) => c.name === 'Dispatcher.poll').map((c) => c.depth);
-    const after = t.calls.filter((c) => c.depth > claim!).map((c) => `${c.depth - claim!} ${c.name.split(' ').slice(0, 2).join(' ')}`).sort();
+    const after = t.calls
+      .filter((c) => c.depth > claim!)
+      .map((c) => `${c.depth - claim!} ${c.name.split(' ').slice(0, 2).join(' ')}`)
+      .sort();
     expect(after).toEqual(['1 D1 select', '1 D1 update', '2 ExecutionRoom.apply', '2 OrgHub.publish']);
   });
 
-  it('nothing read ahead of the caller check leaks: a revoked session, a viewer and another org\'s project get 401, 403 and 404', async () => {
+  it("nothing read ahead of the caller check leaks: a revoked session, a viewer and another org's project get 401, 403 and 404", async () => {
     const org = await signup();
     const other = await signup();
     const project = await createProject(org.token);
@@ -131,7 +153,7 @@ describe('the dispatch path', () => {
     expect(revoked.json.code).toBe('UNAUTHORIZED');
   });
 
-  it('the org\'s rate limit, asked alongside the session lookup, answers 429 only to a valid caller: a revoked session still gets 401', async () => {
+  it("the org's rate limit, asked alongside the session lookup, answers 429 only to a valid caller: a revoked session still gets 401", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const spent: Env = { ...env, ORG_API_LIMITER: { limit: async () => ({ success: false }) } };
@@ -143,7 +165,7 @@ describe('the dispatch path', () => {
     expect(revoked.status).toBe(401);
   });
 
-  it('the run\'s log tells its start in order: queued, then picked up', async () => {
+  it("the run's log tells its start in order: queued, then picked up", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);

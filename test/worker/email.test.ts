@@ -48,7 +48,7 @@ describe('invitation email (development outbox)', () => {
     expect(again.json.code).toBe('INVITATION_USED');
   });
 
-  it('refuses a revoked and an expired invitation\'s link with a clear message', async () => {
+  it("refuses a revoked and an expired invitation's link with a clear message", async () => {
     const admin = await signup();
     const revoked = await invite(admin);
     expect((await api('DELETE', `/api/invitations/${revoked.id}`, { token: admin.token })).status).toBe(200);
@@ -57,7 +57,9 @@ describe('invitation email (development outbox)', () => {
     expect(r.json).toMatchObject({ code: 'INVITATION_REVOKED', error: 'This invitation was revoked by an admin' });
 
     const expired = await invite(admin);
-    await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?').bind(Date.now() - 1, expired.id).run();
+    await env.DB.prepare('UPDATE invitations SET expires_at = ? WHERE id = ?')
+      .bind(Date.now() - 1, expired.id)
+      .run();
     const e = await api('POST', '/api/invitations/accept', { body: { token: expired.token, name: 'Late', password: PASSWORD } });
     expect(e.status).toBe(410);
     expect(e.json.error).toBe('This invitation has expired; ask an admin for a new one');
@@ -76,8 +78,12 @@ describe('invitation email (development outbox)', () => {
 });
 
 describe('invitation email through SendGrid (local fake of its API)', () => {
-  beforeAll(() => { env.SENDGRID_API_KEY = FAKE_SENDGRID_KEY; });
-  afterAll(() => { delete env.SENDGRID_API_KEY; });
+  beforeAll(() => {
+    env.SENDGRID_API_KEY = FAKE_SENDGRID_KEY;
+  });
+  afterAll(() => {
+    delete env.SENDGRID_API_KEY;
+  });
 
   it('sends the v3 mail/send request SendGrid expects and records it as sent', async () => {
     const admin = await signup('Globex');
@@ -86,7 +92,8 @@ describe('invitation email through SendGrid (local fake of its API)', () => {
     const [sent] = await sendgrid.requests(inv.email);
     expect(sent!.authorization).toBe(`Bearer ${FAKE_SENDGRID_KEY}`);
     expect(sent!.body).toMatchObject({
-      personalizations: [{ to: [{ email: inv.email }] }], from: { email: 'no-reply@agnox.dev', name: 'Agnox' },
+      personalizations: [{ to: [{ email: inv.email }] }],
+      from: { email: 'no-reply@agnox.dev', name: 'Agnox' },
       subject: INVITATION_SUBJECT,
     });
     const text = sent!.body.content.find((c: any) => c.type === 'text/plain').value;
@@ -124,7 +131,7 @@ describe('invitation email through SendGrid (local fake of its API)', () => {
     expect(html).not.toContain('<b>pills');
   });
 
-  it('keeps the invitation when SendGrid refuses, and records SendGrid\'s reason', async () => {
+  it("keeps the invitation when SendGrid refuses, and records SendGrid's reason", async () => {
     const admin = await signup();
     const email = `bounce-${crypto.randomUUID()}@example.com`;
     await sendgrid.fail(email, 500);
@@ -171,16 +178,23 @@ describe('invitation spam limits', () => {
   it('sends at most 20 invitations an hour from one organization, however often they are revoked', async () => {
     const admin = await signup();
     for (let i = 0; i < 20; i++) await revoke(admin, (await invite(admin)).id);
-    const refused = await api('POST', '/api/invitations', { token: admin.token, body: { email: `one-more-${crypto.randomUUID()}@example.com`, role: 'viewer' } });
+    const refused = await api('POST', '/api/invitations', {
+      token: admin.token,
+      body: { email: `one-more-${crypto.randomUUID()}@example.com`, role: 'viewer' },
+    });
     expect(refused.status).toBe(429);
     expect(refused.json).toMatchObject({ code: 'INVITATION_LIMIT', error: 'This organization has sent 20 invitations in the last hour; try again later' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(59 * 60);
     // Parallel sends cannot all read the same count: the quota is checked in the statement that records the send.
     const other = await signup();
     await env.DB.prepare('UPDATE organizations SET limits = ? WHERE id = ?')
-      .bind(JSON.stringify({ maxMembers: 100, maxConcurrentRuns: 5, runsPerMonth: 2000, retentionDays: 30 }), other.organizationId).run();
-    const burst = await Promise.all(Array.from({ length: 25 }, () =>
-      api('POST', '/api/invitations', { token: other.token, body: { email: `burst-${crypto.randomUUID()}@example.com`, role: 'viewer' } })));
+      .bind(JSON.stringify({ maxMembers: 100, maxConcurrentRuns: 5, runsPerMonth: 2000, retentionDays: 30 }), other.organizationId)
+      .run();
+    const burst = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        api('POST', '/api/invitations', { token: other.token, body: { email: `burst-${crypto.randomUUID()}@example.com`, role: 'viewer' } }),
+      ),
+    );
     expect(burst.map((r) => r.status).sort()).toEqual([...Array(20).fill(201), ...Array(5).fill(429)]);
   });
 });

@@ -19,11 +19,18 @@ describe('execution room', () => {
     const bad = { testId: 't', title: 't', status: 'passed', durationMs: 1, retry: 0, big: 10n } as never;
     // (Caught inside the object: a rejection crossing RPC is reported as unhandled by the test pool.)
     const failed = await runInDurableObject(r, (room: ExecutionRoom) =>
-      room.apply({ batchId: 'b1', lines: [line('lost 1\n'), line('lost 2\n')], tests: [bad] }).then(() => 'applied', (e: Error) => e.message));
+      room.apply({ batchId: 'b1', lines: [line('lost 1\n'), line('lost 2\n')], tests: [bad] }).then(
+        () => 'applied',
+        (e: Error) => e.message,
+      ),
+    );
     expect(failed).toMatch(/BigInt/);
     await r.apply({ batchId: 'b1', lines: [line('second\n')] });
     const logs = await r.readLogs();
-    expect(logs.chunks.map((c) => [c.seq, c.data])).toEqual([[1, 'first\n'], [2, 'second\n']]);
+    expect(logs.chunks.map((c) => [c.seq, c.data])).toEqual([
+      [1, 'first\n'],
+      [2, 'second\n'],
+    ]);
     expect(logs.lastSeq).toBe(2);
     const info = await r.info();
     expect(info.bytes).toBe('first\n'.length + 'second\n'.length);
@@ -36,7 +43,11 @@ describe('execution room', () => {
     await evictDurableObject(r);
     await r.apply({ lines: [line('c\n')] });
     const logs = await r.readLogs();
-    expect(logs.chunks.map((c) => [c.seq, c.data])).toEqual([[1, 'a\n'], [2, 'b\n'], [3, 'c\n']]);
+    expect(logs.chunks.map((c) => [c.seq, c.data])).toEqual([
+      [1, 'a\n'],
+      [2, 'b\n'],
+      [3, 'c\n'],
+    ]);
     expect((await r.info()).bytes).toBe(6);
   });
 
@@ -70,7 +81,9 @@ describe('execution room', () => {
     await r.apply({ attempt: 1, chunks: [chunk(1)], from: 'agent' });
     await r.finish({ status: 'FAILED', retentionDays: 30 });
     expect(await r.apply({ attempt: 1, chunks: [chunk(2)], from: 'agent' })).toEqual({ upTo: 1, duplicate: false, refused: 'RUN_ENDED' });
-    expect(await r.apply({ attempt: 1, tests: [{ testId: 'x', title: 'x', status: 'failed', durationMs: 1, retry: 0 }], from: 'agent' })).toMatchObject({ refused: 'RUN_ENDED' });
+    expect(await r.apply({ attempt: 1, tests: [{ testId: 'x', title: 'x', status: 'failed', durationMs: 1, retry: 0 }], from: 'agent' })).toMatchObject({
+      refused: 'RUN_ENDED',
+    });
     expect(await r.apply({ batchId: 'late', lines: [line('late\n')], from: 'reporter' })).toMatchObject({ refused: 'RUN_ENDED' });
     await r.apply({ status: { status: 'RUNNING' } });
     await r.apply({ lines: [line('[agnox] a note\n')] });
@@ -78,7 +91,7 @@ describe('execution room', () => {
     expect(await r.apply({ lines: [line('later\n')], from: 'reporter' })).toMatchObject({ refused: 'RUN_ENDED' });
     expect((await r.readLogs()).chunks.map((c) => c.data)).toEqual(['chunk 1\n', '[agnox] a note\n']);
     expect(await r.readTests()).toEqual([]);
-    expect((await r.info())).toMatchObject({ status: 'FAILED', closed: 'RUN_ENDED' });
+    expect(await r.info()).toMatchObject({ status: 'FAILED', closed: 'RUN_ENDED' });
   });
 
   it('end() (an ingest teardown) stops reporter writes and hands over the results as they stand', async () => {
@@ -101,7 +114,7 @@ describe('execution room', () => {
     await r.finish({ status: 'FAILED' });
     await evictDurableObject(r);
     expect(await r.end()).toEqual({ closed: 'RUN_DELETED', tests: [] });
-    expect((await r.readLogs())).toMatchObject({ chunks: [], lastSeq: 0 });
+    expect(await r.readLogs()).toMatchObject({ chunks: [], lastSeq: 0 });
     expect(await r.info()).toMatchObject({ closed: 'RUN_DELETED', taskId: null });
   });
 });

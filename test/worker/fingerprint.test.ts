@@ -8,12 +8,14 @@ import { lab, recordRun } from './insights-helpers';
 
 describe('normalizeError', () => {
   it('strips ANSI, URLs, ids, durations, quoted values and numbers to a stable text', () => {
-    expect(normalizeError('\u001b[31mRequest to https://api.example.com/v1/users/42 failed after 1500ms\u001b[39m (request 3f2a9c1d-7b4e-4c2a-9f00-1234567890ab)'))
-      .toBe('Request to <url> failed after <duration> (request <uuid>)');
+    expect(
+      normalizeError('\u001b[31mRequest to https://api.example.com/v1/users/42 failed after 1500ms\u001b[39m (request 3f2a9c1d-7b4e-4c2a-9f00-1234567890ab)'),
+    ).toBe('Request to <url> failed after <duration> (request <uuid>)');
     expect(normalizeError("ENOENT: no such file or directory, open '/tmp/run-8812/results.json'")).toBe('ENOENT: no such file or directory, open <str>');
     expect(normalizeError('at Object.<anonymous> (/home/ci/work/app/tests/login.spec.ts:12:5)')).toBe('at Object.<anonymous> (<path>)');
-    expect(normalizeError('object 0x7ffd5e8c and commit 9fceb02d0ae598e95dc970b74767f19372d61af8 differ by 3.5 units'))
-      .toBe('object <hex> and commit <hex> differ by <n> units');
+    expect(normalizeError('object 0x7ffd5e8c and commit 9fceb02d0ae598e95dc970b74767f19372d61af8 differ by 3.5 units')).toBe(
+      'object <hex> and commit <hex> differ by <n> units',
+    );
     expect(normalizeError('Timeout   30000ms\n\n exceeded.')).toBe('Timeout <duration> exceeded.');
   });
 });
@@ -22,8 +24,10 @@ describe('fingerprintOf', () => {
   const same = [
     ['Timeout 30000ms exceeded.', 'Timeout 5000ms exceeded.'],
     ['\u001b[31mExpected: 5\u001b[39m\nReceived: 3', 'Expected: 7\nReceived: 12'],
-    ['expect(locator).toHaveText(expected)\nLocator: getByRole(\'heading\')\nExpected string: "Welcome"\nReceived string: "Loading"',
-      'expect(locator).toHaveText(expected)\nLocator: getByRole(\'banner\')\nExpected string: "Hello"\nReceived string: ""'],
+    [
+      'expect(locator).toHaveText(expected)\nLocator: getByRole(\'heading\')\nExpected string: "Welcome"\nReceived string: "Loading"',
+      'expect(locator).toHaveText(expected)\nLocator: getByRole(\'banner\')\nExpected string: "Hello"\nReceived string: ""',
+    ],
     ['connect ECONNREFUSED 127.0.0.1:5432', 'connect ECONNREFUSED 10.0.3.17:6543'],
   ];
   for (const [a, b] of same) {
@@ -34,10 +38,15 @@ describe('fingerprintOf', () => {
   }
 
   it('keeps different failures apart', () => {
-    const prints = new Set([
-      'Timeout 30000ms exceeded.', 'locator.click: Target closed', 'Expected: 5\nReceived: 3', 'connect ECONNREFUSED 127.0.0.1:5432',
-      'TypeError: Cannot read properties of undefined (reading \'id\')',
-    ].map((m) => fingerprintOf({ message: m })));
+    const prints = new Set(
+      [
+        'Timeout 30000ms exceeded.',
+        'locator.click: Target closed',
+        'Expected: 5\nReceived: 3',
+        'connect ECONNREFUSED 127.0.0.1:5432',
+        "TypeError: Cannot read properties of undefined (reading 'id')",
+      ].map((m) => fingerprintOf({ message: m })),
+    );
     expect(prints.size).toBe(5);
   });
 
@@ -58,11 +67,14 @@ describe('stored fingerprints', () => {
     ]);
     await recordRun(l, [{ title: 'checkout pays', file: 'tests/pay.spec.ts', status: 'failed', error: 'Timeout 15000ms exceeded waiting for order 2077' }]);
     await recordRun(l, [{ title: 'cart empties', file: 'tests/cart.spec.ts', status: 'failed', error: 'TypeError: cart is undefined' }]);
-    const last = await recordRun(l, [
-      { title: 'refund pays back', file: 'tests/refund.spec.ts', status: 'failed', error: 'Timeout 5000ms exceeded waiting for order 9' },
-    ], { projectId: other.id });
+    const last = await recordRun(
+      l,
+      [{ title: 'refund pays back', file: 'tests/refund.spec.ts', status: 'failed', error: 'Timeout 5000ms exceeded waiting for order 9' }],
+      { projectId: other.id },
+    );
 
-    const stored = (await env.DB.prepare('SELECT title, fingerprint, project_id FROM test_results WHERE task_id = ? ORDER BY title').bind(first.taskId).all()).results;
+    const stored = (await env.DB.prepare('SELECT title, fingerprint, project_id FROM test_results WHERE task_id = ? ORDER BY title').bind(first.taskId).all())
+      .results;
     expect(stored).toEqual([
       { title: 'checkout pays', fingerprint: fingerprintOf({ message: 'Timeout 1ms exceeded waiting for order 1' }), project_id: l.project.id },
       { title: 'home loads', fingerprint: null, project_id: l.project.id },
@@ -83,10 +95,13 @@ describe('stored fingerprints', () => {
     expect(detail.json.data.sampleMessage).toBe('Timeout 5000ms exceeded waiting for order 9');
 
     const top = await api('GET', `/api/insights/fingerprints?projectId=${l.project.id}`, { token: l.org.token });
-    expect(top.json.data.map((t: any) => [t.inWindow, t.occurrences])).toEqual([[2, 3], [1, 1]]);
+    expect(top.json.data.map((t: any) => [t.inWindow, t.occurrences])).toEqual([
+      [2, 3],
+      [1, 1],
+    ]);
   });
 
-  it('hides another org\'s runs and fingerprints (404), and rejects a malformed fingerprint (400)', async () => {
+  it("hides another org's runs and fingerprints (404), and rejects a malformed fingerprint (400)", async () => {
     const a = await lab();
     const b = await lab();
     const run = await recordRun(a, [{ title: 't', status: 'failed', error: 'unique failure for isolation 1' }]);

@@ -12,21 +12,40 @@ function attemptsOf(title: string, outcomes: O[], commits: Array<string | null> 
   return outcomes.flatMap((o, i) => {
     const base = { taskId: `run-${i}`, title, file: 'spec.ts', createdAt: 1_000 + i * 10, commit: commits[i] ?? null };
     switch (o) {
-      case 'P': return [{ ...base, status: 'passed', retry: 0 }];
-      case 'F': return [{ ...base, status: 'failed', retry: 0 }];
-      case 'R': return [{ ...base, status: 'failed', retry: 0 }, { ...base, status: 'passed', retry: 1, createdAt: base.createdAt + 1 }];
-      case 'S': return [{ ...base, status: 'skipped', retry: 0 }];
-      case 'K': return [{ ...base, status: 'flaky', retry: 0 }];
-      default: throw new Error(`unknown outcome ${o satisfies never}`);
+      case 'P':
+        return [{ ...base, status: 'passed', retry: 0 }];
+      case 'F':
+        return [{ ...base, status: 'failed', retry: 0 }];
+      case 'R':
+        return [
+          { ...base, status: 'failed', retry: 0 },
+          { ...base, status: 'passed', retry: 1, createdAt: base.createdAt + 1 },
+        ];
+      case 'S':
+        return [{ ...base, status: 'skipped', retry: 0 }];
+      case 'K':
+        return [{ ...base, status: 'flaky', retry: 0 }];
+      default:
+        throw new Error(`unknown outcome ${o satisfies never}`);
     }
   });
 }
 
 describe('runOutcome', () => {
   it('classifies one run of one test from its attempts', () => {
-    expect(runOutcome([{ status: 'failed', retry: 0 }, { status: 'passed', retry: 1 }])).toBe('flaky');
+    expect(
+      runOutcome([
+        { status: 'failed', retry: 0 },
+        { status: 'passed', retry: 1 },
+      ]),
+    ).toBe('flaky');
     expect(runOutcome([{ status: 'flaky', retry: 0 }])).toBe('flaky');
-    expect(runOutcome([{ status: 'timedOut', retry: 0 }, { status: 'failed', retry: 1 }])).toBe('failed');
+    expect(
+      runOutcome([
+        { status: 'timedOut', retry: 0 },
+        { status: 'failed', retry: 1 },
+      ]),
+    ).toBe('failed');
     expect(runOutcome([{ status: 'passed', retry: 0 }])).toBe('passed');
     expect(runOutcome([{ status: 'skipped', retry: 0 }])).toBeNull();
   });
@@ -46,7 +65,15 @@ describe('computeFlaky', () => {
   const byTitle = Object.fromEntries(result.map((t) => [t.title, t]));
 
   it('scores each test with the known answer', () => {
-    expect(byTitle['retried once']).toMatchObject({ runs: 6, retriedPasses: 1, flips: 0, sameCommitFlips: 1, score: 0.33, flaky: true, lastFlakyTaskId: 'run-1' });
+    expect(byTitle['retried once']).toMatchObject({
+      runs: 6,
+      retriedPasses: 1,
+      flips: 0,
+      sameCommitFlips: 1,
+      score: 0.33,
+      flaky: true,
+      lastFlakyTaskId: 'run-1',
+    });
     expect(byTitle['same commit']).toMatchObject({ runs: 6, retriedPasses: 0, flips: 2, sameCommitFlips: 1, score: 0.33, flaky: true, passed: 5, failed: 1 });
     expect(byTitle['broke then fixed']).toMatchObject({ runs: 6, flips: 2, sameCommitFlips: 0, score: 0.17, flaky: false });
     expect(byTitle['flip flop']).toMatchObject({ runs: 6, flips: 5, sameCommitFlips: 0, score: 0.42, flaky: true });
@@ -80,10 +107,17 @@ describe('flaky tests of recorded runs', () => {
       const tests: RecordedTest[] = Object.entries(plan).flatMap(([name, outcomes]): RecordedTest[] => {
         const t = { title: `test ${name}`, file: `tests/${name}.spec.ts` };
         switch (outcomes[i]) {
-          case 'P': return [{ ...t, status: 'passed' }];
-          case 'F': return [{ ...t, status: 'failed', error: `expected ${name} to work` }];
-          case 'R': return [{ ...t, status: 'failed', error: 'socket hang up', retry: 0 }, { ...t, status: 'passed', retry: 1 }];
-          default: return [];
+          case 'P':
+            return [{ ...t, status: 'passed' }];
+          case 'F':
+            return [{ ...t, status: 'failed', error: `expected ${name} to work` }];
+          case 'R':
+            return [
+              { ...t, status: 'failed', error: 'socket hang up', retry: 0 },
+              { ...t, status: 'passed', retry: 1 },
+            ];
+          default:
+            return [];
         }
       });
       await recordRun(l, tests, { commit: commits[i] });
@@ -91,7 +125,11 @@ describe('flaky tests of recorded runs', () => {
     const res = await api('GET', `/api/insights/projects/${l.project.id}/flaky`, { token: l.org.token });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     // d: 5 flips + same commit → (1 + 2.5) / 6; a: a retry + same commit → 2 / 6; b: 2 flips + same commit → 2 / 6.
-    expect(res.json.data.map((t: any) => [t.title, t.score])).toEqual([['test d', 0.58], ['test a', 0.33], ['test b', 0.33]]);
+    expect(res.json.data.map((t: any) => [t.title, t.score])).toEqual([
+      ['test d', 0.58],
+      ['test a', 0.33],
+      ['test b', 0.33],
+    ]);
 
     const stranger = await signup();
     expect((await api('GET', `/api/insights/projects/${l.project.id}/flaky`, { token: stranger.token })).status).toBe(404);

@@ -37,7 +37,39 @@ export const jsonSchemaOf = (schema: z.ZodType): Schema => z.toJSONSchema(schema
 
 // ── strings ──────────────────────────────────────────────────────────────────────────────────
 /** Code units and sequences that break naive code: NUL, lone surrogates, bidi overrides, BOM, line separators, emoji, quotes, SQL/LIKE and path characters. */
-const NASTY_UNITS = ['\u0000', '\ud800', '\udfff', '\u202e', '\u200f', '\ufeff', '\u2028', '\u0085', '😀', '👩‍👩‍👧', 'é', 'e\u0301', '\uffff', "'", '"', '\\', '%', '_', '`', '<', '&', '\n', '\r', '\t', '/', '..', '*', '?', '#', ';', '--'];
+const NASTY_UNITS = [
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '\u202e',
+  '\u200f',
+  '\ufeff',
+  '\u2028',
+  '\u0085',
+  '😀',
+  '👩‍👩‍👧',
+  'é',
+  'e\u0301',
+  '\uffff',
+  "'",
+  '"',
+  '\\',
+  '%',
+  '_',
+  '`',
+  '<',
+  '&',
+  '\n',
+  '\r',
+  '\t',
+  '/',
+  '..',
+  '*',
+  '?',
+  '#',
+  ';',
+  '--',
+];
 const nastyUnit = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
@@ -47,11 +79,49 @@ export const nastyString = (minLength = 0, maxLength = 40) => fc.string({ unit: 
 
 /** Strings with a meaning somewhere else: numbers that are not, SQL, paths, templates, prototype keys. */
 export const SPECIAL_STRINGS = [
-  '', ' ', '\u0000', '\ud800', '\udc00x', '\u202egnp.exe', 'NaN', 'Infinity', '-Infinity', '-0', '1e309', '0x1F', '9007199254740993', '1.5',
-  'null', 'undefined', 'true', 'false', '[]', '{}', "' OR '1'='1", "1'); DROP TABLE users; --", '%', '%%', '_', '\\', '%00', '%ZZ',
+  '',
+  ' ',
+  '\u0000',
+  '\ud800',
+  '\udc00x',
+  '\u202egnp.exe',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '-0',
+  '1e309',
+  '0x1F',
+  '9007199254740993',
+  '1.5',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '[]',
+  '{}',
+  "' OR '1'='1",
+  "1'); DROP TABLE users; --",
+  '%',
+  '%%',
+  '_',
+  '\\',
+  '%00',
+  '%ZZ',
+  '../../../etc/passwd',
+  '..',
+  '/',
+  '<script>alert(1)</script>',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as a literal string
-  '../../../etc/passwd', '..', '/', '<script>alert(1)</script>', '${7*7}', '{{7*7}}', '__proto__', 'constructor', 'prototype', 'toString',
-  'hasOwnProperty', 'a'.repeat(10_001), '😀'.repeat(600), 'ä'.repeat(3000),
+  '${7*7}',
+  '{{7*7}}',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'a'.repeat(10_001),
+  '😀'.repeat(600),
+  'ä'.repeat(3000),
 ];
 
 // ── values ───────────────────────────────────────────────────────────────────────────────────
@@ -79,7 +149,27 @@ const deepObject = (depth: number) => raw(`${'{"a":'.repeat(depth)}1${'}'.repeat
 export const encodeSegment = (s: string) => encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(null, true, false, 0, -1, -0, 1.5, 1e308, -1e308, 2 ** 53 + 2, Number.MIN_VALUE, -(2 ** 31), 2 ** 31, 2 ** 64, {}, [], [[]], [null], { a: 1 }),
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    -0,
+    1.5,
+    1e308,
+    -1e308,
+    2 ** 53 + 2,
+    Number.MIN_VALUE,
+    -(2 ** 31),
+    2 ** 31,
+    2 ** 64,
+    {},
+    [],
+    [[]],
+    [null],
+    { a: 1 },
+  ),
   fc.constantFrom(...SPECIAL_STRINGS),
   nastyString(0, 200),
   fc.constantFrom(10, 1000, 10_000).map(deepArray),
@@ -128,7 +218,8 @@ function stringArb(s: Schema): fc.Arbitrary<string> {
   if (s.const !== undefined) return fc.constant(s.const);
   if (Array.isArray(s.enum)) return fc.constantFrom(...s.enum);
   if (s.format === 'email') return fc.emailAddress().filter(fits);
-  if (s.format === 'uri') return fc.oneof(fc.webUrl(), fc.constantFrom('https://hooks.slack.com/services/T0/B0/x', 'javascript:alert(1)', 'http://[::1]:80/', 'http://127.0.0.1/'));
+  if (s.format === 'uri')
+    return fc.oneof(fc.webUrl(), fc.constantFrom('https://hooks.slack.com/services/T0/B0/x', 'javascript:alert(1)', 'http://[::1]:80/', 'http://127.0.0.1/'));
   if (typeof s.pattern === 'string') {
     return fc.oneof(
       { weight: 3, arbitrary: fc.stringMatching(new RegExp(s.pattern), { size: 'small' }).filter(fits) },
@@ -173,11 +264,16 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
   if (s.const !== undefined) return fc.constant(s.const);
   if (Array.isArray(s.enum)) return fc.constantFrom(...s.enum);
   switch (s.type) {
-    case 'null': return fc.constant(null);
-    case 'boolean': return fc.boolean();
-    case 'integer': return integerIn(s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : undefined), s.maximum);
-    case 'number': return fc.double({ min: s.minimum ?? -1e9, max: s.maximum ?? 1e9, noNaN: true });
-    case 'string': return stringArb(s);
+    case 'null':
+      return fc.constant(null);
+    case 'boolean':
+      return fc.boolean();
+    case 'integer':
+      return integerIn(s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : undefined), s.maximum);
+    case 'number':
+      return fc.double({ min: s.minimum ?? -1e9, max: s.maximum ?? 1e9, noNaN: true });
+    case 'string':
+      return stringArb(s);
     case 'array': {
       const minLength = s.minItems ?? 0;
       const some = fc.array(sub(s.items ?? {}), { minLength, maxLength: Math.min(s.maxItems ?? 4, minLength + 3) });
@@ -185,7 +281,9 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
       // Items too big to repeat that often are left out (the body would only be a 413, after a long serialisation).
       const max = s.maxItems;
       if (typeof max !== 'number' || max > 1000 || max <= minLength + 3) return some;
-      const full = sub(s.items ?? {}).filter((item) => toJsonText(item ?? null).length * max <= MAX_JSON_BODY_BYTES).map((item) => Array.from({ length: max }, () => item));
+      const full = sub(s.items ?? {})
+        .filter((item) => toJsonText(item ?? null).length * max <= MAX_JSON_BODY_BYTES)
+        .map((item) => Array.from({ length: max }, () => item));
       return fc.oneof({ weight: 4, arbitrary: some }, { weight: 1, arbitrary: full });
     }
     case 'object': {
@@ -196,13 +294,17 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
       const required: string[] = s.required ?? [];
       const base = Object.keys(props).length
         ? fc.oneof(
-          { weight: 10, arbitrary: fc.record(props, { requiredKeys: required }) },
-          { weight: 1, arbitrary: fc.record(props, { requiredKeys: [] }) }, // required keys dropped
-        )
+            { weight: 10, arbitrary: fc.record(props, { requiredKeys: required }) },
+            { weight: 1, arbitrary: fc.record(props, { requiredKeys: [] }) }, // required keys dropped
+          )
         : fc.constant({});
-      const records = s.additionalProperties && typeof s.additionalProperties === 'object'
-        ? recordArb(fc.oneof({ weight: 4, arbitrary: s.propertyNames ? stringArb(s.propertyNames) : nastyString(1, 20) }, { weight: 1, arbitrary: PROTO_KEYS }), sub(s.additionalProperties))
-        : fc.constant({});
+      const records =
+        s.additionalProperties && typeof s.additionalProperties === 'object'
+          ? recordArb(
+              fc.oneof({ weight: 4, arbitrary: s.propertyNames ? stringArb(s.propertyNames) : nastyString(1, 20) }, { weight: 1, arbitrary: PROTO_KEYS }),
+              sub(s.additionalProperties),
+            )
+          : fc.constant({});
       const extra = fc.oneof(
         { weight: 8, arbitrary: fc.constant({}) },
         { weight: 1, arbitrary: recordArb(fc.oneof(PROTO_KEYS, nastyString(1, 12)), hostileValue) },
@@ -213,7 +315,8 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
         return o;
       });
     }
-    default: return fc.jsonValue({ maxDepth: 2 });
+    default:
+      return fc.jsonValue({ maxDepth: 2 });
   }
 }
 
@@ -221,18 +324,44 @@ function validArb(s: Schema, overrides: Overrides, depth: number): fc.Arbitrary<
 /** Edits of valid JSON text that JSON.stringify cannot produce. */
 const textCorruption: fc.Arbitrary<(text: string) => string> = fc.oneof(
   fc.nat().map((n) => (t: string) => t.slice(0, t.length ? n % t.length : 0)), // truncated
-  fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '-0', '0x10', '01', '1.', '.5', '+1').map((tok) => (t: string) => (/-?\d+(\.\d+)?/.test(t) ? t.replace(/-?\d+(\.\d+)?/, tok) : `${tok}`)),
+  fc
+    .constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '-0', '0x10', '01', '1.', '.5', '+1')
+    .map((tok) => (t: string) => (/-?\d+(\.\d+)?/.test(t) ? t.replace(/-?\d+(\.\d+)?/, tok) : `${tok}`)),
   fc.constantFrom(',', ']', '}', ' x', '\u0000', '//c', '/*c*/').map((tail) => (t: string) => t + tail),
   fc.constant((t: string) => `\ufeff${t}`), // BOM
-  fc.constant((t: string) => (t.startsWith('{') && t.length > 2 ? `{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},${t.slice(1)}` : t)),
+  fc.constant((t: string) =>
+    t.startsWith('{') && t.length > 2 ? `{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},${t.slice(1)}` : t,
+  ),
   fc.constant((t: string) => t.replace(/"([^"\\]+)":/, '"$1":"dup","$1":')), // duplicate key
   fc.constant((t: string) => t.replace(/"/g, "'")),
 );
 
 /** Bodies that are not a JSON document of the right shape at all. */
 export const garbageText: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('', ' ', '\n', 'null', '0', '-1', 'true', '"x"', '[]', '[{}]', '{', '}', '{"a":', '[1,2', 'undefined', 'NaN', '{a:1}', "{'a':1}",
-    'a=1&b=2', '<?xml version="1.0"?><a/>', '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--', '\u0000\u0001\u0002'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\n',
+    'null',
+    '0',
+    '-1',
+    'true',
+    '"x"',
+    '[]',
+    '[{}]',
+    '{',
+    '}',
+    '{"a":',
+    '[1,2',
+    'undefined',
+    'NaN',
+    '{a:1}',
+    "{'a':1}",
+    'a=1&b=2',
+    '<?xml version="1.0"?><a/>',
+    '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--',
+    '\u0000\u0001\u0002',
+  ),
   fc.constantFrom(10_000, 100_000).map((d) => '['.repeat(d) + ']'.repeat(d)), // deep nesting
   fc.constantFrom(10_000, 200_000).map((d) => `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`),
   fc.constant('['.repeat(50_000)), // unbalanced
@@ -240,7 +369,17 @@ export const garbageText: fc.Arbitrary<string> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
 );
 
-const CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=utf-16', 'application/octet-stream', 'application/jsonx', '*/*', ''];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'application/json; charset=utf-16',
+  'application/octet-stream',
+  'application/jsonx',
+  '*/*',
+  '',
+];
 
 export type Body = { text: string; contentType?: string };
 
@@ -256,7 +395,10 @@ export function bodyArb(schema: Schema | undefined, overrides: Overrides = {}): 
   const value = schema ? fromSchema(schema, overrides) : fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }));
   const text = fc.oneof(
     { weight: 40, arbitrary: value.map((v) => (v === undefined ? '' : toJsonText(v))) },
-    { weight: 1, arbitrary: fc.tuple(value, fc.constantFrom(MAX_JSON_BODY_BYTES - 64, MAX_JSON_BODY_BYTES, MAX_JSON_BODY_BYTES + 1)).map(([v, bytes]) => padded(v, bytes)) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(value, fc.constantFrom(MAX_JSON_BODY_BYTES - 64, MAX_JSON_BODY_BYTES, MAX_JSON_BODY_BYTES + 1)).map(([v, bytes]) => padded(v, bytes)),
+    },
     { weight: 7, arbitrary: fc.tuple(value, textCorruption).map(([v, f]) => f(toJsonText(v ?? {}))) },
     { weight: 10, arbitrary: garbageText },
   );
@@ -281,14 +423,54 @@ export const segmentArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(...SPECIAL_STRINGS.filter((s) => s.length > 0 && s !== '/' && s !== '..' && s.length < 5000)).map(encodeSegment) },
   {
     weight: 3,
-    arbitrary: fc.constantFrom('a%2Fb', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '%2E%2E%2F', '%00', '%ZZ', '%E0%A4%A', '%C0%AF', '%ED%A0%80', '%FF%FE', '%25', '%2525ZZ',
-      '%', 'a%', '%u0041', '%0A%0D', '%20', '%7B%7D', '%22%27', '%3Cscript%3E', '%F0%9F%98%80', '%E2%80%AE', ';x=1', '1%3B%20DROP%20TABLE%20users'),
+    arbitrary: fc.constantFrom(
+      'a%2Fb',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%2e%2e',
+      '%2E%2E%2F',
+      '%00',
+      '%ZZ',
+      '%E0%A4%A',
+      '%C0%AF',
+      '%ED%A0%80',
+      '%FF%FE',
+      '%25',
+      '%2525ZZ',
+      '%',
+      'a%',
+      '%u0041',
+      '%0A%0D',
+      '%20',
+      '%7B%7D',
+      '%22%27',
+      '%3Cscript%3E',
+      '%F0%9F%98%80',
+      '%E2%80%AE',
+      ';x=1',
+      '1%3B%20DROP%20TABLE%20users',
+    ),
   },
   { weight: 1, arbitrary: fc.constantFrom(100, 101, 1000, 8000, 64_000).map((n) => 'a'.repeat(n)) },
   { weight: 1, arbitrary: fc.uuid() },
 );
 
-const QUERY_COMMON = ['limit', 'cursor', 'days', 'projectId', 'since', 'ticket', 'token', 'path', 'sessionId', 'testId', 'retry', 'name', 'status', 'source', 'q'];
+const QUERY_COMMON = [
+  'limit',
+  'cursor',
+  'days',
+  'projectId',
+  'since',
+  'ticket',
+  'token',
+  'path',
+  'sessionId',
+  'testId',
+  'retry',
+  'name',
+  'status',
+  'source',
+  'q',
+];
 
 /** A query string for `keys` (the op's documented parameters) plus repeated, unknown, prototype and huge keys. */
 export function queryArb(keys: string[], values: Record<string, fc.Arbitrary<string>> = {}): fc.Arbitrary<string> {
@@ -299,22 +481,46 @@ export function queryArb(keys: string[], values: Record<string, fc.Arbitrary<str
     { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype[polluted]', '__proto__[polluted]', 'a[]', 'toString', '', '%ZZ', '%00') },
     { weight: 1, arbitrary: nastyString(1, 10).map(encodeSegment) },
   );
-  const value = (k: string) => fc.oneof(
-    { weight: 4, arbitrary: Object.hasOwn(values, k) ? values[k]! : fc.constantFrom('1', '0', '50', 'true') },
-    { weight: 3, arbitrary: fc.constantFrom(...SPECIAL_STRINGS.filter((s) => s.length < 5000), '-1', '1e3', '999999999999', '2.5', 'PASSED,FAILED', 'passed,NOPE').map(encodeSegment) },
-    { weight: 2, arbitrary: nastyString(0, 30).map(encodeSegment) },
-    { weight: 1, arbitrary: fc.constantFrom('%ZZ', '%', '%00', '%E0%A4%A', 'a+b', '==', '&&') },
-    { weight: 1, arbitrary: fc.constantFrom(2000, 20_000, 100_000).map((n) => 'z'.repeat(n)) },
-  );
+  const value = (k: string) =>
+    fc.oneof(
+      { weight: 4, arbitrary: Object.hasOwn(values, k) ? values[k]! : fc.constantFrom('1', '0', '50', 'true') },
+      {
+        weight: 3,
+        arbitrary: fc
+          .constantFrom(...SPECIAL_STRINGS.filter((s) => s.length < 5000), '-1', '1e3', '999999999999', '2.5', 'PASSED,FAILED', 'passed,NOPE')
+          .map(encodeSegment),
+      },
+      { weight: 2, arbitrary: nastyString(0, 30).map(encodeSegment) },
+      { weight: 1, arbitrary: fc.constantFrom('%ZZ', '%', '%00', '%E0%A4%A', 'a+b', '==', '&&') },
+      { weight: 1, arbitrary: fc.constantFrom(2000, 20_000, 100_000).map((n) => 'z'.repeat(n)) },
+    );
   const pair = key.chain((k) => value(k).map((v) => (k === '' && v === '' ? '' : `${k}=${v}`)));
   // Every documented key with a valid value, sometimes with one hostile pair after: gets past validation.
   const known = keys.filter((k) => Object.hasOwn(values, k));
   const validPairs = known.length ? fc.tuple(...known.map((k) => values[k]!.map((v) => `${k}=${v}`))) : fc.constant([] as string[]);
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant('') },
-    { weight: 4, arbitrary: fc.tuple(validPairs, fc.option(pair, { freq: 3 })).map(([ps, extra]) => `?${[...ps, ...(extra === null ? [] : [extra])].join('&')}`) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(validPairs, fc.option(pair, { freq: 3 })).map(([ps, extra]) => `?${[...ps, ...(extra === null ? [] : [extra])].join('&')}`),
+    },
     { weight: 3, arbitrary: fc.array(pair, { minLength: 1, maxLength: 5 }).map((pairs) => `?${pairs.join('&')}`) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?&', '?=', '?&&&=&', '?#x', '??a=1', `?${'a=1&'.repeat(2000)}`, `?${keys.concat('limit').map((k) => `${k}=1&`.repeat(300)).join('')}`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '?',
+        '?&',
+        '?=',
+        '?&&&=&',
+        '?#x',
+        '??a=1',
+        `?${'a=1&'.repeat(2000)}`,
+        `?${keys
+          .concat('limit')
+          .map((k) => `${k}=1&`.repeat(300))
+          .join('')}`,
+      ),
+    },
   );
 }
 
@@ -328,26 +534,37 @@ let ip = 0;
 /** Calls the Worker (or `fetcher`) and reads the whole answer; a request that takes longer than REQUEST_TIMEOUT_MS is a hang. */
 export async function send(req: Sent, fetcher: (r: Request) => Response | Promise<Response> = (r) => exports.default.fetch(r)): Promise<Answer> {
   const headers = { 'cf-connecting-ip': `10.9.${(ip >> 8) & 255}.${ip++ & 255}`, ...req.headers };
-  const request = new Request(`http://agnox.test${req.url}`, { method: req.method, headers, body: req.body, ...(req.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+  const request = new Request(`http://agnox.test${req.url}`, {
+    method: req.method,
+    headers,
+    body: req.body,
+    ...(req.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+  } as RequestInit);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hang: ${req.method} ${req.url.slice(0, 200)} took over ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS); });
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hang: ${req.method} ${req.url.slice(0, 200)} took over ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+  });
   try {
-    return await Promise.race([hang, (async () => {
-      const res = await fetcher(request);
-      if (res.status === 101) {
-        res.webSocket?.accept();
-        res.webSocket?.close(1000, 'fuzz');
-        return { status: 101, text: '', contentType: '' };
-      }
-      return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') ?? '' };
-    })()]);
+    return await Promise.race([
+      hang,
+      (async () => {
+        const res = await fetcher(request);
+        if (res.status === 101) {
+          res.webSocket?.accept();
+          res.webSocket?.close(1000, 'fuzz');
+          return { status: 101, text: '', contentType: '' };
+        }
+        return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') ?? '' };
+      })(),
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Internals that must never reach a client: driver and engine errors, JS error names, stack frames. */
-const LEAKS = /D1_|SQLITE|no such (table|column)|TypeError|ReferenceError|RangeError|SyntaxError|URIError|Cannot read propert|is not a function|is not defined|Maximum call stack|\bat [\w.<>]+ \(|\n\s+at |\.ts:\d+|node_modules|workerd|Internal server error/;
+const LEAKS =
+  /D1_|SQLITE|no such (table|column)|TypeError|ReferenceError|RangeError|SyntaxError|URIError|Cannot read propert|is not a function|is not defined|Maximum call stack|\bat [\w.<>]+ \(|\n\s+at |\.ts:\d+|node_modules|workerd|Internal server error/;
 
 /** Which 5xx answers (status and code) a route gives on purpose, documented. */
 export type Allowed = (status: number, code: string | undefined) => boolean;
@@ -357,7 +574,11 @@ export function expectSafe(answer: Answer, label: string, allowed: Allowed = () 
   const where = `${label} → ${answer.status} ${answer.text.slice(0, 300)}`;
   let json: any;
   if (answer.contentType.includes('application/json')) {
-    try { json = JSON.parse(answer.text); } catch { throw new Error(`answer is not JSON: ${where}`); }
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      throw new Error(`answer is not JSON: ${where}`);
+    }
   }
   if (answer.status >= 500 && !allowed(answer.status, json?.code)) throw new Error(`server error: ${where}`);
   if (answer.status >= 400) {

@@ -15,7 +15,19 @@ import { signSession } from '../../worker/lib/jwt';
 import { operations } from '../../worker/openapi';
 import { agentApi, api, createApiKey, createProject, openSocket, poll, registerAgent, signup, type Org, type TestAgent } from './helpers';
 import {
-  expectNoPollution, expectSafe, fromSchema, fuzzRuns, fuzzSeed, fuzzTimeout, garbageText, jsonOfSize, jsonSchemaOf, nastyString, prototypeSnapshot, send, toJsonText,
+  expectNoPollution,
+  expectSafe,
+  fromSchema,
+  fuzzRuns,
+  fuzzSeed,
+  fuzzTimeout,
+  garbageText,
+  jsonOfSize,
+  jsonSchemaOf,
+  nastyString,
+  prototypeSnapshot,
+  send,
+  toJsonText,
   type Sent,
 } from './fuzz-support';
 
@@ -40,7 +52,8 @@ beforeAll(async () => {
 async function credentials(op: Operation): Promise<Record<string, string>> {
   if (op.auth === 'apiKey') return { 'x-api-key': apiKey };
   if (op.auth === 'agent') return { authorization: `Bearer ${agent.token}` };
-  if (op.path === '/api/auth/logout') return { authorization: `Bearer ${await signSession(jwtSecret(env), { userId: org.userId, organizationId: org.organizationId, role: 'admin' })}` };
+  if (op.path === '/api/auth/logout')
+    return { authorization: `Bearer ${await signSession(jwtSecret(env), { userId: org.userId, organizationId: org.organizationId, role: 'admin' })}` };
   if (op.auth === 'jwt') return { authorization: `Bearer ${org.token}` };
   return {};
 }
@@ -49,7 +62,8 @@ const urlOf = (op: Operation) => op.path.replace(/\{\w+\}/g, 'x');
 const call = async (op: Operation, body: Sent['body'], headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   send({ method: op.method.toUpperCase(), url: urlOf(op), headers: { ...(await credentials(op)), ...headers }, body });
 /** Without STRIPE_WEBHOOK_SECRET the Stripe route says so with a 503 before it reads the body. */
-const stripeNotConfigured = (op: Operation) => (status: number, code: string | undefined) => op.path === '/api/webhooks/stripe' && status === 503 && code === 'NOT_CONFIGURED';
+const stripeNotConfigured = (op: Operation) => (status: number, code: string | undefined) =>
+  op.path === '/api/webhooks/stripe' && status === 503 && code === 'NOT_CONFIGURED';
 
 // Artifact uploads carry files with their own 50 MB limit; every other route with a body takes at most 1 MB.
 const bodyRoutes = operations.filter((op) => op.method !== 'get' && !op.path.endsWith('/artifacts'));
@@ -90,7 +104,12 @@ describe('bodies, JSON and Content-Type on every route that takes a body', () =>
     for (const op of jsonRoutes) {
       const body = '{"fuzz":true}';
       const answers = [];
-      const contentTypes: Array<Record<string, string>> = [{ 'content-type': 'application/json' }, { 'content-type': 'text/plain;charset=UTF-8' }, { 'content-type': 'application/x-www-form-urlencoded' }, {}];
+      const contentTypes: Array<Record<string, string>> = [
+        { 'content-type': 'application/json' },
+        { 'content-type': 'text/plain;charset=UTF-8' },
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        {},
+      ];
       for (const headers of contentTypes) {
         const answer = await call(op, body, headers);
         expectSafe(answer, `${op.method} ${op.path} ${JSON.stringify(headers)}`);
@@ -126,7 +145,11 @@ class StreamModel {
 /** How workerd delivers a frame's text (UTF-8 on the wire, so lone surrogates arrive replaced). */
 const onTheWire = (frame: string | Uint8Array) => new TextDecoder().decode(typeof frame === 'string' ? new TextEncoder().encode(frame) : frame);
 const parsedFrame = (frame: string | Uint8Array) => {
-  try { return AgentLogFrame.safeParse(JSON.parse(onTheWire(frame))); } catch { return { success: false as const }; }
+  try {
+    return AgentLogFrame.safeParse(JSON.parse(onTheWire(frame)));
+  } catch {
+    return { success: false as const };
+  }
 };
 
 const frameSchema = jsonSchemaOf(AgentLogFrame);
@@ -134,62 +157,92 @@ const frameSchema = jsonSchemaOf(AgentLogFrame);
 const MAX_FRAME = 1024 * 1024;
 const frameValue = fromSchema(frameSchema, { seq: fc.integer({ min: 1, max: 8 }), data: nastyString(0, 30), type: fc.constant('chunks') }).map(toJsonText);
 /** Frames: the contract's shape with small seqs (so resends, gaps and fills happen) and corrupted nodes, as text or bytes; garbage text; random bytes. */
-const frameArb: fc.Arbitrary<string | Uint8Array> = fc.oneof(
-  { weight: 8, arbitrary: frameValue },
-  { weight: 1, arbitrary: frameValue.map((text) => new TextEncoder().encode(text)) },
-  { weight: 2, arbitrary: garbageText },
-  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
-).filter((frame) => frame.length <= MAX_FRAME);
+const frameArb: fc.Arbitrary<string | Uint8Array> = fc
+  .oneof(
+    { weight: 8, arbitrary: frameValue },
+    { weight: 1, arbitrary: frameValue.map((text) => new TextEncoder().encode(text)) },
+    { weight: 2, arbitrary: garbageText },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
+  )
+  .filter((frame) => frame.length <= MAX_FRAME);
 
 describe('agent and viewer WebSockets', () => {
-  it('answers every agent frame with exactly one ack (as the ordering model says) or one error, and keeps the socket open', async () => {
-    let frames = 0;
-    await fc.assert(fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (batch) => {
-      const taskId = await leasedJob();
-      const sock = await openSocket(`/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agent.token}` });
-      if (sock.status !== 101) throw new Error(`stream refused: ${sock.status} ${sock.body}`);
-      await sock.until((m) => m.length === 1);
-      expect(sock.messages[0]).toEqual({ type: 'ack', upTo: 0 });
-      const model = new StreamModel();
-      for (const frame of batch) {
-        frames++;
-        const before = sock.messages.length;
-        sock.ws.send(frame);
-        await sock.until((m) => m.length > before);
-        const parsed = parsedFrame(frame);
-        if (parsed.success) {
-          model.apply(parsed.data.chunks.map((c) => c.seq));
+  it(
+    'answers every agent frame with exactly one ack (as the ordering model says) or one error, and keeps the socket open',
+    async () => {
+      let frames = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (batch) => {
+          const taskId = await leasedJob();
+          const sock = await openSocket(`/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agent.token}` });
+          if (sock.status !== 101) throw new Error(`stream refused: ${sock.status} ${sock.body}`);
+          await sock.until((m) => m.length === 1);
+          expect(sock.messages[0]).toEqual({ type: 'ack', upTo: 0 });
+          const model = new StreamModel();
+          for (const frame of batch) {
+            frames++;
+            const before = sock.messages.length;
+            sock.ws.send(frame);
+            await sock.until((m) => m.length > before);
+            const parsed = parsedFrame(frame);
+            if (parsed.success) {
+              model.apply(parsed.data.chunks.map((c) => c.seq));
+              expect(sock.messages[before]).toEqual({ type: 'ack', upTo: model.upTo });
+            } else {
+              expect(sock.messages[before]).toMatchObject({ type: 'error', error: expect.stringContaining('invalid frame') });
+            }
+          }
+          // Still open and still in order: the next chunk is acked (with any waiting after it).
+          const before = sock.messages.length;
+          const next = model.upTo + 1;
+          sock.ws.send(JSON.stringify({ type: 'chunks', chunks: [{ seq: next, data: 'still here\n' }] }));
+          model.apply([next]);
+          await sock.until((m) => m.length > before);
           expect(sock.messages[before]).toEqual({ type: 'ack', upTo: model.upTo });
-        } else {
-          expect(sock.messages[before]).toMatchObject({ type: 'error', error: expect.stringContaining('invalid frame') });
-        }
-      }
-      // Still open and still in order: the next chunk is acked (with any waiting after it).
-      const before = sock.messages.length;
-      const next = model.upTo + 1;
-      sock.ws.send(JSON.stringify({ type: 'chunks', chunks: [{ seq: next, data: 'still here\n' }] }));
-      model.apply([next]);
-      await sock.until((m) => m.length > before);
-      expect(sock.messages[before]).toEqual({ type: 'ack', upTo: model.upTo });
-      sock.ws.close(1000, 'done');
-    }), fuzzRuns(20, 6_000, seed));
-    console.log(`fuzz-wire: ${frames} agent frames`);
-  }, fuzzTimeout());
+          sock.ws.close(1000, 'done');
+        }),
+        fuzzRuns(20, 6_000, seed),
+      );
+      console.log(`fuzz-wire: ${frames} agent frames`);
+    },
+    fuzzTimeout(),
+  );
 
-  it('ignores what a viewer or a dashboard sends (text, bytes, 512 KB), and still delivers the run\'s log and the hub\'s pong', async () => {
+  it("ignores what a viewer or a dashboard sends (text, bytes, 512 KB), and still delivers the run's log and the hub's pong", async () => {
     const taskId = await leasedJob();
     const viewer = await openSocket(`/api/executions/${taskId}/live`, { authorization: `Bearer ${org.token}` });
     // The hub answers "ping" with the text "pong" (not JSON): its socket is read raw.
-    const hubRes = await exports.default.fetch(new Request('http://agnox.test/api/live', { headers: { upgrade: 'websocket', authorization: `Bearer ${org.token}` } }));
+    const hubRes = await exports.default.fetch(
+      new Request('http://agnox.test/api/live', { headers: { upgrade: 'websocket', authorization: `Bearer ${org.token}` } }),
+    );
     if (viewer.status !== 101 || hubRes.status !== 101) throw new Error('sockets refused');
     const hub = { ws: hubRes.webSocket! };
-    const pong = new Promise<string>((resolve) => hub.ws.addEventListener('message', (e) => { if (e.data === 'pong') resolve(e.data); }));
+    const pong = new Promise<string>((resolve) =>
+      hub.ws.addEventListener('message', (e) => {
+        if (e.data === 'pong') resolve(e.data);
+      }),
+    );
     hub.ws.accept();
-    const junk: Array<string | Uint8Array> = ['', 'ping ', '{"type":"chunks","chunks":[{"seq":1,"data":"forged"}]}', '\u0000\ud800', 'x'.repeat(512 * 1024), new Uint8Array([0xff, 0xfe, 0x00])];
-    for (const frame of junk) { viewer.ws.send(frame); hub.ws.send(frame); }
+    const junk: Array<string | Uint8Array> = [
+      '',
+      'ping ',
+      '{"type":"chunks","chunks":[{"seq":1,"data":"forged"}]}',
+      '\u0000\ud800',
+      'x'.repeat(512 * 1024),
+      new Uint8Array([0xff, 0xfe, 0x00]),
+    ];
+    for (const frame of junk) {
+      viewer.ws.send(frame);
+      hub.ws.send(frame);
+    }
     const posted = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: 'real line\n' }] });
     expect(posted.status).toBe(200);
-    const stdout = (m: any[]) => m.filter((x) => x.type === 'log').flatMap((x) => x.chunks).filter((c: any) => c.stream === 'stdout').map((c: any) => c.data);
+    const stdout = (m: any[]) =>
+      m
+        .filter((x) => x.type === 'log')
+        .flatMap((x) => x.chunks)
+        .filter((c: any) => c.stream === 'stdout')
+        .map((c: any) => c.data);
     expect(stdout(await viewer.until((m) => stdout(m).length > 0))).toEqual(['real line\n']);
     hub.ws.send('ping');
     expect(await pong).toBe('pong');
@@ -203,46 +256,71 @@ describe('ingest event batches', () => {
   const testIds = fc.constantFrom('t1', 't2', 'a › b', '\u0000', '\ud800', '😀');
   const SESSION = '<session>';
 
-  it('answers any batch with 200 (accepted = its events) or a 4xx envelope, and what the run stores reads back with the right types', async () => {
-    // The session id is known only once the case runs: batches carry a placeholder for it.
-    const batchArb = fromSchema(batchSchema, { sessionId: fc.constant(SESSION), testId: testIds, retry: fc.integer({ min: 0, max: 2 }) }).map(toJsonText);
-    let batches = 0;
-    await fc.assert(fc.asyncProperty(fc.uuid(), fc.array(batchArb, { minLength: 1, maxLength: 3 }), async (runId, texts) => {
-      const setup = await api('POST', '/api/ingest/setup', { apiKey, body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 3, runId } });
-      expect(setup.status, JSON.stringify(setup.json)).toBe(201);
-      const { sessionId, taskId } = setup.json.data as { sessionId: string; taskId: string };
-      for (const text of texts.map((t) => t.replaceAll(JSON.stringify(SESSION), JSON.stringify(sessionId)))) {
-        batches++;
-        const answer = await send({ method: 'POST', url: '/api/ingest/event', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: text });
-        expectSafe(answer, `event ${text.slice(0, 300)}`);
-        if (answer.status === 200) {
-          const { accepted, duplicate } = JSON.parse(answer.text).data;
-          expect(accepted, text.slice(0, 300)).toBe(duplicate ? 0 : JSON.parse(text).events.length);
-        }
-      }
-      const teardown = TeardownBody.parse({ sessionId, status: 'FAILED', summary: { total: 3, passed: 1, failed: 1, skipped: 1, duration: 10 } });
-      const done = await api('POST', '/api/ingest/teardown', { apiKey, body: teardown });
-      expect(done.status, JSON.stringify(done.json)).toBe(200);
-      // What the fuzz stored (hostile titles, ids, errors) comes back from D1 and the room as the contract's types.
-      for (const path of [`/api/executions/${taskId}/tests`, `/api/executions/${taskId}/logs`, `/api/executions/${taskId}`, `/api/insights/executions/${taskId}/failures`]) {
-        const res = await send({ method: 'GET', url: path, headers: { authorization: `Bearer ${org.token}` } });
-        expectSafe(res, path);
-        expect(res.status, path).toBe(200);
-      }
-      const tests = (await api('GET', `/api/executions/${taskId}/tests`, { token: org.token })).json.data as any[];
-      for (const t of tests) {
-        expect(typeof t.testId === 'string' && typeof t.title === 'string' && Number.isInteger(t.durationMs) && Number.isInteger(t.retry), JSON.stringify(t)).toBe(true);
-        expect(TestStatus.options).toContain(t.status);
-      }
-    }), fuzzRuns(12, 6_000, seed));
-    console.log(`fuzz-wire: ${batches} ingest batches`);
-  }, fuzzTimeout());
+  it(
+    'answers any batch with 200 (accepted = its events) or a 4xx envelope, and what the run stores reads back with the right types',
+    async () => {
+      // The session id is known only once the case runs: batches carry a placeholder for it.
+      const batchArb = fromSchema(batchSchema, { sessionId: fc.constant(SESSION), testId: testIds, retry: fc.integer({ min: 0, max: 2 }) }).map(toJsonText);
+      let batches = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.uuid(), fc.array(batchArb, { minLength: 1, maxLength: 3 }), async (runId, texts) => {
+          const setup = await api('POST', '/api/ingest/setup', {
+            apiKey,
+            body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 3, runId },
+          });
+          expect(setup.status, JSON.stringify(setup.json)).toBe(201);
+          const { sessionId, taskId } = setup.json.data as { sessionId: string; taskId: string };
+          for (const text of texts.map((t) => t.replaceAll(JSON.stringify(SESSION), JSON.stringify(sessionId)))) {
+            batches++;
+            const answer = await send({
+              method: 'POST',
+              url: '/api/ingest/event',
+              headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+              body: text,
+            });
+            expectSafe(answer, `event ${text.slice(0, 300)}`);
+            if (answer.status === 200) {
+              const { accepted, duplicate } = JSON.parse(answer.text).data;
+              expect(accepted, text.slice(0, 300)).toBe(duplicate ? 0 : JSON.parse(text).events.length);
+            }
+          }
+          const teardown = TeardownBody.parse({ sessionId, status: 'FAILED', summary: { total: 3, passed: 1, failed: 1, skipped: 1, duration: 10 } });
+          const done = await api('POST', '/api/ingest/teardown', { apiKey, body: teardown });
+          expect(done.status, JSON.stringify(done.json)).toBe(200);
+          // What the fuzz stored (hostile titles, ids, errors) comes back from D1 and the room as the contract's types.
+          for (const path of [
+            `/api/executions/${taskId}/tests`,
+            `/api/executions/${taskId}/logs`,
+            `/api/executions/${taskId}`,
+            `/api/insights/executions/${taskId}/failures`,
+          ]) {
+            const res = await send({ method: 'GET', url: path, headers: { authorization: `Bearer ${org.token}` } });
+            expectSafe(res, path);
+            expect(res.status, path).toBe(200);
+          }
+          const tests = (await api('GET', `/api/executions/${taskId}/tests`, { token: org.token })).json.data as any[];
+          for (const t of tests) {
+            expect(
+              typeof t.testId === 'string' && typeof t.title === 'string' && Number.isInteger(t.durationMs) && Number.isInteger(t.retry),
+              JSON.stringify(t),
+            ).toBe(true);
+            expect(TestStatus.options).toContain(t.status);
+          }
+        }),
+        fuzzRuns(12, 6_000, seed),
+      );
+      console.log(`fuzz-wire: ${batches} ingest batches`);
+    },
+    fuzzTimeout(),
+  );
 });
 
 describe('prototype keys', () => {
   it('neither pollute prototypes nor change what is stored when a body names __proto__, constructor or prototype', async () => {
     const created = await send({
-      method: 'POST', url: '/api/projects', headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      url: '/api/projects',
+      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
       body: '{"name":"proto-check","image":"busybox","timeoutSeconds":60,"__proto__":{"polluted":"yes","timeoutSeconds":"sixty","isAdmin":true},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}}',
     });
     expect(created.status, created.text).toBe(201);
@@ -252,18 +330,24 @@ describe('prototype keys', () => {
     expect(Object.keys(stored!)).not.toContain('polluted');
 
     const settings = await send({
-      method: 'PUT', url: `/api/projects/${project.id}/run-settings/staging`, headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      url: `/api/projects/${project.id}/run-settings/staging`,
+      headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/json' },
       body: '{"variables":{"__proto__":"x","constructor":"c","toString":"t","A":"1"},"secretVariables":{"__proto__":"s","hasOwnProperty":"h"}}',
     });
     expect(settings.status, settings.text).toBe(200);
-    const row = await env.DB.prepare('SELECT variables, secret_variables FROM project_run_settings WHERE project_id = ?').bind(project.id).first<{ variables: string; secret_variables: string }>();
+    const row = await env.DB.prepare('SELECT variables, secret_variables FROM project_run_settings WHERE project_id = ?')
+      .bind(project.id)
+      .first<{ variables: string; secret_variables: string }>();
     // `__proto__` is dropped (it cannot be a plain key of a JS object); the others are plain string entries.
     expect(JSON.parse(row!.variables)).toEqual({ constructor: 'c', toString: 't', A: '1' });
     expect(JSON.parse(row!.secret_variables)).toEqual({ hasOwnProperty: 'h' });
 
     const registered = await api('POST', '/api/agents/registration-tokens', { token: org.token, body: {} });
     const protoAgent = await send({
-      method: 'POST', url: '/api/agent/register', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      url: '/api/agent/register',
+      headers: { 'content-type': 'application/json' },
       body: `{"token":"${registered.json.data.token}","name":"p","arch":"arm64","os":"linux","version":"1","labels":{"__proto__":"x","constructor":"gpu","pool":"a"}}`,
     });
     expect(protoAgent.status, protoAgent.text).toBe(201);

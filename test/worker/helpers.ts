@@ -21,7 +21,11 @@ export async function api(method: string, path: string, call: Call = {}): Promis
   const res = await exports.default.fetch(new Request(`http://agnox.test${path}`, { method, headers, body }));
   const text = await res.text();
   let json: Json;
-  try { json = JSON.parse(text); } catch { json = { success: false, raw: text }; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { success: false, raw: text };
+  }
   return { status: res.status, json, headers: res.headers };
 }
 
@@ -65,7 +69,9 @@ export type TestAgent = { id: string; token: string; labels: Record<string, stri
 export async function registerAgent(admin: Org, labels: Record<string, string> = {}, arch = 'arm64'): Promise<TestAgent> {
   const reg = await api('POST', '/api/agents/registration-tokens', { token: admin.token, body: {} });
   expect(reg.status, JSON.stringify(reg.json)).toBe(201);
-  const res = await api('POST', '/api/agent/register', { body: { token: reg.json.data.token, name: `agent-${crypto.randomUUID().slice(0, 6)}`, labels, arch, os: 'linux', version: '0.1.0', concurrency: 2 } });
+  const res = await api('POST', '/api/agent/register', {
+    body: { token: reg.json.data.token, name: `agent-${crypto.randomUUID().slice(0, 6)}`, labels, arch, os: 'linux', version: '0.1.0', concurrency: 2 },
+  });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   return { id: res.json.data.agentId, token: res.json.data.agentToken, labels: res.json.data.labels };
 }
@@ -94,13 +100,17 @@ export async function openSocket(path: string, headers: Record<string, string> =
   });
   ws.accept();
   /** Resolves once `predicate` holds over the messages so far (or rejects after `ms`). */
-  const until = (predicate: (msgs: any[]) => boolean, ms = 5000) => new Promise<any[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socket condition not met in ${ms} ms; got ${JSON.stringify(messages).slice(0, 2000)}`)), ms);
-    const check = () => {
-      if (predicate(messages)) { clearTimeout(timer); resolve(messages); } else waiters.push(check);
-    };
-    check();
-  });
+  const until = (predicate: (msgs: any[]) => boolean, ms = 5000) =>
+    new Promise<any[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`socket condition not met in ${ms} ms; got ${JSON.stringify(messages).slice(0, 2000)}`)), ms);
+      const check = () => {
+        if (predicate(messages)) {
+          clearTimeout(timer);
+          resolve(messages);
+        } else waiters.push(check);
+      };
+      check();
+    });
   return { status: 101 as const, ws, messages, until, closed };
 }
 
@@ -121,5 +131,9 @@ export const logText = (messages: any[]) => messages.filter((m) => m.type === 'l
 export async function atAnyPace<T>(fn: () => Promise<T>): Promise<T> {
   const real = env.LOGIN_IP_LIMITER;
   env.LOGIN_IP_LIMITER = { limit: async () => ({ success: true }) };
-  try { return await fn(); } finally { env.LOGIN_IP_LIMITER = real; }
+  try {
+    return await fn();
+  } finally {
+    env.LOGIN_IP_LIMITER = real;
+  }
 }

@@ -16,8 +16,20 @@ import { api, createApiKey, createProject, openSocket, signup, wsTicket, type Or
 type Run = { org: Org; key: string; projectId: string; sessionId: string; taskId: string; cycleId: string };
 
 const setupBody = (projectId: string, extra: Record<string, unknown> = {}) => ({
-  projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 3, runName: 'PR #42 smoke', environment: 'staging',
-  ciContext: { source: 'github', repository: 'acme/shop', branch: 'feature/auth', prNumber: 42, commitSha: 'a1b2c3d', runUrl: 'https://github.com/acme/shop/actions/runs/1' },
+  projectId,
+  framework: 'playwright',
+  reporterVersion: '1.0.0',
+  totalTests: 3,
+  runName: 'PR #42 smoke',
+  environment: 'staging',
+  ciContext: {
+    source: 'github',
+    repository: 'acme/shop',
+    branch: 'feature/auth',
+    prNumber: 42,
+    commitSha: 'a1b2c3d',
+    runUrl: 'https://github.com/acme/shop/actions/runs/1',
+  },
   ...extra,
 });
 
@@ -31,20 +43,39 @@ async function startRun(extra: Record<string, unknown> = {}, org?: Org, key?: st
 }
 
 const testEnd = (n: number, extra: Record<string, unknown> = {}) => ({
-  type: 'test-end', testId: `t${n}`, title: `test ${n}`, file: 'a.spec.ts', status: 'passed', duration: 10 + n, timestamp: 1_700_000_000_000 + n, seq: n, retry: 0, ...extra,
+  type: 'test-end',
+  testId: `t${n}`,
+  title: `test ${n}`,
+  file: 'a.spec.ts',
+  status: 'passed',
+  duration: 10 + n,
+  timestamp: 1_700_000_000_000 + n,
+  seq: n,
+  retry: 0,
+  ...extra,
 });
 
 const send = (run: Run, events: unknown[], batchId?: string) =>
   api('POST', '/api/ingest/event', { apiKey: run.key, body: { sessionId: run.sessionId, events, ...(batchId ? { batchId } : {}) } });
 
-const teardown = (run: Run, extra: Record<string, unknown> = {}) => api('POST', '/api/ingest/teardown', {
-  apiKey: run.key, body: { sessionId: run.sessionId, status: 'FAILED', summary: { total: 3, passed: 1, failed: 1, skipped: 0, flaky: 1, timedOut: 0, duration: 1234 }, ...extra },
-});
+const teardown = (run: Run, extra: Record<string, unknown> = {}) =>
+  api('POST', '/api/ingest/teardown', {
+    apiKey: run.key,
+    body: {
+      sessionId: run.sessionId,
+      status: 'FAILED',
+      summary: { total: 3, passed: 1, failed: 1, skipped: 0, flaky: 1, timedOut: 0, duration: 1234 },
+      ...extra,
+    },
+  });
 
-const logs = async (run: Run) => (await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token })).json.data.chunks as Array<{ seq: number; stream: string; data: string }>;
+const logs = async (run: Run) =>
+  (await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token })).json.data.chunks as Array<{ seq: number; stream: string; data: string }>;
 const row = (taskId: string) => env.DB.prepare('SELECT * FROM executions WHERE task_id = ?').bind(taskId).first<Record<string, any>>();
 
-afterEach(() => { vi.useRealTimers(); });
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('POST /api/ingest/setup', () => {
   it('creates the execution, its cycle and item and the session, and answers 201 with the seed shape', async () => {
@@ -54,7 +85,15 @@ describe('POST /api/ingest/setup', () => {
     const run = await startRun({}, org);
     expect(Object.keys(run).filter((k) => ['sessionId', 'taskId', 'cycleId'].includes(k))).toHaveLength(3);
     const exec = await row(run.taskId);
-    expect(exec).toMatchObject({ status: 'RUNNING', source: 'external-ci', image: 'external-ci', trigger: 'ingest', environment: 'staging', total_tests: 3, cycle_id: run.cycleId });
+    expect(exec).toMatchObject({
+      status: 'RUNNING',
+      source: 'external-ci',
+      image: 'external-ci',
+      trigger: 'ingest',
+      environment: 'staging',
+      total_tests: 3,
+      cycle_id: run.cycleId,
+    });
     expect(JSON.parse(exec!.ingest_meta)).toMatchObject({ reporterVersion: '1.0.0', framework: 'playwright', totalTests: 3, runName: 'PR #42 smoke' });
     expect(JSON.parse(exec!.ci_context)).toMatchObject({ source: 'github', repository: 'acme/shop', prNumber: 42 });
     const cycle = await env.DB.prepare('SELECT * FROM test_cycles WHERE id = ?').bind(run.cycleId).first<Record<string, any>>();
@@ -92,7 +131,10 @@ describe('POST /api/ingest/setup', () => {
 
   it('joins the same execution for the same runId (shards, replays): 200, one execution', async () => {
     const run = await startRun({ runId: 'gh:123-1:2', shard: { current: 1, total: 2 } });
-    const again = await api('POST', '/api/ingest/setup', { apiKey: run.key, body: setupBody(run.projectId, { runId: 'gh:123-1:2', shard: { current: 2, total: 2 } }) });
+    const again = await api('POST', '/api/ingest/setup', {
+      apiKey: run.key,
+      body: setupBody(run.projectId, { runId: 'gh:123-1:2', shard: { current: 2, total: 2 } }),
+    });
     expect(again.status).toBe(200);
     expect(again.json.data).toMatchObject({ taskId: run.taskId, cycleId: run.cycleId });
     const count = await env.DB.prepare('SELECT count(*) AS n FROM executions WHERE project_id = ?').bind(run.projectId).first<{ n: number }>();
@@ -101,13 +143,19 @@ describe('POST /api/ingest/setup', () => {
 });
 
 describe('POST /api/ingest/event', () => {
-  it('streams logs and live results into the run\'s room, in order, and acknowledges a resent batch without applying it', async () => {
+  it("streams logs and live results into the run's room, in order, and acknowledges a resent batch without applying it", async () => {
     const run = await startRun();
     const events = [
       { type: 'test-begin', testId: 't1', title: 'test 1', file: 'a.spec.ts', timestamp: 1, seq: 1 },
       { type: 'log', testId: 't1', chunk: 'hello from test 1\n', timestamp: 2, seq: 2 },
       { type: 'log', chunk: 'warning\n', stream: 'stderr', timestamp: 3, seq: 3 },
-      testEnd(1, { seq: 4, status: 'failed', error: 'expected 1 to be 2', errorStack: 'Error: expected 1 to be 2\n    at a.spec.ts:3:5', errorLocation: 'a.spec.ts:3:5' }),
+      testEnd(1, {
+        seq: 4,
+        status: 'failed',
+        error: 'expected 1 to be 2',
+        errorStack: 'Error: expected 1 to be 2\n    at a.spec.ts:3:5',
+        errorLocation: 'a.spec.ts:3:5',
+      }),
     ];
     const first = await send(run, events, 'b-1');
     expect(first.status).toBe(200);
@@ -121,10 +169,16 @@ describe('POST /api/ingest/event', () => {
       ['system', '  ✘ a.spec.ts › test 1 (11ms)\n'],
     ]);
     const tests = (await api('GET', `/api/executions/${run.taskId}/tests`, { token: run.org.token })).json.data;
-    expect(tests).toEqual([expect.objectContaining({
-      testId: 't1', title: 'test 1', status: 'failed', durationMs: 11, retry: 0,
-      error: { message: 'expected 1 to be 2', stack: 'Error: expected 1 to be 2\n    at a.spec.ts:3:5', location: 'a.spec.ts:3:5' },
-    })]);
+    expect(tests).toEqual([
+      expect.objectContaining({
+        testId: 't1',
+        title: 'test 1',
+        status: 'failed',
+        durationMs: 11,
+        retry: 0,
+        error: { message: 'expected 1 to be 2', stack: 'Error: expected 1 to be 2\n    at a.spec.ts:3:5', location: 'a.spec.ts:3:5' },
+      }),
+    ]);
     // No D1 write per event: the execution row is untouched by the stream.
     const before = await row(run.taskId);
     await send(run, [{ type: 'log', chunk: 'more\n', timestamp: 5, seq: 5 }], 'b-2');
@@ -140,11 +194,12 @@ describe('POST /api/ingest/event', () => {
     expect((await row(run.taskId))!.status).toBe('ANALYZING');
   });
 
-  it('answers 404 for an unknown, tampered, expired or another org\'s session, and 400 for bad events', async () => {
+  it("answers 404 for an unknown, tampered, expired or another org's session, and 400 for bad events", async () => {
     const run = await startRun();
     const other = await startRun();
     const event = [{ type: 'log', chunk: 'x', timestamp: 1 }];
-    const call = (sessionId: string, key = run.key, events: unknown[] = event) => api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events } });
+    const call = (sessionId: string, key = run.key, events: unknown[] = event) =>
+      api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events } });
     expect((await call('not-a-session')).status).toBe(404);
     const [v, payload, sig] = run.sessionId.split('.');
     const forged = btoa(JSON.stringify({ ...JSON.parse(atob(payload!.replace(/-/g, '+').replace(/_/g, '/'))), taskId: other.taskId })).replace(/=+$/, '');
@@ -164,7 +219,16 @@ describe('POST /api/ingest/event', () => {
 describe('POST /api/ingest/teardown', () => {
   it('writes results, summary and status, closes cycle and session; a repeated teardown changes nothing', async () => {
     const run = await startRun();
-    await send(run, [testEnd(1), testEnd(2, { status: 'failed', error: 'boom' }), testEnd(3, { status: 'failed', error: 'first try' }), testEnd(4, { testId: 't3', retry: 1 })], 'b-1');
+    await send(
+      run,
+      [
+        testEnd(1),
+        testEnd(2, { status: 'failed', error: 'boom' }),
+        testEnd(3, { status: 'failed', error: 'first try' }),
+        testEnd(4, { testId: 't3', retry: 1 }),
+      ],
+      'b-1',
+    );
     const done = await teardown(run);
     expect(done.status).toBe(200);
     expect(done.json.data).toEqual({ taskId: run.taskId, status: 'FAILED' });
@@ -173,7 +237,9 @@ describe('POST /api/ingest/teardown', () => {
     expect(exec!.finished_at).toBeGreaterThan(0);
     // The run ended through endRun (runs/lifecycle.ts), like hosted runs: a failed run is offered to the AI analysis.
     expect(JSON.parse(exec!.analysis)).toMatchObject({ status: 'skipped', code: 'NOT_CONFIGURED' });
-    const stored = await env.DB.prepare('SELECT test_id, retry, status, error_message FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(run.taskId).all();
+    const stored = await env.DB.prepare('SELECT test_id, retry, status, error_message FROM test_results WHERE task_id = ? ORDER BY test_id, retry')
+      .bind(run.taskId)
+      .all();
     expect(stored.results).toEqual([
       { test_id: 't1', retry: 0, status: 'passed', error_message: null },
       { test_id: 't2', retry: 0, status: 'failed', error_message: 'boom' },
@@ -183,14 +249,15 @@ describe('POST /api/ingest/teardown', () => {
     const cycle = await env.DB.prepare('SELECT status, summary FROM test_cycles WHERE id = ?').bind(run.cycleId).first<Record<string, any>>();
     expect(cycle!.status).toBe('COMPLETED');
     expect(JSON.parse(cycle!.summary)).toEqual({ total: 3, passed: 2, failed: 1, blocked: 0, skipped: 0, pending: 0 });
-    expect((await env.DB.prepare('SELECT status FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first())).toEqual({ status: 'completed' });
+    expect(await env.DB.prepare('SELECT status FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first()).toEqual({ status: 'completed' });
 
-    const snapshot = async () => JSON.stringify([
-      await row(run.taskId),
-      (await env.DB.prepare('SELECT * FROM test_results WHERE task_id = ? ORDER BY id').bind(run.taskId).all()).results,
-      await env.DB.prepare('SELECT * FROM test_cycles WHERE id = ?').bind(run.cycleId).first(),
-      await env.DB.prepare('SELECT * FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first(),
-    ]);
+    const snapshot = async () =>
+      JSON.stringify([
+        await row(run.taskId),
+        (await env.DB.prepare('SELECT * FROM test_results WHERE task_id = ? ORDER BY id').bind(run.taskId).all()).results,
+        await env.DB.prepare('SELECT * FROM test_cycles WHERE id = ?').bind(run.cycleId).first(),
+        await env.DB.prepare('SELECT * FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first(),
+      ]);
     const before = await snapshot();
     const logBefore = await logs(run);
     const again = await teardown(run, { status: 'PASSED', summary: { total: 9, passed: 9, failed: 0, skipped: 0, duration: 1 } });
@@ -200,13 +267,15 @@ describe('POST /api/ingest/teardown', () => {
     expect(await logs(run)).toEqual(logBefore);
   });
 
-  it('stores every result across D1\'s 100-parameter statements (6 rows each): 6, 7, 13 and 250 results', async () => {
+  it("stores every result across D1's 100-parameter statements (6 rows each): 6, 7, 13 and 250 results", async () => {
     for (const n of [6, 7, 13, 250]) {
       const run = await startRun();
       const events = Array.from({ length: n }, (_, i) => testEnd(i + 1));
       for (let i = 0; i < events.length; i += 100) expect((await send(run, events.slice(i, i + 100), `b-${i}`)).status).toBe(200);
       expect((await teardown(run, { status: 'PASSED', summary: { total: n, passed: n, failed: 0, skipped: 0, duration: 5 } })).status).toBe(200);
-      const count = await env.DB.prepare('SELECT count(*) AS n, count(DISTINCT test_id) AS d FROM test_results WHERE task_id = ?').bind(run.taskId).first<{ n: number; d: number }>();
+      const count = await env.DB.prepare('SELECT count(*) AS n, count(DISTINCT test_id) AS d FROM test_results WHERE task_id = ?')
+        .bind(run.taskId)
+        .first<{ n: number; d: number }>();
       expect(count, `${n} results`).toEqual({ n, d: n });
     }
   });
@@ -217,34 +286,54 @@ describe('POST /api/ingest/teardown', () => {
     const last = [testEnd(3, { status: 'failed', error: 'boom' }), { type: 'log', chunk: 'last words\n', timestamp: 1_700_000_000_100, seq: 4 }];
     const body = { status: 'FAILED', summary: { total: 3, passed: 2, failed: 1, skipped: 0, duration: 50 }, batchId: 'b-last', events: last };
     for (let i = 0; i < 2; i++) expect((await teardown(run, body)).json.data).toEqual({ taskId: run.taskId, status: 'FAILED' });
-    const stored = await env.DB.prepare('SELECT test_id, status FROM test_results WHERE task_id = ? ORDER BY test_id').bind(run.taskId).all<{ test_id: string; status: string }>();
-    expect(stored.results).toEqual([{ test_id: 't1', status: 'passed' }, { test_id: 't2', status: 'passed' }, { test_id: 't3', status: 'failed' }]);
+    const stored = await env.DB.prepare('SELECT test_id, status FROM test_results WHERE task_id = ? ORDER BY test_id')
+      .bind(run.taskId)
+      .all<{ test_id: string; status: string }>();
+    expect(stored.results).toEqual([
+      { test_id: 't1', status: 'passed' },
+      { test_id: 't2', status: 'passed' },
+      { test_id: 't3', status: 'failed' },
+    ]);
     const logs = await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token });
     expect(logs.json.data.chunks.filter((c: { data: string }) => c.data.includes('last words'))).toHaveLength(1);
     const invalid = await teardown(run, { ...body, events: [{ type: 'nope' }] });
     expect(invalid.status).toBe(400);
   });
 
-  it('ends a sharded run when its last shard tears down, with the shards\' summaries added up', async () => {
+  it("ends a sharded run when its last shard tears down, with the shards' summaries added up", async () => {
     const shard = (current: number) => ({ runId: 'buildkite:77:2', shard: { current, total: 2 } });
     const one = await startRun(shard(1));
     const two = { ...one, ...(await api('POST', '/api/ingest/setup', { apiKey: one.key, body: setupBody(one.projectId, shard(2)) })).json.data };
     await send(one, [testEnd(1)], 'shard1-1');
     await send(two, [testEnd(2, { status: 'failed' })], 'shard2-1');
-    const first = await teardown(one, { status: 'PASSED', shard: { current: 1, total: 2 }, summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 100 } });
+    const first = await teardown(one, {
+      status: 'PASSED',
+      shard: { current: 1, total: 2 },
+      summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 100 },
+    });
     expect(first.json.data).toEqual({ taskId: one.taskId, status: 'RUNNING' });
-    const last = await teardown(two, { status: 'FAILED', shard: { current: 2, total: 2 }, summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 300 } });
+    const last = await teardown(two, {
+      status: 'FAILED',
+      shard: { current: 2, total: 2 },
+      summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 300 },
+    });
     expect(last.json.data).toEqual({ taskId: one.taskId, status: 'FAILED' });
     expect(await row(one.taskId)).toMatchObject({ status: 'FAILED', total_tests: 2, passed: 1, failed: 1, duration_ms: 300 });
   });
 
-  it('refuses a bad teardown with 400 and another org\'s session with 404, leaving the run as it was', async () => {
+  it("refuses a bad teardown with 400 and another org's session with 404, leaving the run as it was", async () => {
     const run = await startRun();
     const other = await startRun();
-    const bad = await api('POST', '/api/ingest/teardown', { apiKey: run.key, body: { sessionId: run.sessionId, status: 'DONE', summary: { total: 1, passed: -1 } } });
+    const bad = await api('POST', '/api/ingest/teardown', {
+      apiKey: run.key,
+      body: { sessionId: run.sessionId, status: 'DONE', summary: { total: 1, passed: -1 } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.issues!.map((i: any) => i.path.join('.'))).toEqual(expect.arrayContaining(['status', 'summary.passed', 'summary.failed']));
-    const res = await api('POST', '/api/ingest/teardown', { apiKey: other.key, body: { sessionId: run.sessionId, status: 'PASSED', summary: { total: 0, passed: 0, failed: 0, skipped: 0, duration: 0 } } });
+    const res = await api('POST', '/api/ingest/teardown', {
+      apiKey: other.key,
+      body: { sessionId: run.sessionId, status: 'PASSED', summary: { total: 0, passed: 0, failed: 0, skipped: 0, duration: 0 } },
+    });
     expect(res.status).toBe(404);
     expect((await row(run.taskId))!.status).toBe('RUNNING');
   });
@@ -252,7 +341,8 @@ describe('POST /api/ingest/teardown', () => {
 
 describe('after the run ends or is deleted', () => {
   const logText = async (run: Run) => (await logs(run)).map((c) => c.data).join('');
-  const d1Results = async (taskId: string) => (await env.DB.prepare('SELECT test_id, retry, status FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(taskId).all()).results;
+  const d1Results = async (taskId: string) =>
+    (await env.DB.prepare('SELECT test_id, retry, status FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(taskId).all()).results;
   const roomTests = (taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId)).readTests();
 
   it('refuses events after teardown with 409 RUN_ENDED and changes nothing; a batch applied before is still a duplicate', async () => {
@@ -263,7 +353,15 @@ describe('after the run ends or is deleted', () => {
     const rowBefore = await row(run.taskId);
     const resultsBefore = await d1Results(run.taskId);
 
-    const late = await send(run, [{ type: 'log', chunk: 'late line\n', timestamp: 9, seq: 9 }, testEnd(2, { status: 'failed', error: 'late' }), { type: 'status', status: 'RUNNING', timestamp: 9, seq: 10 }], 'b-late');
+    const late = await send(
+      run,
+      [
+        { type: 'log', chunk: 'late line\n', timestamp: 9, seq: 9 },
+        testEnd(2, { status: 'failed', error: 'late' }),
+        { type: 'status', status: 'RUNNING', timestamp: 9, seq: 10 },
+      ],
+      'b-late',
+    );
     expect(late.status).toBe(409);
     expect(late.json).toMatchObject({ success: false, code: 'RUN_ENDED' });
     // Without a batch id too.
@@ -277,7 +375,11 @@ describe('after the run ends or is deleted', () => {
     expect(await d1Results(run.taskId)).toEqual(resultsBefore);
     expect((await roomTests(run.taskId)).map((t) => t.testId)).toEqual(['t1']);
     // Attachments neither.
-    const attachment = await api('POST', `/api/ingest/attachment?sessionId=${encodeURIComponent(run.sessionId)}&testId=t2&retry=0&name=late.png`, { apiKey: run.key, rawBody: 'png', headers: { 'content-type': 'image/png' } });
+    const attachment = await api('POST', `/api/ingest/attachment?sessionId=${encodeURIComponent(run.sessionId)}&testId=t2&retry=0&name=late.png`, {
+      apiKey: run.key,
+      rawBody: 'png',
+      headers: { 'content-type': 'image/png' },
+    });
     expect(attachment.status).toBe(409);
     expect((await env.ARTIFACTS.list({ prefix: `${run.org.organizationId}/${run.taskId}/` })).objects).toEqual([]);
   });
@@ -347,7 +449,10 @@ describe('keys and limits', () => {
     while (!limited && accepted <= 1100) {
       const res = await api('POST', '/api/ingest/event', { apiKey: run.key, rawBody: '' });
       if (res.status === 429) limited = res;
-      else { expect(res.status).toBe(400); accepted++; }
+      else {
+        expect(res.status).toBe(400);
+        accepted++;
+      }
     }
     expect(limited, 'no 429 after 1,100 requests').toBeDefined();
     expect(limited!.json.code).toBe('RATE_LIMITED');
@@ -364,7 +469,9 @@ describe('orphaned runs', () => {
     const stale = await startRun();
     const fresh = await startRun();
     const hours = Number((env as { INGEST_ORPHAN_HOURS?: string }).INGEST_ORPHAN_HOURS ?? 24);
-    await env.DB.prepare('UPDATE ingest_sessions SET last_event_at = ? WHERE task_id = ?').bind(Date.now() - (hours * 3600 + 60) * 1000, stale.taskId).run();
+    await env.DB.prepare('UPDATE ingest_sessions SET last_event_at = ? WHERE task_id = ?')
+      .bind(Date.now() - (hours * 3600 + 60) * 1000, stale.taskId)
+      .run();
     await scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env);
     expect(await row(stale.taskId)).toMatchObject({ status: 'CANCELLED' });
     expect((await row(stale.taskId))!.reason).toContain(`no event for ${hours} h`);

@@ -11,18 +11,29 @@ describe('percentile and trend', () => {
     expect(percentile([], 50)).toBeNull();
     expect(percentile([4000, 1000, 3000, 2000], 50)).toBe(2000);
     expect(percentile([4000, 1000, 3000, 2000], 95)).toBe(4000);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95);
   });
 
   it('buckets runs by UTC day and keeps empty days', () => {
     const day = Date.UTC(2026, 10, 20);
-    const { series, totals } = trend([
-      { status: 'PASSED', durationMs: 100, createdAt: day + 1000 },
-      { status: 'FAILED', durationMs: 300, createdAt: day + 2000 },
-      { status: 'PASSED', durationMs: 200, createdAt: day + 2 * 86_400_000 },
-    ], day, day + 2 * 86_400_000 + 5000);
+    const { series, totals } = trend(
+      [
+        { status: 'PASSED', durationMs: 100, createdAt: day + 1000 },
+        { status: 'FAILED', durationMs: 300, createdAt: day + 2000 },
+        { status: 'PASSED', durationMs: 200, createdAt: day + 2 * 86_400_000 },
+      ],
+      day,
+      day + 2 * 86_400_000 + 5000,
+    );
     expect(series.map((p) => [p.day, p.runs, p.passRate, p.p50Ms])).toEqual([
-      ['2026-11-20', 2, 0.5, 100], ['2026-11-21', 0, null, null], ['2026-11-22', 1, 1, 200],
+      ['2026-11-20', 2, 0.5, 100],
+      ['2026-11-21', 0, null, null],
+      ['2026-11-22', 1, 1, 200],
     ]);
     expect(totals).toMatchObject({ runs: 3, passed: 2, failed: 1, passRate: 0.667, p50Ms: 200, p95Ms: 300 });
   });
@@ -33,11 +44,39 @@ describe('project insights', () => {
     const l = await lab();
     const slow = { title: 'renders report', file: 'tests/report.spec.ts' };
     const breaks = { title: 'exports csv', file: 'tests/export.spec.ts' };
-    await recordRun(l, [{ ...slow, status: 'passed', durationMs: 900 }, { ...breaks, status: 'passed', durationMs: 20 }], { durationMs: 1000 });
-    await recordRun(l, [{ ...slow, status: 'passed', durationMs: 700 }, { ...breaks, status: 'failed', durationMs: 30, error: 'csv has 0 rows' }], { durationMs: 3000 });
-    await recordRun(l, [{ ...slow, status: 'passed', durationMs: 800 }, { ...breaks, status: 'failed', durationMs: 40, error: 'csv has 0 rows' },
-      { ...breaks, status: 'passed', retry: 1, durationMs: 50 }], { durationMs: 2000 });
-    await recordRun(l, [{ ...slow, status: 'passed', durationMs: 800 }, { ...breaks, status: 'passed', durationMs: 10 }], { durationMs: 4000 });
+    await recordRun(
+      l,
+      [
+        { ...slow, status: 'passed', durationMs: 900 },
+        { ...breaks, status: 'passed', durationMs: 20 },
+      ],
+      { durationMs: 1000 },
+    );
+    await recordRun(
+      l,
+      [
+        { ...slow, status: 'passed', durationMs: 700 },
+        { ...breaks, status: 'failed', durationMs: 30, error: 'csv has 0 rows' },
+      ],
+      { durationMs: 3000 },
+    );
+    await recordRun(
+      l,
+      [
+        { ...slow, status: 'passed', durationMs: 800 },
+        { ...breaks, status: 'failed', durationMs: 40, error: 'csv has 0 rows' },
+        { ...breaks, status: 'passed', retry: 1, durationMs: 50 },
+      ],
+      { durationMs: 2000 },
+    );
+    await recordRun(
+      l,
+      [
+        { ...slow, status: 'passed', durationMs: 800 },
+        { ...breaks, status: 'passed', durationMs: 10 },
+      ],
+      { durationMs: 4000 },
+    );
 
     const res = await api('GET', `/api/insights/projects/${l.project.id}?days=7`, { token: l.org.token });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
@@ -52,7 +91,7 @@ describe('project insights', () => {
     expect(d.flaky.map((t: any) => [t.testKey, t.retriedPasses, t.flips])).toEqual([['tests/export.spec.ts › exports csv', 1, 2]]);
   });
 
-  it('404s another org\'s project and 400s a bad window', async () => {
+  it("404s another org's project and 400s a bad window", async () => {
     const l = await lab();
     const stranger = await signup();
     expect((await api('GET', `/api/insights/projects/${l.project.id}`, { token: stranger.token })).status).toBe(404);
@@ -62,14 +101,18 @@ describe('project insights', () => {
 });
 
 describe('GET /api/metrics/:image', () => {
-  it('reports one image\'s runs of this org only (image URL-encoded)', async () => {
+  it("reports one image's runs of this org only (image URL-encoded)", async () => {
     const l = await lab();
     await recordRun(l, [{ title: 'a', status: 'passed' }], { durationMs: 1000 });
     await recordRun(l, [{ title: 'a', status: 'failed', error: 'x' }], { durationMs: 3000 });
     const image = encodeURIComponent('agnox/busybox:test');
     const res = await api('GET', `/api/metrics/${image}?days=1`, { token: l.org.token });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json.data).toMatchObject({ image: 'agnox/busybox:test', avgDurationMs: 2000, totals: { runs: 2, passed: 1, passRate: 0.5, p50Ms: 1000, p95Ms: 3000 } });
+    expect(res.json.data).toMatchObject({
+      image: 'agnox/busybox:test',
+      avgDurationMs: 2000,
+      totals: { runs: 2, passed: 1, passRate: 0.5, p50Ms: 1000, p95Ms: 3000 },
+    });
     expect(res.json.data.recent.map((r: any) => r.status)).toEqual(['FAILED', 'PASSED']);
     const other = await signup();
     expect((await api('GET', `/api/metrics/${image}`, { token: other.token })).json.data.totals.runs).toBe(0);

@@ -19,10 +19,22 @@ type Role = keyof typeof RANK;
 
 /** One organization with one of everything, created through the real API. */
 type World = {
-  tag: string; admin: Org; developer: Org; viewer: Org; apiKey: { id: string; key: string }; agent: TestAgent;
-  project: { id: string; name: string; image: string }; invitationId: string;
-  doneTaskId: string; liveTaskId: string; fingerprint: string;
-  scheduleId: string; quarantineId: string; testCaseId: string; cycleId: string; cycleItemId: string;
+  tag: string;
+  admin: Org;
+  developer: Org;
+  viewer: Org;
+  apiKey: { id: string; key: string };
+  agent: TestAgent;
+  project: { id: string; name: string; image: string };
+  invitationId: string;
+  doneTaskId: string;
+  liveTaskId: string;
+  fingerprint: string;
+  scheduleId: string;
+  quarantineId: string;
+  testCaseId: string;
+  cycleId: string;
+  cycleItemId: string;
   ingest: { sessionId: string; taskId: string; cycleId: string; runId: string };
   /** Strings that belong to this org only: an answer to another org must not contain them. */
   markers: string[];
@@ -41,20 +53,28 @@ async function buildWorld(label: string): Promise<World> {
   const viewer = await addMember(admin, 'viewer');
   const apiKey = await must('POST', '/api/api-keys', admin.token, { name: `key-${tag}` });
   const project = await must('POST', '/api/projects', admin.token, { name: `project-${tag}`, image: `registry.example.com/${tag}:1`, command: 'npm test' });
-  await must('PUT', `/api/projects/${project.id}/run-settings/staging`, admin.token, { variables: { PLAIN: `plain-${tag}` }, secretVariables: { SECRET: `secret-${tag}` } });
+  await must('PUT', `/api/projects/${project.id}/run-settings/staging`, admin.token, {
+    variables: { PLAIN: `plain-${tag}` },
+    secretVariables: { SECRET: `secret-${tag}` },
+  });
   const invitation = await must('POST', '/api/invitations', admin.token, { email: `invitee-${tag}@example.com`, role: 'viewer' });
   const agent = await registerAgent(admin, { pool: tag });
 
   // A finished run (a log line, a report file, a failing test and so a failure fingerprint) and a run its agent holds.
   const done = await must('POST', '/api/execution-request', admin.token, { projectId: project.id });
   expect((await poll(agent, 0))?.taskId).toBe(done.taskId);
-  expect((await agentApi(agent, 'POST', `/api/agent/jobs/${done.taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `log-line-${tag}\n` }] })).status).toBe(200);
+  expect(
+    (await agentApi(agent, 'POST', `/api/agent/jobs/${done.taskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `log-line-${tag}\n` }] })).status,
+  ).toBe(200);
   const upload = await api('PUT', `/api/agent/jobs/${done.taskId}/artifacts?path=report/index.html`, {
-    headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html' }, rawBody: `<h1>report-${tag}</h1>`,
+    headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html' },
+    rawBody: `<h1>report-${tag}</h1>`,
   });
   expect(upload.status, JSON.stringify(upload.json)).toBe(201);
   const completed = await agentApi(agent, 'POST', `/api/agent/jobs/${done.taskId}/complete`, {
-    status: 'FAILED', exitCode: 1, tests: [{ testId: `t-${tag}`, title: `test-${tag}`, status: 'failed', error: { message: `boom-${tag}` } }],
+    status: 'FAILED',
+    exitCode: 1,
+    tests: [{ testId: `t-${tag}`, title: `test-${tag}`, status: 'failed', error: { message: `boom-${tag}` } }],
   });
   expect(completed.status, JSON.stringify(completed.json)).toBe(200);
   const failures = await must('GET', `/api/insights/executions/${done.taskId}/failures`, admin.token);
@@ -63,32 +83,76 @@ async function buildWorld(label: string): Promise<World> {
 
   const schedule = await must('POST', '/api/schedules', admin.token, { projectId: project.id, name: `schedule-${tag}`, cron: '0 3 * * *' });
   const quarantine = await must('POST', '/api/quarantines', admin.token, {
-    projectId: project.id, title: `flaky-${tag}`, owner: `owner-${tag}`, reason: 'flaky', expiresAt: Date.now() + 86_400_000,
+    projectId: project.id,
+    title: `flaky-${tag}`,
+    owner: `owner-${tag}`,
+    reason: 'flaky',
+    expiresAt: Date.now() + 86_400_000,
   });
   const testCase = await must('POST', '/api/test-cases', admin.token, { projectId: project.id, title: `case-${tag}` });
   const cycle = await must('POST', '/api/test-cycles', admin.token, { projectId: project.id, name: `cycle-${tag}`, items: [{ testCaseId: testCase.id }] });
 
   const runId = `run-${tag}`;
-  const setup = await api('POST', '/api/ingest/setup', { apiKey: apiKey.key, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runId } });
+  const setup = await api('POST', '/api/ingest/setup', {
+    apiKey: apiKey.key,
+    body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runId },
+  });
   expect(setup.status, JSON.stringify(setup.json)).toBe(201);
   const event = await api('POST', '/api/ingest/event', {
-    apiKey: apiKey.key, body: { sessionId: setup.json.data.sessionId, events: [{ type: 'log', chunk: `ingest-line-${tag}\n`, timestamp: Date.now() }] },
+    apiKey: apiKey.key,
+    body: { sessionId: setup.json.data.sessionId, events: [{ type: 'log', chunk: `ingest-line-${tag}\n`, timestamp: Date.now() }] },
   });
   expect(event.status, JSON.stringify(event.json)).toBe(200);
 
   const world = {
-    tag, admin, developer, viewer, apiKey: { id: apiKey.id, key: apiKey.key }, agent, project: { id: project.id, name: project.name, image: project.image },
-    invitationId: invitation.id, doneTaskId: done.taskId, liveTaskId: live.taskId, fingerprint: failures.failures[0].fingerprint,
-    scheduleId: schedule.id, quarantineId: quarantine.id, testCaseId: testCase.id, cycleId: cycle.id, cycleItemId: cycle.items[0].id,
+    tag,
+    admin,
+    developer,
+    viewer,
+    apiKey: { id: apiKey.id, key: apiKey.key },
+    agent,
+    project: { id: project.id, name: project.name, image: project.image },
+    invitationId: invitation.id,
+    doneTaskId: done.taskId,
+    liveTaskId: live.taskId,
+    fingerprint: failures.failures[0].fingerprint,
+    scheduleId: schedule.id,
+    quarantineId: quarantine.id,
+    testCaseId: testCase.id,
+    cycleId: cycle.id,
+    cycleItemId: cycle.items[0].id,
     ingest: { ...setup.json.data, runId },
   };
   expect(world.fingerprint).toMatch(/^[0-9a-f]{8,64}$/);
   return {
     ...world,
     markers: [
-      tag, admin.organizationId, admin.userId, developer.userId, viewer.userId, admin.email, developer.email, viewer.email, apiKey.id, apiKey.key,
-      agent.id, agent.token, project.id, invitation.id, invitation.token, done.taskId, live.taskId, world.fingerprint, schedule.id, quarantine.id,
-      testCase.id, cycle.id, world.cycleItemId, world.ingest.sessionId, world.ingest.taskId, world.ingest.cycleId,
+      tag,
+      admin.organizationId,
+      admin.userId,
+      developer.userId,
+      viewer.userId,
+      admin.email,
+      developer.email,
+      viewer.email,
+      apiKey.id,
+      apiKey.key,
+      agent.id,
+      agent.token,
+      project.id,
+      invitation.id,
+      invitation.token,
+      done.taskId,
+      live.taskId,
+      world.fingerprint,
+      schedule.id,
+      quarantine.id,
+      testCase.id,
+      cycle.id,
+      world.cycleItemId,
+      world.ingest.sessionId,
+      world.ingest.taskId,
+      world.ingest.cycleId,
     ],
   };
 }
@@ -118,7 +182,9 @@ const FIXTURES: Record<string, Fixture> = {
   'PATCH /api/projects/{id}': (a) => [notFound(`/api/projects/${a.project.id}`, { name: 'taken-over' })],
   'DELETE /api/projects/{id}': (a) => [notFound(`/api/projects/${a.project.id}`)],
   'GET /api/projects/{id}/run-settings': (a) => [notFound(`/api/projects/${a.project.id}/run-settings`)],
-  'PUT /api/projects/{id}/run-settings/{environment}': (a) => [notFound(`/api/projects/${a.project.id}/run-settings/staging`, { variables: { PLAIN: 'x' }, secretVariables: { SECRET: null } })],
+  'PUT /api/projects/{id}/run-settings/{environment}': (a) => [
+    notFound(`/api/projects/${a.project.id}/run-settings/staging`, { variables: { PLAIN: 'x' }, secretVariables: { SECRET: null } }),
+  ],
   'DELETE /api/projects/{id}/run-settings/{environment}': (a) => [notFound(`/api/projects/${a.project.id}/run-settings/staging`)],
   'POST /api/execution-request': (a) => [notFound('/api/execution-request', { projectId: a.project.id })],
   'POST /api/ci/trigger': (a) => [notFound('/api/ci/trigger', { projectId: a.project.id })],
@@ -128,17 +194,27 @@ const FIXTURES: Record<string, Fixture> = {
   'GET /api/executions/{taskId}/tests': (a) => [notFound(`/api/executions/${a.doneTaskId}/tests`)],
   'GET /api/executions/{taskId}/artifacts': (a) => [notFound(`/api/executions/${a.doneTaskId}/artifacts`)],
   'POST /api/executions/{taskId}/cancel': (a) => [a.liveTaskId, a.ingest.taskId].map((t) => notFound(`/api/executions/${t}/cancel`)),
-  'POST /api/executions/bulk': (a) => ['cancel', 'delete'].map((action) => ({ path: '/api/executions/bulk', body: { action, taskIds: [a.doneTaskId, a.liveTaskId, a.ingest.taskId] }, expect: 'bulkNotFound' as const })),
+  'POST /api/executions/bulk': (a) =>
+    ['cancel', 'delete'].map((action) => ({
+      path: '/api/executions/bulk',
+      body: { action, taskIds: [a.doneTaskId, a.liveTaskId, a.ingest.taskId] },
+      expect: 'bulkNotFound' as const,
+    })),
   'POST /api/auth/ws-ticket': (a) => [notFound('/api/auth/ws-ticket', { taskId: a.liveTaskId })],
-  'GET /api/executions/{taskId}/live': (a) => [a.liveTaskId, a.ingest.taskId].map((t) => ({ path: `/api/executions/${t}/live?since=0`, socket: true, expect: 'notFound' as const })),
+  'GET /api/executions/{taskId}/live': (a) =>
+    [a.liveTaskId, a.ingest.taskId].map((t) => ({ path: `/api/executions/${t}/live?since=0`, socket: true, expect: 'notFound' as const })),
   'PATCH /api/agents/{id}': (a) => [notFound(`/api/agents/${a.agent.id}`, { disabled: true })],
   'DELETE /api/agents/{id}': (a) => [notFound(`/api/agents/${a.agent.id}`)],
   // An agent reporting another org's task as running is just a presence ping: no job, nothing of A's.
   'POST /api/agent/poll': (a) => [scoped('/api/agent/poll', { capacity: 0, waitMs: 0, running: [a.liveTaskId] })],
   'POST /api/agent/jobs/{taskId}/heartbeat': (a) => [notFound(`/api/agent/jobs/${a.liveTaskId}/heartbeat`, { lastSeq: 1 }, LEASE)],
   'GET /api/agent/jobs/{taskId}/stream': (a) => [{ path: `/api/agent/jobs/${a.liveTaskId}/stream`, socket: true, expect: 'notFound', code: LEASE }],
-  'POST /api/agent/jobs/{taskId}/logs': (a) => [notFound(`/api/agent/jobs/${a.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 2, data: 'injected\n' }] }, LEASE)],
-  'PUT /api/agent/jobs/{taskId}/artifacts': (a) => [{ path: `/api/agent/jobs/${a.liveTaskId}/artifacts?path=report/index.html`, rawBody: '<h1>overwritten</h1>', expect: 'notFound', code: LEASE }],
+  'POST /api/agent/jobs/{taskId}/logs': (a) => [
+    notFound(`/api/agent/jobs/${a.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 2, data: 'injected\n' }] }, LEASE),
+  ],
+  'PUT /api/agent/jobs/{taskId}/artifacts': (a) => [
+    { path: `/api/agent/jobs/${a.liveTaskId}/artifacts?path=report/index.html`, rawBody: '<h1>overwritten</h1>', expect: 'notFound', code: LEASE },
+  ],
   'POST /api/agent/jobs/{taskId}/complete': (a) => [notFound(`/api/agent/jobs/${a.liveTaskId}/complete`, { status: 'PASSED', exitCode: 0 }, LEASE)],
   'GET /reports/{taskId}/{path}': (a) => [notFound(`/reports/${a.doneTaskId}/report/index.html`)],
   'POST /api/ingest/setup': (a, b) => [
@@ -146,16 +222,33 @@ const FIXTURES: Record<string, Fixture> = {
     // A's run key in B's own project starts B's own run: the ids are derived per organization.
     scoped('/api/ingest/setup', { projectId: b.project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runId: a.ingest.runId }),
   ],
-  'POST /api/ingest/event': (a) => [notFound('/api/ingest/event', { sessionId: a.ingest.sessionId, events: [{ type: 'log', chunk: 'injected\n', timestamp: Date.now() }] }, SESSION)],
-  'POST /api/ingest/teardown': (a) => [notFound('/api/ingest/teardown', { sessionId: a.ingest.sessionId, status: 'PASSED', summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 1 } }, SESSION)],
-  'POST /api/ingest/attachment': (a) => [{ path: `/api/ingest/attachment?sessionId=${a.ingest.sessionId}&testId=t1&retry=0&name=trace.zip`, rawBody: 'overwritten', expect: 'notFound', code: SESSION }],
+  'POST /api/ingest/event': (a) => [
+    notFound('/api/ingest/event', { sessionId: a.ingest.sessionId, events: [{ type: 'log', chunk: 'injected\n', timestamp: Date.now() }] }, SESSION),
+  ],
+  'POST /api/ingest/teardown': (a) => [
+    notFound(
+      '/api/ingest/teardown',
+      { sessionId: a.ingest.sessionId, status: 'PASSED', summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 1 } },
+      SESSION,
+    ),
+  ],
+  'POST /api/ingest/attachment': (a) => [
+    {
+      path: `/api/ingest/attachment?sessionId=${a.ingest.sessionId}&testId=t1&retry=0&name=trace.zip`,
+      rawBody: 'overwritten',
+      expect: 'notFound',
+      code: SESSION,
+    },
+  ],
   'GET /api/schedules': (a) => [notFound(`/api/schedules?projectId=${a.project.id}`)],
   'POST /api/schedules': (a) => [notFound('/api/schedules', { projectId: a.project.id, name: 'stolen', cron: '0 4 * * *' })],
   'GET /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`)],
   'PATCH /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`, { enabled: false })],
   'DELETE /api/schedules/{id}': (a) => [notFound(`/api/schedules/${a.scheduleId}`)],
   'GET /api/quarantines': (a) => [notFound(`/api/quarantines?projectId=${a.project.id}&includeExpired=true`)],
-  'POST /api/quarantines': (a) => [notFound('/api/quarantines', { projectId: a.project.id, title: 'x', owner: 'o', reason: 'r', expiresAt: Date.now() + 86_400_000 })],
+  'POST /api/quarantines': (a) => [
+    notFound('/api/quarantines', { projectId: a.project.id, title: 'x', owner: 'o', reason: 'r', expiresAt: Date.now() + 86_400_000 }),
+  ],
   'PATCH /api/quarantines/{id}': (a) => [notFound(`/api/quarantines/${a.quarantineId}`, { owner: 'stolen' })],
   'DELETE /api/quarantines/{id}': (a) => [notFound(`/api/quarantines/${a.quarantineId}`)],
   'GET /api/agent/quarantines': (a) => [notFound(`/api/agent/quarantines?projectId=${a.project.id}`)],
@@ -177,7 +270,12 @@ const FIXTURES: Record<string, Fixture> = {
   'POST /api/test-cycles': (a, b) => [
     notFound('/api/test-cycles', { projectId: a.project.id, name: 'stolen', items: [{ testCaseId: a.testCaseId }] }),
     // A's test case in B's own project: refused as unknown in B's project.
-    { path: '/api/test-cycles', body: { projectId: b.project.id, name: 'mixed', items: [{ testCaseId: a.testCaseId }] }, expect: 'notFound', code: 'UNKNOWN_TEST_CASE' },
+    {
+      path: '/api/test-cycles',
+      body: { projectId: b.project.id, name: 'mixed', items: [{ testCaseId: a.testCaseId }] },
+      expect: 'notFound',
+      code: 'UNKNOWN_TEST_CASE',
+    },
   ],
   'GET /api/test-cycles/{id}': (a) => [a.cycleId, a.ingest.cycleId].map((id) => notFound(`/api/test-cycles/${id}`)),
   'DELETE /api/test-cycles/{id}': (a) => [notFound(`/api/test-cycles/${a.cycleId}`)],
@@ -252,7 +350,9 @@ function problem(v: ReturnType<typeof verdict>, c: Case, res: { status: number; 
   if (c.expect === 'notFound') {
     const code = c.code ?? 'NOT_FOUND';
     const wantStatus = code === 'UNKNOWN_TEST_CASE' ? 400 : 404;
-    return status === wantStatus && json.success === false && json.code === code && typeof json.error === 'string' ? null : `expected ${wantStatus} ${code}, got ${status} ${json.code}`;
+    return status === wantStatus && json.success === false && json.code === code && typeof json.error === 'string'
+      ? null
+      : `expected ${wantStatus} ${code}, got ${status} ${json.code}`;
   }
   if (status < 200 || status >= 300) return `expected a 2xx scoped to org B, got ${status} ${json.code}`;
   if (c.expect === 'bulkNotFound') {
@@ -270,10 +370,25 @@ async function snapshot(a: World) {
     return res.json.data;
   };
   const paths = [
-    '/api/users', '/api/invitations', '/api/api-keys', '/api/organization', '/api/organization/audit-logs', '/api/projects',
-    `/api/projects/${a.project.id}/run-settings`, '/api/schedules', '/api/quarantines?includeExpired=true', '/api/test-cases',
-    `/api/test-cycles/${a.cycleId}`, `/api/test-cycles/${a.ingest.cycleId}`, '/api/executions?limit=200',
-    ...[a.doneTaskId, a.liveTaskId, a.ingest.taskId].flatMap((t) => [`/api/executions/${t}`, `/api/executions/${t}/logs`, `/api/executions/${t}/tests`, `/api/executions/${t}/artifacts`]),
+    '/api/users',
+    '/api/invitations',
+    '/api/api-keys',
+    '/api/organization',
+    '/api/organization/audit-logs',
+    '/api/projects',
+    `/api/projects/${a.project.id}/run-settings`,
+    '/api/schedules',
+    '/api/quarantines?includeExpired=true',
+    '/api/test-cases',
+    `/api/test-cycles/${a.cycleId}`,
+    `/api/test-cycles/${a.ingest.cycleId}`,
+    '/api/executions?limit=200',
+    ...[a.doneTaskId, a.liveTaskId, a.ingest.taskId].flatMap((t) => [
+      `/api/executions/${t}`,
+      `/api/executions/${t}/logs`,
+      `/api/executions/${t}/tests`,
+      `/api/executions/${t}/artifacts`,
+    ]),
   ];
   const state: Record<string, unknown> = {};
   for (const path of paths) state[path] = await read(path);
@@ -295,8 +410,14 @@ async function mustOpen(path: string) {
 describe('tenant isolation, every route × every credential kind of another org', () => {
   it('has a fixture for every route that names a resource (so a new route cannot be forgotten)', () => {
     const needing = operations.filter(namesResources).map(key);
-    expect(needing.filter((k) => !FIXTURES[k]), 'routes that name a resource but have no fixture in FIXTURES').toEqual([]);
-    expect(Object.keys(FIXTURES).filter((k) => !operations.some((op) => key(op) === k)), 'fixtures for routes that no longer exist').toEqual([]);
+    expect(
+      needing.filter((k) => !FIXTURES[k]),
+      'routes that name a resource but have no fixture in FIXTURES',
+    ).toEqual([]);
+    expect(
+      Object.keys(FIXTURES).filter((k) => !operations.some((op) => key(op) === k)),
+      'fixtures for routes that no longer exist',
+    ).toEqual([]);
     expect(needing.length).toBeGreaterThan(50);
   });
 
@@ -329,7 +450,9 @@ describe('tenant isolation, every route × every credential kind of another org'
     }
     expect(failures).toEqual([]);
     expect(await snapshot(a)).toEqual(before);
-    console.info(`isolation matrix: ${tally.accept + tally.forbidden + tally.refuse} calls (${tally.accept} accepted → 404/scoped, ${tally.forbidden} → 403 by role, ${tally.refuse} refused 401/403)`);
+    console.info(
+      `isolation matrix: ${tally.accept + tally.forbidden + tally.refuse} calls (${tally.accept} accepted → 404/scoped, ${tally.forbidden} → 403 by role, ${tally.refuse} refused 401/403)`,
+    );
   }, 60_000);
 
   it("org B's ticket opens only org B's live list and never org A's execution room", async () => {
@@ -348,8 +471,12 @@ describe('tenant isolation, every route × every credential kind of another org'
     const bRun = await must('POST', '/api/execution-request', b.developer.token, { projectId: b.project.id });
     await bList.until((m) => m.some((x) => x.execution?.taskId === bRun.taskId));
     // A's agent writes to A's room while B watches its own room: B's socket sees only B's run.
-    expect((await agentApi(a.agent, 'POST', `/api/agent/jobs/${a.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `second-${a.tag}\n` }] })).status).toBe(200);
-    expect((await agentApi(b.agent, 'POST', `/api/agent/jobs/${b.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `mine-${b.tag}\n` }] })).status).toBe(200);
+    expect(
+      (await agentApi(a.agent, 'POST', `/api/agent/jobs/${a.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `second-${a.tag}\n` }] })).status,
+    ).toBe(200);
+    expect(
+      (await agentApi(b.agent, 'POST', `/api/agent/jobs/${b.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `mine-${b.tag}\n` }] })).status,
+    ).toBe(200);
     await own.until((m) => logText(m).some((l: { data: string }) => l.data.includes(`mine-${b.tag}`)));
     for (const socket of [bList, own]) {
       const heard = JSON.stringify(socket.messages);

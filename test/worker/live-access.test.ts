@@ -24,8 +24,10 @@ async function liveSockets(member: Org, taskId: string) {
   return [list, room] as const;
 }
 
-const roomSessions = (organizationId: string) => runInDurableObject(hubOf(env, organizationId), (_hub, state) =>
-  state.storage.sql.exec<{ session_id: string; task_id: string }>('SELECT session_id, task_id FROM room_sessions').toArray());
+const roomSessions = (organizationId: string) =>
+  runInDurableObject(hubOf(env, organizationId), (_hub, state) =>
+    state.storage.sql.exec<{ session_id: string; task_id: string }>('SELECT session_id, task_id FROM room_sessions').toArray(),
+  );
 
 describe('live sockets opened with the session cookie', () => {
   it('need an Origin of the dashboard (PUBLIC_URL) or CORS_ORIGINS; tickets and bearer tokens need none', async () => {
@@ -57,8 +59,12 @@ describe('live sockets end with their access', () => {
     const other = await api('POST', '/api/auth/login', { body: { email: org.email, password: 'correct-horse-42' } });
     const [otherList, otherRoom] = await liveSockets({ ...org, token: other.json.data.token }, taskId);
     let otherClosed = false;
-    void otherList.closed.then(() => { otherClosed = true; });
-    void otherRoom.closed.then(() => { otherClosed = true; });
+    void otherList.closed.then(() => {
+      otherClosed = true;
+    });
+    void otherRoom.closed.then(() => {
+      otherClosed = true;
+    });
     expect(byCookie.status).toBe(101);
 
     expect((await api('POST', '/api/auth/logout', { token: org.token })).status).toBe(200);
@@ -78,14 +84,17 @@ describe('live sockets end with their access', () => {
     for (const s of sockets) expect(await s.closed).toMatchObject({ code: LIVE_ACCESS_ENDED, reason: 'removed from the organization' });
   });
 
-  it('changing a member\'s role closes all their sockets; new ones open under the new role', async () => {
+  it("changing a member's role closes all their sockets; new ones open under the new role", async () => {
     const admin = await signup();
     const taskId = await queuedRun(admin);
     const dev = await addMember(admin, 'developer');
     const sockets = await liveSockets(dev, taskId);
     const adminSockets = await liveSockets(admin, taskId);
     let adminClosed = false;
-    for (const s of adminSockets) void s.closed.then(() => { adminClosed = true; });
+    for (const s of adminSockets)
+      void s.closed.then(() => {
+        adminClosed = true;
+      });
     expect((await api('PATCH', `/api/users/${dev.userId}`, { token: admin.token, body: { role: 'viewer' } })).status).toBe(200);
     for (const s of sockets) expect(await s.closed).toMatchObject({ code: LIVE_ACCESS_ENDED, reason: 'role changed' });
     expect(adminClosed).toBe(false);
@@ -93,7 +102,7 @@ describe('live sockets end with their access', () => {
     expect(again.map((s) => s.status)).toEqual([101, 101]);
   });
 
-  it('the hub forgets a room for a session once that session\'s sockets there close', async () => {
+  it("the hub forgets a room for a session once that session's sockets there close", async () => {
     const org = await signup();
     const taskId = await queuedRun(org);
     const [, room] = await liveSockets(org, taskId);

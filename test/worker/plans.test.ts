@@ -8,13 +8,16 @@ import { api, createApiKey, createProject, signup, type Org } from './helpers';
 
 async function setLimits(org: Org, limits: Partial<{ maxMembers: number; maxConcurrentRuns: number; runsPerMonth: number; retentionDays: number }>) {
   const row = await env.DB.prepare('SELECT limits FROM organizations WHERE id = ?').bind(org.organizationId).first<{ limits: string }>();
-  await env.DB.prepare('UPDATE organizations SET limits = ? WHERE id = ?').bind(JSON.stringify({ ...JSON.parse(row!.limits), ...limits }), org.organizationId).run();
+  await env.DB.prepare('UPDATE organizations SET limits = ? WHERE id = ?')
+    .bind(JSON.stringify({ ...JSON.parse(row!.limits), ...limits }), org.organizationId)
+    .run();
 }
 
-const requestRun = (org: Org, projectId: string, queue: 'org' | 'hosted' = 'org') => api('POST', '/api/execution-request', { token: org.token, body: { projectId, queue } });
+const requestRun = (org: Org, projectId: string, queue: 'org' | 'hosted' = 'org') =>
+  api('POST', '/api/execution-request', { token: org.token, body: { projectId, queue } });
 
 describe('plan limits', () => {
-  it('refuses a run past the month\'s runs with 402 PLAN_LIMIT, for members, CI and schedules alike', async () => {
+  it("refuses a run past the month's runs with 402 PLAN_LIMIT, for members, CI and schedules alike", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     await setLimits(org, { runsPerMonth: 2, maxConcurrentRuns: 100 });
@@ -30,11 +33,15 @@ describe('plan limits', () => {
     expect(ci.status).toBe(402);
 
     const s = await api('POST', '/api/schedules', { token: org.token, body: { name: 's', projectId: project.id, cron: '* * * * *' } });
-    await env.DB.prepare('UPDATE schedules SET next_run_at = ? WHERE id = ?').bind(Date.now() - 1000, s.json.data.id).run();
+    await env.DB.prepare('UPDATE schedules SET next_run_at = ? WHERE id = ?')
+      .bind(Date.now() - 1000, s.json.data.id)
+      .run();
     await scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env);
     const scheduledRuns = await env.DB.prepare('SELECT count(*) AS n FROM executions WHERE schedule_id = ?').bind(s.json.data.id).first<{ n: number }>();
     expect(scheduledRuns!.n).toBe(0);
-    const audit = await env.DB.prepare("SELECT details FROM audit_logs WHERE action = 'schedule.run_failed' AND target_id = ?").bind(s.json.data.id).first<{ details: string }>();
+    const audit = await env.DB.prepare("SELECT details FROM audit_logs WHERE action = 'schedule.run_failed' AND target_id = ?")
+      .bind(s.json.data.id)
+      .first<{ details: string }>();
     expect(JSON.parse(audit!.details).error).toContain('PLAN_LIMIT');
 
     const usage = await api('GET', '/api/usage', { token: org.token });

@@ -7,11 +7,19 @@ import { app } from '../../worker/app';
 import type { Env } from '../../worker/env';
 
 const production = (vars: Partial<Env>): Env => ({
-  ...env, ENVIRONMENT: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
-  PUBLIC_URL: 'https://agnox.example.com', CORS_ORIGINS: 'https://tools.example.com', ...vars,
+  ...env,
+  ENVIRONMENT: 'production',
+  JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+  PUBLIC_URL: 'https://agnox.example.com',
+  CORS_ORIGINS: 'https://tools.example.com',
+  ...vars,
 });
 const call = (e: Env, path: string, init: RequestInit = {}) =>
-  app.fetch(new Request(`https://agnox.example.com${path}`, { ...init, headers: { 'cf-connecting-ip': '192.0.2.1', ...init.headers } }), e, createExecutionContext());
+  app.fetch(
+    new Request(`https://agnox.example.com${path}`, { ...init, headers: { 'cf-connecting-ip': '192.0.2.1', ...init.headers } }),
+    e,
+    createExecutionContext(),
+  );
 
 describe('production configuration', () => {
   it('answers every request 503 MISCONFIGURED naming the setting when PUBLIC_URL or CORS_ORIGINS is local or missing, and logs it once', async () => {
@@ -26,10 +34,16 @@ describe('production configuration', () => {
         [{ CORS_ORIGINS: undefined as unknown as string }, 'CORS_ORIGINS is not set'],
       ];
       for (const [vars, named] of cases) {
-        for (const [method, path] of [['GET', '/api/health'], ['POST', '/api/auth/login'], ['GET', '/api/live'], ['GET', '/reports/x/index.html'], ['GET', '/api/nope']]) {
+        for (const [method, path] of [
+          ['GET', '/api/health'],
+          ['POST', '/api/auth/login'],
+          ['GET', '/api/live'],
+          ['GET', '/reports/x/index.html'],
+          ['GET', '/api/nope'],
+        ]) {
           const res = await call(production(vars), path!, { method });
           expect(res.status, `${JSON.stringify(vars)} ${path}`).toBe(503);
-          const body = await res.json() as { success: boolean; code: string; error: string };
+          const body = (await res.json()) as { success: boolean; code: string; error: string };
           expect(body).toMatchObject({ success: false, code: 'MISCONFIGURED' });
           expect(body.error, JSON.stringify(vars)).toContain(named);
         }

@@ -13,7 +13,8 @@ describe('quarantine', () => {
     const l = await lab();
     const flaky = { title: 'uploads avatar', file: 'tests/profile.spec.ts' };
     const created = await api('POST', '/api/quarantines', {
-      token: l.org.token, body: { projectId: l.project.id, ...flaky, owner: 'ada@example.com', reason: 'S3 mock races; JIRA-12', expiresAt: Date.now() + 7 * DAY },
+      token: l.org.token,
+      body: { projectId: l.project.id, ...flaky, owner: 'ada@example.com', reason: 'S3 mock races; JIRA-12', expiresAt: Date.now() + 7 * DAY },
     });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     expect(created.json.data).toMatchObject({ testKey: 'tests/profile.spec.ts › uploads avatar', owner: 'ada@example.com', expired: false });
@@ -39,7 +40,9 @@ describe('quarantine', () => {
     expect(otherFile.status).toBe('FAILED');
 
     // An expired quarantine does not apply (expiry moved into the past directly: the API only accepts future dates).
-    await env.DB.prepare('UPDATE quarantines SET expires_at = ? WHERE id = ?').bind(Date.now() - 1000, created.json.data.id).run();
+    await env.DB.prepare('UPDATE quarantines SET expires_at = ? WHERE id = ?')
+      .bind(Date.now() - 1000, created.json.data.id)
+      .run();
     const afterExpiry = await recordRun(l, [{ ...flaky, status: 'failed', error: 'upload timed out' }]);
     expect(afterExpiry.status).toBe('FAILED');
     const listed = await api('GET', `/api/quarantines?projectId=${l.project.id}`, { token: l.org.token });
@@ -48,12 +51,19 @@ describe('quarantine', () => {
     expect(history.json.data.map((q: any) => q.expired)).toEqual([true]);
   });
 
-  it('lists by owner then expiry, for members, the reporter\'s API key and the agent', async () => {
+  it("lists by owner then expiry, for members, the reporter's API key and the agent", async () => {
     const l = await lab();
-    const mk = (title: string, owner: string, days: number) => api('POST', '/api/quarantines', {
-      token: l.org.token, body: { projectId: l.project.id, title, owner, reason: 'flaky', expiresAt: Date.now() + days * DAY },
-    });
-    for (const [title, owner, days] of [['t1', 'zoe', 3], ['t2', 'ada', 9], ['t3', 'ada', 2]] as const) expect((await mk(title, owner, days)).status).toBe(201);
+    const mk = (title: string, owner: string, days: number) =>
+      api('POST', '/api/quarantines', {
+        token: l.org.token,
+        body: { projectId: l.project.id, title, owner, reason: 'flaky', expiresAt: Date.now() + days * DAY },
+      });
+    for (const [title, owner, days] of [
+      ['t1', 'zoe', 3],
+      ['t2', 'ada', 9],
+      ['t3', 'ada', 2],
+    ] as const)
+      expect((await mk(title, owner, days)).status).toBe(201);
     const viewer = await addMember(l.org, 'viewer');
     const asViewer = await api('GET', '/api/quarantines', { token: viewer.token });
     expect(asViewer.json.data.map((q: any) => `${q.owner}:${q.title}`)).toEqual(['ada:t3', 'ada:t2', 'zoe:t1']);

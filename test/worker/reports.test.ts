@@ -20,19 +20,22 @@ async function leasedRun() {
 
 async function runWithReport() {
   const { org, agent, taskId } = await leasedRun();
-  const upload = await exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=playwright-report/index.html`, {
-    method: 'PUT', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html; charset=utf-8' }, body: HTML,
-  }));
+  const upload = await exports.default.fetch(
+    new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=playwright-report/index.html`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'text/html; charset=utf-8' },
+      body: HTML,
+    }),
+  );
   expect(upload.status).toBe(201);
   expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'PASSED', exitCode: 0 })).status).toBe(200);
   return { org, taskId };
 }
 
-const getReport = (path: string, headers: Record<string, string> = {}) =>
-  exports.default.fetch(new Request(`http://agnox.test${path}`, { headers }));
+const getReport = (path: string, headers: Record<string, string> = {}) => exports.default.fetch(new Request(`http://agnox.test${path}`, { headers }));
 
 describe('reports', () => {
-  it('serves the org\'s report from R2 to its members with caching headers, a sandbox CSP and ETag revalidation', async () => {
+  it("serves the org's report from R2 to its members with caching headers, a sandbox CSP and ETag revalidation", async () => {
     const { org, taskId } = await runWithReport();
     const stored = await env.ARTIFACTS.head(`${org.organizationId}/${taskId}/playwright-report/index.html`);
     expect(stored?.size).toBe(HTML.length);
@@ -44,7 +47,11 @@ describe('reports', () => {
     expect(res.headers.get('cache-control')).toBe('private, max-age=3600');
     // Sandboxed: scripts (Playwright's report is a script app) in an opaque origin; no same-origin, popups, forms or framing.
     const csp = res.headers.get('content-security-policy')!;
-    const sandbox = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('sandbox'))!.split(/\s+/);
+    const sandbox = csp
+      .split(';')
+      .map((d) => d.trim())
+      .find((d) => d.startsWith('sandbox'))!
+      .split(/\s+/);
     expect(sandbox).toEqual(['sandbox', 'allow-scripts']);
     expect(csp).toContain("frame-ancestors 'none'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
@@ -89,9 +96,14 @@ describe('reports', () => {
 
   it('refuses with 400 an artifact path longer in UTF-8 than an R2 key can hold, and stores one that fits', async () => {
     const { org, agent, taskId } = await leasedRun();
-    const upload = (path: string) => exports.default.fetch(new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=${encodeURIComponent(path)}`, {
-      method: 'PUT', headers: { authorization: `Bearer ${agent.token}` }, body: 'x',
-    }));
+    const upload = (path: string) =>
+      exports.default.fetch(
+        new Request(`http://agnox.test/api/agent/jobs/${taskId}/artifacts?path=${encodeURIComponent(path)}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${agent.token}` },
+          body: 'x',
+        }),
+      );
     // 250 emoji are 500 UTF-16 units (the length limit) but 1000 bytes: with the org and task prefix, past R2's 1024.
     const tooLong = await upload('😀'.repeat(250));
     expect(tooLong.status).toBe(400);

@@ -29,7 +29,9 @@ const status = async (org: Org, taskId: string) => (await api('GET', `/api/execu
 /** Lets a lease lapse as 30 s without heartbeats would, then runs the dispatcher's alarm. */
 async function expireLease(orgId: string, taskId: string) {
   const stub = dispatcher(orgId);
-  await runInDurableObject(stub, (_instance, state) => { state.storage.sql.exec('UPDATE jobs SET lease_expires_at = 0 WHERE task_id = ?', taskId); });
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec('UPDATE jobs SET lease_expires_at = 0 WHERE task_id = ?', taskId);
+  });
   expect(await runDurableObjectAlarm(stub)).toBe(true);
 }
 
@@ -95,9 +97,22 @@ describe('run requests and dispatch', () => {
     expect(new Set(got).size).toBe(8);
   });
 
-  it('keeps the hosted queue fair: one org\'s backlog does not starve another org', async () => {
+  it("keeps the hosted queue fair: one org's backlog does not starve another org", async () => {
     const stub = env.DISPATCHER.get(env.DISPATCHER.idFromName('hosted-fairness-test'));
-    const payload = (taskId: string) => ({ taskId, projectId: 'p', image: 'i', command: null, tests: [], testFolder: null, environment: null, baseUrl: null, envVars: {}, timeoutSeconds: 60, pullPolicy: 'never' as const, reportDir: '/reports' });
+    const payload = (taskId: string) => ({
+      taskId,
+      projectId: 'p',
+      image: 'i',
+      command: null,
+      tests: [],
+      testFolder: null,
+      environment: null,
+      baseUrl: null,
+      envVars: {},
+      timeoutSeconds: 60,
+      pullPolicy: 'never' as const,
+      reportDir: '/reports',
+    });
     for (let i = 0; i < 50; i++) await stub.enqueue({ organizationId: 'big', labels: {}, payload: payload(`big-${i}`) });
     await stub.enqueue({ organizationId: 'small', labels: {}, payload: payload('small-0') });
     const agent = { agentId: 'fleet-1', organizationId: 'platform', labels: {} };
@@ -106,7 +121,7 @@ describe('run requests and dispatch', () => {
     expect([first?.taskId, second?.taskId]).toEqual(['big-0', 'small-0']);
   });
 
-  it('refuses a run for another org\'s project (404) and bad input (400)', async () => {
+  it("refuses a run for another org's project (404) and bad input (400)", async () => {
     const a = await signup();
     const b = await signup();
     const projectB = await createProject(b.token);
@@ -121,7 +136,10 @@ describe('run requests and dispatch', () => {
     const org = await signup();
     const project = await createProject(org.token);
     const apiKey = await createApiKey(org);
-    const res = await api('POST', '/api/ci/trigger', { apiKey, body: { projectId: project.id, environment: 'production', ciContext: { source: 'github', repository: 'acme/web', branch: 'main', prNumber: 7 } } });
+    const res = await api('POST', '/api/ci/trigger', {
+      apiKey,
+      body: { projectId: project.id, environment: 'production', ciContext: { source: 'github', repository: 'acme/web', branch: 'main', prNumber: 7 } },
+    });
     expect(res.status).toBe(201);
     const detail = await api('GET', `/api/executions/${res.json.data.taskId}`, { apiKey });
     expect(detail.json.data).toMatchObject({ trigger: 'ci', environment: 'production', status: 'PENDING', ciContext: { repository: 'acme/web', prNumber: 7 } });
@@ -131,7 +149,10 @@ describe('run requests and dispatch', () => {
   it('sends secret variables only to the agent holding the lease, and never shows them to members', async () => {
     const org = await signup();
     const project = await createProject(org.token);
-    const put = await api('PUT', `/api/projects/${project.id}/run-settings/staging`, { token: org.token, body: { baseUrl: 'https://staging.example.com', variables: { MODE: 'smoke' }, secretVariables: { API_TOKEN: 's3cr3t-value' } } });
+    const put = await api('PUT', `/api/projects/${project.id}/run-settings/staging`, {
+      token: org.token,
+      body: { baseUrl: 'https://staging.example.com', variables: { MODE: 'smoke' }, secretVariables: { API_TOKEN: 's3cr3t-value' } },
+    });
     expect(put.json.data.secretVariables.API_TOKEN).toBe('••••••••');
     const agent = await registerAgent(org);
     const taskId = await requestRun(org, project.id);
@@ -146,8 +167,14 @@ describe('run requests and dispatch', () => {
   it('takes run settings from the requested environment, else from the project default', async () => {
     const org = await signup();
     const project = await createProject(org.token);
-    for (const [environment, baseUrl] of [['staging', 'https://staging.example.com'], ['production', 'https://example.com']]) {
-      expect((await api('PUT', `/api/projects/${project.id}/run-settings/${environment}`, { token: org.token, body: { baseUrl, variables: { ENV: environment } } })).status).toBe(200);
+    for (const [environment, baseUrl] of [
+      ['staging', 'https://staging.example.com'],
+      ['production', 'https://example.com'],
+    ]) {
+      expect(
+        (await api('PUT', `/api/projects/${project.id}/run-settings/${environment}`, { token: org.token, body: { baseUrl, variables: { ENV: environment } } }))
+          .status,
+      ).toBe(200);
     }
     const agent = await registerAgent(org);
     const asked = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id, environment: 'production' } });
@@ -189,7 +216,9 @@ describe('leases', () => {
     const taskId = await requestRun(org, project.id, { timeoutSeconds: 10 });
     await poll(agent, 0);
     const stub = dispatcher(org.organizationId);
-    await runInDurableObject(stub, (_i, state) => { state.storage.sql.exec('UPDATE jobs SET timeout_at = ? WHERE task_id = ?', Date.now() - 1, taskId); });
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec('UPDATE jobs SET timeout_at = ? WHERE task_id = ?', Date.now() - 1, taskId);
+    });
     await runDurableObjectAlarm(stub);
     const hb = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {});
     expect(hb.json.data).toMatchObject({ cancel: true, reason: 'timeout' });
@@ -242,7 +271,7 @@ describe('cancel', () => {
     expect((await api('POST', `/api/executions/${taskId}/cancel`, { token: org.token })).status).toBe(409);
   });
 
-  it('cancels a RUNNING run through the agent\'s heartbeat', async () => {
+  it("cancels a RUNNING run through the agent's heartbeat", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);
@@ -257,7 +286,7 @@ describe('cancel', () => {
     expect(await status(org, taskId)).toBe('CANCELLED');
   });
 
-  it('bulk-cancels and bulk-deletes, skipping other orgs\' ids', async () => {
+  it("bulk-cancels and bulk-deletes, skipping other orgs' ids", async () => {
     const org = await signup();
     const other = await signup();
     const project = await createProject(org.token);
@@ -282,7 +311,12 @@ describe('cancel', () => {
     const missing = Array.from({ length: 98 }, (_, i) => `run_missing_${i}`);
     const cancel = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'cancel', taskIds: [...pending, ...missing] } });
     expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
-    expect(cancel.json.data.results.filter((r: any) => r.ok).map((r: any) => r.taskId).sort()).toEqual([...pending].sort());
+    expect(
+      cancel.json.data.results
+        .filter((r: any) => r.ok)
+        .map((r: any) => r.taskId)
+        .sort(),
+    ).toEqual([...pending].sort());
     expect(cancel.json.data.results.filter((r: any) => r.code === 'NOT_FOUND')).toHaveLength(98);
 
     // 100 finished runs of the org: the cancelled one's row, copied.
@@ -369,7 +403,9 @@ describe('log streaming', () => {
     const viewer = await openSocket(`/api/executions/${taskId}/live?ticket=${await wsTicket(org.token, taskId)}`);
     if (viewer.status !== 101) throw new Error('no socket');
     await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
-      status: 'FAILED', exitCode: 1, tests: [
+      status: 'FAILED',
+      exitCode: 1,
+      tests: [
         { testId: 't1', title: 'logs in', status: 'failed', durationMs: 10, retry: 0, error: { message: 'boom' } },
         { testId: 't1', title: 'logs in', status: 'passed', durationMs: 12, retry: 1 },
         { testId: 't2', title: 'checks out', status: 'failed', durationMs: 5, retry: 0 },
@@ -411,7 +447,7 @@ describe('log streaming', () => {
 });
 
 describe('tenancy', () => {
-  it('another org\'s agent, viewer or member gets 404 for a run', async () => {
+  it("another org's agent, viewer or member gets 404 for a run", async () => {
     const a = await signup();
     const b = await signup();
     const project = await createProject(a.token);
@@ -481,24 +517,35 @@ describe('listing', () => {
     const [key, otherKey] = [await createApiKey(org), await createApiKey(other)];
     const project = await createProject(org.token);
     const report = async (apiKey: string, projectId: string, runName: string, ciContext: Record<string, unknown>) => {
-      const res = await api('POST', '/api/ingest/setup', { apiKey, body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName, ciContext } });
+      const res = await api('POST', '/api/ingest/setup', {
+        apiKey,
+        body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName, ciContext },
+      });
       expect(res.status, JSON.stringify(res.json)).toBe(201);
       return res.json.data.taskId as string;
     };
     const smoke = await report(key, project.id, 'Nightly Checkout Smoke', { source: 'github', branch: 'feature/PAY-12_fast', commitSha: 'abc123def456' });
     const release = await report(key, project.id, 'Release 7', { source: 'github', branch: 'main', commitSha: 'ffee99' });
-    const triggered = await api('POST', '/api/ci/trigger', { apiKey: key, body: { projectId: project.id, ciContext: { source: 'github', branch: 'hotfix/login', commitSha: '0ddba11' } } });
+    const triggered = await api('POST', '/api/ci/trigger', {
+      apiKey: key,
+      body: { projectId: project.id, ciContext: { source: 'github', branch: 'hotfix/login', commitSha: '0ddba11' } },
+    });
     expect(triggered.status).toBe(201);
     const queued = await requestRun(org, project.id);
     // The same name, branch and commit in another org.
-    await report(otherKey, (await createProject(other.token)).id, 'Nightly Checkout Smoke', { source: 'github', branch: 'feature/PAY-12_fast', commitSha: 'abc123def456' });
+    await report(otherKey, (await createProject(other.token)).id, 'Nightly Checkout Smoke', {
+      source: 'github',
+      branch: 'feature/PAY-12_fast',
+      commitSha: 'abc123def456',
+    });
 
     const all = await api('GET', '/api/executions', { token: org.token });
     const names = Object.fromEntries(all.json.data.items.map((e: any) => [e.taskId, e.name]));
     expect(names).toEqual({ [smoke]: 'Nightly Checkout Smoke', [release]: 'Release 7', [triggered.json.data.taskId]: null, [queued]: null });
     expect((await api('GET', `/api/executions/${smoke}`, { token: org.token })).json.data.name).toBe('Nightly Checkout Smoke');
 
-    const found = async (q: string) => (await api('GET', `/api/executions?q=${encodeURIComponent(q)}`, { token: org.token })).json.data.items.map((e: any) => e.taskId);
+    const found = async (q: string) =>
+      (await api('GET', `/api/executions?q=${encodeURIComponent(q)}`, { token: org.token })).json.data.items.map((e: any) => e.taskId);
     expect(await found('checkout smoke')).toEqual([smoke]);
     expect(await found('pay-12')).toEqual([smoke]);
     expect(await found('ABC123')).toEqual([smoke]);
@@ -520,7 +567,7 @@ describe('listing', () => {
 });
 
 describe('log storage limits', () => {
-  it('caps a run\'s stored log with one clear truncation marker (LOG_MAX_BYTES is 64 KB in tests)', async () => {
+  it("caps a run's stored log with one clear truncation marker (LOG_MAX_BYTES is 64 KB in tests)", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);
@@ -541,7 +588,7 @@ describe('log storage limits', () => {
     await viewer.until((m) => m.some((x) => x.type === 'truncated'));
   });
 
-  it('deletes a finished run\'s log when its retention alarm fires', async () => {
+  it("deletes a finished run's log when its retention alarm fires", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);
@@ -557,7 +604,9 @@ describe('log storage limits', () => {
     expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
     expect((await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data.chunks.length).toBeGreaterThan(0);
     expect(await runInDurableObject(room(taskId), (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
-    await env.DB.prepare('UPDATE executions SET finished_at = ? WHERE task_id = ?').bind(Date.now() - 31 * 24 * 3600 * 1000, taskId).run();
+    await env.DB.prepare('UPDATE executions SET finished_at = ? WHERE task_id = ?')
+      .bind(Date.now() - 31 * 24 * 3600 * 1000, taskId)
+      .run();
     expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
     const after = (await api('GET', `/api/executions/${taskId}/logs`, { token: org.token })).json.data;
     expect(after.chunks).toEqual([]);
@@ -572,7 +621,9 @@ describe('agents', () => {
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ id: agent.id, online: true, arch: 'arm64', labels: { pool: 'a', arch: 'arm64', os: 'linux' } });
     expect(JSON.stringify(list)).not.toContain(agent.token);
-    await env.DB.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').bind(Date.now() - 10 * 60_000, agent.id).run();
+    await env.DB.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?')
+      .bind(Date.now() - 10 * 60_000, agent.id)
+      .run();
     expect((await api('GET', '/api/agents', { token: org.token })).json.data[0].online).toBe(false);
     expect((await api('PATCH', `/api/agents/${agent.id}`, { token: org.token, body: { disabled: true } })).json.data.disabled).toBe(true);
     const refused = await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 });
@@ -591,7 +642,9 @@ describe('agents', () => {
     expect((await api('POST', '/api/agent/register', { body })).status).toBe(201);
     expect((await api('POST', '/api/agent/register', { body })).status).toBe(401);
     const late = (await api('POST', '/api/agents/registration-tokens', { token: org.token, body: {} })).json.data;
-    await env.DB.prepare('UPDATE agent_registration_tokens SET expires_at = ? WHERE organization_id = ? AND used_at IS NULL').bind(Date.now() - 1, org.organizationId).run();
+    await env.DB.prepare('UPDATE agent_registration_tokens SET expires_at = ? WHERE organization_id = ? AND used_at IS NULL')
+      .bind(Date.now() - 1, org.organizationId)
+      .run();
     expect((await api('POST', '/api/agent/register', { body: { ...body, token: late.token } })).status).toBe(401);
     const row = await env.DB.prepare('SELECT token_hash FROM agents WHERE organization_id = ?').bind(org.organizationId).first<{ token_hash: string }>();
     expect(row!.token_hash).toMatch(/^[0-9a-f]{64}$/);

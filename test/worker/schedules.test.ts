@@ -17,8 +17,11 @@ async function makeDue(id: string, agoMs = 1000) {
 }
 
 async function runsOf(org: Org, scheduleId: string) {
-  const { results } = await env.DB.prepare('SELECT task_id, trigger, schedule_id, status, environment, tests, base_url FROM executions WHERE organization_id = ? AND schedule_id = ?')
-    .bind(org.organizationId, scheduleId).all<Record<string, any>>();
+  const { results } = await env.DB.prepare(
+    'SELECT task_id, trigger, schedule_id, status, environment, tests, base_url FROM executions WHERE organization_id = ? AND schedule_id = ?',
+  )
+    .bind(org.organizationId, scheduleId)
+    .all<Record<string, any>>();
   return results;
 }
 
@@ -33,8 +36,14 @@ describe('schedule API', () => {
     const org = await signup();
     const project = await createProject(org.token);
     const created = await createSchedule(org, {
-      name: 'Nightly smoke', projectId: project.id, cron: '30 2 * * *', timezone: 'Asia/Kolkata',
-      environment: 'production', folder: 'tests/smoke', baseUrl: 'https://shop.example.com', labels: { arch: 'arm64' },
+      name: 'Nightly smoke',
+      projectId: project.id,
+      cron: '30 2 * * *',
+      timezone: 'Asia/Kolkata',
+      environment: 'production',
+      folder: 'tests/smoke',
+      baseUrl: 'https://shop.example.com',
+      labels: { arch: 'arm64' },
     });
     expect(created).toMatchObject({ name: 'Nightly smoke', enabled: true, timezone: 'Asia/Kolkata', folder: 'tests/smoke', labels: { arch: 'arm64' } });
     // 02:30 in Kolkata (UTC+05:30) is 21:00 UTC, every day.
@@ -63,7 +72,7 @@ describe('schedule API', () => {
     expect((await api('GET', `/api/schedules/${created.id}`, { token: org.token })).status).toBe(404);
   });
 
-  it('refuses an invalid CRON expression with a 400 carrying the parser\'s message', async () => {
+  it("refuses an invalid CRON expression with a 400 carrying the parser's message", async () => {
     const org = await signup();
     const project = await createProject(org.token);
     const bad = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '61 * * * *' } });
@@ -76,7 +85,10 @@ describe('schedule API', () => {
     expect(short.status).toBe(400);
     expect(short.json.error).toContain('expected 5 fields');
 
-    const zone = await api('POST', '/api/schedules', { token: org.token, body: { name: 'x', projectId: project.id, cron: '* * * * *', timezone: 'Mars/Olympus' } });
+    const zone = await api('POST', '/api/schedules', {
+      token: org.token,
+      body: { name: 'x', projectId: project.id, cron: '* * * * *', timezone: 'Mars/Olympus' },
+    });
     expect(zone.status).toBe(400);
     expect(zone.json.error).toContain('unknown time zone');
 
@@ -88,7 +100,7 @@ describe('schedule API', () => {
     expect(previewBad.json.error).toContain('hour');
   });
 
-  it('lets viewers read but not change schedules, and hides another organization\'s', async () => {
+  it("lets viewers read but not change schedules, and hides another organization's", async () => {
     const org = await signup();
     const other = await signup();
     const viewer = await addMember(org, 'viewer');
@@ -109,7 +121,14 @@ describe('cron handler', () => {
     const org = await signup();
     const project = await createProject(org.token);
     const agent = await registerAgent(org);
-    const s = await createSchedule(org, { name: 'every minute', projectId: project.id, cron: '* * * * *', environment: 'qa', folder: 'tests/smoke', baseUrl: 'https://qa.example.com' });
+    const s = await createSchedule(org, {
+      name: 'every minute',
+      projectId: project.id,
+      cron: '* * * * *',
+      environment: 'qa',
+      folder: 'tests/smoke',
+      baseUrl: 'https://qa.example.com',
+    });
     expect(await runsOf(org, s.id)).toHaveLength(0);
     const slot = await makeDue(s.id);
 
@@ -154,7 +173,9 @@ describe('cron handler', () => {
     await fire();
     const after = (await api('GET', `/api/schedules/${s.id}`, { token: org.token })).json.data;
     expect(after).toMatchObject({ enabled: false, nextRunAt: null });
-    const audit = await env.DB.prepare("SELECT details FROM audit_logs WHERE action = 'schedule.run_failed' AND target_id = ?").bind(s.id).first<{ details: string }>();
+    const audit = await env.DB.prepare("SELECT details FROM audit_logs WHERE action = 'schedule.run_failed' AND target_id = ?")
+      .bind(s.id)
+      .first<{ details: string }>();
     expect(JSON.parse(audit!.details).error).toContain('Project not found');
   });
 

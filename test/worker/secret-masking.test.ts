@@ -15,7 +15,9 @@ const FORMS = {
   'form-encoded': new URLSearchParams({ k: SECRET }).toString().slice(2),
   'JSON-escaped': JSON.stringify(SECRET).slice(1, -1),
 };
-const allForms = Object.entries(FORMS).map(([name, form]) => `${name}=${form}`).join(' ');
+const allForms = Object.entries(FORMS)
+  .map(([name, form]) => `${name}=${form}`)
+  .join(' ');
 
 /** Fails naming the form that leaked. */
 function expectNoSecret(what: string, text: string) {
@@ -25,7 +27,10 @@ function expectNoSecret(what: string, text: string) {
 
 async function projectWithSecret(org: Org, environment = 'staging') {
   const project = await createProject(org.token);
-  const res = await api('PUT', `/api/projects/${project.id}/run-settings/${environment}`, { token: org.token, body: { secretVariables: { API_TOKEN: SECRET } } });
+  const res = await api('PUT', `/api/projects/${project.id}/run-settings/${environment}`, {
+    token: org.token,
+    body: { secretVariables: { API_TOKEN: SECRET } },
+  });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return project;
 }
@@ -47,9 +52,20 @@ describe('results an agent completes with', () => {
     expect(await poll(agent, 0)).toMatchObject({ taskId, secretVars: { API_TOKEN: SECRET } });
     // An agent that did not mask (an old version, a bug): the results carry the secret in every field.
     const complete = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
-      status: 'FAILED', exitCode: 1, message: `exit code 1 (${FORMS.base64})`, tests: [
-        { testId: `api › ${SECRET}`, title: `calls the API with ${FORMS['URL-encoded']}`, file: 'tests/api.spec.ts', suite: `suite ${FORMS['JSON-escaped']}`, status: 'failed', durationMs: 5, retry: 0,
-          error: { message: `401 for ${allForms}`, stack: `Error: token ${SECRET}\n  at tests/api.spec.ts:3:1`, location: 'tests/api.spec.ts:3:1' } },
+      status: 'FAILED',
+      exitCode: 1,
+      message: `exit code 1 (${FORMS.base64})`,
+      tests: [
+        {
+          testId: `api › ${SECRET}`,
+          title: `calls the API with ${FORMS['URL-encoded']}`,
+          file: 'tests/api.spec.ts',
+          suite: `suite ${FORMS['JSON-escaped']}`,
+          status: 'failed',
+          durationMs: 5,
+          retry: 0,
+          error: { message: `401 for ${allForms}`, stack: `Error: token ${SECRET}\n  at tests/api.spec.ts:3:1`, location: 'tests/api.spec.ts:3:1' },
+        },
         { testId: 'ok', title: 'passes', status: 'passed', durationMs: 1, retry: 0 },
       ],
     });
@@ -71,18 +87,32 @@ describe('results an agent completes with', () => {
 });
 
 describe('ingest', () => {
-  it('masks live results and log lines, and the results written at teardown, with the project\'s secrets of every environment', async () => {
+  it("masks live results and log lines, and the results written at teardown, with the project's secrets of every environment", async () => {
     const org = await signup();
     const key = await createApiKey(org);
     // The secret belongs to the production settings; the CI run names no environment at all.
     const project = await projectWithSecret(org, 'production');
-    const setup = await api('POST', '/api/ingest/setup', { apiKey: key, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1 } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey: key,
+      body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1 },
+    });
     expect(setup.status, JSON.stringify(setup.json)).toBe(201);
     const { sessionId, taskId } = setup.json.data as { sessionId: string; taskId: string };
     const events = [
       { type: 'log', chunk: `curl -H "Authorization: Basic ${FORMS.base64}" ?token=${FORMS['URL-encoded']}\n`, timestamp: Date.now(), seq: 1 },
-      { type: 'test-end', testId: 't1', title: `logs in with ${SECRET}`, file: 'login.spec.ts', status: 'failed', duration: 12, timestamp: Date.now(), seq: 2, retry: 0,
-        error: `expected 200 for ${allForms}`, errorStack: `at login.spec.ts:1:1 ${FORMS['JSON-escaped']}` },
+      {
+        type: 'test-end',
+        testId: 't1',
+        title: `logs in with ${SECRET}`,
+        file: 'login.spec.ts',
+        status: 'failed',
+        duration: 12,
+        timestamp: Date.now(),
+        seq: 2,
+        retry: 0,
+        error: `expected 200 for ${allForms}`,
+        errorStack: `at login.spec.ts:1:1 ${FORMS['JSON-escaped']}`,
+      },
     ];
     const sent = await api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events } });
     expect(sent.status, JSON.stringify(sent.json)).toBe(200);
@@ -96,7 +126,10 @@ describe('ingest', () => {
     expect(log).toContain('Authorization: Basic ***');
     expect(log).toContain('login.spec.ts › logs in with ***');
 
-    const down = await api('POST', '/api/ingest/teardown', { apiKey: key, body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 12 } } });
+    const down = await api('POST', '/api/ingest/teardown', {
+      apiKey: key,
+      body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 12 } },
+    });
     expect(down.status, JSON.stringify(down.json)).toBe(200);
     const stored = await read(org, `/api/executions/${taskId}/tests`);
     expectNoSecret('GET /tests after teardown', stored);
@@ -110,16 +143,39 @@ describe('ingest', () => {
     const org = await signup();
     const key = await createApiKey(org);
     const project = await createProject(org.token);
-    const setup = await api('POST', '/api/ingest/setup', { apiKey: key, body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, environment: 'staging' } });
+    const setup = await api('POST', '/api/ingest/setup', {
+      apiKey: key,
+      body: { projectId: project.id, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, environment: 'staging' },
+    });
     const { sessionId, taskId } = setup.json.data as { sessionId: string; taskId: string };
-    const sent = await api('POST', '/api/ingest/event', { apiKey: key, body: { sessionId, events: [
-      { type: 'test-end', testId: 't1', title: 'pays', file: 'pay.spec.ts', status: 'failed', duration: 3, timestamp: Date.now(), seq: 1, retry: 0, error: `card ${FORMS.base64} declined` },
-    ] } });
+    const sent = await api('POST', '/api/ingest/event', {
+      apiKey: key,
+      body: {
+        sessionId,
+        events: [
+          {
+            type: 'test-end',
+            testId: 't1',
+            title: 'pays',
+            file: 'pay.spec.ts',
+            status: 'failed',
+            duration: 3,
+            timestamp: Date.now(),
+            seq: 1,
+            retry: 0,
+            error: `card ${FORMS.base64} declined`,
+          },
+        ],
+      },
+    });
     expect(sent.status, JSON.stringify(sent.json)).toBe(200);
     // Nothing to mask yet when the result arrived; the secret is set before the run ends.
     const res = await api('PUT', `/api/projects/${project.id}/run-settings/staging`, { token: org.token, body: { secretVariables: { CARD: SECRET } } });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    const down = await api('POST', '/api/ingest/teardown', { apiKey: key, body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 3 } } });
+    const down = await api('POST', '/api/ingest/teardown', {
+      apiKey: key,
+      body: { sessionId, status: 'FAILED', summary: { total: 1, passed: 0, failed: 1, skipped: 0, duration: 3 } },
+    });
     expect(down.status, JSON.stringify(down.json)).toBe(200);
     const stored = await read(org, `/api/executions/${taskId}/tests`);
     expectNoSecret('GET /tests after teardown', stored);

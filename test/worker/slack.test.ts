@@ -39,8 +39,19 @@ describe('Slack notifications', () => {
   it('posts status, project, counts, duration and a link when a run passes, and records the delivery', async () => {
     const l = await lab();
     const hook = await withWebhook(l);
-    const run = await recordRun(l, [{ title: 'a', status: 'passed' }, { title: 'b', status: 'passed' }, { title: 'c', status: 'skipped' }], { durationMs: 83_000 });
-    const [req, ...more] = await waitFor(() => slack.requests(hook), (r) => r.length > 0);
+    const run = await recordRun(
+      l,
+      [
+        { title: 'a', status: 'passed' },
+        { title: 'b', status: 'passed' },
+        { title: 'c', status: 'skipped' },
+      ],
+      { durationMs: 83_000 },
+    );
+    const [req, ...more] = await waitFor(
+      () => slack.requests(hook),
+      (r) => r.length > 0,
+    );
     expect(more).toHaveLength(0);
     expect(req!.path).toBe(`/services/T0001/${hook}/xyzSECRETtoken`);
     expect(req!.contentType).toBe('application/json');
@@ -48,10 +59,16 @@ describe('Slack notifications', () => {
     const link = `${env.PUBLIC_URL}/executions/${run.taskId}`;
     expect(payload.text).toBe(`:white_check_mark: ${l.project.name}: run PASSED — 2 passed, 0 failed, 0 flaky, 1 skipped (3 tests) — ${link}`);
     expect(payload.blocks[1].fields.map((f: any) => f.text)).toEqual([
-      '*Status*\nPASSED', `*Project*\n${l.project.name}`, '*Tests*\n2 passed, 0 failed, 0 flaky, 1 skipped (3 tests)', '*Duration*\n1m 23s',
+      '*Status*\nPASSED',
+      `*Project*\n${l.project.name}`,
+      '*Tests*\n2 passed, 0 failed, 0 flaky, 1 skipped (3 tests)',
+      '*Duration*\n1m 23s',
     ]);
     expect(payload.blocks.at(-1).elements[0].url).toBe(link);
-    await waitFor(() => notificationsOf(run.taskId), (n) => n[0]?.status === 'sent');
+    await waitFor(
+      () => notificationsOf(run.taskId),
+      (n) => n[0]?.status === 'sent',
+    );
     expect(await notificationsOf(run.taskId)).toEqual([{ status: 'sent', attempts: 1, error: null, channel: 'slack' }]);
   });
 
@@ -59,13 +76,23 @@ describe('Slack notifications', () => {
     const l = await lab();
     const hook = await withWebhook(l);
     await fakeGemini(env.GEMINI_BASE_URL!).script(l.project.name, {
-      kind: 'json', value: { summary: 'The payment sandbox rejected the card.', likelyCause: 'Expired sandbox key', category: 'environment', suggestedFix: 'Rotate the key', confidence: 0.7 },
+      kind: 'json',
+      value: {
+        summary: 'The payment sandbox rejected the card.',
+        likelyCause: 'Expired sandbox key',
+        category: 'environment',
+        suggestedFix: 'Rotate the key',
+        confidence: 0.7,
+      },
     });
     env.GEMINI_API_KEY = 'slack-test-key';
     try {
       const run = await recordRun(l, [{ title: 'pays', status: 'failed', error: 'card declined' }]);
       expect(run.status).toBe('ANALYZING');
-      const [req] = await waitFor(() => slack.requests(hook), (r) => r.length > 0);
+      const [req] = await waitFor(
+        () => slack.requests(hook),
+        (r) => r.length > 0,
+      );
       const payload = JSON.parse(req!.body);
       expect(payload.text).toContain(`:x: ${l.project.name}: run FAILED`);
       expect(payload.blocks[2].text.text).toBe('*AI analysis* (environment, confidence 70%)\nThe payment sandbox rejected the card.');
@@ -80,7 +107,10 @@ describe('Slack notifications', () => {
     await slack.script(hook, { status: 500, body: 'internal_error', times: 2 });
     const run = await recordRun(l, [{ title: 'a', status: 'passed' }]);
     expect(run.status).toBe('PASSED'); // the agent's complete answered before Slack was done
-    await waitFor(() => notificationsOf(run.taskId), (n) => n[0]?.status === 'sent');
+    await waitFor(
+      () => notificationsOf(run.taskId),
+      (n) => n[0]?.status === 'sent',
+    );
     expect((await notificationsOf(run.taskId))[0]).toMatchObject({ status: 'sent', attempts: 3 });
     expect(await slack.requests(hook)).toHaveLength(3);
 
@@ -89,7 +119,10 @@ describe('Slack notifications', () => {
     await slack.script(hook2, { status: 503, body: 'service_unavailable' });
     const run2 = await recordRun(l2, [{ title: 'a', status: 'failed', error: 'x' }]);
     expect(run2.status).toBe('FAILED');
-    await waitFor(() => notificationsOf(run2.taskId), (n) => n[0]?.status === 'failed');
+    await waitFor(
+      () => notificationsOf(run2.taskId),
+      (n) => n[0]?.status === 'failed',
+    );
     expect((await notificationsOf(run2.taskId))[0]).toMatchObject({ status: 'failed', attempts: 3, error: 'Slack answered 503: service_unavailable' });
     expect(await slack.requests(hook2)).toHaveLength(3);
   });
@@ -99,7 +132,10 @@ describe('Slack notifications', () => {
     const hook = await withWebhook(l);
     await slack.script(hook, { status: 404, body: 'no_service' });
     const run = await recordRun(l, [{ title: 'a', status: 'passed' }]);
-    await waitFor(() => notificationsOf(run.taskId), (n) => n[0]?.status === 'failed');
+    await waitFor(
+      () => notificationsOf(run.taskId),
+      (n) => n[0]?.status === 'failed',
+    );
     expect((await notificationsOf(run.taskId))[0]).toMatchObject({ attempts: 1, error: 'Slack answered 404: no_service' });
   });
 
@@ -110,14 +146,25 @@ describe('Slack notifications', () => {
     expect(run.status, JSON.stringify(run.json)).toBe(201);
     const cancelled = await api('POST', `/api/executions/${run.json.data.taskId}/cancel`, { token: l.org.token });
     expect(cancelled.json.data).toEqual({ status: 'CANCELLED', cancelled: 'now' });
-    const [req] = await waitFor(() => slack.requests(hook), (r) => r.length > 0);
+    const [req] = await waitFor(
+      () => slack.requests(hook),
+      (r) => r.length > 0,
+    );
     expect(JSON.parse(req!.body).text).toContain(`${l.project.name}: run CANCELLED`);
-    await waitFor(() => notificationsOf(run.json.data.taskId), (n) => n[0]?.status === 'sent');
+    await waitFor(
+      () => notificationsOf(run.json.data.taskId),
+      (n) => n[0]?.status === 'sent',
+    );
   });
 
   it('accepts only https://hooks.slack.com webhooks, and sends nothing without one', async () => {
     const l = await lab();
-    for (const url of ['http://hooks.slack.com/services/T/B/x', 'https://evil.example.com/services/T/B/x', 'https://hooks.slack.com.evil.com/services/T/B/x', 'not a url']) {
+    for (const url of [
+      'http://hooks.slack.com/services/T/B/x',
+      'https://evil.example.com/services/T/B/x',
+      'https://hooks.slack.com.evil.com/services/T/B/x',
+      'not a url',
+    ]) {
       const res = await api('PATCH', '/api/organization', { token: l.org.token, body: { slackWebhookUrl: url } });
       expect(res.status, url).toBe(400);
     }

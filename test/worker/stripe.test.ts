@@ -32,22 +32,34 @@ async function checkout(org: Org, plan = 'team'): Promise<string> {
 
 /** The checkout.session.* event Stripe sends for a session made by checkout(). */
 const session = (id: string, organizationId: string, extra: Record<string, unknown> = {}) => ({
-  id, object: 'checkout.session', client_reference_id: organizationId, metadata: { organizationId, plan: 'team' }, payment_status: 'paid', status: 'complete', ...extra,
+  id,
+  object: 'checkout.session',
+  client_reference_id: organizationId,
+  metadata: { organizationId, plan: 'team' },
+  payment_status: 'paid',
+  status: 'complete',
+  ...extra,
 });
 
 /** Posts to the webhook with the endpoint secret configured, as Stripe would. */
 async function deliver(payload: string, signature: string | undefined, secret: string | null = SECRET) {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-connecting-ip': '3.18.12.63' };
   if (signature !== undefined) headers['stripe-signature'] = signature;
-  const res = await app.fetch(new Request('http://agnox.test/api/webhooks/stripe', { method: 'POST', headers, body: payload }),
-    { ...env, STRIPE_WEBHOOK_SECRET: secret ?? undefined }, createExecutionContext());
+  const res = await app.fetch(
+    new Request('http://agnox.test/api/webhooks/stripe', { method: 'POST', headers, body: payload }),
+    { ...env, STRIPE_WEBHOOK_SECRET: secret ?? undefined },
+    createExecutionContext(),
+  );
   return { status: res.status, json: (await res.json()) as any };
 }
 
-const event = (type: string, object: Record<string, unknown>) => JSON.stringify({ id: `evt_${crypto.randomUUID().replace(/-/g, '')}`, type, object: 'event', data: { object } });
+const event = (type: string, object: Record<string, unknown>) =>
+  JSON.stringify({ id: `evt_${crypto.randomUUID().replace(/-/g, '')}`, type, object: 'event', data: { object } });
 
 async function orgRow(id: string) {
-  return env.DB.prepare('SELECT plan, limits, stripe_customer_id, stripe_subscription_id FROM organizations WHERE id = ?').bind(id).first<Record<string, any>>();
+  return env.DB.prepare('SELECT plan, limits, stripe_customer_id, stripe_subscription_id FROM organizations WHERE id = ?')
+    .bind(id)
+    .first<Record<string, any>>();
 }
 
 async function logsOf(eventId: string) {
@@ -60,8 +72,11 @@ describe('Stripe webhook', () => {
     const sessionId = await checkout(org);
     const [created] = await stripeApi.requests(org.organizationId);
     expect(created!.fields).toMatchObject({
-      mode: 'subscription', 'line_items[0][price]': 'price_team_monthly', client_reference_id: org.organizationId,
-      'metadata[organizationId]': org.organizationId, 'metadata[plan]': 'team',
+      mode: 'subscription',
+      'line_items[0][price]': 'price_team_monthly',
+      client_reference_id: org.organizationId,
+      'metadata[organizationId]': org.organizationId,
+      'metadata[plan]': 'team',
     });
     expect(created!.session.id).toBe(sessionId);
     const payload = event('checkout.session.completed', session(sessionId, org.organizationId, { customer: 'cus_A1', subscription: 'sub_A1' }));
@@ -101,7 +116,12 @@ describe('Stripe webhook', () => {
     const org = await signup();
     const customer = `cus_${crypto.randomUUID().slice(0, 8)}`;
     await env.DB.prepare('UPDATE organizations SET stripe_customer_id = ? WHERE id = ?').bind(customer, org.organizationId).run();
-    const payload = event('customer.subscription.updated', { id: 'sub_R', customer, status: 'active', items: { data: [{ price: { lookup_key: 'team_monthly' } }] } });
+    const payload = event('customer.subscription.updated', {
+      id: 'sub_R',
+      customer,
+      status: 'active',
+      items: { data: [{ price: { lookup_key: 'team_monthly' } }] },
+    });
     const old = await deliver(payload, await signStripePayload(SECRET, payload, Math.floor(Date.now() / 1000) - 301));
     expect(old.status).toBe(400);
     expect(old.json.error).toContain('tolerance');
@@ -124,7 +144,10 @@ describe('Stripe webhook', () => {
     const org = await signup();
     const customer = `cus_${crypto.randomUUID().slice(0, 8)}`;
     const sessionId = await checkout(org, 'enterprise');
-    const completed = event('checkout.session.completed', session(sessionId, org.organizationId, { customer, subscription: 'sub_D', metadata: { organizationId: org.organizationId, plan: 'enterprise' } }));
+    const completed = event(
+      'checkout.session.completed',
+      session(sessionId, org.organizationId, { customer, subscription: 'sub_D', metadata: { organizationId: org.organizationId, plan: 'enterprise' } }),
+    );
     await deliver(completed, await signStripePayload(SECRET, completed));
     expect((await orgRow(org.organizationId))!.plan).toBe('enterprise');
     const deleted = event('customer.subscription.deleted', { id: 'sub_D', customer, status: 'canceled' });

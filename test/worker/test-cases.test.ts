@@ -18,12 +18,28 @@ describe('test cases', () => {
     const org = await signup();
     const project = await createProject(org.token);
     const tc = await create(org, {
-      projectId: project.id, title: 'Reset password by email', suite: 'Auth', description: 'A user who forgot the password gets a link.',
-      preconditions: 'A user with a verified email exists', steps: [{ action: 'Open /forgot', expected: 'The form shows' }, { action: 'Submit the email' }],
-      priority: 'high', tags: ['auth', 'email', 'auth'],
+      projectId: project.id,
+      title: 'Reset password by email',
+      suite: 'Auth',
+      description: 'A user who forgot the password gets a link.',
+      preconditions: 'A user with a verified email exists',
+      steps: [{ action: 'Open /forgot', expected: 'The form shows' }, { action: 'Submit the email' }],
+      priority: 'high',
+      tags: ['auth', 'email', 'auth'],
     });
-    expect(tc).toMatchObject({ type: 'manual', priority: 'high', tags: ['auth', 'email'], steps: [{ action: 'Open /forgot', expected: 'The form shows' }, { action: 'Submit the email', expected: '' }] });
-    const edited = await api('PATCH', `/api/test-cases/${tc.id}`, { token: org.token, body: { priority: 'critical', steps: [{ action: 'Open /forgot', expected: 'Form' }] } });
+    expect(tc).toMatchObject({
+      type: 'manual',
+      priority: 'high',
+      tags: ['auth', 'email'],
+      steps: [
+        { action: 'Open /forgot', expected: 'The form shows' },
+        { action: 'Submit the email', expected: '' },
+      ],
+    });
+    const edited = await api('PATCH', `/api/test-cases/${tc.id}`, {
+      token: org.token,
+      body: { priority: 'critical', steps: [{ action: 'Open /forgot', expected: 'Form' }] },
+    });
     expect(edited.json.data).toMatchObject({ priority: 'critical', title: 'Reset password by email', steps: [{ action: 'Open /forgot', expected: 'Form' }] });
     expect((await api('GET', `/api/test-cases/${tc.id}`, { token: org.token })).json.data.priority).toBe('critical');
     const bad = await api('PATCH', `/api/test-cases/${tc.id}`, { token: org.token, body: { priority: 'urgent' } });
@@ -79,16 +95,23 @@ describe('AI step generation', () => {
   });
 
   describe('with a key (fake Gemini)', () => {
-    beforeAll(() => { env.GEMINI_API_KEY = 'test-gemini-key'; });
-    afterAll(() => { delete env.GEMINI_API_KEY; });
+    beforeAll(() => {
+      env.GEMINI_API_KEY = 'test-gemini-key';
+    });
+    afterAll(() => {
+      delete env.GEMINI_API_KEY;
+    });
 
     it('proposes steps from the title and description, checked against the schema', async () => {
       const org = await signup();
       const title = `Apply coupon ${crypto.randomUUID().slice(0, 8)}`;
-      const proposal = { preconditions: 'A cart with one item', steps: [
-        { action: 'Open the cart', expected: 'The cart lists the item' },
-        { action: 'Enter coupon SAVE10 and apply', expected: 'The total drops by 10%' },
-      ] };
+      const proposal = {
+        preconditions: 'A cart with one item',
+        steps: [
+          { action: 'Open the cart', expected: 'The cart lists the item' },
+          { action: 'Enter coupon SAVE10 and apply', expected: 'The total drops by 10%' },
+        ],
+      };
       await gemini.script(title, { kind: 'json', value: proposal });
       const res = await api('POST', '/api/test-cases/generate-steps', { token: org.token, body: { title, description: 'Coupons reduce the cart total' } });
       expect(res.status, JSON.stringify(res.json)).toBe(200);
@@ -99,7 +122,7 @@ describe('AI step generation', () => {
       expect(JSON.parse(request!.body).generationConfig).toMatchObject({ responseMimeType: 'application/json' });
     });
 
-    it('answers 502 AI_MALFORMED when Gemini\'s JSON does not match, and 429 when Gemini is rate limited', async () => {
+    it("answers 502 AI_MALFORMED when Gemini's JSON does not match, and 429 when Gemini is rate limited", async () => {
       const org = await signup();
       const bad = `Malformed ${crypto.randomUUID().slice(0, 8)}`;
       await gemini.script(bad, { kind: 'json', value: { steps: [{ action: 'only an action' }] } });
@@ -117,7 +140,7 @@ describe('AI step generation', () => {
       expect(await gemini.requests(limited)).toHaveLength(1);
     });
 
-    it('honours the org\'s AI opt-out like failure analysis: 403 OPTED_OUT, and Gemini gets no request', async () => {
+    it("honours the org's AI opt-out like failure analysis: 403 OPTED_OUT, and Gemini gets no request", async () => {
       const org = await signup();
       expect((await api('PATCH', '/api/organization', { token: org.token, body: { aiAnalysisEnabled: false } })).status).toBe(200);
       const title = `Opted out ${crypto.randomUUID().slice(0, 8)}`;
@@ -128,7 +151,7 @@ describe('AI step generation', () => {
       expect(await gemini.requests(title)).toHaveLength(0);
     });
 
-    it('spends the org\'s AI budget: a second call within the interval is refused before Gemini', async () => {
+    it("spends the org's AI budget: a second call within the interval is refused before Gemini", async () => {
       const org = await signup();
       const first = `Budget first ${crypto.randomUUID().slice(0, 8)}`;
       const second = `Budget second ${crypto.randomUUID().slice(0, 8)}`;

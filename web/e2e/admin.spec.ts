@@ -20,7 +20,12 @@ test('run form, bulk cancel and delete, run settings with secrets, API key and i
   const formTaskId = decodeURIComponent(page.url().split('/executions/')[1]!);
   await expect(page.locator('main [data-status]').first()).toHaveText('PENDING');
   const detail = await ok(baseURL!, 'GET', `/api/executions/${formTaskId}`, { token });
-  expect(detail).toMatchObject({ environment: 'qa', command: 'npm run e2e -- --grep smoke', tests: ['tests/login.spec.ts', 'tests/cart.spec.ts'], labels: { arch: 'arm64' } });
+  expect(detail).toMatchObject({
+    environment: 'qa',
+    command: 'npm run e2e -- --grep smoke',
+    tests: ['tests/login.spec.ts', 'tests/cart.spec.ts'],
+    labels: { arch: 'arm64' },
+  });
 
   // Bad label input is refused in the form, not sent.
   await page.goto('/run');

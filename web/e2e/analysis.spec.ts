@@ -13,7 +13,6 @@ const ANSWER = {
   confidence: 0.82,
 };
 
-
 test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, plane, gemini, consoleErrors }) => {
   void consoleErrors;
   test.setTimeout(120_000);
@@ -32,7 +31,12 @@ test('a failed run shows ANALYZING live, then the AI analysis', async ({ page, p
   await pushLog(plane.url, agentToken, taskId, [{ seq: 1, data: 'POST /pay → 500 Internal Server Error\n' }]);
   await ok(plane.url, 'POST', `/api/agent/jobs/${taskId}/complete`, {
     agentToken,
-    body: { status: 'FAILED', exitCode: 1, lastSeq: 1, tests: [{ testId: 'pay', title: 'pays with card', status: 'failed', durationMs: 900, error: { message: 'expected 200, got 500' } }] },
+    body: {
+      status: 'FAILED',
+      exitCode: 1,
+      lastSeq: 1,
+      tests: [{ testId: 'pay', title: 'pays with card', status: 'failed', durationMs: 900, error: { message: 'expected 200, got 500' } }],
+    },
   });
   const status = page.locator('main [data-status]').first();
   await expect(status).toHaveText('ANALYZING');

@@ -7,7 +7,12 @@ export type Json = { success: boolean; data?: any; error?: string; code?: string
 
 let ipCounter = 0;
 
-export async function call(baseURL: string, method: string, path: string, opts: { token?: string; agentToken?: string; apiKey?: string; body?: unknown } = {}): Promise<{ status: number; json: Json }> {
+export async function call(
+  baseURL: string,
+  method: string,
+  path: string,
+  opts: { token?: string; agentToken?: string; apiKey?: string; body?: unknown } = {},
+): Promise<{ status: number; json: Json }> {
   const headers: Record<string, string> = { 'cf-connecting-ip': `10.9.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}` };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.agentToken) headers.authorization = `Bearer ${opts.agentToken}`;
@@ -16,7 +21,11 @@ export async function call(baseURL: string, method: string, path: string, opts: 
   const res = await fetch(`${baseURL}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
   const text = await res.text();
   let json: Json;
-  try { json = text ? JSON.parse(text) : { success: res.ok }; } catch { json = { success: false, error: text }; }
+  try {
+    json = text ? JSON.parse(text) : { success: res.ok };
+  } catch {
+    json = { success: false, error: text };
+  }
   return { status: res.status, json };
 }
 
@@ -27,13 +36,18 @@ export async function ok(baseURL: string, method: string, path: string, opts: Pa
 }
 
 export async function createProject(baseURL: string, token: string, name: string) {
-  return ok(baseURL, 'POST', '/api/projects', { token, body: { name, image: 'agnox/busybox:test', command: 'echo hi' } }) as Promise<{ id: string; name: string }>;
+  return ok(baseURL, 'POST', '/api/projects', { token, body: { name, image: 'agnox/busybox:test', command: 'echo hi' } }) as Promise<{
+    id: string;
+    name: string;
+  }>;
 }
 
 /** Registers an agent through a registration token, as `agnox-agent` does. */
 export async function registerAgent(baseURL: string, adminToken: string, name = 'e2e-agent') {
   const reg = await ok(baseURL, 'POST', '/api/agents/registration-tokens', { token: adminToken, body: {} });
-  const agent = await ok(baseURL, 'POST', '/api/agent/register', { body: { token: reg.token, name, arch: 'arm64', os: 'linux', version: '0.0.0-e2e', labels: { pool: 'e2e' } } });
+  const agent = await ok(baseURL, 'POST', '/api/agent/register', {
+    body: { token: reg.token, name, arch: 'arm64', os: 'linux', version: '0.0.0-e2e', labels: { pool: 'e2e' } },
+  });
   return agent.agentToken as string;
 }
 
@@ -67,7 +81,10 @@ export function holdLease(baseURL: string, agentToken: string, taskId: string): 
 export type Chunk = { seq: number; stream?: 'stdout' | 'stderr' | 'system'; data: string };
 
 export async function pushLog(baseURL: string, agentToken: string, taskId: string, chunks: Chunk[]) {
-  return ok(baseURL, 'POST', `/api/agent/jobs/${taskId}/logs`, { agentToken, body: { type: 'chunks', chunks: chunks.map((c) => ({ stream: 'stdout', ...c })) } });
+  return ok(baseURL, 'POST', `/api/agent/jobs/${taskId}/logs`, {
+    agentToken,
+    body: { type: 'chunks', chunks: chunks.map((c) => ({ stream: 'stdout', ...c })) },
+  });
 }
 
 /** Numbered lines, one chunk each, seq starting at `from`. */

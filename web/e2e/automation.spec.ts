@@ -12,7 +12,6 @@ const STEPS = [
   { action: 'Reload the page', expected: 'The coupon is still applied' },
 ];
 
-
 // The bad CRON expression the test types on purpose is answered 400, which Chromium logs (the message
 // holds no URL, so this allows any 400; every step below still checks what the page shows).
 test.use({ allowConsoleError: /status of 400 \(Bad Request\)/ });
@@ -46,7 +45,14 @@ test('create a schedule, a test case with AI steps, run a cycle and mark a manua
   await expect(schedule.getByTestId('next-run')).toContainText('02:30');
   await shoot(page, 'schedules');
   const saved = await ok(plane.url, 'GET', '/api/schedules', { token });
-  expect(saved[0]).toMatchObject({ name: 'Nightly regression', cron: '30 2 * * 1-5', timezone: 'Europe/Berlin', environment: 'staging', folder: 'tests/regression', enabled: true });
+  expect(saved[0]).toMatchObject({
+    name: 'Nightly regression',
+    cron: '30 2 * * 1-5',
+    timezone: 'Europe/Berlin',
+    environment: 'staging',
+    folder: 'tests/regression',
+    enabled: true,
+  });
 
   // Test case with AI-proposed steps, one of them edited before saving.
   await fakeGemini(gemini.url).script('Apply a coupon at checkout', { kind: 'json', value: { preconditions: 'A signed-in shopper', steps: STEPS } });
@@ -72,7 +78,10 @@ test('create a schedule, a test case with AI steps, run a cycle and mark a manua
   expect(gemini.requests.filter((r) => r.body.includes('Apply a coupon at checkout'))).toHaveLength(1);
 
   // An automated case next to it, then a cycle of both.
-  await ok(plane.url, 'POST', '/api/test-cases', { token, body: { projectId: project.id, title: 'Checkout e2e', type: 'automated', automatedTest: 'tests/checkout.spec.ts' } });
+  await ok(plane.url, 'POST', '/api/test-cases', {
+    token,
+    body: { projectId: project.id, title: 'Checkout e2e', type: 'automated', automatedTest: 'tests/checkout.spec.ts' },
+  });
   await page.getByRole('link', { name: 'Cycles' }).first().click();
   await page.getByRole('button', { name: 'New cycle' }).click();
   const cycleForm = page.getByRole('form', { name: 'New cycle' });
@@ -143,9 +152,11 @@ test.describe('a link that no longer works', () => {
   // The lookup of a revoked invitation answers 410, which Chromium logs.
   test.use({ allowConsoleError: /status of 410/ });
 
-  test('a revoked invitation\'s link says so instead of showing the form', async ({ page, plane, consoleErrors }) => {
+  test("a revoked invitation's link says so instead of showing the form", async ({ page, plane, consoleErrors }) => {
     void consoleErrors;
-    const admin = await ok(plane.url, 'POST', '/api/auth/signup', { body: { email: `admin-${Date.now()}@example.com`, password: 'correct-horse-42', name: 'Ada Admin', organizationName: 'Revokers' } });
+    const admin = await ok(plane.url, 'POST', '/api/auth/signup', {
+      body: { email: `admin-${Date.now()}@example.com`, password: 'correct-horse-42', name: 'Ada Admin', organizationName: 'Revokers' },
+    });
     const token = admin.token as string;
     const invite = await ok(plane.url, 'POST', '/api/invitations', { token, body: { email: `gone-${Date.now()}@example.com`, role: 'viewer' } });
     await ok(plane.url, 'DELETE', `/api/invitations/${invite.id}`, { token });

@@ -30,11 +30,16 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
     await page.evaluate(() => {
       const w = window as unknown as { __longest: number };
       w.__longest = 0;
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) w.__longest = Math.max(w.__longest, e.duration); }).observe({ type: 'longtask', buffered: false });
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.__longest = Math.max(w.__longest, e.duration);
+      }).observe({ type: 'longtask', buffered: false });
     });
 
     const chunks = numberedChunks(1, LINES / LINES_PER_CHUNK, (c) =>
-      Array.from({ length: LINES_PER_CHUNK }, (_, i) => `\x1b[36m${String((c - 1) * LINES_PER_CHUNK + i + 1).padStart(6, '0')}\x1b[0m test output line\n`).join(''));
+      Array.from({ length: LINES_PER_CHUNK }, (_, i) => `\x1b[36m${String((c - 1) * LINES_PER_CHUNK + i + 1).padStart(6, '0')}\x1b[0m test output line\n`).join(
+        '',
+      ),
+    );
     const started = Date.now();
     for (let i = 0; i < chunks.length; i += 20) await pushLog(baseURL!, agentToken, taskId, chunks.slice(i, i + 20));
     await expect(page.getByTestId('line-count')).toHaveText(String(base + LINES), { timeout: 60_000 });
@@ -57,7 +62,9 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
 
     // Scrolled up, the view stays put while lines keep arriving; "Follow tail" brings back the live end.
     await page.getByLabel('Search the log').fill('');
-    await terminal.evaluate((el) => { el.scrollTop = 0; });
+    await terminal.evaluate((el) => {
+      el.scrollTop = 0;
+    });
     await page.mouse.move(400, 400);
     await expect(terminal.locator('[data-line="1"]')).toBeVisible();
     await pushLog(baseURL!, agentToken, taskId, [{ seq: chunks.length + 1, data: 'after scrolling up\n' }]);
@@ -70,9 +77,17 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
     await expect(terminal.getByText('followed again')).toBeVisible();
 
     // The page still answers input quickly.
-    const frame = await page.evaluate(() => new Promise<number>((r) => { const t = performance.now(); requestAnimationFrame(() => r(performance.now() - t)); }));
+    const frame = await page.evaluate(
+      () =>
+        new Promise<number>((r) => {
+          const t = performance.now();
+          requestAnimationFrame(() => r(performance.now() - t));
+        }),
+    );
     const longest = await page.evaluate(() => (window as unknown as { __longest: number }).__longest);
-    console.log(`[big-log] ${LINES} lines shown in ${shownMs} ms (HTTP push included); search ${searchMs} ms; longest main-thread task ${Math.round(longestWhileStreaming)} ms while streaming, ${Math.round(longest)} ms overall; next frame ${Math.round(frame)} ms; DOM rows ${rendered}`);
+    console.log(
+      `[big-log] ${LINES} lines shown in ${shownMs} ms (HTTP push included); search ${searchMs} ms; longest main-thread task ${Math.round(longestWhileStreaming)} ms while streaming, ${Math.round(longest)} ms overall; next frame ${Math.round(frame)} ms; DOM rows ${rendered}`,
+    );
   } finally {
     releaseLease();
   }

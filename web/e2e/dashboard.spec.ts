@@ -48,7 +48,8 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
   await expect(terminal.getByText('line 5', { exact: true })).toBeVisible();
   await pushLog(baseURL!, agentToken, taskId, [
     { seq: 6, data: '\x1b[31mred failure line\x1b[0m\n' },
-    { seq: 7, data: 'partial ' }, { seq: 8, data: 'line joined\n' },
+    { seq: 7, data: 'partial ' },
+    { seq: 8, data: 'line joined\n' },
   ]);
   const red = terminal.getByText('red failure line');
   await expect(red).toBeVisible();
@@ -64,10 +65,21 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
   await ok(baseURL!, 'POST', `/api/agent/jobs/${taskId}/complete`, {
     agentToken,
     body: {
-      status: 'FAILED', exitCode: 1, durationMs: 4200, lastSeq: 8,
+      status: 'FAILED',
+      exitCode: 1,
+      durationMs: 4200,
+      lastSeq: 8,
       tests: [
         { testId: 't1', title: 'checkout works', status: 'passed', durationMs: 1200, retry: 0 },
-        { testId: 't2', title: 'pays with card', file: 'pay.spec.ts', status: 'failed', durationMs: 3000, retry: 1, error: { message: 'expected 200, got 500', stack: 'Error: expected 200\n    at pay.spec.ts:12:5' } },
+        {
+          testId: 't2',
+          title: 'pays with card',
+          file: 'pay.spec.ts',
+          status: 'failed',
+          durationMs: 3000,
+          retry: 1,
+          error: { message: 'expected 200, got 500', stack: 'Error: expected 200\n    at pay.spec.ts:12:5' },
+        },
       ],
     },
   });
@@ -88,12 +100,28 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
 
   // A run reported from GitHub Actions through the ingest API (what @agnox/playwright-reporter sends).
   const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
-  const ci = { source: 'github', repository: 'acme/shop', branch: 'feature/pay', prNumber: 42, commitSha: 'a1b2c3d4e5f6a7b8', runUrl: 'https://github.com/acme/shop/actions/runs/99' };
-  const setup = await ok(baseURL!, 'POST', '/api/ingest/setup', { apiKey, body: { projectId, runName: 'PR #42 smoke', framework: 'playwright', reporterVersion: '1.4.0', totalTests: 3, environment: 'staging', ciContext: ci } });
-  await ok(baseURL!, 'POST', '/api/ingest/event', { apiKey, body: { sessionId: setup.sessionId, events: [
-    { type: 'log', chunk: 'Running 3 tests using 1 worker\n', timestamp: Date.now(), seq: 1 },
-    { type: 'test-end', testId: 'x1', title: 'home renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
-  ] } });
+  const ci = {
+    source: 'github',
+    repository: 'acme/shop',
+    branch: 'feature/pay',
+    prNumber: 42,
+    commitSha: 'a1b2c3d4e5f6a7b8',
+    runUrl: 'https://github.com/acme/shop/actions/runs/99',
+  };
+  const setup = await ok(baseURL!, 'POST', '/api/ingest/setup', {
+    apiKey,
+    body: { projectId, runName: 'PR #42 smoke', framework: 'playwright', reporterVersion: '1.4.0', totalTests: 3, environment: 'staging', ciContext: ci },
+  });
+  await ok(baseURL!, 'POST', '/api/ingest/event', {
+    apiKey,
+    body: {
+      sessionId: setup.sessionId,
+      events: [
+        { type: 'log', chunk: 'Running 3 tests using 1 worker\n', timestamp: Date.now(), seq: 1 },
+        { type: 'test-end', testId: 'x1', title: 'home renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
+      ],
+    },
+  });
 
   // Back to the list: the hosted row shows its final state, the CI run is there live; filter by source.
   await page.getByRole('link', { name: 'All executions' }).click();
@@ -125,7 +153,10 @@ test('sign up, create a project, watch a run live, filter by source, log out', a
   await expect(panel).toContainText('Total tests3');
   await expect(page.getByTestId('terminal').getByText('Running 3 tests using 1 worker')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Re-run' })).toHaveCount(0);
-  await ok(baseURL!, 'POST', '/api/ingest/teardown', { apiKey, body: { sessionId: setup.sessionId, status: 'PASSED', summary: { total: 3, passed: 3, failed: 0, skipped: 0, duration: 2400 } } });
+  await ok(baseURL!, 'POST', '/api/ingest/teardown', {
+    apiKey,
+    body: { sessionId: setup.sessionId, status: 'PASSED', summary: { total: 3, passed: 3, failed: 0, skipped: 0, duration: 2400 } },
+  });
   await expect(page.locator('main [data-status]').first()).toHaveText('PASSED');
 
   // Log out: back to the login page, and the app is closed until logging in again.

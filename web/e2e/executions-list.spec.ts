@@ -5,7 +5,10 @@ import { call, ok } from './api';
 import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
 
 async function reportRun(baseURL: string, apiKey: string, projectId: string, runName: string, ciContext: Record<string, unknown>) {
-  const r = await call(baseURL, 'POST', '/api/ingest/setup', { apiKey, body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName, ciContext } });
+  const r = await call(baseURL, 'POST', '/api/ingest/setup', {
+    apiKey,
+    body: { projectId, framework: 'playwright', reporterVersion: '1.0.0', totalTests: 1, runName, ciContext },
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(201);
   return r.json.data.taskId as string;
 }
@@ -16,7 +19,11 @@ test('runs show their name and are found by name, branch or commit', async ({ pa
   const token = await sessionToken(page);
   const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
   const project = await ok(baseURL!, 'POST', '/api/projects', { token, body: { name: 'shop', image: 'agnox/busybox:test' } });
-  const smoke = await reportRun(baseURL!, apiKey, project.id, 'Nightly Checkout Smoke', { source: 'github', branch: 'feature/PAY-12', commitSha: 'abc123def456' });
+  const smoke = await reportRun(baseURL!, apiKey, project.id, 'Nightly Checkout Smoke', {
+    source: 'github',
+    branch: 'feature/PAY-12',
+    commitSha: 'abc123def456',
+  });
   const release = await reportRun(baseURL!, apiKey, project.id, 'Release 7', { source: 'github', branch: 'main', commitSha: 'ffee99aa' });
   const queued = (await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id } })).taskId as string;
 

@@ -9,12 +9,18 @@ import { formatBundleSize, INITIAL_JS_BUDGET_GZIP, measureInitialBundle } from '
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export default async function globalSetup() {
-  const build = spawnSync(path.join(ROOT, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8' });
+  const build = spawnSync(path.join(ROOT, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`web build failed:\n${build.stdout}\n${build.stderr}`);
   const size = measureInitialBundle(path.join(ROOT, 'web/dist'));
   console.log(formatBundleSize(size));
-  if (size.jsGzip > INITIAL_JS_BUDGET_GZIP) throw new Error(`initial JavaScript is ${size.jsGzip} bytes gzipped, over the ${INITIAL_JS_BUDGET_GZIP}-byte budget`);
+  if (size.jsGzip > INITIAL_JS_BUDGET_GZIP)
+    throw new Error(`initial JavaScript is ${size.jsGzip} bytes gzipped, over the ${INITIAL_JS_BUDGET_GZIP}-byte budget`);
   const cp = await startControlPlane();
   process.env.AGNOX_URL = cp.url;
-  return async () => { await cp.stop(); };
+  return async () => {
+    await cp.stop();
+  };
 }

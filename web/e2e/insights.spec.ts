@@ -21,19 +21,51 @@ test('insights charts, flaky tests, quarantine and failure history', async ({ pa
   const cart = { testId: 'cart', title: 'keeps the cart', file: 'tests/cart.spec.ts' };
   const timeout = (ms: number) => ({ message: `Timeout ${ms}ms exceeded waiting for /api/pay` });
   const runs: Array<{ status: 'PASSED' | 'FAILED'; durationMs: number; tests: T[] }> = [
-    { status: 'PASSED', durationMs: 40_000, tests: [{ ...pays, status: 'passed', durationMs: 900 }, { ...cart, status: 'passed', durationMs: 120 }] },
-    { status: 'FAILED', durationMs: 65_000, tests: [{ ...pays, status: 'failed', durationMs: 30_000, error: timeout(30000) }, { ...cart, status: 'passed', durationMs: 110 }] },
-    { status: 'FAILED', durationMs: 52_000, tests: [
-      { ...pays, status: 'failed', durationMs: 5000, error: timeout(5000) }, { ...pays, status: 'passed', retry: 1, durationMs: 950 },
-      { ...cart, status: 'failed', durationMs: 130, error: { message: 'Expected 3 items, received 2' } },
-    ] },
-    { status: 'FAILED', durationMs: 70_000, tests: [{ ...pays, status: 'failed', durationMs: 15_000, error: timeout(15000) }, { ...cart, status: 'passed', durationMs: 100 }] },
+    {
+      status: 'PASSED',
+      durationMs: 40_000,
+      tests: [
+        { ...pays, status: 'passed', durationMs: 900 },
+        { ...cart, status: 'passed', durationMs: 120 },
+      ],
+    },
+    {
+      status: 'FAILED',
+      durationMs: 65_000,
+      tests: [
+        { ...pays, status: 'failed', durationMs: 30_000, error: timeout(30000) },
+        { ...cart, status: 'passed', durationMs: 110 },
+      ],
+    },
+    {
+      status: 'FAILED',
+      durationMs: 52_000,
+      tests: [
+        { ...pays, status: 'failed', durationMs: 5000, error: timeout(5000) },
+        { ...pays, status: 'passed', retry: 1, durationMs: 950 },
+        { ...cart, status: 'failed', durationMs: 130, error: { message: 'Expected 3 items, received 2' } },
+      ],
+    },
+    {
+      status: 'FAILED',
+      durationMs: 70_000,
+      tests: [
+        { ...pays, status: 'failed', durationMs: 15_000, error: timeout(15000) },
+        { ...cart, status: 'passed', durationMs: 100 },
+      ],
+    },
   ];
   const taskIds: string[] = [];
   for (const run of runs) {
-    const { taskId } = await ok(baseURL!, 'POST', '/api/ci/trigger', { apiKey: key, body: { projectId: project.id, ciContext: { source: 'github', commitSha: 'abc1234', branch: 'main' } } });
+    const { taskId } = await ok(baseURL!, 'POST', '/api/ci/trigger', {
+      apiKey: key,
+      body: { projectId: project.id, ciContext: { source: 'github', commitSha: 'abc1234', branch: 'main' } },
+    });
     await takeJob(baseURL!, agentToken, taskId);
-    const done = await call(baseURL!, 'POST', `/api/agent/jobs/${taskId}/complete`, { agentToken, body: { status: run.status, exitCode: run.status === 'PASSED' ? 0 : 1, durationMs: run.durationMs, tests: run.tests } });
+    const done = await call(baseURL!, 'POST', `/api/agent/jobs/${taskId}/complete`, {
+      agentToken,
+      body: { status: run.status, exitCode: run.status === 'PASSED' ? 0 : 1, durationMs: run.durationMs, tests: run.tests },
+    });
     expect(done.status, JSON.stringify(done.json)).toBe(200);
     taskIds.push(taskId);
   }

@@ -6,11 +6,14 @@ import { call, numberedChunks, ok, pushLog, registerAgent, takeJob } from './api
 import { expect, sessionToken, signUpInBrowser, test as base } from './fixtures';
 
 const test = base.extend<{}, { plane: ControlPlane }>({
-  plane: [async ({}, use) => {
-    const plane = await startControlPlane();
-    await use(plane);
-    await plane.stop();
-  }, { scope: 'worker' }],
+  plane: [
+    async ({}, use) => {
+      const plane = await startControlPlane();
+      await use(plane);
+      await plane.stop();
+    },
+    { scope: 'worker' },
+  ],
   baseURL: async ({ plane }, use) => use(plane.url),
   // While the server restarts, the page's reconnect attempts are refused (Chromium logs those).
   allowConsoleError: /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|status of 50[23]/,

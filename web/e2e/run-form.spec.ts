@@ -7,9 +7,15 @@ import { expect, sessionToken, signUpInBrowser, test } from './fixtures';
 /** Opens the run form with the projects' answer held back; the returned function lets it through. */
 async function openWithProjectsHeld(page: Page): Promise<() => void> {
   let release!: () => void;
-  const released = new Promise<void>((resolve) => { release = resolve; });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   let held = 0;
-  await page.route('**/api/projects', async (route) => { held++; await released; await route.continue(); });
+  await page.route('**/api/projects', async (route) => {
+    held++;
+    await released;
+    await route.continue();
+  });
   await page.goto('/run');
   await expect.poll(() => held).toBeGreaterThan(0);
   return release;

@@ -32,23 +32,49 @@ test('screenshots of the main pages', async ({ page, baseURL, browser, consoleEr
 
   await signUpInBrowser(page, 'Acme QA');
   const token = await sessionToken(page);
-  const project = await ok(baseURL!, 'POST', '/api/projects', { token, body: { name: 'web-checkout', image: 'mcr.microsoft.com/playwright:v1.50.0', command: 'npx playwright test', testFolder: 'tests' } });
-  await ok(baseURL!, 'PUT', `/api/projects/${project.id}/run-settings/staging`, { token, body: { baseUrl: 'https://staging.acme.test', variables: { LOCALE: 'en-GB' }, secretVariables: { API_TOKEN: 's3cret' } } });
+  const project = await ok(baseURL!, 'POST', '/api/projects', {
+    token,
+    body: { name: 'web-checkout', image: 'mcr.microsoft.com/playwright:v1.50.0', command: 'npx playwright test', testFolder: 'tests' },
+  });
+  await ok(baseURL!, 'PUT', `/api/projects/${project.id}/run-settings/staging`, {
+    token,
+    body: { baseUrl: 'https://staging.acme.test', variables: { LOCALE: 'en-GB' }, secretVariables: { API_TOKEN: 's3cret' } },
+  });
   await ok(baseURL!, 'PUT', `/api/projects/${project.id}/run-settings/production`, { token, body: { baseUrl: 'https://acme.test' } });
   const agentToken = await registerAgent(baseURL!, token, 'ampere-01');
 
   // A failed run with a coloured log and results.
   const failed = await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id, environment: 'staging' } });
   await takeJob(baseURL!, agentToken, failed.taskId);
-  await pushLog(baseURL!, agentToken, failed.taskId, LOG.map((data, i) => ({ seq: i + 1, data })));
+  await pushLog(
+    baseURL!,
+    agentToken,
+    failed.taskId,
+    LOG.map((data, i) => ({ seq: i + 1, data })),
+  );
   await ok(baseURL!, 'POST', `/api/agent/jobs/${failed.taskId}/complete`, {
     agentToken,
     body: {
-      status: 'FAILED', exitCode: 1, durationMs: 6400, lastSeq: LOG.length,
+      status: 'FAILED',
+      exitCode: 1,
+      durationMs: 6400,
+      lastSeq: LOG.length,
       tests: [
         { testId: 'a', title: 'logs in', file: 'login.spec.ts', status: 'passed', durationMs: 1200 },
         { testId: 'b', title: 'adds to cart', file: 'cart.spec.ts', status: 'passed', durationMs: 2000 },
-        { testId: 'c', title: 'pays with card', file: 'pay.spec.ts', status: 'failed', durationMs: 3100, retry: 1, error: { message: 'expect(received).toBe(expected)\n\nExpected: 200\nReceived: 500', stack: 'Error: expect(received).toBe(expected)\n    at /tests/pay.spec.ts:12:20', location: 'pay.spec.ts:12:20' } },
+        {
+          testId: 'c',
+          title: 'pays with card',
+          file: 'pay.spec.ts',
+          status: 'failed',
+          durationMs: 3100,
+          retry: 1,
+          error: {
+            message: 'expect(received).toBe(expected)\n\nExpected: 200\nReceived: 500',
+            stack: 'Error: expect(received).toBe(expected)\n    at /tests/pay.spec.ts:12:20',
+            location: 'pay.spec.ts:12:20',
+          },
+        },
         { testId: 'd', title: 'refunds', file: 'refund.spec.ts', status: 'skipped', durationMs: 0 },
       ],
     },
@@ -56,21 +82,45 @@ test('screenshots of the main pages', async ({ page, baseURL, browser, consoleEr
   // A passing run, and one still running.
   const passed = await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id, environment: 'production' } });
   await takeJob(baseURL!, agentToken, passed.taskId);
-  await ok(baseURL!, 'POST', `/api/agent/jobs/${passed.taskId}/complete`, { agentToken, body: { status: 'PASSED', exitCode: 0, durationMs: 5100, tests: [{ testId: 'a', title: 'logs in', status: 'passed', durationMs: 900 }] } });
+  await ok(baseURL!, 'POST', `/api/agent/jobs/${passed.taskId}/complete`, {
+    agentToken,
+    body: { status: 'PASSED', exitCode: 0, durationMs: 5100, tests: [{ testId: 'a', title: 'logs in', status: 'passed', durationMs: 900 }] },
+  });
   const running = await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id, environment: 'staging' } });
   await takeJob(baseURL!, agentToken, running.taskId);
   await ok(baseURL!, 'POST', '/api/execution-request', { token, body: { projectId: project.id, environment: 'staging' } });
 
   // A run reported from GitHub Actions.
   const apiKey = (await ok(baseURL!, 'POST', '/api/api-keys', { token, body: { name: 'ci' } })).key as string;
-  const external = await ok(baseURL!, 'POST', '/api/ingest/setup', { apiKey, body: {
-    projectId: project.id, runName: 'PR #42 — feature/pay', framework: 'playwright', reporterVersion: '1.4.0', totalTests: 2, environment: 'staging',
-    ciContext: { source: 'github', repository: 'acme/shop', branch: 'feature/pay', prNumber: 42, commitSha: 'a1b2c3d4e5f6', runUrl: 'https://github.com/acme/shop/actions/runs/99' },
-  } });
-  await ok(baseURL!, 'POST', '/api/ingest/event', { apiKey, body: { sessionId: external.sessionId, events: [
-    { type: 'log', chunk: 'Running 2 tests using 1 worker\n\n  \x1b[32m✓\x1b[39m  1 home.spec.ts:3:1 › renders (0.8s)\n', timestamp: Date.now(), seq: 1 },
-    { type: 'test-end', testId: 'h1', title: 'renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
-  ] } });
+  const external = await ok(baseURL!, 'POST', '/api/ingest/setup', {
+    apiKey,
+    body: {
+      projectId: project.id,
+      runName: 'PR #42 — feature/pay',
+      framework: 'playwright',
+      reporterVersion: '1.4.0',
+      totalTests: 2,
+      environment: 'staging',
+      ciContext: {
+        source: 'github',
+        repository: 'acme/shop',
+        branch: 'feature/pay',
+        prNumber: 42,
+        commitSha: 'a1b2c3d4e5f6',
+        runUrl: 'https://github.com/acme/shop/actions/runs/99',
+      },
+    },
+  });
+  await ok(baseURL!, 'POST', '/api/ingest/event', {
+    apiKey,
+    body: {
+      sessionId: external.sessionId,
+      events: [
+        { type: 'log', chunk: 'Running 2 tests using 1 worker\n\n  \x1b[32m✓\x1b[39m  1 home.spec.ts:3:1 › renders (0.8s)\n', timestamp: Date.now(), seq: 1 },
+        { type: 'test-end', testId: 'h1', title: 'renders', file: 'home.spec.ts', status: 'passed', duration: 800, timestamp: Date.now(), seq: 2 },
+      ],
+    },
+  });
 
   await page.goto('/executions');
   await expect(page.locator(`[data-task-id="${failed.taskId}"] [data-status]`)).toHaveText('FAILED');

@@ -4,7 +4,9 @@ import { expect, PASSWORD, test, uniqueEmail } from './fixtures';
 
 test('a viewer sees no admin or developer actions', async ({ page, baseURL, consoleErrors }) => {
   void consoleErrors;
-  const signup = await call(baseURL!, 'POST', '/api/auth/signup', { body: { email: uniqueEmail('owner'), password: PASSWORD, name: 'Owner', organizationName: 'Viewer Org' } });
+  const signup = await call(baseURL!, 'POST', '/api/auth/signup', {
+    body: { email: uniqueEmail('owner'), password: PASSWORD, name: 'Owner', organizationName: 'Viewer Org' },
+  });
   expect(signup.status).toBe(201);
   const admin = signup.json.data.token as string;
   const project = await createProject(baseURL!, admin, 'read-only');

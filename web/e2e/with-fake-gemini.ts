@@ -7,15 +7,21 @@ import { test as base } from './fixtures';
 export { fakeGemini };
 
 export const test = base.extend<{}, { gemini: FakeGeminiServer; plane: ControlPlane }>({
-  gemini: [async ({}, use) => {
-    const fake = await startFakeGemini();
-    await use(fake);
-    await fake.stop();
-  }, { scope: 'worker' }],
-  plane: [async ({ gemini }, use) => {
-    const plane = await startControlPlane({ vars: { GEMINI_API_KEY: 'fake-key-for-tests', GEMINI_BASE_URL: gemini.url } });
-    await use(plane);
-    await plane.stop();
-  }, { scope: 'worker' }],
+  gemini: [
+    async ({}, use) => {
+      const fake = await startFakeGemini();
+      await use(fake);
+      await fake.stop();
+    },
+    { scope: 'worker' },
+  ],
+  plane: [
+    async ({ gemini }, use) => {
+      const plane = await startControlPlane({ vars: { GEMINI_API_KEY: 'fake-key-for-tests', GEMINI_BASE_URL: gemini.url } });
+      await use(plane);
+      await plane.stop();
+    },
+    { scope: 'worker' },
+  ],
   baseURL: async ({ plane }, use) => use(plane.url),
 });

@@ -22,8 +22,10 @@ export function measureInitialBundle(dist = path.resolve(import.meta.dirname, '.
 }
 
 export const formatBundleSize = (s: BundleSize) =>
-  [...s.files.map((f) => `  ${f.file}  ${(f.raw / 1024).toFixed(1)} KB raw, ${(f.gzip / 1024).toFixed(1)} KB gzip`),
-    `initial JS ${(s.jsGzip / 1024).toFixed(1)} KB gzip (budget ${INITIAL_JS_BUDGET_GZIP / 1024} KB), CSS ${(s.cssGzip / 1024).toFixed(1)} KB gzip`].join('\n');
+  [
+    ...s.files.map((f) => `  ${f.file}  ${(f.raw / 1024).toFixed(1)} KB raw, ${(f.gzip / 1024).toFixed(1)} KB gzip`),
+    `initial JS ${(s.jsGzip / 1024).toFixed(1)} KB gzip (budget ${INITIAL_JS_BUDGET_GZIP / 1024} KB), CSS ${(s.cssGzip / 1024).toFixed(1)} KB gzip`,
+  ].join('\n');
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const size = measureInitialBundle();

@@ -69,7 +69,7 @@ function Routes() {
   const { state } = useSession();
   const { path, search } = useLocation();
 
-  if (state.status === 'loading') return <Spinner label="Starting" />;
+  if (state.status === 'loading') return <Spinner label='Starting' />;
 
   const publicRoute = findRoute(PUBLIC, path);
   if (state.status === 'anon') {
@@ -79,16 +79,18 @@ function Routes() {
     return <Redirect to={`/login${query ? `?${query}` : ''}`} />;
   }
 
-  if (publicRoute && path !== '/accept-invite') return <Redirect to="/executions" />;
-  if (path === '/') return <Redirect to="/executions" />;
+  if (publicRoute && path !== '/accept-invite') return <Redirect to='/executions' />;
+  if (path === '/') return <Redirect to='/executions' />;
   const route = findRoute(PRIVATE, path);
   return (
     <Layout>
       {/* Keyed by path: moving from one run to another starts the page afresh (its log, results, socket). */}
-      {route ? <route.Page key={path} {...route.params} /> : (
-        <div class="py-16 text-center">
-          <h1 class="text-xl font-semibold">Page not found</h1>
-          <p class="mt-2 text-sm text-slate-500">Nothing lives at {path}.</p>
+      {route ? (
+        <route.Page key={path} {...route.params} />
+      ) : (
+        <div class='py-16 text-center'>
+          <h1 class='text-xl font-semibold'>Page not found</h1>
+          <p class='mt-2 text-sm text-slate-500'>Nothing lives at {path}.</p>
         </div>
       )}
     </Layout>

@@ -31,14 +31,22 @@ describe('parseAnsi', () => {
   it('drops cursor moves, erase-line and OSC hyperlinks instead of printing them', () => {
     const text = '\x1b[2K\x1b[1Gprogress \x1b]8;;https://x.test\x07link\x1b]8;;\x07 done\x1b[K';
     expect(stripAnsi(text)).toBe('progress link done');
-    expect(parseAnsi(text).segments.map((s) => s.text).join('')).toBe('progress link done');
+    expect(
+      parseAnsi(text)
+        .segments.map((s) => s.text)
+        .join(''),
+    ).toBe('progress link done');
   });
 
   it('ignores malformed and unknown parameters without throwing', () => {
     expect(applySgr(PLAIN, '38;5;999').fg).toBeNull();
     expect(applySgr(PLAIN, '38;2;300;0;0').fg).toBeNull();
     expect(applySgr(PLAIN, '12345')).toBe(PLAIN);
-    expect(parseAnsi('\x1b[').segments.map((s) => s.text).join('')).toBe('\x1b[');
+    expect(
+      parseAnsi('\x1b[')
+        .segments.map((s) => s.text)
+        .join(''),
+    ).toBe('\x1b[');
   });
 
   it('endStyle agrees with parseAnsi', () => {

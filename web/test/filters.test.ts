@@ -20,7 +20,14 @@ describe('execution filters', () => {
   });
 
   it('matches executions on every set field', () => {
-    const e = { status: 'RUNNING', source: 'external-ci', projectId: 'p1', environment: 'staging', name: 'Nightly Smoke', ciContext: { branch: 'feature/PAY-12', commitSha: 'abc123' } } as const;
+    const e = {
+      status: 'RUNNING',
+      source: 'external-ci',
+      projectId: 'p1',
+      environment: 'staging',
+      name: 'Nightly Smoke',
+      ciContext: { branch: 'feature/PAY-12', commitSha: 'abc123' },
+    } as const;
     expect(matchesFilters(e, {})).toBe(true);
     expect(matchesFilters(e, { source: 'external-ci', status: 'RUNNING' })).toBe(true);
     expect(matchesFilters(e, { source: 'agnox-hosted' })).toBe(false);

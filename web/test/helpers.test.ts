@@ -25,7 +25,10 @@ describe('per-test results', () => {
 
 describe('KEY=value text', () => {
   it('parses lines, skips blanks and comments, reports bad lines by number', () => {
-    expect(parseKeyValues('A=1\n\n# note\nB = two=2\nbroken\n=x')).toEqual({ map: { A: '1', B: 'two=2' }, errors: ['Line 5: expected KEY=value', 'Line 6: expected KEY=value'] });
+    expect(parseKeyValues('A=1\n\n# note\nB = two=2\nbroken\n=x')).toEqual({
+      map: { A: '1', B: 'two=2' },
+      errors: ['Line 5: expected KEY=value', 'Line 6: expected KEY=value'],
+    });
     expect(formatKeyValues({ A: '1', B: 'x' })).toBe('A=1\nB=x');
     expect(parseKeyValues(formatKeyValues({ X: 'a=b' })).map).toEqual({ X: 'a=b' });
   });

@@ -3,9 +3,27 @@ import { initialList, listReducer, type ListState } from '../src/lib/live-list';
 import type { ExecutionSummary } from '../src/lib/types';
 
 const exec = (taskId: string, createdAt: number, over: Partial<ExecutionSummary> = {}): ExecutionSummary => ({
-  taskId, organizationId: 'o', projectId: 'p1', status: 'PENDING', source: 'agnox-hosted', trigger: 'manual', environment: 'staging',
-  image: 'img', reason: null, createdAt, startedAt: null, finishedAt: null, totalTests: 0, passed: 0, failed: 0, skipped: 0, flaky: 0,
-  durationMs: null, ciContext: null, name: null, ...over,
+  taskId,
+  organizationId: 'o',
+  projectId: 'p1',
+  status: 'PENDING',
+  source: 'agnox-hosted',
+  trigger: 'manual',
+  environment: 'staging',
+  image: 'img',
+  reason: null,
+  createdAt,
+  startedAt: null,
+  finishedAt: null,
+  totalTests: 0,
+  passed: 0,
+  failed: 0,
+  skipped: 0,
+  flaky: 0,
+  durationMs: null,
+  ciContext: null,
+  name: null,
+  ...over,
 });
 const ids = (s: ListState) => s.items.map((x) => x.taskId);
 const updated = (execution: ExecutionSummary) => ({ type: 'hub', message: { type: 'execution-updated', execution } }) as const;

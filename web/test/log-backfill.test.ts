@@ -43,7 +43,13 @@ describe('logBackfiller', () => {
     const empty = store(0, 10);
     await logBackfiller(b, empty.fetchPage, () => {})();
     expect(empty.asked).toEqual([0]);
-    await expect(logBackfiller(b, () => Promise.reject(new Error('offline')), () => {})()).resolves.toBeUndefined();
+    await expect(
+      logBackfiller(
+        b,
+        () => Promise.reject(new Error('offline')),
+        () => {},
+      )(),
+    ).resolves.toBeUndefined();
   });
 
   it('reads at most MAX_PAGES pages', async () => {

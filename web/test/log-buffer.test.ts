@@ -77,25 +77,27 @@ describe('LogBuffer', () => {
   });
 
   it('ends with the same lines whatever the delivery order, duplication or chunking', () => {
-    fc.assert(fc.property(
-      fc.array(fc.stringMatching(/^[a-z \x1b[0-9;m\n\r]{0,12}$/), { minLength: 1, maxLength: 30 }),
-      fc.array(fc.nat(), { maxLength: 60 }),
-      (datas, noise) => {
-        const chunks = datas.map((d, i) => chunk(i + 1, d));
-        const reference = new LogBuffer();
-        reference.push(chunks);
-        // Deliver in a shuffled order with repeats, in several batches.
-        const delivery = [...chunks, ...noise.map((n) => chunks[n % chunks.length]!)];
-        for (let i = delivery.length - 1; i > 0; i--) {
-          const j = (noise[i % Math.max(1, noise.length)] ?? i) % (i + 1);
-          [delivery[i], delivery[j]] = [delivery[j]!, delivery[i]!];
-        }
-        const b = new LogBuffer();
-        for (let i = 0; i < delivery.length; i += 3) b.push(delivery.slice(i, i + 3));
-        expect(b.lastSeq).toBe(chunks.length);
-        expect(texts(b)).toEqual(texts(reference));
-        expect(b.plainText()).toBe(reference.plainText());
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z \x1b[0-9;m\n\r]{0,12}$/), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 60 }),
+        (datas, noise) => {
+          const chunks = datas.map((d, i) => chunk(i + 1, d));
+          const reference = new LogBuffer();
+          reference.push(chunks);
+          // Deliver in a shuffled order with repeats, in several batches.
+          const delivery = [...chunks, ...noise.map((n) => chunks[n % chunks.length]!)];
+          for (let i = delivery.length - 1; i > 0; i--) {
+            const j = (noise[i % Math.max(1, noise.length)] ?? i) % (i + 1);
+            [delivery[i], delivery[j]] = [delivery[j]!, delivery[i]!];
+          }
+          const b = new LogBuffer();
+          for (let i = 0; i < delivery.length; i += 3) b.push(delivery.slice(i, i + 3));
+          expect(b.lastSeq).toBe(chunks.length);
+          expect(texts(b)).toEqual(texts(reference));
+          expect(b.plainText()).toBe(reference.plainText());
+        },
+      ),
+    );
   });
 });

@@ -105,7 +105,11 @@ const MAX_ARTIFACT_PATH_BYTES = 900;
 
 /** Upload of one report file: PUT /api/agent/jobs/:taskId/artifacts?path=<relative path> with the raw bytes. */
 export const ArtifactPathQuery = z.object({
-  path: z.string().min(1).max(500).refine((p) => !p.split('/').some((s) => s === '..' || s === '') && !p.startsWith('/'), 'must be a relative path without ".."')
+  path: z
+    .string()
+    .min(1)
+    .max(500)
+    .refine((p) => !p.split('/').some((s) => s === '..' || s === '') && !p.startsWith('/'), 'must be a relative path without ".."')
     // R2 keys hold at most 1024 bytes, and the key is `<org>/<taskId>/<path>`.
     .refine((p) => new TextEncoder().encode(p).length <= MAX_ARTIFACT_PATH_BYTES, `must be at most ${MAX_ARTIFACT_PATH_BYTES} bytes (UTF-8)`),
 });

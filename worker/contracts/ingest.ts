@@ -22,12 +22,17 @@ export const CiContext = z.object({
 export type CiContext = z.infer<typeof CiContext>;
 
 /** additive: which shard of a sharded run (`--shard current/total`). */
-export const Shard = z.object({ current: z.number().int().min(1).max(1000), total: z.number().int().min(1).max(1000) })
+export const Shard = z
+  .object({ current: z.number().int().min(1).max(1000), total: z.number().int().min(1).max(1000) })
   .refine((s) => s.current <= s.total, 'shard.current must be ≤ shard.total');
 export type Shard = z.infer<typeof Shard>;
 
 /** A run key: every setup with the same key (same org and project) joins the same execution. */
-export const RunId = z.string().min(1).max(200).regex(/^[\w.:/@#+-]+$/, 'letters, digits and . : / @ # + - _ only');
+export const RunId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\w.:/@#+-]+$/, 'letters, digits and . : / @ # + - _ only');
 
 export const SetupBody = z.object({
   projectId: z.string().min(1).max(100),
@@ -84,7 +89,11 @@ export const TestEndEvent = z.object({
   type: z.literal('test-end'),
   testId: TestId,
   status: z.enum(['passed', 'failed', 'skipped', 'timedOut', 'interrupted']),
-  duration: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+  duration: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3600 * 1000),
   error: z.string().max(20_000).optional(),
   timestamp: Timestamp,
   seq: Seq,
@@ -135,7 +144,11 @@ export const TeardownBody = z.object({
     passed: Count,
     failed: Count,
     skipped: Count,
-    duration: z.number().int().nonnegative().max(30 * 24 * 3600 * 1000),
+    duration: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(30 * 24 * 3600 * 1000),
     /** additive: failed then passed on retry (not counted in passed or failed). */
     flaky: Count.optional(),
     /** additive: the failed tests whose last attempt timed out (a subset of failed). */

@@ -16,7 +16,16 @@ export const Fingerprint = z.string().regex(/^[0-9a-f]{8,64}$/, 'a fingerprint i
 
 export type DayPoint = { day: string; runs: number; passed: number; failed: number; passRate: number | null; p50Ms: number | null; p95Ms: number | null };
 
-export type TestStat = { testKey: string; title: string; file: string | null; runs: number; failures: number; avgMs: number; maxMs: number; lastFailedAt: number | null };
+export type TestStat = {
+  testKey: string;
+  title: string;
+  file: string | null;
+  runs: number;
+  failures: number;
+  avgMs: number;
+  maxMs: number;
+  lastFailedAt: number | null;
+};
 
 export type FingerprintHistory = {
   fingerprint: string;

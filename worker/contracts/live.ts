@@ -15,9 +15,24 @@ export type RoomMessage =
   | { type: 'truncated'; atSeq: number };
 
 export type ExecutionSummary = {
-  taskId: string; organizationId: string; projectId: string; status: ExecutionStatus; source: string; trigger: string;
-  environment: string | null; image: string; reason: string | null; createdAt: number; startedAt: number | null; finishedAt: number | null;
-  totalTests: number; passed: number; failed: number; skipped: number; flaky: number; durationMs: number | null;
+  taskId: string;
+  organizationId: string;
+  projectId: string;
+  status: ExecutionStatus;
+  source: string;
+  trigger: string;
+  environment: string | null;
+  image: string;
+  reason: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  totalTests: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  flaky: number;
+  durationMs: number | null;
   ciContext: Record<string, unknown> | null;
   /** The run's own name (the reporter's runName); null for runs without one, such as those queued here. */
   name: string | null;

@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 export const MAX_QUARANTINE_DAYS = 180;
 
-const ExpiresAt = z.number().int().positive()
+const ExpiresAt = z
+  .number()
+  .int()
+  .positive()
   .refine((t) => t > Date.now(), 'expiresAt must be in the future')
   .refine((t) => t <= Date.now() + MAX_QUARANTINE_DAYS * 86_400_000, `expiresAt may be at most ${MAX_QUARANTINE_DAYS} days ahead`);
 
@@ -19,16 +22,21 @@ export const QuarantineCreateBody = z.object({
 });
 export type QuarantineCreateBody = z.infer<typeof QuarantineCreateBody>;
 
-export const QuarantineUpdateBody = z.object({
-  owner: z.string().trim().min(1).max(200).optional(),
-  reason: z.string().trim().min(1).max(2000).optional(),
-  expiresAt: ExpiresAt.optional(),
-}).refine((b) => Object.keys(b).length > 0, 'Nothing to update');
+export const QuarantineUpdateBody = z
+  .object({
+    owner: z.string().trim().min(1).max(200).optional(),
+    reason: z.string().trim().min(1).max(2000).optional(),
+    expiresAt: ExpiresAt.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'Nothing to update');
 
 export const QuarantineListQuery = z.object({
   projectId: z.string().min(1).max(100).optional(),
   /** Include expired quarantines (the dashboard's history); default: only those in force. */
-  includeExpired: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
+  includeExpired: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
 });
 
 /** What the agent and the reporter fetch at the start of a run. */

@@ -28,14 +28,18 @@ export const TestResult = z.object({
   file: z.string().max(1000).optional(),
   suite: z.string().max(2000).optional(),
   status: TestStatus,
-  durationMs: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).default(0),
+  durationMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3600 * 1000)
+    .default(0),
   retry: z.number().int().min(0).max(100).default(0),
   error: TestError.optional(),
   attachments: z.array(Attachment).max(50).optional(),
   startedAt: z.number().int().nonnegative().optional(),
 });
 export type TestResult = z.infer<typeof TestResult>;
-
 
 /** A numbered piece of a run's log. `seq` starts at 1 and has no gaps; a resent seq is ignored. */
 export const LogChunk = z.object({

@@ -11,13 +11,21 @@ export const RunRequestBody = z.object({
   image: DockerImage.optional(),
   command: z.string().min(1).max(2000).optional(),
   tests: z.array(z.string().min(1).max(500)).max(500).optional(),
-  baseUrl: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .optional(),
   envVars: VariableMap.optional(),
   labels: LabelMap.optional(),
   /** `org` (default): the org's own agents; `hosted`: the platform's fleet. */
   queue: z.enum(['org', 'hosted']).default('org'),
   pullPolicy: PullPolicy.optional(),
-  timeoutSeconds: z.number().int().min(10).max(24 * 3600).optional(),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3600)
+    .optional(),
 });
 export type RunRequestBody = z.input<typeof RunRequestBody>;
 
@@ -29,12 +37,19 @@ const StatusName = RunStatus;
 
 export const ExecutionListQuery = z.object({
   /** One status or several, comma-separated. */
-  status: z.string().max(200).optional().transform((s, ctx) => {
-    if (!s) return undefined;
-    const parsed = z.array(StatusName).safeParse(s.split(',').map((x) => x.trim().toUpperCase()));
-    if (!parsed.success) { ctx.addIssue({ code: 'custom', message: `status must be among ${StatusName.options.join(', ')}` }); return z.NEVER; }
-    return parsed.data;
-  }),
+  status: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      const parsed = z.array(StatusName).safeParse(s.split(',').map((x) => x.trim().toUpperCase()));
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: `status must be among ${StatusName.options.join(', ')}` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
   source: z.enum(['agnox-hosted', 'external-ci']).optional(),
   projectId: z.string().max(100).optional(),
   environment: z.string().max(40).optional(),

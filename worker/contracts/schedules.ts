@@ -45,7 +45,10 @@ const scheduleFields = {
   image: DockerImage.nullable(),
   /** Test folder or file to run (passed to the run as its test selection). */
   folder: z.string().trim().min(1).max(500).nullable(),
-  baseUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable(),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable(),
   labels: LabelMap.nullable(),
   enabled: z.boolean(),
 };
@@ -56,23 +59,27 @@ const withValidCron = <T extends { cron?: string; timezone?: string }>(value: T,
   if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `invalid CRON expression: ${problem}` });
 };
 
-export const ScheduleCreateBody = z.object({
-  ...scheduleFields,
-  projectId: IdParam,
-  timezone: TimeZone.default('UTC'),
-  environment: scheduleFields.environment.optional(),
-  image: scheduleFields.image.optional(),
-  folder: scheduleFields.folder.optional(),
-  baseUrl: scheduleFields.baseUrl.optional(),
-  labels: scheduleFields.labels.optional(),
-  enabled: z.boolean().default(true),
-}).superRefine(withValidCron);
+export const ScheduleCreateBody = z
+  .object({
+    ...scheduleFields,
+    projectId: IdParam,
+    timezone: TimeZone.default('UTC'),
+    environment: scheduleFields.environment.optional(),
+    image: scheduleFields.image.optional(),
+    folder: scheduleFields.folder.optional(),
+    baseUrl: scheduleFields.baseUrl.optional(),
+    labels: scheduleFields.labels.optional(),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine(withValidCron);
 
 /** Any subset of the fields; null clears an optional one. Changing cron or timezone re-checks the pair. */
 export const ScheduleUpdateBody = z.object(scheduleFields).partial().superRefine(withValidCron);
 
-export const NextRunsQuery = z.object({
-  cron: CronExpression,
-  timezone: TimeZone.default('UTC'),
-  count: z.coerce.number().int().min(1).max(20).default(5),
-}).superRefine(withValidCron);
+export const NextRunsQuery = z
+  .object({
+    cron: CronExpression,
+    timezone: TimeZone.default('UTC'),
+    count: z.coerce.number().int().min(1).max(20).default(5),
+  })
+  .superRefine(withValidCron);

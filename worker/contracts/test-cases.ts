@@ -8,7 +8,12 @@ export const TestStep = z.object({
 });
 export const Priority = z.enum(['low', 'medium', 'high', 'critical']);
 export const CaseType = z.enum(['manual', 'automated']);
-const Tag = z.string().trim().min(1).max(50).regex(/^[^,]+$/, 'tags cannot contain commas');
+const Tag = z
+  .string()
+  .trim()
+  .min(1)
+  .max(50)
+  .regex(/^[^,]+$/, 'tags cannot contain commas');
 
 const caseFields = {
   title: z.string().trim().min(1).max(300),
@@ -17,7 +22,10 @@ const caseFields = {
   preconditions: z.string().max(10_000).nullable(),
   steps: z.array(TestStep).max(200),
   priority: Priority,
-  tags: z.array(Tag).max(30).transform((t) => [...new Set(t)]),
+  tags: z
+    .array(Tag)
+    .max(30)
+    .transform((t) => [...new Set(t)]),
   type: CaseType,
   /** Automated cases: the test a cycle's run selects (file, folder or test id). */
   automatedTest: z.string().trim().min(1).max(500).nullable(),
@@ -57,6 +65,9 @@ export const GenerateStepsBody = z.object({
 
 /** What Gemini must answer (checked before the user sees it). */
 export const GeneratedSteps = z.object({
-  steps: z.array(z.object({ action: z.string().trim().min(1).max(2000), expected: z.string().trim().min(1).max(2000) })).min(1).max(30),
+  steps: z
+    .array(z.object({ action: z.string().trim().min(1).max(2000), expected: z.string().trim().min(1).max(2000) }))
+    .min(1)
+    .max(30),
   preconditions: z.string().max(2000).optional(),
 });

@@ -4,7 +4,8 @@
 import { ApiError } from './errors';
 
 /** Messages of D1 errors that Cloudflare documents as transient, and SQLite's busy/locked. */
-const TRANSIENT = /database is locked|SQLITE_BUSY|SQLITE_LOCKED|D1 DB is overloaded|Network connection lost|storage caused object to be reset|object to be reset|transient issue|storage operation exceeded timeout|D1_ERROR.*timed? ?out/i;
+const TRANSIENT =
+  /database is locked|SQLITE_BUSY|SQLITE_LOCKED|D1 DB is overloaded|Network connection lost|storage caused object to be reset|object to be reset|transient issue|storage operation exceeded timeout|D1_ERROR.*timed? ?out/i;
 
 /** Whether `err`, or an error in its `cause` chain (drizzle wraps D1's errors, its own message being the SQL), matches `pattern`. */
 function causedBy(err: unknown, pattern: RegExp): boolean {

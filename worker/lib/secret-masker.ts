@@ -39,11 +39,16 @@ export function encodedForms(s: string): string[] {
   const json = JSON.stringify(s).slice(1, -1);
   const forms = [
     s,
-    b64, b64.replace(/=+$/, ''),
+    b64,
+    b64.replace(/=+$/, ''),
     b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), // base64url (JWTs, URL-safe tokens)
-    uri, lowerHexEscapes(uri), uri.replace(/%20/g, '+'),
+    uri,
+    lowerHexEscapes(uri),
+    uri.replace(/%20/g, '+'),
     new URLSearchParams([['', s]]).toString().slice(1), // application/x-www-form-urlencoded (encodes !'()~ too)
-    json, asciiJson(json), json.replace(/\//g, '\\/'),
+    json,
+    asciiJson(json),
+    json.replace(/\//g, '\\/'),
   ];
   return [...forms, ...forms.map(htmlEscape)];
 }
@@ -53,7 +58,10 @@ export function secretPatterns(values: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const value of values) {
     if (value.length < MIN_SECRET_LENGTH) continue;
-    const lines = value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== value);
+    const lines = value
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== value);
     for (const s of [value, ...lines]) {
       if (s.length < MIN_SECRET_LENGTH) continue;
       for (const form of encodedForms(s)) out.add(form);
@@ -91,7 +99,10 @@ export class SecretMasker {
     const m = (s: string | undefined) => (s === undefined ? undefined : this.mask(s));
     return {
       ...t,
-      testId: this.mask(t.testId), title: this.mask(t.title), file: m(t.file), suite: m(t.suite),
+      testId: this.mask(t.testId),
+      title: this.mask(t.title),
+      file: m(t.file),
+      suite: m(t.suite),
       ...(t.error ? { error: { message: this.mask(t.error.message), stack: m(t.error.stack), location: m(t.error.location) } } : {}),
       ...(t.attachments ? { attachments: t.attachments.map((a) => ({ ...a, name: this.mask(a.name) })) } : {}),
     };

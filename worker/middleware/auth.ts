@@ -46,7 +46,10 @@ export async function userCaller<E extends AppEnv>(c: Context<E>, claims: Sessio
       db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.jti)).limit(1),
       db.select({ role: users.role, organizationId: users.organizationId }).from(users).where(eq(users.id, claims.userId)).limit(1),
     ]),
-    limitOrg(c.env.ORG_API_LIMITER, claims.organizationId).then(() => null, (err: unknown) => err),
+    limitOrg(c.env.ORG_API_LIMITER, claims.organizationId).then(
+      () => null,
+      (err: unknown) => err,
+    ),
   ]);
   if (revoked.length) throw unauthorized('Token has been revoked');
   const row = user[0];
@@ -74,8 +77,11 @@ export const requireApiKey = createMiddleware<CallerEnv>(async (c, next) => {
 
 export async function findApiKey(db: Db, key: string) {
   if (key.length > 200) return undefined;
-  const [row] = await db.select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
-    .from(apiKeys).where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt))).limit(1);
+  const [row] = await db
+    .select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
+    .limit(1);
   return row;
 }
 
@@ -95,14 +101,20 @@ async function limitOrg(limiter: RateLimit, organizationId: string) {
 }
 
 /** Either a member's session or an API key: read routes that CI tools (the `agnox` CLI) also call. */
-export const requireUserOrApiKey = createMiddleware<CallerEnv>((c, next) =>
-  (c.req.header('x-api-key') ? requireApiKey : requireUser)(c, next));
+export const requireUserOrApiKey = createMiddleware<CallerEnv>((c, next) => (c.req.header('x-api-key') ? requireApiKey : requireUser)(c, next));
 
 /** A registered, enabled agent: `Authorization: Bearer <agentToken>`. */
 export const requireAgent = createMiddleware<AgentEnv>(async (c, next) => {
   const token = bearer(c.req.header('authorization'));
   if (!token) throw unauthorized('Agent token required');
-  const [agent] = token.length > 200 ? [] : await c.var.db.select().from(agents).where(eq(agents.tokenHash, await sha256Hex(token))).limit(1);
+  const [agent] =
+    token.length > 200
+      ? []
+      : await c.var.db
+          .select()
+          .from(agents)
+          .where(eq(agents.tokenHash, await sha256Hex(token)))
+          .limit(1);
   if (!agent) throw await wrongSecret(c, unauthorized('Unknown agent token; register the agent again'));
   if (agent.disabled) throw forbidden('This agent was disabled by an admin');
   c.set('agent', agent);
@@ -117,8 +129,8 @@ export function assertRole(caller: Caller, min: Role) {
 }
 
 /** Allows the caller when its role is at least `min`. Runs after requireUser / requireApiKey. */
-export const requireRole = (min: Role) => createMiddleware<CallerEnv>(async (c, next) => {
-  assertRole(c.var.caller, min);
-  await next();
-});
-
+export const requireRole = (min: Role) =>
+  createMiddleware<CallerEnv>(async (c, next) => {
+    assertRole(c.var.caller, min);
+    await next();
+  });

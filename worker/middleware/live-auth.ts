@@ -28,13 +28,20 @@ export async function authenticateLive<E extends AppEnv>(c: Context<E>, ticket: 
       const [ended] = await c.var.db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.sid)).limit(1);
       if (ended) throw unauthorized('The session this ticket came from has ended');
     }
-    const [used] = await c.var.db.insert(revokedTokens).values({ jti: claims.jti, expiresAt: claims.exp * 1000 })
-      .onConflictDoNothing().returning({ jti: revokedTokens.jti });
+    const [used] = await c.var.db
+      .insert(revokedTokens)
+      .values({ jti: claims.jti, expiresAt: claims.exp * 1000 })
+      .onConflictDoNothing()
+      .returning({ jti: revokedTokens.jti });
     if (!used) throw unauthorized('This ticket was already used; ask for a new one');
     return { organizationId: claims.organizationId, ...(claims.sid ? { userId: claims.subject, sessionId: claims.sid } : {}) };
   }
   if (sessionFromCookie(c) && !trustedOrigin(c.env, c.req.header('origin'))) {
-    throw new ApiError(403, 'ORIGIN_NOT_ALLOWED', 'A live socket opened with the session cookie must come from the dashboard (Origin not allowed); use a ticket otherwise');
+    throw new ApiError(
+      403,
+      'ORIGIN_NOT_ALLOWED',
+      'A live socket opened with the session cookie must come from the dashboard (Origin not allowed); use a ticket otherwise',
+    );
   }
   const u = await userCaller(c, await sessionClaims(c));
   if (u.kind !== 'user') throw unauthorized();

@@ -24,13 +24,21 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
-const corsOrigins = (env: Env) => (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+const corsOrigins = (env: Env) =>
+  (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
 
 /** Origins trusted with the session cookie: the control plane's own (PUBLIC_URL) and those in CORS_ORIGINS. */
 export function trustedOrigin(env: Env, origin: string | undefined): boolean {
   if (!origin) return false;
   let own: string | undefined;
-  try { own = new URL(env.PUBLIC_URL).origin; } catch { /* unset or not a URL: only CORS_ORIGINS */ }
+  try {
+    own = new URL(env.PUBLIC_URL).origin;
+  } catch {
+    /* unset or not a URL: only CORS_ORIGINS */
+  }
   return origin === own || corsOrigins(env).includes(origin);
 }
 

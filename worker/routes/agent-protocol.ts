@@ -5,7 +5,15 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import {
-  AgentLogFrame, ArtifactPathQuery, CompleteBody, HeartbeatBody, MAX_ARTIFACT_BYTES, POLL_WAIT_MS, PollBody, RegisterBody, type Job,
+  AgentLogFrame,
+  ArtifactPathQuery,
+  CompleteBody,
+  HeartbeatBody,
+  MAX_ARTIFACT_BYTES,
+  POLL_WAIT_MS,
+  PollBody,
+  RegisterBody,
+  type Job,
 } from '../contracts/agent';
 import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
 import type { AppEnv, AgentEnv } from '../env';
@@ -33,8 +41,12 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
   const agent = c.var.agent;
   const now = Date.now();
   const healthChanged = healthProblem !== undefined && healthProblem !== agent.healthProblem;
-  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs) && !healthChanged) return;
-  await c.var.db.update(agents).set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) }).where(eq(agents.id, agent.id));
+  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs) && !healthChanged)
+    return;
+  await c.var.db
+    .update(agents)
+    .set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) })
+    .where(eq(agents.id, agent.id));
 }
 
 const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);
@@ -50,16 +62,34 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const body = await readBody(c, RegisterBody);
     const db = c.var.db;
     const now = Date.now();
-    const [token] = await db.update(agentRegistrationTokens).set({ usedAt: now })
-      .where(and(eq(agentRegistrationTokens.tokenHash, await sha256Hex(body.token)), isNull(agentRegistrationTokens.usedAt), gt(agentRegistrationTokens.expiresAt, now)))
+    const [token] = await db
+      .update(agentRegistrationTokens)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(agentRegistrationTokens.tokenHash, await sha256Hex(body.token)),
+          isNull(agentRegistrationTokens.usedAt),
+          gt(agentRegistrationTokens.expiresAt, now),
+        ),
+      )
       .returning();
     if (!token) throw await wrongSecret(c, unauthorized('Registration token is invalid, expired or already used; create a new one in Agents'));
     const agentToken = `agt_${randomToken(48)}`;
     // arch and os are advertised as labels, so jobs can ask for them.
     const labels = { ...body.labels, arch: body.arch, os: body.os };
     const agent = {
-      id: newId(), organizationId: token.organizationId, queue: `org:${token.organizationId}`, name: body.name, labels, arch: body.arch, os: body.os,
-      version: body.version, concurrency: body.concurrency, tokenHash: await sha256Hex(agentToken), lastSeenAt: now, createdAt: now,
+      id: newId(),
+      organizationId: token.organizationId,
+      queue: `org:${token.organizationId}`,
+      name: body.name,
+      labels,
+      arch: body.arch,
+      os: body.os,
+      version: body.version,
+      concurrency: body.concurrency,
+      tokenHash: await sha256Hex(agentToken),
+      lastSeenAt: now,
+      createdAt: now,
     };
     await db.batch([
       db.insert(agents).values(agent),
@@ -72,18 +102,27 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const body = await readBody(c, PollBody);
     const agent = c.var.agent;
     await markSeen(c, body.running?.length ?? 0, body.healthProblem ?? null);
-    const leased = await dispatcher(c).poll({ agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels }, body.capacity, body.waitMs ?? POLL_WAIT_MS, body.running);
+    const leased = await dispatcher(c).poll(
+      { agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels },
+      body.capacity,
+      body.waitMs ?? POLL_WAIT_MS,
+      body.running,
+    );
     if (!leased) return c.body(null, 204);
 
     const db = c.var.db;
     // The secrets read and the RUNNING bookkeeping are independent: in parallel, the agent is waiting.
     const [[settings]] = await Promise.all([
       leased.environment
-        ? db.select({ secretVariables: projectRunSettings.secretVariables }).from(projectRunSettings)
-          .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment))).limit(1)
+        ? db
+            .select({ secretVariables: projectRunSettings.secretVariables })
+            .from(projectRunSettings)
+            .where(and(eq(projectRunSettings.projectId, leased.projectId), eq(projectRunSettings.environment, leased.environment)))
+            .limit(1)
         : Promise.resolve([]),
       changeStatus(c.env, leased.taskId, 'RUNNING', {
-        from: ['PENDING'], patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
+        from: ['PENDING'],
+        patch: { agentId: agent.id, attempt: leased.attempt, reason: null },
         note: `picked up by agent "${agent.name}" (${agent.arch ?? '?'}, attempt ${leased.attempt})`,
       }),
     ]);
@@ -112,19 +151,25 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     if (refused) throw roomRefused(refused);
     return ok(c, { upTo });
   })
-  .put('/jobs/:taskId/artifacts', bodyLimit({
-    maxSize: MAX_ARTIFACT_BYTES,
-    onError: () => { throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `An artifact may be at most ${MAX_ARTIFACT_BYTES / 1024 / 1024} MB`); },
-  }), async (c) => {
-    const { path } = readQuery(c, ArtifactPathQuery);
-    const taskId = c.req.param('taskId');
-    await leasedAttempt(c, taskId);
-    const key = `${c.var.agent.organizationId}/${taskId}/${path}`;
-    const object = await c.env.ARTIFACTS.put(key, await c.req.arrayBuffer(), {
-      httpMetadata: { contentType: c.req.header('content-type') ?? 'application/octet-stream' },
-    });
-    return ok(c, { key: path, size: object?.size ?? 0 }, 201);
-  })
+  .put(
+    '/jobs/:taskId/artifacts',
+    bodyLimit({
+      maxSize: MAX_ARTIFACT_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `An artifact may be at most ${MAX_ARTIFACT_BYTES / 1024 / 1024} MB`);
+      },
+    }),
+    async (c) => {
+      const { path } = readQuery(c, ArtifactPathQuery);
+      const taskId = c.req.param('taskId');
+      await leasedAttempt(c, taskId);
+      const key = `${c.var.agent.organizationId}/${taskId}/${path}`;
+      const object = await c.env.ARTIFACTS.put(key, await c.req.arrayBuffer(), {
+        httpMetadata: { contentType: c.req.header('content-type') ?? 'application/octet-stream' },
+      });
+      return ok(c, { key: path, size: object?.size ?? 0 }, 201);
+    },
+  )
   .post('/jobs/:taskId/complete', async (c) => {
     const body = await readBody(c, CompleteBody);
     const taskId = c.req.param('taskId');
@@ -138,8 +183,11 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const room = roomOf(c.env, taskId);
     if (attempt === null) {
       // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
-      const [row] = await db.select({ status: executions.status, agentId: executions.agentId, attempt: executions.attempt, reason: executions.reason })
-        .from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, agent.organizationId))).limit(1);
+      const [row] = await db
+        .select({ status: executions.status, agentId: executions.agentId, attempt: executions.attempt, reason: executions.reason })
+        .from(executions)
+        .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, agent.organizationId)))
+        .limit(1);
       if (!row || row.agentId !== agent.id || !(isFinal(row.status) || row.status === 'ANALYZING') || row.reason === 'agent_lost') throw leaseNotHeld();
       const { upTo } = await room.apply({ attempt: row.attempt });
       return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
@@ -161,11 +209,15 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     ] as unknown as Parameters<typeof db.batch>[0]);
     const row = await endRun(c.env, taskId, body.status, {
       from: ['RUNNING', 'PENDING'],
-      patch: { exitCode: body.exitCode, reason: body.reason ?? (body.status === 'PASSED' || body.status === 'FAILED' ? 'exit' : null), durationMs: body.durationMs ?? null, ...summary },
+      patch: {
+        exitCode: body.exitCode,
+        reason: body.reason ?? (body.status === 'PASSED' || body.status === 'FAILED' ? 'exit' : null),
+        durationMs: body.durationMs ?? null,
+        ...summary,
+      },
       note: notes.join('; '),
     });
     await markSeen(c);
     await dispatcher(c).complete(agent.id, taskId);
     return ok(c, { taskId, status: row?.status ?? body.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
   });
-

@@ -15,8 +15,17 @@ import { auditRow } from '../services/audit';
 export const ONLINE_WINDOW_MS = POLL_WAIT_MS + LEASE_TTL_MS;
 
 const publicAgent = (a: typeof agents.$inferSelect, now = Date.now()) => ({
-  id: a.id, name: a.name, labels: a.labels, arch: a.arch, os: a.os, version: a.version, concurrency: a.concurrency,
-  disabled: a.disabled, runningJobs: a.runningJobs, lastSeenAt: a.lastSeenAt, createdAt: a.createdAt,
+  id: a.id,
+  name: a.name,
+  labels: a.labels,
+  arch: a.arch,
+  os: a.os,
+  version: a.version,
+  concurrency: a.concurrency,
+  disabled: a.disabled,
+  runningJobs: a.runningJobs,
+  lastSeenAt: a.lastSeenAt,
+  createdAt: a.createdAt,
   online: !a.disabled && a.lastSeenAt !== null && now - a.lastSeenAt < ONLINE_WINDOW_MS,
   /** False while the agent says it cannot run jobs (healthProblem says why, e.g. Docker unreachable). */
   healthy: a.healthProblem === null,
@@ -27,36 +36,56 @@ export const agentAdminRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get('/', async (c) => {
     const rows = await c.var.db.select().from(agents).where(eq(agents.organizationId, c.var.caller.organizationId)).orderBy(desc(agents.createdAt)).limit(500);
-    return ok(c, rows.map((r) => publicAgent(r)));
+    return ok(
+      c,
+      rows.map((r) => publicAgent(r)),
+    );
   })
   .post('/registration-tokens', requireRole('admin'), async (c) => {
-    const { expiresInMinutes } = await readBody(c, RegistrationTokenBody.optional().transform((b) => b ?? RegistrationTokenBody.parse({})));
+    const { expiresInMinutes } = await readBody(
+      c,
+      RegistrationTokenBody.optional().transform((b) => b ?? RegistrationTokenBody.parse({})),
+    );
     const token = `agr_${randomToken(40)}`;
     const row = {
-      id: newId(), organizationId: c.var.caller.organizationId, tokenHash: await sha256Hex(token),
-      createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api', expiresAt: Date.now() + expiresInMinutes * 60_000, createdAt: Date.now(),
+      id: newId(),
+      organizationId: c.var.caller.organizationId,
+      tokenHash: await sha256Hex(token),
+      createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api',
+      expiresAt: Date.now() + expiresInMinutes * 60_000,
+      createdAt: Date.now(),
     };
     const db = c.var.db;
     await db.batch([db.insert(agentRegistrationTokens).values(row), auditRow(c, 'agent.registration_token_created', 'agent_registration_token', row.id)]);
     const url = c.env.PUBLIC_URL.replace(/\/$/, '');
-    return ok(c, {
-      token, expiresAt: row.expiresAt,
-      // The token stays out of both commands' argv (seen in `ps`): the installer asks for it, the agent reads it from its environment.
-      installCommand: `curl -fsSL ${url}/install-agent.sh | sudo AGNOX_URL=${url} bash`,
-      runCommand: `AGNOX_TOKEN=${token} npx @agnox/agent --url ${url}`,
-    }, 201);
+    return ok(
+      c,
+      {
+        token,
+        expiresAt: row.expiresAt,
+        // The token stays out of both commands' argv (seen in `ps`): the installer asks for it, the agent reads it from its environment.
+        installCommand: `curl -fsSL ${url}/install-agent.sh | sudo AGNOX_URL=${url} bash`,
+        runCommand: `AGNOX_TOKEN=${token} npx @agnox/agent --url ${url}`,
+      },
+      201,
+    );
   })
   .patch('/:id', requireRole('admin'), async (c) => {
     const { disabled } = await readBody(c, AgentUpdateBody);
-    const [row] = await c.var.db.update(agents).set({ disabled })
-      .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId))).returning();
+    const [row] = await c.var.db
+      .update(agents)
+      .set({ disabled })
+      .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId)))
+      .returning();
     if (!row) throw notFound('Agent');
     await auditRow(c, disabled ? 'agent.disabled' : 'agent.enabled', 'agent', row.id);
     return ok(c, publicAgent(row));
   })
   .delete('/:id', requireRole('admin'), async (c) => {
-    const [row] = await c.var.db.delete(agents)
-      .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId))).returning({ id: agents.id });
+    const [row] = await c.var.db
+      .delete(agents)
+      .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId)))
+      .returning({ id: agents.id });
     if (!row) throw notFound('Agent');
     await auditRow(c, 'agent.removed', 'agent', row.id);
     return ok(c, { removed: row.id });

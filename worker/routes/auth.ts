@@ -28,13 +28,29 @@ export const authRoutes = new Hono<AppEnv>()
     if (existing) throw conflict('EMAIL_TAKEN', 'An account with this email already exists');
     const now = Date.now();
     const org = {
-      id: newId(), name: body.organizationName, slug: `${slugify(body.organizationName)}-${newId().slice(0, 6)}`,
-      plan: 'free', limits: FREE_PLAN_LIMITS, aiAnalysisEnabled: true, slackWebhookUrl: null,
-      stripeCustomerId: null, stripeSubscriptionId: null, lastAnalysisAt: null, createdAt: now, updatedAt: now,
+      id: newId(),
+      name: body.organizationName,
+      slug: `${slugify(body.organizationName)}-${newId().slice(0, 6)}`,
+      plan: 'free',
+      limits: FREE_PLAN_LIMITS,
+      aiAnalysisEnabled: true,
+      slackWebhookUrl: null,
+      stripeCustomerId: null,
+      stripeSubscriptionId: null,
+      lastAnalysisAt: null,
+      createdAt: now,
+      updatedAt: now,
     };
     const user = {
-      id: newId(), organizationId: org.id, email: body.email, name: body.name, role: 'admin' as const,
-      passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
+      id: newId(),
+      organizationId: org.id,
+      email: body.email,
+      name: body.name,
+      role: 'admin' as const,
+      passwordHash: await hashPassword(body.password),
+      lastLoginAt: now,
+      createdAt: now,
+      updatedAt: now,
     };
     try {
       await db.batch([db.insert(organizations).values(org), db.insert(users).values(user)]);
@@ -77,7 +93,10 @@ export const authRoutes = new Hono<AppEnv>()
   .post('/logout', requireUser, async (c) => {
     const caller = c.var.caller;
     if (caller.kind !== 'user') throw unauthorized();
-    await c.var.db.insert(revokedTokens).values({ jti: caller.jti, expiresAt: caller.exp * 1000 }).onConflictDoNothing();
+    await c.var.db
+      .insert(revokedTokens)
+      .values({ jti: caller.jti, expiresAt: caller.exp * 1000 })
+      .onConflictDoNothing();
     await closeLiveSockets(c.env, caller.organizationId, { sessionId: caller.jti }, 'logged out');
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true });
     return ok(c, { loggedOut: true });

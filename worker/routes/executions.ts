@@ -19,8 +19,6 @@ import { createRun, readRunInputs } from '../runs/create';
 import { findExecution, projectFilterExists } from '../services/lookups';
 import { requireWebSocket } from '../middleware/security';
 
-
-
 const encodeCursor = (row: { createdAt: number; taskId: string }) => btoa(`${row.createdAt}:${row.taskId}`);
 function decodeCursor(cursor: string): { createdAt: number; taskId: string } {
   try {
@@ -34,9 +32,17 @@ function decodeCursor(cursor: string): { createdAt: number; taskId: string } {
 }
 
 export const storedTestResult = (r: typeof testResults.$inferSelect): TestResult => ({
-  testId: r.testId, title: r.title, status: r.status, durationMs: r.durationMs, retry: r.retry,
-  ...(r.file ? { file: r.file } : {}), ...(r.suite ? { suite: r.suite } : {}), ...(r.startedAt ? { startedAt: r.startedAt } : {}),
-  ...(r.errorMessage ? { error: { message: r.errorMessage, ...(r.errorStack ? { stack: r.errorStack } : {}), ...(r.errorLocation ? { location: r.errorLocation } : {}) } } : {}),
+  testId: r.testId,
+  title: r.title,
+  status: r.status,
+  durationMs: r.durationMs,
+  retry: r.retry,
+  ...(r.file ? { file: r.file } : {}),
+  ...(r.suite ? { suite: r.suite } : {}),
+  ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+  ...(r.errorMessage
+    ? { error: { message: r.errorMessage, ...(r.errorStack ? { stack: r.errorStack } : {}), ...(r.errorLocation ? { location: r.errorLocation } : {}) } }
+    : {}),
   ...(r.attachments?.length ? { attachments: r.attachments } : {}),
 });
 
@@ -49,7 +55,9 @@ export const runRequestRoutes = new Hono<AppEnv>()
     const claims = await sessionClaims(c);
     const body = readBody(c, RunRequestBody);
     const [caller, parsed, inputs] = await Promise.allSettled([
-      userCaller(c, claims), body, body.then((b) => readRunInputs(c.var.db, claims.organizationId, b)),
+      userCaller(c, claims),
+      body,
+      body.then((b) => readRunInputs(c.var.db, claims.organizationId, b)),
     ]);
     if (caller.status === 'rejected') throw caller.reason;
     assertRole(caller.value, 'developer');
@@ -85,7 +93,12 @@ export const executionRoutes = new Hono<AppEnv>()
       filters.push(or(lt(executions.createdAt, cur.createdAt), and(eq(executions.createdAt, cur.createdAt), lt(executions.taskId, cur.taskId)))!);
     }
     const [rows] = await Promise.all([
-      c.var.db.select().from(executions).where(and(...filters)).orderBy(desc(executions.createdAt), desc(executions.taskId)).limit(q.limit + 1),
+      c.var.db
+        .select()
+        .from(executions)
+        .where(and(...filters))
+        .orderBy(desc(executions.createdAt), desc(executions.taskId))
+        .limit(q.limit + 1),
       projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
     ]);
     const page = rows.slice(0, q.limit);
@@ -103,17 +116,30 @@ export const executionRoutes = new Hono<AppEnv>()
   })
   .get('/:taskId/tests', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
-    const stored = await c.var.db.select().from(testResults).where(eq(testResults.taskId, row.taskId)).orderBy(testResults.createdAt, testResults.testId, testResults.retry);
+    const stored = await c.var.db
+      .select()
+      .from(testResults)
+      .where(eq(testResults.taskId, row.taskId))
+      .orderBy(testResults.createdAt, testResults.testId, testResults.retry);
     return ok(c, stored.length ? stored.map(storedTestResult) : await roomOf(c.env, row.taskId).readTests());
   })
   .get('/:taskId/artifacts', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
     const prefix = `${row.organizationId}/${row.taskId}/`;
     const listed = await c.env.ARTIFACTS.list({ prefix, limit: 1000, include: ['httpMetadata'] });
-    return ok(c, listed.objects.map((o) => {
-      const path = o.key.slice(prefix.length);
-      return { path, size: o.size, contentType: o.httpMetadata?.contentType ?? 'application/octet-stream', uploadedAt: o.uploaded.getTime(), url: `/reports/${row.taskId}/${path}` };
-    }));
+    return ok(
+      c,
+      listed.objects.map((o) => {
+        const path = o.key.slice(prefix.length);
+        return {
+          path,
+          size: o.size,
+          contentType: o.httpMetadata?.contentType ?? 'application/octet-stream',
+          uploadedAt: o.uploaded.getTime(),
+          url: `/reports/${row.taskId}/${path}`,
+        };
+      }),
+    );
   })
   .post('/:taskId/cancel', requireRole('developer'), async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
@@ -121,15 +147,29 @@ export const executionRoutes = new Hono<AppEnv>()
   })
   .post('/bulk', requireRole('developer'), async (c) => {
     const body = await readBody(c, BulkBody);
-    const rows = (await Promise.all(chunks([...new Set(body.taskIds)]).map((ids) => c.var.db.select().from(executions)
-      .where(and(eq(executions.organizationId, c.var.caller.organizationId), inArray(executions.taskId, ids)))))).flat();
+    const rows = (
+      await Promise.all(
+        chunks([...new Set(body.taskIds)]).map((ids) =>
+          c.var.db
+            .select()
+            .from(executions)
+            .where(and(eq(executions.organizationId, c.var.caller.organizationId), inArray(executions.taskId, ids))),
+        ),
+      )
+    ).flat();
     const found = new Map(rows.map((r) => [r.taskId, r]));
     const missing = body.taskIds.filter((id) => !found.has(id)).map((taskId) => ({ taskId, ok: false, code: 'NOT_FOUND' }));
-    const results = body.action === 'cancel'
-      ? await Promise.all(rows.map(async (r) => {
-        try { return { taskId: r.taskId, ok: true, ...(await cancelRun(c.env, r)) }; }
-        catch (err) { return { taskId: r.taskId, ok: false, code: err instanceof ApiError ? err.code : 'INTERNAL' }; }
-      }))
-      : await deleteRuns(c.env, c.var.db, rows);
+    const results =
+      body.action === 'cancel'
+        ? await Promise.all(
+            rows.map(async (r) => {
+              try {
+                return { taskId: r.taskId, ok: true, ...(await cancelRun(c.env, r)) };
+              } catch (err) {
+                return { taskId: r.taskId, ok: false, code: err instanceof ApiError ? err.code : 'INTERNAL' };
+              }
+            }),
+          )
+        : await deleteRuns(c.env, c.var.db, rows);
     return ok(c, { action: body.action, results: [...results, ...missing] });
   });

@@ -19,8 +19,11 @@ export const insightRoutes = new Hono<AppEnv>()
   /** What the dashboard says about AI analysis: on, off for lack of a key, or opted out by the org. */
   .get('/ai-status', async (c) => {
     const config = geminiConfig(c.env);
-    const [org] = await c.var.db.select({ enabled: organizations.aiAnalysisEnabled }).from(organizations)
-      .where(eq(organizations.id, c.var.caller.organizationId)).limit(1);
+    const [org] = await c.var.db
+      .select({ enabled: organizations.aiAnalysisEnabled })
+      .from(organizations)
+      .where(eq(organizations.id, c.var.caller.organizationId))
+      .limit(1);
     const limits = analysisLimits(c.env);
     if (!config) return ok(c, { enabled: false, reason: 'NOT_CONFIGURED', message: 'AI analysis is off: this Agnox installation has no GEMINI_API_KEY' });
     if (!org?.enabled) return ok(c, { enabled: false, reason: 'OPTED_OUT', message: 'AI analysis is turned off for this organization (Settings)' });
@@ -49,8 +52,11 @@ export const insightRoutes = new Hono<AppEnv>()
   })
   .get('/executions/:taskId/failures', async (c) => {
     const taskId = c.req.param('taskId');
-    const [run] = await c.var.db.select({ taskId: executions.taskId, analysis: executions.analysis }).from(executions)
-      .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, c.var.caller.organizationId))).limit(1);
+    const [run] = await c.var.db
+      .select({ taskId: executions.taskId, analysis: executions.analysis })
+      .from(executions)
+      .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, c.var.caller.organizationId)))
+      .limit(1);
     if (!run) throw notFound('Execution');
     return ok(c, { taskId, analysis: run.analysis, failures: await executionFailures(c.env, c.var.caller.organizationId, taskId) });
   });

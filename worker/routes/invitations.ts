@@ -24,18 +24,40 @@ export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  * receives at most 3 a day from all organizations together.
  */
 export const INVITATION_QUOTAS: SendQuota[] = [
-  { per: 'organization', max: 20, windowMs: 60 * 60 * 1000, code: 'INVITATION_LIMIT', message: 'This organization has sent 20 invitations in the last hour; try again later' },
-  { per: 'recipient', max: 3, windowMs: 24 * 60 * 60 * 1000, code: 'INVITATION_LIMIT', message: 'This address has received 3 invitations in the last day; try again tomorrow' },
+  {
+    per: 'organization',
+    max: 20,
+    windowMs: 60 * 60 * 1000,
+    code: 'INVITATION_LIMIT',
+    message: 'This organization has sent 20 invitations in the last hour; try again later',
+  },
+  {
+    per: 'recipient',
+    max: 3,
+    windowMs: 24 * 60 * 60 * 1000,
+    code: 'INVITATION_LIMIT',
+    message: 'This address has received 3 invitations in the last day; try again tomorrow',
+  },
 ];
 
 const publicInvitation = (i: typeof invitations.$inferSelect, now = Date.now()) => ({
-  id: i.id, email: i.email, role: i.role, invitedBy: i.invitedBy, createdAt: i.createdAt, expiresAt: i.expiresAt, acceptedAt: i.acceptedAt,
+  id: i.id,
+  email: i.email,
+  role: i.role,
+  invitedBy: i.invitedBy,
+  createdAt: i.createdAt,
+  expiresAt: i.expiresAt,
+  acceptedAt: i.acceptedAt,
   status: i.status === 'pending' && i.expiresAt <= now ? 'expired' : i.status,
 });
 
 /** The pending, unexpired invitation a token belongs to; a used, revoked or expired one is refused with why. */
 async function usableInvitation(c: Context<AppEnv>, token: string) {
-  const [invite] = await c.var.db.select().from(invitations).where(eq(invitations.tokenHash, await sha256Hex(token))).limit(1);
+  const [invite] = await c.var.db
+    .select()
+    .from(invitations)
+    .where(eq(invitations.tokenHash, await sha256Hex(token)))
+    .limit(1);
   if (!invite) throw await wrongSecret(c, notFound('Invitation'));
   if (invite.status === 'accepted') throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
   if (invite.status === 'revoked') throw new ApiError(410, 'INVITATION_REVOKED', 'This invitation was revoked by an admin');
@@ -62,13 +84,23 @@ export const invitationRoutes = new Hono<AppEnv>()
 
     const now = Date.now();
     const user = {
-      id: newId(), organizationId: invite.organizationId, email: invite.email, name: body.name, role: invite.role,
-      passwordHash: await hashPassword(body.password), lastLoginAt: now, createdAt: now, updatedAt: now,
+      id: newId(),
+      organizationId: invite.organizationId,
+      email: invite.email,
+      name: body.name,
+      role: invite.role,
+      passwordHash: await hashPassword(body.password),
+      lastLoginAt: now,
+      createdAt: now,
+      updatedAt: now,
     };
     // Claim the invitation first, in one conditional statement: of parallel accepts (or an accept racing a
     // revoke) exactly one wins, and the others answer as a later accept would (410), before any account exists.
-    const [claimed] = await db.update(invitations).set({ status: 'accepted', acceptedAt: now })
-      .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending'))).returning({ id: invitations.id });
+    const [claimed] = await db
+      .update(invitations)
+      .set({ status: 'accepted', acceptedAt: now })
+      .where(and(eq(invitations.id, invite.id), eq(invitations.status, 'pending')))
+      .returning({ id: invitations.id });
     if (!claimed) {
       await usableInvitation(c, body.token); // throws 410 with the reason
       throw new ApiError(410, 'INVITATION_USED', 'This invitation has already been accepted');
@@ -89,14 +121,25 @@ export const invitationRoutes = new Hono<AppEnv>()
   })
   .use(requireUser, requireRole('admin'))
   .get('/', async (c) => {
-    const rows = await c.var.db.select().from(invitations)
-      .where(eq(invitations.organizationId, c.var.caller.organizationId)).orderBy(desc(invitations.createdAt)).limit(500);
-    return ok(c, rows.map((r) => publicInvitation(r)));
+    const rows = await c.var.db
+      .select()
+      .from(invitations)
+      .where(eq(invitations.organizationId, c.var.caller.organizationId))
+      .orderBy(desc(invitations.createdAt))
+      .limit(500);
+    return ok(
+      c,
+      rows.map((r) => publicInvitation(r)),
+    );
   })
   // The emails the org was sent (development outbox and delivery records), newest first.
   .get('/outbox', async (c) => {
-    const rows = await c.var.db.select().from(emailOutbox)
-      .where(eq(emailOutbox.organizationId, c.var.caller.organizationId)).orderBy(desc(emailOutbox.createdAt)).limit(100);
+    const rows = await c.var.db
+      .select()
+      .from(emailOutbox)
+      .where(eq(emailOutbox.organizationId, c.var.caller.organizationId))
+      .orderBy(desc(emailOutbox.createdAt))
+      .limit(100);
     return ok(c, rows);
   })
   .post('/', async (c) => {
@@ -110,8 +153,15 @@ export const invitationRoutes = new Hono<AppEnv>()
       db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1),
       db.select({ n: count() }).from(users).where(eq(users.organizationId, orgId)),
       // Pending invitations hold a seat: otherwise several could be accepted past the limit.
-      db.select({ n: count() }).from(invitations).where(and(eq(invitations.organizationId, orgId), pendingNow)),
-      db.select({ id: invitations.id }).from(invitations).where(and(eq(invitations.organizationId, orgId), eq(invitations.email, body.email), pendingNow)).limit(1),
+      db
+        .select({ n: count() })
+        .from(invitations)
+        .where(and(eq(invitations.organizationId, orgId), pendingNow)),
+      db
+        .select({ id: invitations.id })
+        .from(invitations)
+        .where(and(eq(invitations.organizationId, orgId), eq(invitations.email, body.email), pendingNow))
+        .limit(1),
     ]);
     if (member) throw conflict('EMAIL_TAKEN', 'A user with this email already exists');
     if (samePending) throw conflict('INVITATION_PENDING', 'This email already has a pending invitation; revoke it to send a new one');
@@ -120,19 +170,36 @@ export const invitationRoutes = new Hono<AppEnv>()
     }
     const token = randomToken(40);
     const row = {
-      id: newId(), organizationId: orgId, email: body.email, role: body.role, tokenHash: await sha256Hex(token),
-      status: 'pending' as const, invitedBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api', expiresAt: now + INVITATION_TTL_MS,
-      acceptedAt: null, createdAt: now,
+      id: newId(),
+      organizationId: orgId,
+      email: body.email,
+      role: body.role,
+      tokenHash: await sha256Hex(token),
+      status: 'pending' as const,
+      invitedBy: c.var.caller.kind === 'user' ? c.var.caller.userId : 'api',
+      expiresAt: now + INVITATION_TTL_MS,
+      acceptedAt: null,
+      createdAt: now,
     };
     // The token is shown once, so an admin can share the link when no email provider is configured.
     const acceptUrl = `${c.env.PUBLIC_URL.replace(/\/$/, '')}/accept-invite?token=${token}`;
-    const [inviter] = c.var.caller.kind === 'user'
-      ? await db.select({ name: users.name }).from(users).where(eq(users.id, c.var.caller.userId)).limit(1) : [];
+    const [inviter] = c.var.caller.kind === 'user' ? await db.select({ name: users.name }).from(users).where(eq(users.id, c.var.caller.userId)).limit(1) : [];
     // The email is queued (and the send quotas checked) before the invitation exists: a refused send leaves nothing.
-    const email = await queueEmail(c.env, db, invitationEmail({
-      organizationId: orgId, to: body.email, organizationName: org?.name ?? 'your team', inviterName: inviter?.name ?? 'An admin',
-      role: body.role, acceptUrl, token, expiresAt: row.expiresAt,
-    }), INVITATION_QUOTAS);
+    const email = await queueEmail(
+      c.env,
+      db,
+      invitationEmail({
+        organizationId: orgId,
+        to: body.email,
+        organizationName: org?.name ?? 'your team',
+        inviterName: inviter?.name ?? 'An admin',
+        role: body.role,
+        acceptUrl,
+        token,
+        expiresAt: row.expiresAt,
+      }),
+      INVITATION_QUOTAS,
+    );
     await db.batch([db.insert(invitations).values(row), auditRow(c, 'invitation.created', 'invitation', row.id, { email: body.email, role: body.role })]);
     const delivery = await deliverEmail(c.env, db, email);
     return ok(c, { ...publicInvitation(row), token, acceptUrl, delivery }, 201);
@@ -140,8 +207,11 @@ export const invitationRoutes = new Hono<AppEnv>()
   .delete('/:id', async (c) => {
     const db = c.var.db;
     const id = c.req.param('id');
-    const [invite] = await db.select().from(invitations)
-      .where(and(eq(invitations.id, id), eq(invitations.organizationId, c.var.caller.organizationId))).limit(1);
+    const [invite] = await db
+      .select()
+      .from(invitations)
+      .where(and(eq(invitations.id, id), eq(invitations.organizationId, c.var.caller.organizationId)))
+      .limit(1);
     if (!invite) throw notFound('Invitation');
     if (invite.status !== 'pending') throw conflict('INVITATION_NOT_PENDING', `This invitation is already ${invite.status}`);
     await db.batch([

@@ -10,10 +10,8 @@ import { imageMetrics } from '../services/insights';
 
 const ImageParam = z.string().trim().min(1).max(500);
 
-export const metricRoutes = new Hono<AppEnv>()
-  .use(requireUser)
-  .get('/:image', async (c) => {
-    const image = parse(ImageParam, c.req.param('image'), 'image');
-    const { days } = readQuery(c, InsightWindowQuery);
-    return ok(c, await imageMetrics(c.env, c.var.caller.organizationId, image, days));
-  });
+export const metricRoutes = new Hono<AppEnv>().use(requireUser).get('/:image', async (c) => {
+  const image = parse(ImageParam, c.req.param('image'), 'image');
+  const { days } = readQuery(c, InsightWindowQuery);
+  return ok(c, await imageMetrics(c.env, c.var.caller.organizationId, image, days));
+});

@@ -21,14 +21,22 @@ export const organizationRoutes = new Hono<AppEnv>()
     const body = await readBody(c, OrganizationUpdateBody);
     const db = c.var.db;
     const [[org]] = await db.batch([
-      db.update(organizations).set({ ...body, updatedAt: Date.now() }).where(eq(organizations.id, c.var.caller.organizationId)).returning(),
+      db
+        .update(organizations)
+        .set({ ...body, updatedAt: Date.now() })
+        .where(eq(organizations.id, c.var.caller.organizationId))
+        .returning(),
       auditRow(c, 'organization.updated', 'organization', c.var.caller.organizationId, { fields: Object.keys(body) }),
     ]);
     if (!org) throw notFound('Organization');
     return ok(c, publicOrganization(org, c.var.caller.role));
   })
   .get('/audit-logs', requireRole('admin'), async (c) => {
-    const rows = await c.var.db.select().from(auditLogs)
-      .where(eq(auditLogs.organizationId, c.var.caller.organizationId)).orderBy(desc(auditLogs.createdAt)).limit(200);
+    const rows = await c.var.db
+      .select()
+      .from(auditLogs)
+      .where(eq(auditLogs.organizationId, c.var.caller.organizationId))
+      .orderBy(desc(auditLogs.createdAt))
+      .limit(200);
     return ok(c, rows);
   });

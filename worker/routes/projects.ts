@@ -15,8 +15,11 @@ export const SECRET_MASK = '••••••••';
 
 /** Run settings as members see them: secret values never leave the control plane except to the agent running the job. */
 const publicSettings = (s: typeof projectRunSettings.$inferSelect) => ({
-  environment: s.environment, baseUrl: s.baseUrl, variables: s.variables,
-  secretVariables: Object.fromEntries(Object.keys(s.secretVariables).map((k) => [k, SECRET_MASK])), updatedAt: s.updatedAt,
+  environment: s.environment,
+  baseUrl: s.baseUrl,
+  variables: s.variables,
+  secretVariables: Object.fromEntries(Object.keys(s.secretVariables).map((k) => [k, SECRET_MASK])),
+  updatedAt: s.updatedAt,
 });
 
 const uniqueName = (err: unknown) => {
@@ -27,15 +30,25 @@ const uniqueName = (err: unknown) => {
 export const projectRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get('/', async (c) => {
-    const rows = await c.var.db.select().from(projects)
-      .where(eq(projects.organizationId, c.var.caller.organizationId)).orderBy(desc(projects.createdAt)).limit(500);
+    const rows = await c.var.db
+      .select()
+      .from(projects)
+      .where(eq(projects.organizationId, c.var.caller.organizationId))
+      .orderBy(desc(projects.createdAt))
+      .limit(500);
     return ok(c, rows);
   })
   .post('/', requireRole('developer'), async (c) => {
     const body = await readBody(c, ProjectCreateBody);
     const now = Date.now();
     const row = {
-      id: newId(), organizationId: c.var.caller.organizationId, command: null, testFolder: null, ...body, createdAt: now, updatedAt: now,
+      id: newId(),
+      organizationId: c.var.caller.organizationId,
+      command: null,
+      testFolder: null,
+      ...body,
+      createdAt: now,
+      updatedAt: now,
     };
     await c.var.db.insert(projects).values(row).catch(uniqueName);
     return ok(c, row, 201);
@@ -44,8 +57,12 @@ export const projectRoutes = new Hono<AppEnv>()
   .patch('/:id', requireRole('developer'), async (c) => {
     const body = await readBody(c, ProjectUpdateBody);
     const project = await findProject(c.var.db, c.var.caller.organizationId, c.req.param('id'));
-    const [row] = await c.var.db.update(projects).set({ ...body, updatedAt: Date.now() })
-      .where(eq(projects.id, project.id)).returning().catch(uniqueName);
+    const [row] = await c.var.db
+      .update(projects)
+      .set({ ...body, updatedAt: Date.now() })
+      .where(eq(projects.id, project.id))
+      .returning()
+      .catch(uniqueName);
     return ok(c, row);
   })
   .delete('/:id', requireRole('developer'), async (c) => {
@@ -63,8 +80,11 @@ export const projectRoutes = new Hono<AppEnv>()
     const body = await readBody(c, RunSettingsBody);
     const db = c.var.db;
     const project = await findProject(db, c.var.caller.organizationId, c.req.param('id'));
-    const [current] = await db.select().from(projectRunSettings)
-      .where(and(eq(projectRunSettings.projectId, project.id), eq(projectRunSettings.environment, environment))).limit(1);
+    const [current] = await db
+      .select()
+      .from(projectRunSettings)
+      .where(and(eq(projectRunSettings.projectId, project.id), eq(projectRunSettings.environment, environment)))
+      .limit(1);
     const secrets = { ...(current?.secretVariables ?? {}) };
     for (const [name, value] of Object.entries(body.secretVariables ?? {})) {
       if (value === null) delete secrets[name];
@@ -77,7 +97,8 @@ export const projectRoutes = new Hono<AppEnv>()
       secretVariables: secrets,
       updatedAt: now,
     };
-    const [row] = await db.insert(projectRunSettings)
+    const [row] = await db
+      .insert(projectRunSettings)
       .values({ id: newId(), organizationId: project.organizationId, projectId: project.id, environment, createdAt: now, ...values })
       .onConflictDoUpdate({ target: [projectRunSettings.projectId, projectRunSettings.environment], set: values })
       .returning();
@@ -85,7 +106,8 @@ export const projectRoutes = new Hono<AppEnv>()
   })
   .delete('/:id/run-settings/:environment', requireRole('developer'), async (c) => {
     const project = await findProject(c.var.db, c.var.caller.organizationId, c.req.param('id'));
-    const [row] = await c.var.db.delete(projectRunSettings)
+    const [row] = await c.var.db
+      .delete(projectRunSettings)
       .where(and(eq(projectRunSettings.projectId, project.id), eq(projectRunSettings.environment, c.req.param('environment'))))
       .returning({ id: projectRunSettings.id });
     if (!row) throw notFound('Run settings');

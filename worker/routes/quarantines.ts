@@ -17,12 +17,24 @@ import { findProject, projectFilterExists } from '../services/lookups';
 type Row = typeof quarantines.$inferSelect;
 
 export const quarantineEntry = (q: Row, now = Date.now()): QuarantineEntry => ({
-  id: q.id, projectId: q.projectId, testKey: q.testKey, title: q.title, owner: q.owner, reason: q.reason,
-  expiresAt: q.expiresAt, expired: q.expiresAt <= now, createdBy: q.createdBy, createdAt: q.createdAt,
+  id: q.id,
+  projectId: q.projectId,
+  testKey: q.testKey,
+  title: q.title,
+  owner: q.owner,
+  reason: q.reason,
+  expiresAt: q.expiresAt,
+  expired: q.expiresAt <= now,
+  createdBy: q.createdBy,
+  createdAt: q.createdAt,
 });
 
 async function findQuarantine(c: { var: CallerEnv['Variables'] }, id: string) {
-  const [row] = await c.var.db.select().from(quarantines).where(and(eq(quarantines.id, id), eq(quarantines.organizationId, c.var.caller.organizationId))).limit(1);
+  const [row] = await c.var.db
+    .select()
+    .from(quarantines)
+    .where(and(eq(quarantines.id, id), eq(quarantines.organizationId, c.var.caller.organizationId)))
+    .limit(1);
   if (!row) throw notFound('Quarantine');
   return row;
 }
@@ -33,16 +45,24 @@ export const quarantineRoutes = new Hono<AppEnv>()
     const q = readQuery(c, QuarantineListQuery);
     const now = Date.now();
     const [rows] = await Promise.all([
-      c.var.db.select().from(quarantines)
-        .where(and(
-          eq(quarantines.organizationId, c.var.caller.organizationId),
-          ...(q.projectId ? [eq(quarantines.projectId, q.projectId)] : []),
-          ...(q.includeExpired ? [] : [gt(quarantines.expiresAt, now)]),
-        ))
-        .orderBy(asc(quarantines.owner), asc(quarantines.expiresAt)).limit(1000),
+      c.var.db
+        .select()
+        .from(quarantines)
+        .where(
+          and(
+            eq(quarantines.organizationId, c.var.caller.organizationId),
+            ...(q.projectId ? [eq(quarantines.projectId, q.projectId)] : []),
+            ...(q.includeExpired ? [] : [gt(quarantines.expiresAt, now)]),
+          ),
+        )
+        .orderBy(asc(quarantines.owner), asc(quarantines.expiresAt))
+        .limit(1000),
       projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
     ]);
-    return ok(c, rows.map((r) => quarantineEntry(r, now)));
+    return ok(
+      c,
+      rows.map((r) => quarantineEntry(r, now)),
+    );
   })
   .post('/', requireRole('developer'), async (c) => {
     const body = await readBody(c, QuarantineCreateBody);
@@ -51,12 +71,24 @@ export const quarantineRoutes = new Hono<AppEnv>()
     const testKey = testKeyOf({ title: body.title, file: body.file });
     const now = Date.now();
     // An expired quarantine of the same test is replaced; one in force is a conflict.
-    const [existing] = await c.var.db.select().from(quarantines)
-      .where(and(eq(quarantines.organizationId, caller.organizationId), eq(quarantines.projectId, project.id), eq(quarantines.testKey, testKey))).limit(1);
-    if (existing && existing.expiresAt > now) throw conflict('ALREADY_QUARANTINED', `This test is already quarantined until ${new Date(existing.expiresAt).toISOString()} (owner: ${existing.owner})`);
+    const [existing] = await c.var.db
+      .select()
+      .from(quarantines)
+      .where(and(eq(quarantines.organizationId, caller.organizationId), eq(quarantines.projectId, project.id), eq(quarantines.testKey, testKey)))
+      .limit(1);
+    if (existing && existing.expiresAt > now)
+      throw conflict('ALREADY_QUARANTINED', `This test is already quarantined until ${new Date(existing.expiresAt).toISOString()} (owner: ${existing.owner})`);
     const row: Row = {
-      id: newId(), organizationId: caller.organizationId, projectId: project.id, testKey, title: body.title, owner: body.owner, reason: body.reason,
-      expiresAt: body.expiresAt, createdBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`, createdAt: now,
+      id: newId(),
+      organizationId: caller.organizationId,
+      projectId: project.id,
+      testKey,
+      title: body.title,
+      owner: body.owner,
+      reason: body.reason,
+      expiresAt: body.expiresAt,
+      createdBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`,
+      createdAt: now,
     };
     await c.var.db.batch([
       ...(existing ? [c.var.db.delete(quarantines).where(eq(quarantines.id, existing.id))] : []),
@@ -81,16 +113,20 @@ export const quarantineRoutes = new Hono<AppEnv>()
   });
 
 /** GET /api/agent/quarantines?projectId=: the quarantines in force for a project of the agent's org. */
-export const agentQuarantineRoutes = new Hono<AppEnv>()
-  .use(requireAgent)
-  .get('/', async (c) => {
-    const { projectId } = readQuery(c, QuarantineActiveQuery);
-    const now = Date.now();
-    const [rows] = await Promise.all([
-      c.var.db.select().from(quarantines)
-        .where(and(eq(quarantines.organizationId, c.var.agent.organizationId), eq(quarantines.projectId, projectId), gt(quarantines.expiresAt, now)))
-        .orderBy(asc(quarantines.testKey)).limit(1000),
-      projectFilterExists(c.var.db, c.var.agent.organizationId, projectId),
-    ]);
-    return ok(c, rows.map((r) => quarantineEntry(r, now)));
-  });
+export const agentQuarantineRoutes = new Hono<AppEnv>().use(requireAgent).get('/', async (c) => {
+  const { projectId } = readQuery(c, QuarantineActiveQuery);
+  const now = Date.now();
+  const [rows] = await Promise.all([
+    c.var.db
+      .select()
+      .from(quarantines)
+      .where(and(eq(quarantines.organizationId, c.var.agent.organizationId), eq(quarantines.projectId, projectId), gt(quarantines.expiresAt, now)))
+      .orderBy(asc(quarantines.testKey))
+      .limit(1000),
+    projectFilterExists(c.var.db, c.var.agent.organizationId, projectId),
+  ]);
+  return ok(
+    c,
+    rows.map((r) => quarantineEntry(r, now)),
+  );
+});

@@ -12,9 +12,12 @@ import { nextSlot, nextSlots, publicSchedule } from '../services/scheduler';
 import { findProject, projectFilterExists } from '../services/lookups';
 import type { Db } from '../bindings';
 
-
 async function findSchedule(db: Db, organizationId: string, id: string) {
-  const [row] = await db.select().from(schedules).where(and(eq(schedules.id, id), eq(schedules.organizationId, organizationId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(schedules)
+    .where(and(eq(schedules.id, id), eq(schedules.organizationId, organizationId)))
+    .limit(1);
   if (!row) throw notFound('Schedule');
   return row;
 }
@@ -24,13 +27,19 @@ export const scheduleRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const projectId = c.req.query('projectId');
     const [rows] = await Promise.all([
-      c.var.db.select().from(schedules)
+      c.var.db
+        .select()
+        .from(schedules)
         .where(and(eq(schedules.organizationId, c.var.caller.organizationId), projectId ? eq(schedules.projectId, projectId) : undefined))
-        .orderBy(desc(schedules.createdAt)).limit(500),
+        .orderBy(desc(schedules.createdAt))
+        .limit(500),
       projectFilterExists(c.var.db, c.var.caller.organizationId, projectId),
     ]);
     const now = Date.now();
-    return ok(c, rows.map((r) => publicSchedule(r, now)));
+    return ok(
+      c,
+      rows.map((r) => publicSchedule(r, now)),
+    );
   })
   // Registered before /:id so "next-runs" is not taken for an id.
   .get('/next-runs', async (c) => {
@@ -42,10 +51,23 @@ export const scheduleRoutes = new Hono<AppEnv>()
     const project = await findProject(c.var.db, c.var.caller.organizationId, body.projectId);
     const now = Date.now();
     const row = {
-      id: newId(), organizationId: c.var.caller.organizationId, projectId: project.id, name: body.name, cron: body.cron, timezone: body.timezone,
-      environment: body.environment ?? null, image: body.image ?? null, folder: body.folder ?? null, baseUrl: body.baseUrl ?? null,
-      labels: body.labels ?? null, enabled: body.enabled, lastRunAt: null, nextRunAt: body.enabled ? nextSlot(body.cron, body.timezone, now) : null,
-      createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : null, createdAt: now, updatedAt: now,
+      id: newId(),
+      organizationId: c.var.caller.organizationId,
+      projectId: project.id,
+      name: body.name,
+      cron: body.cron,
+      timezone: body.timezone,
+      environment: body.environment ?? null,
+      image: body.image ?? null,
+      folder: body.folder ?? null,
+      baseUrl: body.baseUrl ?? null,
+      labels: body.labels ?? null,
+      enabled: body.enabled,
+      lastRunAt: null,
+      nextRunAt: body.enabled ? nextSlot(body.cron, body.timezone, now) : null,
+      createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : null,
+      createdAt: now,
+      updatedAt: now,
     };
     await c.var.db.insert(schedules).values(row);
     return ok(c, publicSchedule(row, now), 201);
@@ -58,13 +80,19 @@ export const scheduleRoutes = new Hono<AppEnv>()
     const merged = { ...current, ...body };
     // A new time zone is checked against the stored expression too.
     const problem = body.timezone !== undefined ? cronProblem(merged.cron, merged.timezone) : null;
-    if (problem) throw new ApiError(400, 'VALIDATION_ERROR', `Invalid request body: cron: invalid CRON expression: ${problem}`, { issues: [{ path: ['cron'], message: problem, code: 'custom' }] });
+    if (problem)
+      throw new ApiError(400, 'VALIDATION_ERROR', `Invalid request body: cron: invalid CRON expression: ${problem}`, {
+        issues: [{ path: ['cron'], message: problem, code: 'custom' }],
+      });
     const now = Date.now();
     // Any change of timing (or re-enabling) starts from the next slot after now.
     const timingChanged = body.cron !== undefined || body.timezone !== undefined || body.enabled !== undefined;
     const nextRunAt = !merged.enabled ? null : timingChanged || current.nextRunAt === null ? nextSlot(merged.cron, merged.timezone, now) : current.nextRunAt;
-    const [row] = await db.update(schedules).set({ ...body, nextRunAt, updatedAt: now })
-      .where(and(eq(schedules.id, current.id), eq(schedules.organizationId, current.organizationId))).returning();
+    const [row] = await db
+      .update(schedules)
+      .set({ ...body, nextRunAt, updatedAt: now })
+      .where(and(eq(schedules.id, current.id), eq(schedules.organizationId, current.organizationId)))
+      .returning();
     return ok(c, publicSchedule(row!, now));
   })
   .delete('/:id', requireRole('developer'), async (c) => {

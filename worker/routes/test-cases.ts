@@ -12,9 +12,12 @@ import { generateSteps } from '../services/test-case-steps';
 import { findProject, projectFilterExists } from '../services/lookups';
 import type { Db } from '../bindings';
 
-
 export async function findTestCase(db: Db, organizationId: string, id: string) {
-  const [row] = await db.select().from(testCases).where(and(eq(testCases.id, id), eq(testCases.organizationId, organizationId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(testCases)
+    .where(and(eq(testCases.id, id), eq(testCases.organizationId, organizationId)))
+    .limit(1);
   if (!row) throw notFound('Test case');
   return row;
 }
@@ -35,7 +38,12 @@ export const testCaseRoutes = new Hono<AppEnv>()
       q.q ? or(sql`${testCases.title} like ${contains(q.q)} escape '\\'`, sql`${testCases.description} like ${contains(q.q)} escape '\\'`) : undefined,
     ];
     const [rows] = await Promise.all([
-      c.var.db.select().from(testCases).where(and(...filters)).orderBy(asc(testCases.suite), desc(testCases.createdAt)).limit(q.limit),
+      c.var.db
+        .select()
+        .from(testCases)
+        .where(and(...filters))
+        .orderBy(asc(testCases.suite), desc(testCases.createdAt))
+        .limit(q.limit),
       projectFilterExists(c.var.db, c.var.caller.organizationId, q.projectId),
     ]);
     return ok(c, rows);
@@ -63,9 +71,21 @@ export const testCaseRoutes = new Hono<AppEnv>()
     const project = await findProject(c.var.db, c.var.caller.organizationId, body.projectId);
     const now = Date.now();
     const row = {
-      id: newId(), organizationId: c.var.caller.organizationId, projectId: project.id, title: body.title, suite: body.suite ?? null,
-      description: body.description ?? null, preconditions: body.preconditions ?? null, steps: body.steps, priority: body.priority, tags: body.tags,
-      type: body.type, automatedTest: body.automatedTest ?? null, createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : null, createdAt: now, updatedAt: now,
+      id: newId(),
+      organizationId: c.var.caller.organizationId,
+      projectId: project.id,
+      title: body.title,
+      suite: body.suite ?? null,
+      description: body.description ?? null,
+      preconditions: body.preconditions ?? null,
+      steps: body.steps,
+      priority: body.priority,
+      tags: body.tags,
+      type: body.type,
+      automatedTest: body.automatedTest ?? null,
+      createdBy: c.var.caller.kind === 'user' ? c.var.caller.userId : null,
+      createdAt: now,
+      updatedAt: now,
     };
     await c.var.db.insert(testCases).values(row);
     return ok(c, row, 201);
@@ -74,7 +94,11 @@ export const testCaseRoutes = new Hono<AppEnv>()
   .patch('/:id', requireRole('developer'), async (c) => {
     const body = await readBody(c, TestCaseUpdateBody);
     const current = await findTestCase(c.var.db, c.var.caller.organizationId, c.req.param('id'));
-    const [row] = await c.var.db.update(testCases).set({ ...body, updatedAt: Date.now() }).where(eq(testCases.id, current.id)).returning();
+    const [row] = await c.var.db
+      .update(testCases)
+      .set({ ...body, updatedAt: Date.now() })
+      .where(eq(testCases.id, current.id))
+      .returning();
     return ok(c, row);
   })
   .delete('/:id', requireRole('developer'), async (c) => {
@@ -82,4 +106,3 @@ export const testCaseRoutes = new Hono<AppEnv>()
     await c.var.db.delete(testCases).where(eq(testCases.id, row.id));
     return ok(c, { deleted: row.id });
   });
-

@@ -5,6 +5,4 @@ import { ok } from '../lib/http';
 import { requireUser } from '../middleware/auth';
 import { usageOf } from '../services/plans';
 
-export const usageRoutes = new Hono<AppEnv>()
-  .use(requireUser)
-  .get('/', async (c) => ok(c, await usageOf(c.var.db, c.var.caller.organizationId)));
+export const usageRoutes = new Hono<AppEnv>().use(requireUser).get('/', async (c) => ok(c, await usageOf(c.var.db, c.var.caller.organizationId)));

@@ -13,14 +13,19 @@ import { auditRow } from '../services/audit';
 import { closeLiveSockets } from '../services/live-sockets';
 
 async function orgUser(c: { var: CallerEnv['Variables'] }, id: string) {
-  const [user] = await c.var.db.select().from(users)
-    .where(and(eq(users.id, id), eq(users.organizationId, c.var.caller.organizationId))).limit(1);
+  const [user] = await c.var.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), eq(users.organizationId, c.var.caller.organizationId)))
+    .limit(1);
   if (!user) throw notFound('User');
   return user;
 }
 
 async function adminCount(c: { var: CallerEnv['Variables'] }) {
-  const [row] = await c.var.db.select({ n: count() }).from(users)
+  const [row] = await c.var.db
+    .select({ n: count() })
+    .from(users)
     .where(and(eq(users.organizationId, c.var.caller.organizationId), eq(users.role, 'admin')));
   return row?.n ?? 0;
 }
@@ -28,8 +33,7 @@ async function adminCount(c: { var: CallerEnv['Variables'] }) {
 export const userRoutes = new Hono<AppEnv>()
   .use(requireUser)
   .get('/', async (c) => {
-    const rows = await c.var.db.select().from(users)
-      .where(eq(users.organizationId, c.var.caller.organizationId)).orderBy(desc(users.createdAt)).limit(500);
+    const rows = await c.var.db.select().from(users).where(eq(users.organizationId, c.var.caller.organizationId)).orderBy(desc(users.createdAt)).limit(500);
     return ok(c, rows.map(publicUser));
   })
   .patch('/:id', requireRole('admin'), async (c) => {
@@ -52,10 +56,7 @@ export const userRoutes = new Hono<AppEnv>()
     if (caller.kind === 'user' && caller.userId === user.id) throw conflict('CANNOT_REMOVE_SELF', 'You cannot remove yourself');
     if (user.role === 'admin' && (await adminCount(c)) <= 1) throw conflict('LAST_ADMIN', 'An organization needs at least one admin');
     const db = c.var.db;
-    await db.batch([
-      db.delete(users).where(eq(users.id, user.id)),
-      auditRow(c, 'user.removed', 'user', user.id, { email: user.email }),
-    ]);
+    await db.batch([db.delete(users).where(eq(users.id, user.id)), auditRow(c, 'user.removed', 'user', user.id, { email: user.email })]);
     await closeLiveSockets(c.env, user.organizationId, { userId: user.id }, 'removed from the organization');
     return ok(c, { removed: user.id });
   });

@@ -13,7 +13,9 @@ export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: 
   if (isFinal(row.status)) throw new ApiError(409, 'ALREADY_FINISHED', `This run already ended ${row.status}`);
   const outcome = row.queue ? await dispatcherOf(env, row.queue).cancel(row.taskId) : 'unknown';
   if (outcome === 'requested') {
-    await roomOf(env, row.taskId).apply({ lines: [{ stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() }] });
+    await roomOf(env, row.taskId).apply({
+      lines: [{ stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() }],
+    });
     return { status: row.status, cancelled: 'requested' };
   }
   const ended = await endRun(env, row.taskId, 'CANCELLED', { from: ACTIVE_STATUSES, patch: { reason: 'cancel' }, note: 'run cancelled' });
@@ -26,6 +28,10 @@ export async function deleteRuns(env: Env, db: Db, rows: ExecutionRow[]) {
   const results = rows.filter((r) => !isFinal(r.status)).map((r) => ({ taskId: r.taskId, ok: false, code: 'RUN_ACTIVE' }));
   const gone = new Set(await purgeRuns(env, db, deletable.map(purgeTarget)));
   // A run too large for one request's budget keeps its row (still listed) until the rest is gone: deleting again finishes it.
-  results.push(...deletable.map((r) => (gone.has(r.taskId) ? { taskId: r.taskId, ok: true, code: 'DELETED' } : { taskId: r.taskId, ok: false, code: 'DELETE_INCOMPLETE' })));
+  results.push(
+    ...deletable.map((r) =>
+      gone.has(r.taskId) ? { taskId: r.taskId, ok: true, code: 'DELETED' } : { taskId: r.taskId, ok: false, code: 'DELETE_INCOMPLETE' },
+    ),
+  );
   return results;
 }

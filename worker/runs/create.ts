@@ -29,10 +29,18 @@ export const needsAmd64 = (command: string | null, tests: string[]) =>
  */
 export async function readRunInputs(db: Db, organizationId: string, body: z.output<typeof RunRequestBody>) {
   const [found, allowed] = await Promise.allSettled([
-    db.select({ project: projects, settings: projectRunSettings }).from(projects)
-      .leftJoin(projectRunSettings, and(eq(projectRunSettings.projectId, projects.id),
-        eq(projectRunSettings.environment, sql`coalesce(${body.environment ?? null}, ${projects.defaultEnvironment})`)))
-      .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId))).limit(1),
+    db
+      .select({ project: projects, settings: projectRunSettings })
+      .from(projects)
+      .leftJoin(
+        projectRunSettings,
+        and(
+          eq(projectRunSettings.projectId, projects.id),
+          eq(projectRunSettings.environment, sql`coalesce(${body.environment ?? null}, ${projects.defaultEnvironment})`),
+        ),
+      )
+      .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId)))
+      .limit(1),
     assertRunAllowed(db, organizationId, body.queue), // the plan's runs per month (and concurrent runs on the hosted fleet)
   ]);
   // A missing project wins over the plan's refusal.
@@ -53,7 +61,7 @@ export async function createRun(
   opts: { trigger: Trigger; ciContext?: z.output<typeof CiContext>; scheduleId?: string; cycleId?: string; cycleItemId?: string; inputs?: RunInputs },
 ) {
   const organizationId = caller.organizationId;
-  const joined = opts.inputs ?? await readRunInputs(db, organizationId, body);
+  const joined = opts.inputs ?? (await readRunInputs(db, organizationId, body));
   const { project, settings } = joined;
   const environment = body.environment ?? project.defaultEnvironment;
   const command = body.command ?? project.command;
@@ -64,31 +72,70 @@ export async function createRun(
   const now = Date.now();
   const taskId = `run_${randomToken(20)}`;
   const payload: JobPayload = {
-    taskId, projectId: project.id, image: body.image ?? project.image, command, tests, testFolder: project.testFolder,
-    environment, baseUrl: body.baseUrl ?? settings?.baseUrl ?? null, envVars: { ...settings?.variables, ...body.envVars },
-    timeoutSeconds: body.timeoutSeconds ?? project.timeoutSeconds, pullPolicy: body.pullPolicy ?? 'if-not-present', reportDir: '/reports',
+    taskId,
+    projectId: project.id,
+    image: body.image ?? project.image,
+    command,
+    tests,
+    testFolder: project.testFolder,
+    environment,
+    baseUrl: body.baseUrl ?? settings?.baseUrl ?? null,
+    envVars: { ...settings?.variables, ...body.envVars },
+    timeoutSeconds: body.timeoutSeconds ?? project.timeoutSeconds,
+    pullPolicy: body.pullPolicy ?? 'if-not-present',
+    reportDir: '/reports',
   };
   const row = {
-    taskId, organizationId, projectId: project.id, status: 'PENDING' as const, source: 'agnox-hosted' as const, trigger: opts.trigger,
-    environment, image: payload.image, command, tests, baseUrl: payload.baseUrl, labels, queue,
+    taskId,
+    organizationId,
+    projectId: project.id,
+    status: 'PENDING' as const,
+    source: 'agnox-hosted' as const,
+    trigger: opts.trigger,
+    environment,
+    image: payload.image,
+    command,
+    tests,
+    baseUrl: payload.baseUrl,
+    labels,
+    queue,
     runConfig: { envVars: body.envVars ?? {}, pullPolicy: payload.pullPolicy, timeoutSeconds: payload.timeoutSeconds, testFolder: project.testFolder },
-    ciContext: opts.ciContext ?? null, scheduleId: opts.scheduleId ?? null, cycleId: opts.cycleId ?? null, cycleItemId: opts.cycleItemId ?? null,
-    triggeredBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`, createdAt: now, updatedAt: now,
+    ciContext: opts.ciContext ?? null,
+    scheduleId: opts.scheduleId ?? null,
+    cycleId: opts.cycleId ?? null,
+    cycleItemId: opts.cycleItemId ?? null,
+    triggeredBy: caller.kind === 'user' ? caller.userId : `api-key:${caller.apiKeyId}`,
+    createdAt: now,
+    updatedAt: now,
   };
   const [inserted] = await db.insert(executions).values(row).returning();
   const queuedOn = body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents";
-  const labelNote = Object.keys(labels).length ? ` (labels ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
+  const labelNote = Object.keys(labels).length
+    ? ` (labels ${Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`
+    : '';
   // The job goes to the queue while the run's room opens and the dashboards hear of it, instead of
   // after (one round trip less). The room's init is sent before the job can be claimed, so the
   // agent's "picked up", sent after the claim and a D1 write, reaches the room behind it.
-  const opened = roomOf(env, taskId).init({ taskId, organizationId, status: 'PENDING', lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }] });
+  const opened = roomOf(env, taskId).init({
+    taskId,
+    organizationId,
+    status: 'PENDING',
+    lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }],
+  });
   const listed = publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
   try {
     await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
   } catch (err) {
     await Promise.allSettled([opened, listed]); // ERROR is told after PENDING
     // Nothing ran, so there is nothing for the AI to analyse.
-    await endRun(env, taskId, 'ERROR', { from: ['PENDING'], patch: { reason: 'queue_unavailable' }, note: 'the job queue could not take this run; try again', analyze: false });
+    await endRun(env, taskId, 'ERROR', {
+      from: ['PENDING'],
+      patch: { reason: 'queue_unavailable' },
+      note: 'the job queue could not take this run; try again',
+      analyze: false,
+    });
     throw err;
   }
   await Promise.all([opened, listed]);

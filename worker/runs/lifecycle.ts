@@ -32,8 +32,16 @@ export type StatusChange = { from: RunStatus[]; patch?: Partial<ExecutionRow>; n
  * cycle's automated item takes its status, and Slack hears of it (in the background: a slow webhook
  * holds nothing back).
  */
-const END_STEPS: ReadonlyArray<{ step: string; run: (env: Env, row: ExecutionRow, ctx: { retentionDays?: number; note?: string }) => Promise<unknown>; background?: true }> = [
-  { step: 'close the room', run: (env, row, ctx) => roomOf(env, row.taskId).finish({ status: row.status, reason: row.reason, retentionDays: ctx.retentionDays, lines: logLines(ctx.note) }) },
+const END_STEPS: ReadonlyArray<{
+  step: string;
+  run: (env: Env, row: ExecutionRow, ctx: { retentionDays?: number; note?: string }) => Promise<unknown>;
+  background?: true;
+}> = [
+  {
+    step: 'close the room',
+    run: (env, row, ctx) =>
+      roomOf(env, row.taskId).finish({ status: row.status, reason: row.reason, retentionDays: ctx.retentionDays, lines: logLines(ctx.note) }),
+  },
   { step: 'update the live list', run: (env, row) => publishExecution(env, row) },
   { step: 'settle the test cycle item', run: (env, row) => onRunFinished(env, row) },
   { step: 'notify Slack', run: (env, row) => notifyRunEnded(env, row), background: true },
@@ -60,8 +68,11 @@ export async function endRun(env: Env, taskId: string, status: FinalStatus, chan
   let patch = change.patch ?? {};
   let note = change.note;
   if (status === 'FAILED' || status === 'ERROR') {
-    const [run] = await dbOf(env).select({ organizationId: executions.organizationId, projectId: executions.projectId }).from(executions)
-      .where(eq(executions.taskId, taskId)).limit(1);
+    const [run] = await dbOf(env)
+      .select({ organizationId: executions.organizationId, projectId: executions.projectId })
+      .from(executions)
+      .where(eq(executions.taskId, taskId))
+      .limit(1);
     if (!run) return undefined;
     const quarantined = status === 'FAILED' ? await failuresAllQuarantined(env, { taskId, ...run }) : null;
     if (quarantined) {
@@ -101,7 +112,10 @@ async function startAnalysis(env: Env, taskId: string, status: 'FAILED' | 'ERROR
   const note = joinNotes(change.note, `run ${status}: asking AI for the root cause…`);
   const row = await writeStatus(env, taskId, 'ANALYZING', { from: change.from, patch: { ...change.patch, analysis: pending } });
   if (!row) return undefined;
-  await Promise.all([roomOf(env, taskId).apply({ lines: logLines(note), status: { status: 'ANALYZING', reason: row.reason }, ends: true }), publishExecution(env, row)]);
+  await Promise.all([
+    roomOf(env, taskId).apply({ lines: logLines(note), status: { status: 'ANALYZING', reason: row.reason }, ends: true }),
+    publishExecution(env, row),
+  ]);
   inBackground(analyzeAndEnd(env, taskId));
   return row;
 }
@@ -111,8 +125,12 @@ async function settle(env: Env, taskId: string, status: FinalStatus, change: Sta
   // The org's retention (for the room) is read alongside the guarded update: one round trip.
   const [row, [org]] = await Promise.all([
     writeStatus(env, taskId, status, change),
-    dbOf(env).select({ limits: organizations.limits }).from(organizations)
-      .innerJoin(executions, eq(executions.organizationId, organizations.id)).where(eq(executions.taskId, taskId)).limit(1),
+    dbOf(env)
+      .select({ limits: organizations.limits })
+      .from(organizations)
+      .innerJoin(executions, eq(executions.organizationId, organizations.id))
+      .where(eq(executions.taskId, taskId))
+      .limit(1),
   ]);
   if (!row) return undefined;
   const ctx = { retentionDays: org?.limits.retentionDays, note: change.note };
@@ -125,7 +143,8 @@ async function settle(env: Env, taskId: string, status: FinalStatus, change: Sta
 /** The guarded D1 write of a status, with its timestamps. */
 async function writeStatus(env: Env, taskId: string, status: RunStatus, change: StatusChange): Promise<ExecutionRow | undefined> {
   const now = Date.now();
-  const [row] = await dbOf(env).update(executions)
+  const [row] = await dbOf(env)
+    .update(executions)
     .set({ ...change.patch, status, updatedAt: now, ...(isFinal(status) ? { finishedAt: now } : {}), ...(status === 'RUNNING' ? { startedAt: now } : {}) })
     .where(and(eq(executions.taskId, taskId), inArray(executions.status, change.from)))
     .returning();

@@ -37,7 +37,7 @@ export type AnalysisInput = {
 
 export const SYSTEM_INSTRUCTION = [
   'You are a senior test engineer finding the root cause of a failed automated test run.',
-  'Use only the evidence given: failing tests with their errors and stacks, the tail of the run log, the run context and each test\'s history.',
+  "Use only the evidence given: failing tests with their errors and stacks, the tail of the run log, the run context and each test's history.",
   'Categories: product_bug (the application misbehaves), test_bug (the test is wrong or brittle), environment (config, data, credentials, dependent service),',
   'infrastructure (runner, Docker, network, resources), flaky (passes and fails without change), unknown.',
   'Answer JSON only. confidence is 0..1. Be concrete and brief; name files, tests and lines from the evidence.',
@@ -89,8 +89,12 @@ export function buildAnalysisPrompt(input: AnalysisInput, maxChars: number): { p
     `Source: ${input.source}`,
     `Run status: ${input.status}${input.reason ? ` (reason: ${mask(input.reason)})` : ''}${input.exitCode != null ? `, exit code ${input.exitCode}` : ''}`,
     `Tests: ${input.counts.total} total, ${input.counts.passed} passed, ${input.counts.failed} failed, ${input.counts.flaky} flaky, ${input.counts.skipped} skipped`,
-    input.ci ? `CI: ${[input.ci.provider, input.ci.branch && `branch ${mask(input.ci.branch)}`, input.ci.commit && `commit ${mask(input.ci.commit)}`].filter(Boolean).join(', ')}` : '',
-  ].filter(Boolean).join('\n');
+    input.ci
+      ? `CI: ${[input.ci.provider, input.ci.branch && `branch ${mask(input.ci.branch)}`, input.ci.commit && `commit ${mask(input.ci.commit)}`].filter(Boolean).join(', ')}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
 
   const failureBudget = Math.floor(maxChars * 0.55);
   const perFailure = input.failures.length ? Math.max(300, Math.floor(failureBudget / input.failures.length)) : 0;
@@ -104,9 +108,14 @@ export function buildAnalysisPrompt(input: AnalysisInput, maxChars: number): { p
       f.flaky ? `Flaky score of this test: ${f.flaky.score.toFixed(2)}` : '',
       `Error: ${mask(f.errorMessage)}`,
       f.errorStack ? `Stack:\n${mask(f.errorStack)}` : '',
-    ].filter(Boolean).join('\n');
+    ]
+      .filter(Boolean)
+      .join('\n');
     const piece = head(lines, Math.min(perFailure, failureBudget - used));
-    if (piece.text.length < 40) { truncated = true; break; }
+    if (piece.text.length < 40) {
+      truncated = true;
+      break;
+    }
     truncated ||= piece.cut;
     failureParts.push(piece.text);
     used += piece.text.length;
@@ -117,9 +126,12 @@ export function buildAnalysisPrompt(input: AnalysisInput, maxChars: number): { p
 
   const prompt = [
     'Find the root cause of this failed test run.',
-    '## Run', context,
-    `## Failing tests (${input.failures.length})`, failureParts.join('\n\n') || 'No per-test results were reported; rely on the log.',
-    '## End of the run log', log.text || '(empty)',
+    '## Run',
+    context,
+    `## Failing tests (${input.failures.length})`,
+    failureParts.join('\n\n') || 'No per-test results were reported; rely on the log.',
+    '## End of the run log',
+    log.text || '(empty)',
   ].join('\n\n');
   // Belt and braces: nothing above should hold a secret, and the whole input stays under the cap.
   const final = head(masker.mask(prompt), maxChars);

@@ -45,7 +45,9 @@ export async function analysisSkipReason(env: Env, organizationId: string): Prom
  *  analysis and AI test-step generation spend from this one budget, so neither can run up the other's cost. */
 export async function claimOrgAiSlot(env: Env, organizationId: string, intervalMs = analysisLimits(env).orgIntervalMs): Promise<boolean> {
   const now = Date.now();
-  const claimed = await dbOf(env).update(organizations).set({ lastAnalysisAt: now })
+  const claimed = await dbOf(env)
+    .update(organizations)
+    .set({ lastAnalysisAt: now })
     .where(and(eq(organizations.id, organizationId), or(isNull(organizations.lastAnalysisAt), lte(organizations.lastAnalysisAt, now - intervalMs))))
     .returning({ id: organizations.id });
   return claimed.length > 0;
@@ -55,48 +57,84 @@ export async function claimOrgAiSlot(env: Env, organizationId: string, intervalM
 export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise<AnalysisInput> {
   const db = dbOf(env);
   const [[project], secrets, attempts, logs] = await Promise.all([
-    db.select({ name: projects.name }).from(projects).where(and(eq(projects.id, row.projectId), eq(projects.organizationId, row.organizationId))).limit(1),
+    db
+      .select({ name: projects.name })
+      .from(projects)
+      .where(and(eq(projects.id, row.projectId), eq(projects.organizationId, row.organizationId)))
+      .limit(1),
     projectSecretValues(db, row.organizationId, row.projectId),
-    db.select().from(testResults)
+    db
+      .select()
+      .from(testResults)
       .where(and(eq(testResults.taskId, row.taskId), inArray(testResults.status, ['failed', 'timedOut', 'interrupted', 'flaky'])))
-      .orderBy(desc(testResults.retry)).limit(200),
-    roomOf(env, row.taskId).info().then((info) => roomOf(env, row.taskId).readLogs(Math.max(0, info.lastSeq - LOG_TAIL_CHUNKS), LOG_TAIL_CHUNKS)).catch(() => null),
+      .orderBy(desc(testResults.retry))
+      .limit(200),
+    roomOf(env, row.taskId)
+      .info()
+      .then((info) => roomOf(env, row.taskId).readLogs(Math.max(0, info.lastSeq - LOG_TAIL_CHUNKS), LOG_TAIL_CHUNKS))
+      .catch(() => null),
   ]);
 
   // One entry per test (its last failing attempt), then their history in this project and org.
   const seen = new Set<string>();
-  const failing = attempts.filter((a) => {
-    if (seen.has(a.testId)) return false;
-    seen.add(a.testId);
-    return true;
-  }).slice(0, MAX_FAILURES_IN_PROMPT);
+  const failing = attempts
+    .filter((a) => {
+      if (seen.has(a.testId)) return false;
+      seen.add(a.testId);
+      return true;
+    })
+    .slice(0, MAX_FAILURES_IN_PROMPT);
   const titles = [...new Set(failing.map((f) => f.title))];
   const fingerprints = [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))];
   const since = row.createdAt - HISTORY_DAYS * 86_400_000;
   const [previous, history, windowAttempts] = await Promise.all([
     titles.length
-      ? db.select({ title: testResults.title, status: testResults.status, taskId: testResults.taskId, at: testResults.createdAt }).from(testResults)
-        .where(and(eq(testResults.organizationId, row.organizationId), eq(testResults.projectId, row.projectId), inArray(testResults.title, titles),
-          ne(testResults.taskId, row.taskId), lt(testResults.createdAt, row.createdAt)))
-        .orderBy(desc(testResults.createdAt), desc(testResults.retry)).limit(500)
+      ? db
+          .select({ title: testResults.title, status: testResults.status, taskId: testResults.taskId, at: testResults.createdAt })
+          .from(testResults)
+          .where(
+            and(
+              eq(testResults.organizationId, row.organizationId),
+              eq(testResults.projectId, row.projectId),
+              inArray(testResults.title, titles),
+              ne(testResults.taskId, row.taskId),
+              lt(testResults.createdAt, row.createdAt),
+            ),
+          )
+          .orderBy(desc(testResults.createdAt), desc(testResults.retry))
+          .limit(500)
       : [],
     fingerprintHistories(env, row.organizationId, fingerprints, { exceptTaskId: row.taskId }),
     titles.length ? projectAttempts(db, row.organizationId, row.projectId, since, titles) : [],
   ]);
   const previousOf = new Map<string, { status: string; taskId: string; at: number }>();
   for (const p of previous) if (!previousOf.has(p.title)) previousOf.set(p.title, { status: p.status, taskId: p.taskId, at: p.at });
-  const flakyOf = new Map(computeFlaky(windowAttempts).filter((t) => t.flaky).map((t) => [t.title, t.score]));
+  const flakyOf = new Map(
+    computeFlaky(windowAttempts)
+      .filter((t) => t.flaky)
+      .map((t) => [t.title, t.score]),
+  );
 
   const failures: FailureForPrompt[] = failing.map((f) => ({
-    title: f.title, file: f.file, status: f.status, retry: f.retry, errorMessage: f.errorMessage, errorStack: f.errorStack,
+    title: f.title,
+    file: f.file,
+    status: f.status,
+    retry: f.retry,
+    errorMessage: f.errorMessage,
+    errorStack: f.errorStack,
     previousOutcome: previousOf.get(f.title) ?? null,
-    history: f.fingerprint ? history.get(f.fingerprint) ?? null : null,
+    history: f.fingerprint ? (history.get(f.fingerprint) ?? null) : null,
     flaky: flakyOf.has(f.title) ? { score: flakyOf.get(f.title)! } : null,
   }));
   const ci = row.ciContext as { branch?: string; commitSha?: string; source?: string } | null;
   return {
-    project: project?.name ?? row.projectId, image: row.image, environment: row.environment, source: row.source,
-    status: (row.analysis as AnalysisRecord | null)?.finalStatus ?? row.status, reason: row.reason, exitCode: row.exitCode,
+    project: project?.name ?? row.projectId,
+    image: row.image,
+    environment: row.environment,
+    source: row.source,
+    status: (row.analysis as AnalysisRecord | null)?.finalStatus ?? row.status,
+    reason: row.reason,
+    exitCode: row.exitCode,
     counts: { total: row.totalTests, passed: row.passed, failed: row.failed, skipped: row.skipped, flaky: row.flaky },
     ci: ci ? { branch: ci.branch, commit: ci.commitSha, provider: ci.source } : null,
     failures,
@@ -115,41 +153,64 @@ export async function analyze(env: Env, row: ExecutionRow, pending: AnalysisReco
   let record: AnalysisRecord;
   try {
     if (!(await claimOrgAiSlot(env, row.organizationId, limits.orgIntervalMs))) {
-      record = { status: 'skipped', code: 'RATE_LIMITED', error: `Another AI call (analysis or step generation) ran for this organization less than ${limits.orgIntervalMs / 1000} s ago (one per ${limits.orgIntervalMs / 1000} s bounds cost)` };
+      record = {
+        status: 'skipped',
+        code: 'RATE_LIMITED',
+        error: `Another AI call (analysis or step generation) ran for this organization less than ${limits.orgIntervalMs / 1000} s ago (one per ${limits.orgIntervalMs / 1000} s bounds cost)`,
+      };
     } else {
       const input = await collectAnalysisInput(env, row);
       const { prompt, truncated } = buildAnalysisPrompt(input, limits.maxInputChars);
       const answer = await generateJson({
-        env, prompt, systemInstruction: SYSTEM_INSTRUCTION, schema: RootCauseAnswer, responseSchema: ROOT_CAUSE_RESPONSE_SCHEMA, timeoutMs: limits.timeoutMs, maxOutputTokens: 1024,
+        env,
+        prompt,
+        systemInstruction: SYSTEM_INSTRUCTION,
+        schema: RootCauseAnswer,
+        responseSchema: ROOT_CAUSE_RESPONSE_SCHEMA,
+        timeoutMs: limits.timeoutMs,
+        maxOutputTokens: 1024,
       });
       record = { status: 'done', ...answer.data, model: answer.model, inputChars: prompt.length, truncated };
     }
   } catch (err) {
-    record = err instanceof GeminiError
-      ? { status: 'failed', code: err.code, error: err.message }
-      : { status: 'failed', code: 'INTERNAL', error: `The analysis could not run: ${err instanceof Error ? err.message : String(err)}` };
+    record =
+      err instanceof GeminiError
+        ? { status: 'failed', code: err.code, error: err.message }
+        : { status: 'failed', code: 'INTERNAL', error: `The analysis could not run: ${err instanceof Error ? err.message : String(err)}` };
   }
   return { ...record, model, finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: Date.now() };
 }
 
 /** The run log's line for a concluded analysis. */
-export const analysisNote = (record: AnalysisRecord) => (record.status === 'done'
-  ? `AI analysis (${record.category}, confidence ${Math.round((record.confidence ?? 0) * 100)}%): ${record.summary}`
-  : `AI analysis ${record.status}: ${record.error}`);
+export const analysisNote = (record: AnalysisRecord) =>
+  record.status === 'done'
+    ? `AI analysis (${record.category}, confidence ${Math.round((record.confidence ?? 0) * 100)}%): ${record.summary}`
+    : `AI analysis ${record.status}: ${record.error}`;
 
 /** Runs left ANALYZING past the deadline (the Worker stopped mid-call), each with the record that ends it: a failed analysis. */
 export async function abandonedAnalyses(env: Env, now = Date.now()): Promise<Array<{ row: ExecutionRow; record: AnalysisRecord }>> {
-  const stale = await dbOf(env).select().from(executions)
-    .where(and(eq(executions.status, 'ANALYZING'), lt(executions.updatedAt, now - analysisLimits(env).abandonAfterMs),
-      sql`json_extract(${executions.analysis}, '$.status') = 'pending'`))
+  const stale = await dbOf(env)
+    .select()
+    .from(executions)
+    .where(
+      and(
+        eq(executions.status, 'ANALYZING'),
+        lt(executions.updatedAt, now - analysisLimits(env).abandonAfterMs),
+        sql`json_extract(${executions.analysis}, '$.status') = 'pending'`,
+      ),
+    )
     .limit(50);
   return stale.map((row) => {
     const pending = row.analysis as AnalysisRecord;
     return {
       row,
       record: {
-        status: 'failed', code: 'ABANDONED', error: 'The analysis did not finish in time (the Worker stopped during the call); the run ended without it',
-        finalStatus: pending.finalStatus, requestedAt: pending.requestedAt, at: now,
+        status: 'failed',
+        code: 'ABANDONED',
+        error: 'The analysis did not finish in time (the Worker stopped during the call); the run ended without it',
+        finalStatus: pending.finalStatus,
+        requestedAt: pending.requestedAt,
+        at: now,
       },
     };
   });

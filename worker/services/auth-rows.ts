@@ -5,7 +5,5 @@ import type { Db } from '../bindings';
 import { revokedTokens } from '../db/schema';
 import { purgeLoginAttempts } from './login-lock';
 
-export const purgeExpiredAuthRows = (db: Db, now = Date.now()) => db.batch([
-  db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`),
-  purgeLoginAttempts(db, now),
-]);
+export const purgeExpiredAuthRows = (db: Db, now = Date.now()) =>
+  db.batch([db.delete(revokedTokens).where(sql`${revokedTokens.expiresAt} < ${now}`), purgeLoginAttempts(db, now)]);

@@ -21,19 +21,32 @@ export type CycleRunResult = { started: Array<{ itemId: string; taskId: string }
  * could start, the refusal is the answer.
  */
 export async function startCycleRuns(env: Env, db: Db, caller: Caller, cycle: CycleRow, body: z.output<typeof CycleRunBody>): Promise<CycleRunResult> {
-  const items = await db.select({ item: testCycleItems, automatedTest: testCases.automatedTest }).from(testCycleItems)
+  const items = await db
+    .select({ item: testCycleItems, automatedTest: testCases.automatedTest })
+    .from(testCycleItems)
     .leftJoin(testCases, eq(testCases.id, testCycleItems.testCaseId))
-    .where(and(eq(testCycleItems.cycleId, cycle.id), eq(testCycleItems.type, 'automated'))).orderBy(asc(testCycleItems.createdAt), asc(testCycleItems.id));
+    .where(and(eq(testCycleItems.cycleId, cycle.id), eq(testCycleItems.type, 'automated')))
+    .orderBy(asc(testCycleItems.createdAt), asc(testCycleItems.id));
   const runnable = items.filter(({ item }) => item.status !== 'RUNNING');
   if (!items.length) throw new ApiError(409, 'NO_AUTOMATED_ITEMS', 'This cycle has no automated items to run; mark its manual items instead');
   if (!runnable.length) throw new ApiError(409, 'ALREADY_RUNNING', 'Every automated item of this cycle is already running');
   const result: CycleRunResult = { started: [], failed: [] };
   for (const { item, automatedTest } of runnable) {
     try {
-      const run = await createRun(env, db, caller, {
-        projectId: cycle.projectId, queue: body.queue, environment: body.environment, baseUrl: body.baseUrl, labels: body.labels,
-        ...(automatedTest ? { tests: [automatedTest] } : {}),
-      }, { trigger: 'cycle', cycleId: cycle.id, cycleItemId: item.id });
+      const run = await createRun(
+        env,
+        db,
+        caller,
+        {
+          projectId: cycle.projectId,
+          queue: body.queue,
+          environment: body.environment,
+          baseUrl: body.baseUrl,
+          labels: body.labels,
+          ...(automatedTest ? { tests: [automatedTest] } : {}),
+        },
+        { trigger: 'cycle', cycleId: cycle.id, cycleItemId: item.id },
+      );
       await db.update(testCycleItems).set({ status: 'RUNNING', taskId: run.taskId, updatedAt: Date.now() }).where(eq(testCycleItems.id, item.id));
       // A run that ended before the item knew its taskId (a very fast agent) is applied here instead.
       const [now] = await db.select().from(executions).where(eq(executions.taskId, run.taskId)).limit(1);

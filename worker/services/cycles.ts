@@ -12,7 +12,13 @@ type CycleRow = typeof testCycles.$inferSelect;
 export type CycleStatus = CycleRow['status'];
 
 const BUCKET: Record<string, keyof Omit<CycleSummary, 'total'>> = {
-  PASSED: 'passed', FAILED: 'failed', ERROR: 'failed', TIMED_OUT: 'failed', BLOCKED: 'blocked', SKIPPED: 'skipped', CANCELLED: 'skipped',
+  PASSED: 'passed',
+  FAILED: 'failed',
+  ERROR: 'failed',
+  TIMED_OUT: 'failed',
+  BLOCKED: 'blocked',
+  SKIPPED: 'skipped',
+  CANCELLED: 'skipped',
 };
 
 /** Counts per outcome; anything not yet decided (PENDING, RUNNING) is pending. */
@@ -28,9 +34,12 @@ export function summarize(items: Array<Pick<ItemRow, 'status'>>): { summary: Cyc
 export async function recomputeCycle(db: Db, cycleId: string): Promise<CycleRow | undefined> {
   const items = await db.select({ status: testCycleItems.status }).from(testCycleItems).where(eq(testCycleItems.cycleId, cycleId));
   const { summary, status } = summarize(items);
-  const [row] = await db.update(testCycles).set({ summary, status, updatedAt: Date.now() })
+  const [row] = await db
+    .update(testCycles)
+    .set({ summary, status, updatedAt: Date.now() })
     // Ingest cycles count tests, not items: their teardown owns the summary.
-    .where(and(eq(testCycles.id, cycleId), eq(testCycles.source, 'manual'))).returning();
+    .where(and(eq(testCycles.id, cycleId), eq(testCycles.source, 'manual')))
+    .returning();
   return row;
 }
 
@@ -39,7 +48,10 @@ export async function onRunFinished(env: Env, row: ExecutionRow): Promise<void> 
   if (row.trigger !== 'cycle' || !row.cycleId || !row.cycleItemId) return;
   const db = dbOf(env);
   // The task guard: a later re-run of the item owns it, so an older run ending changes nothing.
-  const updated = await db.update(testCycleItems).set({ status: row.status, updatedAt: Date.now() })
-    .where(and(eq(testCycleItems.id, row.cycleItemId), eq(testCycleItems.taskId, row.taskId))).returning({ id: testCycleItems.id });
+  const updated = await db
+    .update(testCycleItems)
+    .set({ status: row.status, updatedAt: Date.now() })
+    .where(and(eq(testCycleItems.id, row.cycleItemId), eq(testCycleItems.taskId, row.taskId)))
+    .returning({ id: testCycleItems.id });
   if (updated.length) await recomputeCycle(db, row.cycleId);
 }

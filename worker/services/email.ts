@@ -13,9 +13,12 @@ import { newId } from '../lib/crypto';
 import { tooManyRequests } from '../lib/errors';
 import type { Db } from '../bindings';
 
-
 export type EmailMessage = {
-  organizationId: string; to: string; subject: string; text: string; html?: string;
+  organizationId: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
   /** A credential in the text and html (an accept token): not stored once the email leaves through a provider. */
   secret?: string;
 };
@@ -41,7 +44,10 @@ export function parseAddress(value: string): { email: string; name?: string } {
 
 export class SendGridProvider implements EmailProvider {
   readonly name = 'sendgrid';
-  constructor(private readonly apiKey: string, private readonly baseUrl = 'https://api.sendgrid.com') {}
+  constructor(
+    private readonly apiKey: string,
+    private readonly baseUrl = 'https://api.sendgrid.com',
+  ) {}
 
   async send(message: EmailMessage, from: { email: string; name?: string }): Promise<void> {
     const content = [{ type: 'text/plain', value: message.text }, ...(message.html ? [{ type: 'text/html', value: message.html }] : [])];
@@ -58,7 +64,9 @@ export class SendGridProvider implements EmailProvider {
       try {
         const parsed = JSON.parse(body) as { errors?: Array<{ message?: string; field?: string | null }> };
         if (parsed.errors?.length) detail = parsed.errors.map((e) => [e.field, e.message].filter(Boolean).join(': ')).join('; ');
-      } catch { /* not JSON: keep the text */ }
+      } catch {
+        /* not JSON: keep the text */
+      }
       throw new Error(`SendGrid answered HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
     }
   }
@@ -83,8 +91,7 @@ export function emailProvider(env: Pick<Env, 'SENDGRID_API_KEY' | 'SENDGRID_BASE
 export const REMOVED_SECRET = '[removed once sent]';
 const withoutSecret = (text: string, secret?: string) => (secret ? text.replaceAll(secret, REMOVED_SECRET) : text);
 
-const quotaScope = (q: SendQuota, m: EmailMessage) =>
-  (q.per === 'organization' ? sql`organization_id = ${m.organizationId}` : sql`"to" = ${m.to}`);
+const quotaScope = (q: SendQuota, m: EmailMessage) => (q.per === 'organization' ? sql`organization_id = ${m.organizationId}` : sql`"to" = ${m.to}`);
 
 /**
  * Records the email as queued, if every quota has room, in one statement (parallel sends cannot all
@@ -103,7 +110,8 @@ export async function queueEmail(env: Env, db: Db, message: EmailMessage, quotas
   if (!queued.meta.changes) {
     for (const q of quotas) {
       const [used] = await db.all<{ n: number; oldest: number | null }>(
-        sql`SELECT count(*) AS n, min(created_at) AS oldest FROM email_outbox WHERE ${quotaScope(q, message)} AND created_at > ${now - q.windowMs}`);
+        sql`SELECT count(*) AS n, min(created_at) AS oldest FROM email_outbox WHERE ${quotaScope(q, message)} AND created_at > ${now - q.windowMs}`,
+      );
       if ((used?.n ?? 0) >= q.max) throw tooManyRequests(((used?.oldest ?? now) + q.windowMs - now) / 1000, q.code, q.message);
     }
     throw tooManyRequests(60, quotas[0]?.code ?? 'RATE_LIMITED', quotas[0]?.message ?? 'Too many emails');
@@ -120,11 +128,15 @@ export async function deliverEmail(env: Env, db: Db, { id, provider, message }: 
     await provider.send(message, from);
   } catch (err) {
     status = 'failed';
-    error = err instanceof Error ? (err.name === 'TimeoutError' ? `${provider.name} did not answer within ${SENDGRID_TIMEOUT_MS} ms` : err.message) : String(err);
+    error =
+      err instanceof Error ? (err.name === 'TimeoutError' ? `${provider.name} did not answer within ${SENDGRID_TIMEOUT_MS} ms` : err.message) : String(err);
     console.warn('email not delivered', provider.name, message.to, error);
   }
   const now = Date.now();
-  await db.update(emailOutbox).set({ status, error: error ?? null, sentAt: status === 'sent' ? now : null }).where(eq(emailOutbox.id, id));
+  await db
+    .update(emailOutbox)
+    .set({ status, error: error ?? null, sentAt: status === 'sent' ? now : null })
+    .where(eq(emailOutbox.id, id));
   return { id, provider: provider.name, status, ...(error ? { error } : {}) };
 }
 
@@ -135,15 +147,26 @@ export const INVITATION_SUBJECT = 'You have been invited to a team on Agnox';
 
 /** The invitation email: who invites, to which organization, with which role, and the accept link (whose token is `secret`). */
 export function invitationEmail(p: {
-  organizationId: string; to: string; organizationName: string; inviterName: string; role: string; acceptUrl: string; token: string; expiresAt: number;
+  organizationId: string;
+  to: string;
+  organizationName: string;
+  inviterName: string;
+  role: string;
+  acceptUrl: string;
+  token: string;
+  expiresAt: number;
 }): EmailMessage {
   const expires = new Date(p.expiresAt).toUTCString();
   const text = [
     `${p.inviterName} invited you to join ${p.organizationName} on Agnox as ${p.role}.`,
-    '', `Accept the invitation: ${p.acceptUrl}`, '', `The link works once and expires on ${expires}.`,
+    '',
+    `Accept the invitation: ${p.acceptUrl}`,
+    '',
+    `The link works once and expires on ${expires}.`,
     'If you did not expect this email, you can ignore it.',
   ].join('\n');
-  const html = `<p>${escapeHtml(p.inviterName)} invited you to join <strong>${escapeHtml(p.organizationName)}</strong> on Agnox as ${escapeHtml(p.role)}.</p>`
-    + `<p><a href="${escapeHtml(p.acceptUrl)}">Accept the invitation</a></p><p>The link works once and expires on ${escapeHtml(expires)}.</p>`;
+  const html =
+    `<p>${escapeHtml(p.inviterName)} invited you to join <strong>${escapeHtml(p.organizationName)}</strong> on Agnox as ${escapeHtml(p.role)}.</p>` +
+    `<p><a href="${escapeHtml(p.acceptUrl)}">Accept the invitation</a></p><p>The link works once and expires on ${escapeHtml(expires)}.</p>`;
   return { organizationId: p.organizationId, to: p.to, subject: INVITATION_SUBJECT, text, html, secret: p.token };
 }

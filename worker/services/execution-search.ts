@@ -11,5 +11,8 @@ const SEARCHED = [
 
 export function runSearch(text: string): SQL {
   // instr rather than LIKE: the text's % and _ are plain characters, nothing to escape.
-  return sql`(${sql.join(SEARCHED.map((field) => sql`instr(lower(${field}), lower(${text})) > 0`), sql` OR `)})`;
+  return sql`(${sql.join(
+    SEARCHED.map((field) => sql`instr(lower(${field}), lower(${text})) > 0`),
+    sql` OR `,
+  )})`;
 }

@@ -7,23 +7,39 @@ import { hubOf } from '../bindings';
 import type { Env } from '../env';
 import { ApiError } from '../lib/errors';
 
-
 export type ExecutionRow = typeof executions.$inferSelect;
 
 /** The API's answer to a write the run's room refused: the run has ended (409) or was deleted (410). */
-export const roomRefused = (why: RoomClosed) => (why === 'RUN_DELETED'
-  ? new ApiError(410, 'RUN_DELETED', 'This run was deleted; it takes no more data')
-  : new ApiError(409, 'RUN_ENDED', 'This run has ended; it takes no more data'));
+export const roomRefused = (why: RoomClosed) =>
+  why === 'RUN_DELETED'
+    ? new ApiError(410, 'RUN_DELETED', 'This run was deleted; it takes no more data')
+    : new ApiError(409, 'RUN_ENDED', 'This run has ended; it takes no more data');
 
 /** The run's own name: what the reporter sent as runName (stored with the ingest session's meta). */
 export const runNameOf = (e: ExecutionRow): string | null => (typeof e.ingestMeta?.runName === 'string' ? e.ingestMeta.runName : null);
 
 export function executionSummary(e: ExecutionRow): ExecutionSummary {
   return {
-    taskId: e.taskId, organizationId: e.organizationId, projectId: e.projectId, status: e.status, source: e.source, trigger: e.trigger,
-    environment: e.environment, image: e.image, reason: e.reason, createdAt: e.createdAt, startedAt: e.startedAt, finishedAt: e.finishedAt,
-    totalTests: e.totalTests, passed: e.passed, failed: e.failed, skipped: e.skipped, flaky: e.flaky, durationMs: e.durationMs,
-    ciContext: e.ciContext ?? null, name: runNameOf(e),
+    taskId: e.taskId,
+    organizationId: e.organizationId,
+    projectId: e.projectId,
+    status: e.status,
+    source: e.source,
+    trigger: e.trigger,
+    environment: e.environment,
+    image: e.image,
+    reason: e.reason,
+    createdAt: e.createdAt,
+    startedAt: e.startedAt,
+    finishedAt: e.finishedAt,
+    totalTests: e.totalTests,
+    passed: e.passed,
+    failed: e.failed,
+    skipped: e.skipped,
+    flaky: e.flaky,
+    durationMs: e.durationMs,
+    ciContext: e.ciContext ?? null,
+    name: runNameOf(e),
   };
 }
 

@@ -53,9 +53,23 @@ export const fingerprintOfResult = (t: Pick<TestResult, 'status' | 'error'>) => 
  */
 export function testResultRows(organizationId: string, projectId: string | null, taskId: string, tests: TestResult[], now = Date.now()) {
   return tests.map((t) => ({
-    id: newId(), organizationId, projectId, taskId, testId: t.testId, title: t.title, file: t.file ?? null, suite: t.suite ?? null, status: t.status,
-    durationMs: t.durationMs ?? 0, retry: t.retry ?? 0, errorMessage: t.error?.message ?? null, errorStack: t.error?.stack ?? null,
-    errorLocation: t.error?.location ?? null, attachments: t.attachments ?? null, startedAt: t.startedAt ?? null, createdAt: now,
+    id: newId(),
+    organizationId,
+    projectId,
+    taskId,
+    testId: t.testId,
+    title: t.title,
+    file: t.file ?? null,
+    suite: t.suite ?? null,
+    status: t.status,
+    durationMs: t.durationMs ?? 0,
+    retry: t.retry ?? 0,
+    errorMessage: t.error?.message ?? null,
+    errorStack: t.error?.stack ?? null,
+    errorLocation: t.error?.location ?? null,
+    attachments: t.attachments ?? null,
+    startedAt: t.startedAt ?? null,
+    createdAt: now,
     fingerprint: fingerprintOfResult(t),
   }));
 }

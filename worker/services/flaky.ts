@@ -98,31 +98,49 @@ export function computeFlaky(attempts: Attempt[]): FlakyTest[] {
     const flaky = retried.length > 0 || sameCommitFlips > 0 || flips >= MIN_FLIPS;
     const lastFlaky = retried.at(-1)?.taskId ?? null;
     out.push({
-      testKey, title: list[0]!.title, file: list[0]!.file, runs: runs.length,
-      passed: runs.filter((r) => r.outcome === 'passed').length, failed: runs.filter((r) => r.outcome === 'failed').length,
-      retriedPasses: retried.length, flips, sameCommitFlips, score: Math.round(score * 100) / 100, flaky,
-      lastRunAt: runs.at(-1)!.at, lastFlakyTaskId: lastFlaky,
+      testKey,
+      title: list[0]!.title,
+      file: list[0]!.file,
+      runs: runs.length,
+      passed: runs.filter((r) => r.outcome === 'passed').length,
+      failed: runs.filter((r) => r.outcome === 'failed').length,
+      retriedPasses: retried.length,
+      flips,
+      sameCommitFlips,
+      score: Math.round(score * 100) / 100,
+      flaky,
+      lastRunAt: runs.at(-1)!.at,
+      lastFlakyTaskId: lastFlaky,
     });
   }
   return out.sort((a, b) => Number(b.flaky) - Number(a.flaky) || b.score - a.score || a.testKey.localeCompare(b.testKey));
 }
-
 
 /** Most attempts read for one project's window: bounds the work of one insights request. */
 export const MAX_ATTEMPTS_READ = 20_000;
 
 /** The attempts of one project's runs since `since` (newest first, capped), with each run's commit. */
 export async function projectAttempts(db: Db, organizationId: string, projectId: string, since: number, titles?: string[]): Promise<Attempt[]> {
-  const rows = await db.select({
-    taskId: testResults.taskId, title: testResults.title, file: testResults.file, status: testResults.status, retry: testResults.retry,
-    createdAt: testResults.createdAt, commit: sql<string | null>`json_extract(${executions.ciContext}, '$.commitSha')`,
-  })
+  const rows = await db
+    .select({
+      taskId: testResults.taskId,
+      title: testResults.title,
+      file: testResults.file,
+      status: testResults.status,
+      retry: testResults.retry,
+      createdAt: testResults.createdAt,
+      commit: sql<string | null>`json_extract(${executions.ciContext}, '$.commitSha')`,
+    })
     .from(testResults)
     .innerJoin(executions, eq(executions.taskId, testResults.taskId))
-    .where(and(
-      eq(testResults.organizationId, organizationId), eq(testResults.projectId, projectId), gte(testResults.createdAt, since),
-      ...(titles?.length ? [inArray(testResults.title, titles.slice(0, 90))] : []),
-    ))
+    .where(
+      and(
+        eq(testResults.organizationId, organizationId),
+        eq(testResults.projectId, projectId),
+        gte(testResults.createdAt, since),
+        ...(titles?.length ? [inArray(testResults.title, titles.slice(0, 90))] : []),
+      ),
+    )
     .orderBy(desc(testResults.createdAt))
     .limit(MAX_ATTEMPTS_READ);
   return rows;
@@ -130,5 +148,7 @@ export async function projectAttempts(db: Db, organizationId: string, projectId:
 
 /** The flaky tests of a project in the window, flakiest first. */
 export async function flakyTests(db: Db, organizationId: string, projectId: string, since: number, limit = 50): Promise<FlakyTest[]> {
-  return computeFlaky(await projectAttempts(db, organizationId, projectId, since)).filter((t) => t.flaky).slice(0, limit);
+  return computeFlaky(await projectAttempts(db, organizationId, projectId, since))
+    .filter((t) => t.flaky)
+    .slice(0, limit);
 }

@@ -17,7 +17,11 @@ export const DEFAULT_GEMINI_TIMEOUT_MS = 30_000;
 export type GeminiErrorCode = 'NOT_CONFIGURED' | 'RATE_LIMITED' | 'UPSTREAM_ERROR' | 'TIMEOUT' | 'BLOCKED' | 'MALFORMED';
 
 export class GeminiError extends Error {
-  constructor(readonly code: GeminiErrorCode, message: string, readonly status?: number) {
+  constructor(
+    readonly code: GeminiErrorCode,
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'GeminiError';
   }
@@ -113,7 +117,10 @@ export async function generateJson<T>(opts: GenerateJsonOptions<T>): Promise<Gen
   }
   const checked = opts.schema.safeParse(parsed);
   if (!checked.success) {
-    const issues = checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = checked.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
     throw new GeminiError('MALFORMED', `Gemini's answer does not match the expected shape: ${issues}`);
   }
   return { data: checked.data, model: config.model, usage };
@@ -122,8 +129,12 @@ export async function generateJson<T>(opts: GenerateJsonOptions<T>): Promise<Gen
 /** Finish reasons that mean the answer was withheld. The old SDK refused text for the first three; the others are
  * the same refusal under names Gemini added since (a truncated answer, MAX_TOKENS, is left to fail as MALFORMED). */
 const BLOCKED_FINISH_REASONS: ReadonlySet<string> = new Set([
-  FinishReason.SAFETY, FinishReason.RECITATION, FinishReason.LANGUAGE,
-  FinishReason.BLOCKLIST, FinishReason.PROHIBITED_CONTENT, FinishReason.SPII,
+  FinishReason.SAFETY,
+  FinishReason.RECITATION,
+  FinishReason.LANGUAGE,
+  FinishReason.BLOCKLIST,
+  FinishReason.PROHIBITED_CONTENT,
+  FinishReason.SPII,
 ]);
 
 /** The first candidate's text; a blocked prompt or a withheld candidate is BLOCKED, as the old SDK's text() threw. */
@@ -139,7 +150,10 @@ function answerText(response: GenerateContentResponse): string {
     return '';
   }
   if (first.finishReason && BLOCKED_FINISH_REASONS.has(first.finishReason)) {
-    throw new GeminiError('BLOCKED', `Gemini gave no usable answer: the answer was blocked due to ${first.finishReason}${first.finishMessage ? `: ${preview(first.finishMessage)}` : ''}`);
+    throw new GeminiError(
+      'BLOCKED',
+      `Gemini gave no usable answer: the answer was blocked due to ${first.finishReason}${first.finishMessage ? `: ${preview(first.finishMessage)}` : ''}`,
+    );
   }
   return response.text ?? '';
 }

@@ -29,8 +29,14 @@ import { SESSION_TTL_MS, signSession, verifySession, type SessionClaims } from '
 type Line = { stream: 'stdout' | 'stderr' | 'system'; data: string; ts: number };
 type ShardResult = { status: TeardownBody['status']; summary: TeardownBody['summary'] };
 export type IngestMeta = {
-  sessionId: string; reporterVersion: string; framework: string; totalTests: number; runId: string;
-  runName: string; ciContext?: SetupBody['ciContext']; shards?: { total: number; done: Record<string, ShardResult> };
+  sessionId: string;
+  reporterVersion: string;
+  framework: string;
+  totalTests: number;
+  runId: string;
+  runName: string;
+  ciContext?: SetupBody['ciContext'];
+  shards?: { total: number; done: Record<string, ShardResult> };
   /** What the (last) teardown said: a repeated teardown answers it again. */
   teardown?: ShardResult;
 };
@@ -49,14 +55,21 @@ async function runIds(organizationId: string, projectId: string, runId: string) 
 
 export async function setupRun(env: Env, db: Db, caller: { organizationId: string; apiKeyId: string }, body: SetupBody) {
   const { organizationId } = caller;
-  const [project] = await db.select({ id: projects.id, name: projects.name }).from(projects)
-    .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId))).limit(1);
+  const [project] = await db
+    .select({ id: projects.id, name: projects.name })
+    .from(projects)
+    .where(and(eq(projects.id, body.projectId), eq(projects.organizationId, organizationId)))
+    .limit(1);
   if (!project) throw notFound('Project');
   const runId = body.runId ?? crypto.randomUUID();
   const ids = await runIds(organizationId, project.id, runId);
   const now = Date.now();
   const [[existing], room] = await Promise.all([
-    db.select().from(ingestSessions).where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId))).limit(1),
+    db
+      .select()
+      .from(ingestSessions)
+      .where(and(eq(ingestSessions.id, ids.sid), eq(ingestSessions.organizationId, organizationId)))
+      .limit(1),
     roomOf(env, ids.taskId).info(),
   ]);
   // A deleted run's room keeps a tombstone: its runId does not start a run with the same ids again.
@@ -65,34 +78,94 @@ export async function setupRun(env: Env, db: Db, caller: { organizationId: strin
   if (!existing) {
     const name = body.runName ?? `External CI — ${new Date(now).toISOString()}`;
     const ingestMeta: IngestMeta = {
-      sessionId: ids.sid, reporterVersion: body.reporterVersion, framework: body.framework, totalTests: body.totalTests, runId, runName: name,
-      ...(body.ciContext ? { ciContext: body.ciContext } : {}), ...(body.shard ? { shards: { total: body.shard.total, done: {} } } : {}),
+      sessionId: ids.sid,
+      reporterVersion: body.reporterVersion,
+      framework: body.framework,
+      totalTests: body.totalTests,
+      runId,
+      runName: name,
+      ...(body.ciContext ? { ciContext: body.ciContext } : {}),
+      ...(body.shard ? { shards: { total: body.shard.total, done: {} } } : {}),
     };
     const results = await db.batch([
-      db.insert(executions).values({
-        taskId: ids.taskId, organizationId, projectId: project.id, status: 'RUNNING', source: 'external-ci', trigger: 'ingest',
-        environment: body.environment ?? null, image: 'external-ci', ingestMeta, ciContext: body.ciContext ?? null,
-        totalTests: body.totalTests, cycleId: ids.cycleId, cycleItemId: ids.cycleItemId, triggeredBy: `api-key:${caller.apiKeyId}`,
-        createdAt: now, startedAt: now, updatedAt: now,
-      }).onConflictDoNothing().returning({ taskId: executions.taskId }),
-      db.insert(testCycles).values({
-        id: ids.cycleId, organizationId, projectId: project.id, name, status: 'RUNNING', source: 'external-ci', taskId: ids.taskId,
-        summary: { total: body.totalTests, passed: 0, failed: 0, blocked: 0, skipped: 0, pending: body.totalTests }, createdBy: `api-key:${caller.apiKeyId}`, createdAt: now, updatedAt: now,
-      }).onConflictDoNothing(),
-      db.insert(testCycleItems).values({
-        id: ids.cycleItemId, organizationId, cycleId: ids.cycleId, type: 'automated', title: name, status: 'RUNNING', taskId: ids.taskId, createdAt: now, updatedAt: now,
-      }).onConflictDoNothing(),
-      db.insert(ingestSessions).values({
-        id: ids.sid, organizationId, projectId: project.id, taskId: ids.taskId, cycleId: ids.cycleId, cycleItemId: ids.cycleItemId,
-        apiKeyId: caller.apiKeyId, runKey: runId, status: 'active', lastEventAt: now, createdAt: now,
-      }).onConflictDoNothing(),
+      db
+        .insert(executions)
+        .values({
+          taskId: ids.taskId,
+          organizationId,
+          projectId: project.id,
+          status: 'RUNNING',
+          source: 'external-ci',
+          trigger: 'ingest',
+          environment: body.environment ?? null,
+          image: 'external-ci',
+          ingestMeta,
+          ciContext: body.ciContext ?? null,
+          totalTests: body.totalTests,
+          cycleId: ids.cycleId,
+          cycleItemId: ids.cycleItemId,
+          triggeredBy: `api-key:${caller.apiKeyId}`,
+          createdAt: now,
+          startedAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning({ taskId: executions.taskId }),
+      db
+        .insert(testCycles)
+        .values({
+          id: ids.cycleId,
+          organizationId,
+          projectId: project.id,
+          name,
+          status: 'RUNNING',
+          source: 'external-ci',
+          taskId: ids.taskId,
+          summary: { total: body.totalTests, passed: 0, failed: 0, blocked: 0, skipped: 0, pending: body.totalTests },
+          createdBy: `api-key:${caller.apiKeyId}`,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing(),
+      db
+        .insert(testCycleItems)
+        .values({
+          id: ids.cycleItemId,
+          organizationId,
+          cycleId: ids.cycleId,
+          type: 'automated',
+          title: name,
+          status: 'RUNNING',
+          taskId: ids.taskId,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing(),
+      db
+        .insert(ingestSessions)
+        .values({
+          id: ids.sid,
+          organizationId,
+          projectId: project.id,
+          taskId: ids.taskId,
+          cycleId: ids.cycleId,
+          cycleItemId: ids.cycleItemId,
+          apiKeyId: caller.apiKeyId,
+          runKey: runId,
+          status: 'active',
+          lastEventAt: now,
+          createdAt: now,
+        })
+        .onConflictDoNothing(),
     ]);
     created = results[0].length > 0;
     if (created) {
       const ci = body.ciContext;
       const where = ci && ci.source !== 'local' ? ` from ${ci.source}${ci.repository ? ` ${ci.repository}` : ''}${ci.branch ? ` (${ci.branch})` : ''}` : '';
       await roomOf(env, ids.taskId).init({
-        taskId: ids.taskId, organizationId, status: 'RUNNING',
+        taskId: ids.taskId,
+        organizationId,
+        status: 'RUNNING',
         lines: [{ stream: 'system', data: `[agnox] external ${body.framework} run${where}: ${body.totalTests} tests\n`, ts: now }],
       });
       const [row] = await db.select().from(executions).where(eq(executions.taskId, ids.taskId)).limit(1);
@@ -130,14 +203,25 @@ export function toRoomBatch(events: IngestEvent[], masker: SecretMasker): { line
     else if (e.type === 'test-end') {
       const retry = e.retry ?? 0;
       const result = masker.maskTestResult({
-        testId: e.testId, title: e.title ?? e.testId, status: e.status, durationMs: e.duration, retry,
-        ...(e.file !== undefined ? { file: e.file } : {}), ...(e.suite ? { suite: e.suite } : {}),
-        ...(e.error !== undefined || e.errorStack ? { error: { message: e.error ?? '', ...(e.errorStack ? { stack: e.errorStack } : {}), ...(e.errorLocation ? { location: e.errorLocation } : {}) } } : {}),
+        testId: e.testId,
+        title: e.title ?? e.testId,
+        status: e.status,
+        durationMs: e.duration,
+        retry,
+        ...(e.file !== undefined ? { file: e.file } : {}),
+        ...(e.suite ? { suite: e.suite } : {}),
+        ...(e.error !== undefined || e.errorStack
+          ? { error: { message: e.error ?? '', ...(e.errorStack ? { stack: e.errorStack } : {}), ...(e.errorLocation ? { location: e.errorLocation } : {}) } }
+          : {}),
         ...(e.attachments?.length ? { attachments: e.attachments } : {}),
         ...(e.startedAt !== undefined ? { startedAt: e.startedAt } : {}),
       });
       tests.push(result);
-      pushLine(lines, { stream: 'system', data: `  ${MARK[e.status] ?? '?'} ${result.file ? `${result.file} › ` : ''}${result.title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`, ts: e.timestamp });
+      pushLine(lines, {
+        stream: 'system',
+        data: `  ${MARK[e.status] ?? '?'} ${result.file ? `${result.file} › ` : ''}${result.title}${retry ? ` (retry #${retry})` : ''} (${e.duration}ms)\n`,
+        ts: e.timestamp,
+      });
     } else if (e.type === 'status') status = e.status;
     // test-begin has no storage of its own: the result arrives with test-end.
   }
@@ -153,8 +237,10 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
   const room = roomOf(env, claims.taskId);
   // No D1 read here: the room knows whether the run has ended or was deleted, and refuses the batch then.
   const result = await room.apply({
-    from: 'reporter', ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
-    ...(lines.length ? { lines } : {}), ...(tests.length ? { tests } : {}),
+    from: 'reporter',
+    ...(batch.batchId ? { batchId: `ingest:${batch.batchId}` } : {}),
+    ...(lines.length ? { lines } : {}),
+    ...(tests.length ? { tests } : {}),
   });
   if (result.refused) throw roomRefused(result.refused);
   const now = Date.now();
@@ -166,7 +252,14 @@ export async function applyEvents(env: Env, db: Db, claims: SessionClaims, batch
   if ((heartbeats.get(claims.sid) ?? 0) + HEARTBEAT_EVERY_MS < now) {
     heartbeats.set(claims.sid, now);
     if (heartbeats.size > 10_000) heartbeats.clear();
-    waitUntil(db.update(ingestSessions).set({ lastEventAt: now }).where(eq(ingestSessions.id, claims.sid)).run().catch(() => {}));
+    waitUntil(
+      db
+        .update(ingestSessions)
+        .set({ lastEventAt: now })
+        .where(eq(ingestSessions.id, claims.sid))
+        .run()
+        .catch(() => {}),
+    );
   }
   return { accepted: result.duplicate ? 0 : batch.events.length, duplicate: result.duplicate };
 }
@@ -186,8 +279,16 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   const sharded = !!body.shard && body.shard.total > 1;
   const [[[session], [exec]], unshardedTests, masker] = await Promise.all([
     db.batch([
-      db.select().from(ingestSessions).where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId))).limit(1),
-      db.select().from(executions).where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId))).limit(1),
+      db
+        .select()
+        .from(ingestSessions)
+        .where(and(eq(ingestSessions.id, claims.sid), eq(ingestSessions.organizationId, claims.organizationId)))
+        .limit(1),
+      db
+        .select()
+        .from(executions)
+        .where(and(eq(executions.taskId, claims.taskId), eq(executions.organizationId, claims.organizationId)))
+        .limit(1),
     ]),
     sharded ? undefined : endIntake(env, claims.taskId),
     // Afresh, not the live masker: a secret added during the run is masked in the stored results.
@@ -207,22 +308,35 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   let tests = unshardedTests ?? [];
   const now = Date.now();
   if (body.shard && body.shard.total > 1) {
-    const shards = { total: body.shard.total, done: { ...(meta.shards?.done ?? {}), [String(body.shard.current)]: { status: body.status, summary: body.summary } } };
+    const shards = {
+      total: body.shard.total,
+      done: { ...(meta.shards?.done ?? {}), [String(body.shard.current)]: { status: body.status, summary: body.summary } },
+    };
     const done = Object.values(shards.done);
     if (done.length < shards.total) {
       // Not the last shard: remember its part; the run goes on.
-      await db.update(executions).set({ ingestMeta: { ...meta, shards }, updatedAt: now }).where(eq(executions.taskId, exec.taskId));
+      await db
+        .update(executions)
+        .set({ ingestMeta: { ...meta, shards }, updatedAt: now })
+        .where(eq(executions.taskId, exec.taskId));
       await db.update(ingestSessions).set({ lastEventAt: now }).where(eq(ingestSessions.id, session.id));
       return { taskId: exec.taskId, status: exec.status };
     }
     meta.shards = shards;
     tests = await endIntake(env, exec.taskId);
     status = done.reduce((worst, s) => (ORDER.indexOf(s.status) > ORDER.indexOf(worst) ? s.status : worst), 'PASSED' as TeardownBody['status']);
-    summary = done.reduce((sum, s) => ({
-      total: sum.total + s.summary.total, passed: sum.passed + s.summary.passed, failed: sum.failed + s.summary.failed,
-      skipped: sum.skipped + s.summary.skipped, flaky: (sum.flaky ?? 0) + (s.summary.flaky ?? 0), timedOut: (sum.timedOut ?? 0) + (s.summary.timedOut ?? 0),
-      duration: Math.max(sum.duration, s.summary.duration),
-    }), { total: 0, passed: 0, failed: 0, skipped: 0, flaky: 0, timedOut: 0, duration: 0 });
+    summary = done.reduce(
+      (sum, s) => ({
+        total: sum.total + s.summary.total,
+        passed: sum.passed + s.summary.passed,
+        failed: sum.failed + s.summary.failed,
+        skipped: sum.skipped + s.summary.skipped,
+        flaky: (sum.flaky ?? 0) + (s.summary.flaky ?? 0),
+        timedOut: (sum.timedOut ?? 0) + (s.summary.timedOut ?? 0),
+        duration: Math.max(sum.duration, s.summary.duration),
+      }),
+      { total: 0, passed: 0, failed: 0, skipped: 0, flaky: 0, timedOut: 0, duration: 0 },
+    );
   }
   meta.teardown = { status, summary };
 
@@ -231,14 +345,33 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   // (runs/lifecycle.ts, which also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
   await db.batch([
     db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
-    ...insertTestResults(db, exec.organizationId, exec.taskId, tests.map((t) => masker.maskTestResult(t))),
+    ...insertTestResults(
+      db,
+      exec.organizationId,
+      exec.taskId,
+      tests.map((t) => masker.maskTestResult(t)),
+    ),
     db.update(executions).set({ ingestMeta: meta, updatedAt: now }).where(eq(executions.taskId, exec.taskId)),
     db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
-    db.update(testCycles).set({
-      status: 'COMPLETED', updatedAt: now,
-      summary: { total: summary.total, passed: summary.passed + (summary.flaky ?? 0), failed: summary.failed, blocked: 0, skipped: summary.skipped, pending: 0 },
-    }).where(eq(testCycles.id, session.cycleId ?? '')),
-    db.update(testCycleItems).set({ status, updatedAt: now }).where(eq(testCycleItems.id, session.cycleItemId ?? '')),
+    db
+      .update(testCycles)
+      .set({
+        status: 'COMPLETED',
+        updatedAt: now,
+        summary: {
+          total: summary.total,
+          passed: summary.passed + (summary.flaky ?? 0),
+          failed: summary.failed,
+          blocked: 0,
+          skipped: summary.skipped,
+          pending: 0,
+        },
+      })
+      .where(eq(testCycles.id, session.cycleId ?? '')),
+    db
+      .update(testCycleItems)
+      .set({ status, updatedAt: now })
+      .where(eq(testCycleItems.id, session.cycleItemId ?? '')),
   ] as unknown as Parameters<typeof db.batch>[0]);
   await endReportedRun(env, exec.taskId, status, summary);
   return { taskId: exec.taskId, status };
@@ -249,8 +382,14 @@ async function endReportedRun(env: Env, taskId: string, status: TeardownBody['st
     // CANCELLED too: a run the orphan sweep gave up on is completed by a late teardown.
     from: ['PENDING', 'RUNNING', 'ANALYZING', 'CANCELLED'],
     patch: {
-      totalTests: summary.total, passed: summary.passed, failed: summary.failed, skipped: summary.skipped, flaky: summary.flaky ?? 0,
-      timedOut: summary.timedOut ?? 0, durationMs: summary.duration, reason: null,
+      totalTests: summary.total,
+      passed: summary.passed,
+      failed: summary.failed,
+      skipped: summary.skipped,
+      flaky: summary.flaky ?? 0,
+      timedOut: summary.timedOut ?? 0,
+      durationMs: summary.duration,
+      reason: null,
     },
     note: `run finished ${status}: ${summary.passed} passed, ${summary.failed} failed, ${summary.flaky ?? 0} flaky, ${summary.skipped} skipped (${(summary.duration / 1000).toFixed(1)} s)`,
   });
@@ -268,7 +407,8 @@ export function attachmentPath(testId: string, retry: number, name: string) {
  */
 export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = Date.now()): Promise<string[]> {
   const cutoff = now - hours * 3600 * 1000;
-  const stale = await db.select({ id: ingestSessions.id, taskId: ingestSessions.taskId, cycleId: ingestSessions.cycleId, cycleItemId: ingestSessions.cycleItemId })
+  const stale = await db
+    .select({ id: ingestSessions.id, taskId: ingestSessions.taskId, cycleId: ingestSessions.cycleId, cycleItemId: ingestSessions.cycleItemId })
     .from(ingestSessions)
     .where(and(eq(ingestSessions.status, 'active'), lt(sql`coalesce(${ingestSessions.lastEventAt}, ${ingestSessions.createdAt})`, cutoff)))
     .limit(100);
@@ -277,9 +417,18 @@ export async function cancelOrphanedRuns(env: Env, db: Db, hours: number, now = 
   for (const s of stale) {
     const row = await endRun(env, s.taskId, 'CANCELLED', { from: ['PENDING', 'RUNNING', 'ANALYZING'], patch: { reason }, note: reason });
     await db.batch([
-      db.update(ingestSessions).set({ status: 'cancelled', closedAt: now }).where(and(eq(ingestSessions.id, s.id), eq(ingestSessions.status, 'active'))),
-      db.update(testCycles).set({ status: 'COMPLETED', updatedAt: now }).where(eq(testCycles.id, s.cycleId ?? '')),
-      db.update(testCycleItems).set({ status: 'CANCELLED', updatedAt: now }).where(eq(testCycleItems.id, s.cycleItemId ?? '')),
+      db
+        .update(ingestSessions)
+        .set({ status: 'cancelled', closedAt: now })
+        .where(and(eq(ingestSessions.id, s.id), eq(ingestSessions.status, 'active'))),
+      db
+        .update(testCycles)
+        .set({ status: 'COMPLETED', updatedAt: now })
+        .where(eq(testCycles.id, s.cycleId ?? '')),
+      db
+        .update(testCycleItems)
+        .set({ status: 'CANCELLED', updatedAt: now })
+        .where(eq(testCycleItems.id, s.cycleItemId ?? '')),
     ]);
     if (row) cancelled.push(s.taskId);
   }

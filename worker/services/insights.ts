@@ -45,9 +45,13 @@ function point(day: string, runs: RunPoint[]): DayPoint {
   const passed = runs.filter((r) => r.status === 'PASSED').length;
   const durations = runs.map((r) => r.durationMs).filter((d): d is number => d != null);
   return {
-    day, runs: runs.length, passed, failed: runs.length - passed,
+    day,
+    runs: runs.length,
+    passed,
+    failed: runs.length - passed,
     passRate: runs.length ? Math.round((passed / runs.length) * 1000) / 1000 : null,
-    p50Ms: percentile(durations, 50), p95Ms: percentile(durations, 95),
+    p50Ms: percentile(durations, 50),
+    p95Ms: percentile(durations, 95),
   };
 }
 
@@ -66,56 +70,93 @@ export async function projectInsights(env: Env, organizationId: string, projectI
   const db = dbOf(env);
   const since = now - days * DAY;
   const [runs, tests, attempts] = await Promise.all([
-    db.select({ status: executions.status, durationMs: executions.durationMs, createdAt: executions.createdAt }).from(executions)
-      .where(and(eq(executions.organizationId, organizationId), eq(executions.projectId, projectId), gte(executions.createdAt, since), inArray(executions.status, ENDED)))
-      .orderBy(desc(executions.createdAt)).limit(MAX_RUNS_READ),
+    db
+      .select({ status: executions.status, durationMs: executions.durationMs, createdAt: executions.createdAt })
+      .from(executions)
+      .where(
+        and(
+          eq(executions.organizationId, organizationId),
+          eq(executions.projectId, projectId),
+          gte(executions.createdAt, since),
+          inArray(executions.status, ENDED),
+        ),
+      )
+      .orderBy(desc(executions.createdAt))
+      .limit(MAX_RUNS_READ),
     testStats(env, organizationId, projectId, since),
     projectAttempts(db, organizationId, projectId, since),
   ]);
   const { series, totals } = trend(runs, since, now);
   return {
-    projectId, days, since, totals, series,
+    projectId,
+    days,
+    since,
+    totals,
+    series,
     slowestTests: [...tests].sort((a, b) => b.avgMs - a.avgMs).slice(0, 10),
-    mostFailing: tests.filter((t) => t.failures > 0).sort((a, b) => b.failures - a.failures || b.runs - a.runs).slice(0, 10),
-    flaky: computeFlaky(attempts).filter((t) => t.flaky).slice(0, 20),
+    mostFailing: tests
+      .filter((t) => t.failures > 0)
+      .sort((a, b) => b.failures - a.failures || b.runs - a.runs)
+      .slice(0, 10),
+    flaky: computeFlaky(attempts)
+      .filter((t) => t.flaky)
+      .slice(0, 20),
   };
 }
 
 /** Per test (last attempt of each run counts once for duration; every failing attempt counts as a failure). */
 async function testStats(env: Env, organizationId: string, projectId: string, since: number): Promise<TestStat[]> {
-  const rows = await dbOf(env).select({
-    title: testResults.title, file: testResults.file,
-    runs: sql<number>`count(distinct ${testResults.taskId})`,
-    failures: sql<number>`sum(case when ${testResults.status} in ('failed','timedOut','interrupted') then 1 else 0 end)`,
-    avgMs: sql<number>`avg(${testResults.durationMs})`,
-    maxMs: sql<number>`max(${testResults.durationMs})`,
-    lastFailedAt: sql<number | null>`max(case when ${testResults.status} in ('failed','timedOut','interrupted') then ${testResults.createdAt} end)`,
-  }).from(testResults)
+  const rows = await dbOf(env)
+    .select({
+      title: testResults.title,
+      file: testResults.file,
+      runs: sql<number>`count(distinct ${testResults.taskId})`,
+      failures: sql<number>`sum(case when ${testResults.status} in ('failed','timedOut','interrupted') then 1 else 0 end)`,
+      avgMs: sql<number>`avg(${testResults.durationMs})`,
+      maxMs: sql<number>`max(${testResults.durationMs})`,
+      lastFailedAt: sql<number | null>`max(case when ${testResults.status} in ('failed','timedOut','interrupted') then ${testResults.createdAt} end)`,
+    })
+    .from(testResults)
     .where(and(eq(testResults.organizationId, organizationId), eq(testResults.projectId, projectId), gte(testResults.createdAt, since)))
     .groupBy(testResults.title, testResults.file)
     .limit(2000);
   return rows.map((r) => ({
-    testKey: testKeyOf(r), title: r.title, file: r.file, runs: r.runs, failures: r.failures ?? 0,
-    avgMs: Math.round(r.avgMs ?? 0), maxMs: r.maxMs ?? 0, lastFailedAt: r.lastFailedAt,
+    testKey: testKeyOf(r),
+    title: r.title,
+    file: r.file,
+    runs: r.runs,
+    failures: r.failures ?? 0,
+    avgMs: Math.round(r.avgMs ?? 0),
+    maxMs: r.maxMs ?? 0,
+    lastFailedAt: r.lastFailedAt,
   }));
 }
 
 /** Every fingerprint's org-wide history: how often, in how many runs and projects, first and last run. */
-export async function fingerprintHistories(env: Env, organizationId: string, fingerprints: string[], opts: { exceptTaskId?: string } = {}): Promise<Map<string, FingerprintHistory>> {
+export async function fingerprintHistories(
+  env: Env,
+  organizationId: string,
+  fingerprints: string[],
+  opts: { exceptTaskId?: string } = {},
+): Promise<Map<string, FingerprintHistory>> {
   if (!fingerprints.length) return new Map();
   // The AI prompt asks "seen before this run?": then the run itself is left out everywhere.
   const except = opts.exceptTaskId ?? '';
-  const rows = await dbOf(env).select({
-    fingerprint: testResults.fingerprint,
-    occurrences: sql<number>`count(*)`,
-    runs: sql<number>`count(distinct ${testResults.taskId})`,
-    projects: sql<number>`count(distinct ${testResults.projectId})`,
-    firstSeenAt: sql<number>`min(${testResults.createdAt})`,
-    lastSeenAt: sql<number>`max(${testResults.createdAt})`,
-    firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} AND t2.task_id != ${except} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
-    lastTaskId: sql<string>`(SELECT t3.task_id FROM test_results t3 WHERE t3.organization_id = ${organizationId} AND t3.fingerprint = ${testResults.fingerprint} AND t3.task_id != ${except} ORDER BY t3.created_at DESC, t3.task_id DESC LIMIT 1)`,
-    sampleMessage: sql<string | null>`(SELECT substr(t4.error_message, 1, 500) FROM test_results t4 WHERE t4.organization_id = ${organizationId} AND t4.fingerprint = ${testResults.fingerprint} AND t4.task_id != ${except} ORDER BY t4.created_at DESC LIMIT 1)`,
-  }).from(testResults)
+  const rows = await dbOf(env)
+    .select({
+      fingerprint: testResults.fingerprint,
+      occurrences: sql<number>`count(*)`,
+      runs: sql<number>`count(distinct ${testResults.taskId})`,
+      projects: sql<number>`count(distinct ${testResults.projectId})`,
+      firstSeenAt: sql<number>`min(${testResults.createdAt})`,
+      lastSeenAt: sql<number>`max(${testResults.createdAt})`,
+      firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} AND t2.task_id != ${except} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
+      lastTaskId: sql<string>`(SELECT t3.task_id FROM test_results t3 WHERE t3.organization_id = ${organizationId} AND t3.fingerprint = ${testResults.fingerprint} AND t3.task_id != ${except} ORDER BY t3.created_at DESC, t3.task_id DESC LIMIT 1)`,
+      sampleMessage: sql<
+        string | null
+      >`(SELECT substr(t4.error_message, 1, 500) FROM test_results t4 WHERE t4.organization_id = ${organizationId} AND t4.fingerprint = ${testResults.fingerprint} AND t4.task_id != ${except} ORDER BY t4.created_at DESC LIMIT 1)`,
+    })
+    .from(testResults)
     .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90)), ne(testResults.taskId, except)))
     .groupBy(testResults.fingerprint);
   return new Map(rows.map((r) => [r.fingerprint!, { ...r, fingerprint: r.fingerprint! }]));
@@ -123,11 +164,25 @@ export async function fingerprintHistories(env: Env, organizationId: string, fin
 
 /** The fingerprints seen most often in the window (optionally one project), with their history. */
 export async function topFingerprints(env: Env, organizationId: string, opts: { projectId?: string; days: number; limit: number }, now = Date.now()) {
-  const top = await dbOf(env).select({ fingerprint: testResults.fingerprint, count: sql<number>`count(*)` }).from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), isNotNull(testResults.fingerprint), gte(testResults.createdAt, now - opts.days * DAY),
-      ...(opts.projectId ? [eq(testResults.projectId, opts.projectId)] : [])))
-    .groupBy(testResults.fingerprint).orderBy(desc(sql`count(*)`)).limit(opts.limit);
-  const histories = await fingerprintHistories(env, organizationId, top.map((t) => t.fingerprint!));
+  const top = await dbOf(env)
+    .select({ fingerprint: testResults.fingerprint, count: sql<number>`count(*)` })
+    .from(testResults)
+    .where(
+      and(
+        eq(testResults.organizationId, organizationId),
+        isNotNull(testResults.fingerprint),
+        gte(testResults.createdAt, now - opts.days * DAY),
+        ...(opts.projectId ? [eq(testResults.projectId, opts.projectId)] : []),
+      ),
+    )
+    .groupBy(testResults.fingerprint)
+    .orderBy(desc(sql`count(*)`))
+    .limit(opts.limit);
+  const histories = await fingerprintHistories(
+    env,
+    organizationId,
+    top.map((t) => t.fingerprint!),
+  );
   return top.map((t) => ({ inWindow: t.count, ...histories.get(t.fingerprint!)! }));
 }
 
@@ -135,38 +190,66 @@ export async function topFingerprints(env: Env, organizationId: string, opts: { 
 export async function fingerprintDetail(env: Env, organizationId: string, fingerprint: string) {
   const history = (await fingerprintHistories(env, organizationId, [fingerprint])).get(fingerprint);
   if (!history) return null;
-  const recent = await dbOf(env).select({
-    taskId: testResults.taskId, projectId: testResults.projectId, testId: testResults.testId, title: testResults.title, file: testResults.file,
-    status: testResults.status, errorMessage: testResults.errorMessage, at: testResults.createdAt,
-  }).from(testResults)
+  const recent = await dbOf(env)
+    .select({
+      taskId: testResults.taskId,
+      projectId: testResults.projectId,
+      testId: testResults.testId,
+      title: testResults.title,
+      file: testResults.file,
+      status: testResults.status,
+      errorMessage: testResults.errorMessage,
+      at: testResults.createdAt,
+    })
+    .from(testResults)
     .where(and(eq(testResults.organizationId, organizationId), eq(testResults.fingerprint, fingerprint)))
-    .orderBy(desc(testResults.createdAt)).limit(50);
+    .orderBy(desc(testResults.createdAt))
+    .limit(50);
   return { ...history, recent };
 }
 
 /** The failing tests of one run, each with its fingerprint's history ("seen N times since …, first in run X"). */
 export async function executionFailures(env: Env, organizationId: string, taskId: string) {
-  const failing = await dbOf(env).select({
-    testId: testResults.testId, title: testResults.title, file: testResults.file, status: testResults.status, retry: testResults.retry,
-    errorMessage: testResults.errorMessage, fingerprint: testResults.fingerprint,
-  }).from(testResults)
+  const failing = await dbOf(env)
+    .select({
+      testId: testResults.testId,
+      title: testResults.title,
+      file: testResults.file,
+      status: testResults.status,
+      retry: testResults.retry,
+      errorMessage: testResults.errorMessage,
+      fingerprint: testResults.fingerprint,
+    })
+    .from(testResults)
     .where(and(eq(testResults.taskId, taskId), eq(testResults.organizationId, organizationId), inArray(testResults.status, [...FAILING, 'flaky'])))
     .orderBy(testResults.testId, testResults.retry);
   const histories = await fingerprintHistories(env, organizationId, [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))]);
-  return failing.map((f) => ({ ...f, history: f.fingerprint ? histories.get(f.fingerprint) ?? null : null }));
+  return failing.map((f) => ({ ...f, history: f.fingerprint ? (histories.get(f.fingerprint) ?? null) : null }));
 }
 
 /** Seed 000's performance insights for one Docker image: runs, pass rate, duration percentiles, recent runs. */
 export async function imageMetrics(env: Env, organizationId: string, image: string, days: number, now = Date.now()) {
   const since = now - days * DAY;
-  const runs = await dbOf(env).select({ taskId: executions.taskId, status: executions.status, durationMs: executions.durationMs, createdAt: executions.createdAt, projectId: executions.projectId })
+  const runs = await dbOf(env)
+    .select({
+      taskId: executions.taskId,
+      status: executions.status,
+      durationMs: executions.durationMs,
+      createdAt: executions.createdAt,
+      projectId: executions.projectId,
+    })
     .from(executions)
     .where(and(eq(executions.organizationId, organizationId), eq(executions.image, image), gte(executions.createdAt, since), inArray(executions.status, ENDED)))
-    .orderBy(desc(executions.createdAt)).limit(MAX_RUNS_READ);
+    .orderBy(desc(executions.createdAt))
+    .limit(MAX_RUNS_READ);
   const { series, totals } = trend(runs, since, now);
   const durations = runs.map((r) => r.durationMs).filter((d): d is number => d != null);
   return {
-    image, days, since, totals, series,
+    image,
+    days,
+    since,
+    totals,
+    series,
     avgDurationMs: durations.length ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length) : null,
     recent: runs.slice(0, 20),
   };

@@ -13,15 +13,18 @@ import { loginAttempts } from '../db/schema';
 import { tooManyRequests } from '../lib/errors';
 import type { Db } from '../bindings';
 
-
 export type LoginLimit = { max: number; windowMs: number; lockMs: number; message: string };
 
 export const ADDRESS_LIMIT: LoginLimit = {
-  max: 5, windowMs: 15 * 60 * 1000, lockMs: 15 * 60 * 1000,
+  max: 5,
+  windowMs: 15 * 60 * 1000,
+  lockMs: 15 * 60 * 1000,
   message: 'Too many failed logins for this account from this address; try again in 15 minutes',
 };
 export const EMAIL_LIMIT: LoginLimit = {
-  max: 50, windowMs: 60 * 60 * 1000, lockMs: 60 * 60 * 1000,
+  max: 50,
+  windowMs: 60 * 60 * 1000,
+  lockMs: 60 * 60 * 1000,
   message: 'Too many failed logins for this account; it is locked for an hour',
 };
 /** The `client` of the row that counts an email's failures from every address. */
@@ -33,7 +36,9 @@ type Row = { email: string; client: string };
 function count(db: Db, row: Row, limit: LoginLimit, now: number) {
   const c = loginAttempts;
   const lapsed = sql`CASE WHEN ${c.lockedUntil} IS NOT NULL THEN ${c.lockedUntil} <= ${now} ELSE ${c.windowStartedAt} <= ${now - limit.windowMs} END`;
-  return db.insert(c).values({ ...row, failures: 1, windowStartedAt: now, lockedUntil: null, updatedAt: now })
+  return db
+    .insert(c)
+    .values({ ...row, failures: 1, windowStartedAt: now, lockedUntil: null, updatedAt: now })
     .onConflictDoUpdate({
       target: [c.email, c.client],
       set: {
@@ -42,13 +47,13 @@ function count(db: Db, row: Row, limit: LoginLimit, now: number) {
         lockedUntil: sql`CASE WHEN ${lapsed} THEN NULL ELSE ${c.lockedUntil} END`,
         updatedAt: now,
       },
-    }).returning();
+    })
+    .returning();
 }
 
 /** Throws 429 ACCOUNT_LOCKED when the row is locked, or when more attempts are in flight than allowed. */
 function refuseIfLocked(attempt: typeof loginAttempts.$inferSelect | undefined, limit: LoginLimit, now: number) {
-  const lockedFor = attempt?.lockedUntil && attempt.lockedUntil > now ? attempt.lockedUntil - now
-    : (attempt?.failures ?? 0) > limit.max ? limit.lockMs : 0;
+  const lockedFor = attempt?.lockedUntil && attempt.lockedUntil > now ? attempt.lockedUntil - now : (attempt?.failures ?? 0) > limit.max ? limit.lockMs : 0;
   if (lockedFor) throw tooManyRequests(lockedFor / 1000, 'ACCOUNT_LOCKED', limit.message);
 }
 
@@ -69,7 +74,11 @@ export async function countLoginAttempt(db: Db, email: string, client: string, n
   return {
     /** A wrong password: the rows that reached their limit lock. */
     failed: async () => {
-      const lock = (row: Row, limit: LoginLimit) => db.update(loginAttempts).set({ lockedUntil: now + limit.lockMs, updatedAt: now }).where(where(row));
+      const lock = (row: Row, limit: LoginLimit) =>
+        db
+          .update(loginAttempts)
+          .set({ lockedUntil: now + limit.lockMs, updatedAt: now })
+          .where(where(row));
       if ((fromAddress?.failures ?? 0) >= ADDRESS_LIMIT.max) await lock(address, ADDRESS_LIMIT);
       if ((fromAnywhere?.failures ?? 0) >= EMAIL_LIMIT.max) await lock(everywhere, EMAIL_LIMIT);
     },
@@ -77,13 +86,21 @@ export async function countLoginAttempt(db: Db, email: string, client: string, n
      * Statements for a success, to batch with the login's own: the address starts afresh; the email's
      * count takes back this attempt only, so the owner logging in does not reset a distributed guess.
      */
-    succeeded: () => [
-      db.delete(loginAttempts).where(where(address)),
-      db.update(loginAttempts).set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` }).where(where(everywhere)),
-    ] as const,
+    succeeded: () =>
+      [
+        db.delete(loginAttempts).where(where(address)),
+        db
+          .update(loginAttempts)
+          .set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` })
+          .where(where(everywhere)),
+      ] as const,
   };
 }
 
 /** Rows whose window and lock have both run out count nothing any more (the cron deletes them). */
 export const purgeLoginAttempts = (db: Db, now = Date.now()) =>
-  db.delete(loginAttempts).where(sql`${loginAttempts.windowStartedAt} < ${now - EMAIL_LIMIT.windowMs} AND (${loginAttempts.lockedUntil} IS NULL OR ${loginAttempts.lockedUntil} < ${now})`);
+  db
+    .delete(loginAttempts)
+    .where(
+      sql`${loginAttempts.windowStartedAt} < ${now - EMAIL_LIMIT.windowMs} AND (${loginAttempts.lockedUntil} IS NULL OR ${loginAttempts.lockedUntil} < ${now})`,
+    );

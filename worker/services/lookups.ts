@@ -7,7 +7,11 @@ import { notFound } from '../lib/errors';
 import type { ExecutionRow } from './executions';
 
 export async function findProject(db: Db, organizationId: string, id: string) {
-  const [project] = await db.select().from(projects).where(and(eq(projects.id, id), eq(projects.organizationId, organizationId))).limit(1);
+  const [project] = await db
+    .select()
+    .from(projects)
+    .where(and(eq(projects.id, id), eq(projects.organizationId, organizationId)))
+    .limit(1);
   if (!project) throw notFound('Project');
   return project;
 }
@@ -17,10 +21,14 @@ export async function findProject(db: Db, organizationId: string, id: string) {
  * like every foreign id, not an empty list. Run alongside the list query, it costs no round trip.
  */
 export const projectFilterExists = (db: Db, organizationId: string, projectId: string | undefined) =>
-  (projectId ? findProject(db, organizationId, projectId) : undefined);
+  projectId ? findProject(db, organizationId, projectId) : undefined;
 
 export async function findExecution(db: Db, organizationId: string, taskId: string): Promise<ExecutionRow> {
-  const [row] = await db.select().from(executions).where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(executions)
+    .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId)))
+    .limit(1);
   if (!row) throw notFound('Execution');
   return row;
 }

@@ -8,7 +8,6 @@ import { FREE_PLAN_LIMITS } from './accounts';
 import { ACTIVE_STATUSES } from '../contracts/vocabulary';
 import type { Db } from '../bindings';
 
-
 export const PLAN_NAMES = ['free', 'team', 'enterprise'] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];
 
@@ -40,9 +39,18 @@ export async function usageOf(db: Db, organizationId: string, now = Date.now()) 
   const platformRuns = and(eq(executions.organizationId, organizationId), eq(executions.source, 'agnox-hosted'));
   const [[org], [monthly], [hosted], [selfHosted], [members]] = await db.batch([
     db.select().from(organizations).where(eq(organizations.id, organizationId)).limit(1),
-    db.select({ n: count() }).from(executions).where(and(platformRuns, gte(executions.createdAt, period.start))),
-    db.select({ n: count() }).from(executions).where(and(platformRuns, eq(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
-    db.select({ n: count() }).from(executions).where(and(platformRuns, ne(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
+    db
+      .select({ n: count() })
+      .from(executions)
+      .where(and(platformRuns, gte(executions.createdAt, period.start))),
+    db
+      .select({ n: count() })
+      .from(executions)
+      .where(and(platformRuns, eq(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
+    db
+      .select({ n: count() })
+      .from(executions)
+      .where(and(platformRuns, ne(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
     db.select({ n: count() }).from(users).where(eq(users.organizationId, organizationId)),
   ]);
   if (!org) throw notFound('Organization');
@@ -62,13 +70,19 @@ export async function usageOf(db: Db, organizationId: string, now = Date.now()) 
 export async function assertRunAllowed(db: Db, organizationId: string, queue: 'org' | 'hosted', now = Date.now()) {
   const { plan, limits, usage, period } = await usageOf(db, organizationId, now);
   if (usage.runsThisPeriod >= limits.runsPerMonth) {
-    throw new ApiError(402, 'PLAN_LIMIT',
+    throw new ApiError(
+      402,
+      'PLAN_LIMIT',
       `Your ${plan} plan allows ${limits.runsPerMonth} runs a month and this month's are used up; upgrade the plan or wait until ${new Date(period.end).toISOString().slice(0, 10)}`,
-      { limit: 'runsPerMonth', allowed: limits.runsPerMonth, used: usage.runsThisPeriod });
+      { limit: 'runsPerMonth', allowed: limits.runsPerMonth, used: usage.runsThisPeriod },
+    );
   }
   if (queue === 'hosted' && usage.concurrentRuns >= limits.maxConcurrentRuns) {
-    const err = tooManyRequests(CONCURRENCY_RETRY_AFTER_SECONDS, 'CONCURRENCY_LIMIT',
-      `Your ${plan} plan allows ${limits.maxConcurrentRuns} runs queued or running at once on the hosted fleet; wait for one to finish, use your own agents, or upgrade the plan`);
+    const err = tooManyRequests(
+      CONCURRENCY_RETRY_AFTER_SECONDS,
+      'CONCURRENCY_LIMIT',
+      `Your ${plan} plan allows ${limits.maxConcurrentRuns} runs queued or running at once on the hosted fleet; wait for one to finish, use your own agents, or upgrade the plan`,
+    );
     Object.assign(err.extra, { limit: 'maxConcurrentRuns', allowed: limits.maxConcurrentRuns, used: usage.concurrentRuns });
     throw err;
   }
@@ -77,6 +91,10 @@ export async function assertRunAllowed(db: Db, organizationId: string, queue: 'o
 /** Refuses an invitation that would take the org past its member limit (pending invitations hold seats). */
 export function memberLimitError(plan: string, limits: OrgLimits, members: number, pending: number) {
   const held = pending ? ` (${members} members and ${pending} pending ${pending === 1 ? 'invitation' : 'invitations'})` : '';
-  return new ApiError(402, 'PLAN_LIMIT', `Your ${plan} plan allows ${limits.maxMembers} members${held}; upgrade the plan or revoke a pending invitation to invite more`,
-    { limit: 'maxMembers', allowed: limits.maxMembers, used: members + pending });
+  return new ApiError(
+    402,
+    'PLAN_LIMIT',
+    `Your ${plan} plan allows ${limits.maxMembers} members${held}; upgrade the plan or revoke a pending invitation to invite more`,
+    { limit: 'maxMembers', allowed: limits.maxMembers, used: members + pending },
+  );
 }

@@ -16,12 +16,15 @@ import { publish, type ExecutionRow } from './executions';
 import { roomOf, type Db } from '../bindings';
 import { FINAL_STATUSES } from '../contracts/vocabulary';
 
-
 /** What purging needs to know about a run: where its data is, and which rows point at it. */
 export type PurgeTarget = Pick<ExecutionRow, 'taskId' | 'organizationId' | 'source' | 'cycleId' | 'cycleItemId'> & { sessionId: string | null };
 
 export const purgeTarget = (row: ExecutionRow): PurgeTarget => ({
-  taskId: row.taskId, organizationId: row.organizationId, source: row.source, cycleId: row.cycleId, cycleItemId: row.cycleItemId,
+  taskId: row.taskId,
+  organizationId: row.organizationId,
+  source: row.source,
+  cycleId: row.cycleId,
+  cycleItemId: row.cycleItemId,
   sessionId: typeof row.ingestMeta?.sessionId === 'string' ? row.ingestMeta.sessionId : null,
 });
 
@@ -52,7 +55,14 @@ export async function purgeRuns(env: Env, db: Db, runs: PurgeTarget[], budget = 
   const gone: PurgeTarget[] = [];
   for (let i = 0; i < ready.length; i += RUNS_PER_STATEMENT) {
     const chunk = ready.slice(i, i + RUNS_PER_STATEMENT);
-    if (!(await deleteResults(db, chunk.map((r) => r.taskId), budget))) break;
+    if (
+      !(await deleteResults(
+        db,
+        chunk.map((r) => r.taskId),
+        budget,
+      ))
+    )
+      break;
     await deleteRows(db, chunk);
     gone.push(...chunk);
   }
@@ -68,7 +78,7 @@ async function purgeStorage(env: Env, run: PurgeTarget, budget: PurgeBudget): Pr
     await roomOf(env, run.taskId).purge();
     return await deleteObjects(env.ARTIFACTS, `${run.organizationId}/${run.taskId}/`, budget);
   } catch (err) {
-    console.error('purging a run\'s room or objects failed; retried next time', run.taskId, String(err));
+    console.error("purging a run's room or objects failed; retried next time", run.taskId, String(err));
     return false;
   }
 }
@@ -108,7 +118,13 @@ async function deleteRows(db: Db, runs: PurgeTarget[]) {
   const ownCycle = and(inArray(testCycles.id, reporterCycles), eq(testCycles.source, 'external-ci'), inArray(testCycles.taskId, taskIds));
   const optional: BatchItem<'sqlite'>[] = [];
   if (sessionIds.length) optional.push(db.delete(ingestSessions).where(and(inArray(ingestSessions.id, sessionIds), inArray(ingestSessions.taskId, taskIds))));
-  if (cycleItems.length) optional.push(db.update(testCycleItems).set({ taskId: null }).where(and(inArray(testCycleItems.id, cycleItems), inArray(testCycleItems.taskId, taskIds))));
+  if (cycleItems.length)
+    optional.push(
+      db
+        .update(testCycleItems)
+        .set({ taskId: null })
+        .where(and(inArray(testCycleItems.id, cycleItems), inArray(testCycleItems.taskId, taskIds))),
+    );
   if (reporterCycles.length) {
     optional.push(
       db.delete(testCycleItems).where(inArray(testCycleItems.cycleId, db.select({ id: testCycles.id }).from(testCycles).where(ownCycle))),

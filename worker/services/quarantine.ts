@@ -11,7 +11,9 @@ export type QuarantineRow = typeof quarantines.$inferSelect;
 
 /** The quarantines in force now (not expired), for one project or the whole org. */
 export async function activeQuarantines(env: Env, organizationId: string, projectId?: string, now = Date.now()): Promise<QuarantineRow[]> {
-  return dbOf(env).select().from(quarantines)
+  return dbOf(env)
+    .select()
+    .from(quarantines)
     .where(and(eq(quarantines.organizationId, organizationId), gt(quarantines.expiresAt, now), ...(projectId ? [eq(quarantines.projectId, projectId)] : [])))
     .orderBy(quarantines.expiresAt);
 }
@@ -24,8 +26,10 @@ const FAILING = ['failed', 'timedOut', 'interrupted'] as const;
  */
 export async function failuresAllQuarantined(env: Env, run: { taskId: string; organizationId: string; projectId: string }): Promise<string[] | null> {
   const db = dbOf(env);
-  const attempts = await db.select({ testId: testResults.testId, title: testResults.title, file: testResults.file, status: testResults.status, retry: testResults.retry })
-    .from(testResults).where(eq(testResults.taskId, run.taskId));
+  const attempts = await db
+    .select({ testId: testResults.testId, title: testResults.title, file: testResults.file, status: testResults.status, retry: testResults.retry })
+    .from(testResults)
+    .where(eq(testResults.taskId, run.taskId));
   const last = new Map<string, (typeof attempts)[number]>();
   for (const a of attempts) {
     const prev = last.get(a.testId);
@@ -34,9 +38,17 @@ export async function failuresAllQuarantined(env: Env, run: { taskId: string; or
   const failing = [...last.values()].filter((a) => (FAILING as readonly string[]).includes(a.status));
   if (!failing.length) return null;
   const keys = [...new Set(failing.map(testKeyOf))];
-  const held = await db.select({ testKey: quarantines.testKey }).from(quarantines)
-    .where(and(eq(quarantines.organizationId, run.organizationId), eq(quarantines.projectId, run.projectId), gt(quarantines.expiresAt, Date.now()),
-      inArray(quarantines.testKey, keys.slice(0, 90))));
+  const held = await db
+    .select({ testKey: quarantines.testKey })
+    .from(quarantines)
+    .where(
+      and(
+        eq(quarantines.organizationId, run.organizationId),
+        eq(quarantines.projectId, run.projectId),
+        gt(quarantines.expiresAt, Date.now()),
+        inArray(quarantines.testKey, keys.slice(0, 90)),
+      ),
+    );
   const quarantined = new Set(held.map((h) => h.testKey));
   return keys.length <= 90 && keys.every((k) => quarantined.has(k)) ? keys : null;
 }

@@ -25,8 +25,10 @@ export function summarizeResults(tests: TestResult[]): ResultSummary {
     if (last.status === 'flaky' || (last.status === 'passed' && failedBefore)) s.flaky += 1;
     else if (last.status === 'passed') s.passed += 1;
     else if (last.status === 'skipped') s.skipped += 1;
-    else if (last.status === 'timedOut') { s.timedOut += 1; s.failed += 1; }
-    else s.failed += 1;
+    else if (last.status === 'timedOut') {
+      s.timedOut += 1;
+      s.failed += 1;
+    } else s.failed += 1;
   }
   return s;
 }
@@ -39,9 +41,12 @@ export function insertTestResults(db: Db, organizationId: string, taskId: string
   const statements = [];
   for (let i = 0; i < rows.length; i += perStatement) statements.push(db.insert(testResults).values(rows.slice(i, i + perStatement)));
   if (rows.length) {
-    statements.push(db.update(testResults)
-      .set({ projectId: sql`(SELECT ${executions.projectId} FROM ${executions} WHERE ${executions.taskId} = ${taskId})` })
-      .where(eq(testResults.taskId, taskId)));
+    statements.push(
+      db
+        .update(testResults)
+        .set({ projectId: sql`(SELECT ${executions.projectId} FROM ${executions} WHERE ${executions.taskId} = ${taskId})` })
+        .where(eq(testResults.taskId, taskId)),
+    );
   }
   return statements;
 }

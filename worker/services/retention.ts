@@ -14,7 +14,6 @@ import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, type PurgeTarget } from './purge-runs';
 import type { Db } from '../bindings';
 
-
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Runs deleted per cron tick by default; what is left over goes in the next ticks. */
 export const DEFAULT_RETENTION_BATCH_RUNS = 200;
@@ -34,17 +33,27 @@ export const retentionBatchRuns = (env: Env) => {
 export function expiredRunsQuery(db: Db, now: number, limit: number) {
   const days = sql`json_extract(${organizations.limits}, '$.retentionDays')`;
   const cutoff = sql`${now} - ${days} * ${DAY_MS}`;
-  return db.select({
-    taskId: executions.taskId, organizationId: executions.organizationId, source: executions.source,
-    cycleId: executions.cycleId, cycleItemId: executions.cycleItemId,
-    sessionId: sql<string | null>`json_extract(${executions.ingestMeta}, '$.sessionId')`,
-  }).from(organizations).crossJoin(executions).where(and(
-    eq(executions.organizationId, organizations.id),
-    sql`${days} > 0`, // no (or a broken) retention setting purges nothing
-    notInArray(executions.status, ACTIVE_STATUSES),
-    lt(executions.createdAt, cutoff),
-    lt(sql`coalesce(${executions.finishedAt}, ${executions.createdAt})`, cutoff),
-  )).limit(limit);
+  return db
+    .select({
+      taskId: executions.taskId,
+      organizationId: executions.organizationId,
+      source: executions.source,
+      cycleId: executions.cycleId,
+      cycleItemId: executions.cycleItemId,
+      sessionId: sql<string | null>`json_extract(${executions.ingestMeta}, '$.sessionId')`,
+    })
+    .from(organizations)
+    .crossJoin(executions)
+    .where(
+      and(
+        eq(executions.organizationId, organizations.id),
+        sql`${days} > 0`, // no (or a broken) retention setting purges nothing
+        notInArray(executions.status, ACTIVE_STATUSES),
+        lt(executions.createdAt, cutoff),
+        lt(sql`coalesce(${executions.finishedAt}, ${executions.createdAt})`, cutoff),
+      ),
+    )
+    .limit(limit);
 }
 
 /** Cron: deletes up to one batch of expired runs; returns the taskIds deleted. */
@@ -58,11 +67,14 @@ export async function purgeExpiredRuns(env: Env, db: Db, now = Date.now()): Prom
  * from D1 (nothing to keep). A run not final yet is kept a full retention period from now.
  */
 export async function runExpiry(db: Db, taskId: string, now = Date.now()): Promise<number | null> {
-  const [row] = await db.select({ status: executions.status, finishedAt: executions.finishedAt, createdAt: executions.createdAt, limits: organizations.limits })
-    .from(executions).innerJoin(organizations, eq(organizations.id, executions.organizationId))
-    .where(eq(executions.taskId, taskId)).limit(1);
+  const [row] = await db
+    .select({ status: executions.status, finishedAt: executions.finishedAt, createdAt: executions.createdAt, limits: organizations.limits })
+    .from(executions)
+    .innerJoin(organizations, eq(organizations.id, executions.organizationId))
+    .where(eq(executions.taskId, taskId))
+    .limit(1);
   if (!row) return null;
   const days = row.limits.retentionDays;
   if (!(days > 0)) return now + 30 * DAY_MS; // a broken setting keeps data rather than losing it
-  return (isFinal(row.status) ? row.finishedAt ?? row.createdAt : now) + days * DAY_MS;
+  return (isFinal(row.status) ? (row.finishedAt ?? row.createdAt) : now) + days * DAY_MS;
 }

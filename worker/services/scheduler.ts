@@ -34,8 +34,14 @@ export function publicSchedule(s: ScheduleRow, now = Date.now()) {
 }
 
 /** Runs started by a schedule are attributed to whoever created it. */
-const scheduleCaller = (s: ScheduleRow): Caller =>
-  ({ kind: 'user', userId: s.createdBy ?? `schedule:${s.id}`, organizationId: s.organizationId, role: 'developer', jti: `schedule:${s.id}`, exp: 0 });
+const scheduleCaller = (s: ScheduleRow): Caller => ({
+  kind: 'user',
+  userId: s.createdBy ?? `schedule:${s.id}`,
+  organizationId: s.organizationId,
+  role: 'developer',
+  jti: `schedule:${s.id}`,
+  exp: 0,
+});
 
 /** Claims the slot `due` of schedule `s`: true for exactly one caller per slot. */
 async function claim(db: Db, s: ScheduleRow, due: number, now: number): Promise<boolean> {
@@ -45,7 +51,8 @@ async function claim(db: Db, s: ScheduleRow, due: number, now: number): Promise<
   } catch {
     next = null; // an expression that no longer parses (e.g. a time zone removed from ICU) stops, it does not loop
   }
-  const claimed = await db.update(schedules)
+  const claimed = await db
+    .update(schedules)
     .set({ nextRunAt: next, lastRunAt: due, updatedAt: now, ...(next === null ? { enabled: false } : {}) })
     .where(and(eq(schedules.id, s.id), eq(schedules.enabled, true), eq(schedules.nextRunAt, due)))
     .returning({ id: schedules.id });
@@ -56,18 +63,31 @@ export type SchedulerResult = { started: Array<{ scheduleId: string; taskId: str
 
 /** Starts every enabled schedule whose slot has come. */
 export async function runDueSchedules(env: Env, now = Date.now(), db: Db = dbOf(env)): Promise<SchedulerResult> {
-  const due = await db.select().from(schedules)
+  const due = await db
+    .select()
+    .from(schedules)
     .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
-    .orderBy(asc(schedules.nextRunAt)).limit(BATCH);
+    .orderBy(asc(schedules.nextRunAt))
+    .limit(BATCH);
   const result: SchedulerResult = { started: [], failed: [] };
   for (const s of due) {
     if (!(await claim(db, s, s.nextRunAt!, now))) continue;
     try {
-      const run = await createRun(env, db, scheduleCaller(s), {
-        projectId: s.projectId, queue: 'org',
-        ...(s.environment ? { environment: s.environment } : {}), ...(s.image ? { image: s.image } : {}),
-        ...(s.folder ? { tests: [s.folder] } : {}), ...(s.baseUrl ? { baseUrl: s.baseUrl } : {}), ...(s.labels ? { labels: s.labels } : {}),
-      }, { trigger: 'schedule', scheduleId: s.id });
+      const run = await createRun(
+        env,
+        db,
+        scheduleCaller(s),
+        {
+          projectId: s.projectId,
+          queue: 'org',
+          ...(s.environment ? { environment: s.environment } : {}),
+          ...(s.image ? { image: s.image } : {}),
+          ...(s.folder ? { tests: [s.folder] } : {}),
+          ...(s.baseUrl ? { baseUrl: s.baseUrl } : {}),
+          ...(s.labels ? { labels: s.labels } : {}),
+        },
+        { trigger: 'schedule', scheduleId: s.id },
+      );
       result.started.push({ scheduleId: s.id, taskId: run.taskId });
     } catch (err) {
       // The slot stays claimed (no retry storm); the refusal is recorded where admins look.
@@ -78,10 +98,20 @@ export async function runDueSchedules(env: Env, now = Date.now(), db: Db = dbOf(
       if (err instanceof ApiError && err.code === 'NOT_FOUND') {
         await db.update(schedules).set({ enabled: false, nextRunAt: null, updatedAt: now }).where(eq(schedules.id, s.id));
       }
-      await db.insert(auditLogs).values({
-        id: newId(), organizationId: s.organizationId, userId: null, action: 'schedule.run_failed', targetType: 'schedule', targetId: s.id,
-        details: { error, slot: s.nextRunAt }, ip: null, createdAt: now,
-      }).catch(() => undefined);
+      await db
+        .insert(auditLogs)
+        .values({
+          id: newId(),
+          organizationId: s.organizationId,
+          userId: null,
+          action: 'schedule.run_failed',
+          targetType: 'schedule',
+          targetId: s.id,
+          details: { error, slot: s.nextRunAt },
+          ip: null,
+          createdAt: now,
+        })
+        .catch(() => undefined);
     }
   }
   return result;

@@ -6,14 +6,15 @@ import { executions, projectRunSettings } from '../db/schema';
 import { SecretMasker } from '../lib/secret-masker';
 import type { Db } from '../bindings';
 
-
 type SecretRows = Array<{ secrets: Record<string, string> | null }>;
 const valuesOf = (rows: SecretRows) => rows.flatMap((r) => Object.values(r.secrets ?? {}));
 const maskerOf = (rows: SecretRows) => new SecretMasker(valuesOf(rows));
 
 /** Every secret value of the project (all environments). */
 export async function projectSecretValues(db: Db, organizationId: string, projectId: string): Promise<string[]> {
-  const rows = await db.select({ secrets: projectRunSettings.secretVariables }).from(projectRunSettings)
+  const rows = await db
+    .select({ secrets: projectRunSettings.secretVariables })
+    .from(projectRunSettings)
     .where(and(eq(projectRunSettings.projectId, projectId), eq(projectRunSettings.organizationId, organizationId)));
   return valuesOf(rows);
 }
@@ -24,8 +25,13 @@ export async function projectSecretMasker(db: Db, organizationId: string, projec
 
 /** The masker of a run's project, looked up by the run (one query). */
 export async function runSecretMasker(db: Db, organizationId: string, taskId: string): Promise<SecretMasker> {
-  const rows = await db.select({ secrets: projectRunSettings.secretVariables }).from(executions)
-    .innerJoin(projectRunSettings, and(eq(projectRunSettings.projectId, executions.projectId), eq(projectRunSettings.organizationId, executions.organizationId)))
+  const rows = await db
+    .select({ secrets: projectRunSettings.secretVariables })
+    .from(executions)
+    .innerJoin(
+      projectRunSettings,
+      and(eq(projectRunSettings.projectId, executions.projectId), eq(projectRunSettings.organizationId, executions.organizationId)),
+    )
     .where(and(eq(executions.taskId, taskId), eq(executions.organizationId, organizationId)));
   return maskerOf(rows);
 }

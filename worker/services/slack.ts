@@ -30,7 +30,13 @@ export function deliveryUrl(env: Pick<Env, 'SLACK_WEBHOOK_ORIGIN'>, webhookUrl: 
   return `${env.SLACK_WEBHOOK_ORIGIN.replace(/\/+$/, '')}${u.pathname}${u.search}`;
 }
 
-const EMOJI: Record<string, string> = { PASSED: ':white_check_mark:', FAILED: ':x:', ERROR: ':warning:', CANCELLED: ':no_entry_sign:', TIMED_OUT: ':hourglass:' };
+const EMOJI: Record<string, string> = {
+  PASSED: ':white_check_mark:',
+  FAILED: ':x:',
+  ERROR: ':warning:',
+  CANCELLED: ':no_entry_sign:',
+  TIMED_OUT: ':hourglass:',
+};
 
 function formatDuration(ms: number | null): string {
   if (ms == null) return 'n/a';
@@ -76,7 +82,10 @@ export async function deliver(url: string, payload: unknown): Promise<{ ok: bool
   for (let attempt = 1; attempt <= SLACK_MAX_ATTEMPTS; attempt++) {
     try {
       const res = await fetch(url, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
       const text = (await res.text()).slice(0, 200);
       if (res.ok) return { ok: true, attempts: attempt };
@@ -98,14 +107,24 @@ export async function notifyRunEnded(env: Env, row: ExecutionRow): Promise<void>
     if (!org?.url) return;
     const id = newId();
     if (!isSlackWebhookUrl(org.url)) {
-      await db.insert(notifications).values({ id, organizationId: row.organizationId, taskId: row.taskId, channel: 'slack', status: 'failed', error: 'Webhook is not an https://hooks.slack.com/services/ URL' });
+      await db.insert(notifications).values({
+        id,
+        organizationId: row.organizationId,
+        taskId: row.taskId,
+        channel: 'slack',
+        status: 'failed',
+        error: 'Webhook is not an https://hooks.slack.com/services/ URL',
+      });
       return;
     }
     const [project] = await db.select({ name: projects.name }).from(projects).where(eq(projects.id, row.projectId)).limit(1);
     const payload = slackMessage(row, project?.name ?? row.projectId, env.PUBLIC_URL);
-    await db.insert(notifications).values({ id, organizationId: row.organizationId, taskId: row.taskId, channel: 'slack', status: 'pending', payload: JSON.stringify(payload) });
+    await db
+      .insert(notifications)
+      .values({ id, organizationId: row.organizationId, taskId: row.taskId, channel: 'slack', status: 'pending', payload: JSON.stringify(payload) });
     const result = await deliver(deliveryUrl(env, org.url), payload);
-    await db.update(notifications)
+    await db
+      .update(notifications)
       .set({ status: result.ok ? 'sent' : 'failed', attempts: result.attempts, error: result.error ?? null, updatedAt: Date.now() })
       .where(eq(notifications.id, id));
   } catch (err) {

@@ -16,7 +16,6 @@ import { ApiError } from '../lib/errors';
 import { isPlanName, PLANS, type PlanName } from './plans';
 import type { Db } from '../bindings';
 
-
 /** Stripe's default tolerance: a signed request older (or newer) than this is a replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -65,7 +64,7 @@ const metadataPlan = (o: Record<string, unknown>) => str((o.metadata as Record<s
 function subscriptionPlan(sub: Record<string, unknown>): string | undefined {
   const direct = metadataPlan(sub);
   if (direct) return direct;
-  const price = ((sub.items as { data?: Array<{ price?: Record<string, unknown> }> } | undefined)?.data?.[0]?.price) ?? {};
+  const price = (sub.items as { data?: Array<{ price?: Record<string, unknown> }> } | undefined)?.data?.[0]?.price ?? {};
   return metadataPlan(price) ?? str(price.lookup_key)?.split(/[_-]/)[0];
 }
 
@@ -88,12 +87,23 @@ export function stripePrices(env: Pick<Env, 'STRIPE_PRICES'>): Partial<Record<Pl
 export async function createCheckoutSession(env: Env, db: Db, org: { id: string; stripeCustomerId: string | null }, plan: PlanName) {
   const key = env.STRIPE_SECRET_KEY?.trim();
   const price = stripePrices(env)[plan];
-  if (!key || !price) throw new ApiError(503, 'NOT_CONFIGURED', `Checkout is not configured (${!key ? 'STRIPE_SECRET_KEY is not set' : `STRIPE_PRICES has no price for ${plan}`})`);
+  if (!key || !price)
+    throw new ApiError(
+      503,
+      'NOT_CONFIGURED',
+      `Checkout is not configured (${!key ? 'STRIPE_SECRET_KEY is not set' : `STRIPE_PRICES has no price for ${plan}`})`,
+    );
   const back = `${env.PUBLIC_URL.replace(/\/+$/, '')}/settings/billing`;
   const form = new URLSearchParams({
-    mode: 'subscription', 'line_items[0][price]': price, 'line_items[0][quantity]': '1',
-    client_reference_id: org.id, 'metadata[organizationId]': org.id, 'metadata[plan]': plan, 'subscription_data[metadata][plan]': plan,
-    success_url: `${back}?checkout=success`, cancel_url: `${back}?checkout=cancelled`,
+    mode: 'subscription',
+    'line_items[0][price]': price,
+    'line_items[0][quantity]': '1',
+    client_reference_id: org.id,
+    'metadata[organizationId]': org.id,
+    'metadata[plan]': plan,
+    'subscription_data[metadata][plan]': plan,
+    success_url: `${back}?checkout=success`,
+    cancel_url: `${back}?checkout=cancelled`,
   });
   if (org.stripeCustomerId) form.set('customer', org.stripeCustomerId);
   const base = env.STRIPE_API_BASE_URL?.trim().replace(/\/+$/, '') || 'https://api.stripe.com';
@@ -102,7 +112,9 @@ export async function createCheckoutSession(env: Env, db: Db, org: { id: string;
   let status = 0;
   try {
     const res = await fetch(`${base}/v1/checkout/sessions`, {
-      method: 'POST', body: form, signal: AbortSignal.timeout(10_000),
+      method: 'POST',
+      body: form,
+      signal: AbortSignal.timeout(10_000),
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
     });
     status = res.status;
@@ -112,7 +124,8 @@ export async function createCheckoutSession(env: Env, db: Db, org: { id: string;
   }
   const id = str(answer?.id);
   const url = str(answer?.url);
-  if (status !== 200 || !id || !url) throw new ApiError(502, 'STRIPE_ERROR', `Stripe refused the checkout session (${status}): ${String(answer?.error?.message ?? 'no session in the answer')}`);
+  if (status !== 200 || !id || !url)
+    throw new ApiError(502, 'STRIPE_ERROR', `Stripe refused the checkout session (${status}): ${String(answer?.error?.message ?? 'no session in the answer')}`);
   await db.update(organizations).set({ stripeCheckoutSessionId: id, updatedAt: Date.now() }).where(eq(organizations.id, org.id));
   return { sessionId: id, url, plan };
 }
@@ -132,11 +145,17 @@ async function checkoutOrg(db: Db, o: Record<string, unknown>): Promise<{ organi
 }
 
 async function setPlan(db: Db, organizationId: string, plan: PlanName, stripe: { customerId?: string | null; subscriptionId?: string | null }) {
-  const [row] = await db.update(organizations).set({
-    plan, limits: PLANS[plan].limits, updatedAt: Date.now(),
-    ...(stripe.customerId !== undefined ? { stripeCustomerId: stripe.customerId } : {}),
-    ...(stripe.subscriptionId !== undefined ? { stripeSubscriptionId: stripe.subscriptionId } : {}),
-  }).where(eq(organizations.id, organizationId)).returning({ id: organizations.id });
+  const [row] = await db
+    .update(organizations)
+    .set({
+      plan,
+      limits: PLANS[plan].limits,
+      updatedAt: Date.now(),
+      ...(stripe.customerId !== undefined ? { stripeCustomerId: stripe.customerId } : {}),
+      ...(stripe.subscriptionId !== undefined ? { stripeSubscriptionId: stripe.subscriptionId } : {}),
+    })
+    .where(eq(organizations.id, organizationId))
+    .returning({ id: organizations.id });
   return row?.id;
 }
 
@@ -158,7 +177,11 @@ async function applyEvent(db: Db, event: StripeEvent): Promise<Outcome> {
       const { organizationId } = bound;
       // A delayed payment method (SEPA, ACH…) completes the session unpaid; async_payment_succeeded follows.
       if (o.payment_status !== 'paid' && o.payment_status !== 'no_payment_required') {
-        return { status: 'ignored', organizationId, note: `checkout not paid (payment_status ${String(o.payment_status)}); the plan changes when the payment succeeds` };
+        return {
+          status: 'ignored',
+          organizationId,
+          note: `checkout not paid (payment_status ${String(o.payment_status)}); the plan changes when the payment succeeds`,
+        };
       }
       const plan = metadataPlan(o);
       if (!isPlanName(plan)) return { status: 'ignored', organizationId, note: `unknown plan '${plan ?? ''}'` };
@@ -169,7 +192,7 @@ async function applyEvent(db: Db, event: StripeEvent): Promise<Outcome> {
       const bound = await checkoutOrg(db, o);
       const organizationId = 'ignored' in bound ? undefined : bound.organizationId;
       console.warn('stripe checkout payment failed; plan unchanged', str(o.id), organizationId);
-      return { status: 'ignored', organizationId, note: 'the checkout\'s payment failed; plan unchanged' };
+      return { status: 'ignored', organizationId, note: "the checkout's payment failed; plan unchanged" };
     }
     case 'customer.subscription.created':
     case 'customer.subscription.updated': {
@@ -197,25 +220,44 @@ async function applyEvent(db: Db, event: StripeEvent): Promise<Outcome> {
  * duplicate and changes nothing; one that failed before is tried again (Stripe retries failures).
  */
 export async function handleStripeEvent(db: Db, event: StripeEvent, payload: string): Promise<Outcome & { duplicate: boolean }> {
-  const [existing] = await db.select().from(webhookLogs)
-    .where(and(eq(webhookLogs.provider, 'stripe'), eq(webhookLogs.eventId, event.id))).limit(1);
+  const [existing] = await db
+    .select()
+    .from(webhookLogs)
+    .where(and(eq(webhookLogs.provider, 'stripe'), eq(webhookLogs.eventId, event.id)))
+    .limit(1);
   if (existing && existing.status !== 'failed') {
     return { duplicate: true, status: existing.status as Outcome['status'], organizationId: existing.organizationId ?? undefined };
   }
   if (!existing) {
     // The unique (provider, event_id) index makes a concurrent second delivery lose here.
-    const inserted = await db.insert(webhookLogs).values({
-      id: newId(), provider: 'stripe', eventId: event.id, eventType: event.type, status: 'processing', payload, createdAt: Date.now(),
-    }).onConflictDoNothing().returning({ id: webhookLogs.id });
+    const inserted = await db
+      .insert(webhookLogs)
+      .values({
+        id: newId(),
+        provider: 'stripe',
+        eventId: event.id,
+        eventType: event.type,
+        status: 'processing',
+        payload,
+        createdAt: Date.now(),
+      })
+      .onConflictDoNothing()
+      .returning({ id: webhookLogs.id });
     if (!inserted.length) return { duplicate: true, status: 'processed' };
   }
   const where = and(eq(webhookLogs.provider, 'stripe'), eq(webhookLogs.eventId, event.id));
   try {
     const outcome = await applyEvent(db, event);
-    await db.update(webhookLogs).set({ status: outcome.status, organizationId: outcome.organizationId ?? null, error: outcome.note ?? null }).where(where);
+    await db
+      .update(webhookLogs)
+      .set({ status: outcome.status, organizationId: outcome.organizationId ?? null, error: outcome.note ?? null })
+      .where(where);
     return { ...outcome, duplicate: false };
   } catch (err) {
-    await db.update(webhookLogs).set({ status: 'failed', error: String(err).slice(0, 1000) }).where(where);
+    await db
+      .update(webhookLogs)
+      .set({ status: 'failed', error: String(err).slice(0, 1000) })
+      .where(where);
     throw err;
   }
 }

@@ -29,8 +29,9 @@ const RESPONSE_SCHEMA: ResponseSchema = {
   required: ['steps'],
 };
 
-const SYSTEM = 'You are a senior QA engineer writing manual test cases. Answer only with JSON matching the schema. '
-  + 'Each step is one concrete user action with one observable expected result. Do not invent product features the description does not imply.';
+const SYSTEM =
+  'You are a senior QA engineer writing manual test cases. Answer only with JSON matching the schema. ' +
+  'Each step is one concrete user action with one observable expected result. Do not invent product features the description does not imply.';
 
 export function stepsPrompt(body: z.output<typeof GenerateStepsBody>): string {
   return [`Test case title: ${body.title}`, body.description ? `Description: ${body.description}` : 'Description: (none)', 'Write the test steps.'].join('\n');
@@ -52,14 +53,22 @@ export async function generateSteps(env: Env, organizationId: string, body: z.ou
   if (!skip) {
     const { orgIntervalMs } = analysisLimits(env);
     if (!(await claimOrgAiSlot(env, organizationId, orgIntervalMs))) {
-      throw tooManyRequests(orgIntervalMs / 1000, 'AI_RATE_LIMITED',
-        `Another AI call (analysis or step generation) ran for this organization less than ${orgIntervalMs / 1000} s ago`);
+      throw tooManyRequests(
+        orgIntervalMs / 1000,
+        'AI_RATE_LIMITED',
+        `Another AI call (analysis or step generation) ran for this organization less than ${orgIntervalMs / 1000} s ago`,
+      );
     }
   }
   try {
     const { data, model } = await generateJson({
-      env, prompt: stepsPrompt(body), schema: GeneratedSteps, responseSchema: RESPONSE_SCHEMA, systemInstruction: SYSTEM,
-      timeoutMs: 20_000, temperature: 0.3,
+      env,
+      prompt: stepsPrompt(body),
+      schema: GeneratedSteps,
+      responseSchema: RESPONSE_SCHEMA,
+      systemInstruction: SYSTEM,
+      timeoutMs: 20_000,
+      temperature: 0.3,
     });
     return { steps: data.steps, preconditions: data.preconditions?.trim() || null, model };
   } catch (err) {

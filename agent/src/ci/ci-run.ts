@@ -37,10 +37,19 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: rest, strict: true, options: {
-      project: { type: 'string' }, env: { type: 'string' }, wait: { type: 'boolean' }, url: { type: 'string' }, 'api-key': { type: 'string' }, timeout: { type: 'string' },
-      insecure: { type: 'boolean' },
-    } }));
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        project: { type: 'string' },
+        env: { type: 'string' },
+        wait: { type: 'boolean' },
+        url: { type: 'string' },
+        'api-key': { type: 'string' },
+        timeout: { type: 'string' },
+        insecure: { type: 'boolean' },
+      },
+    }));
   } catch (err) {
     out.info(`${(err as Error).message}\n${CI_USAGE}`);
     return 2;
@@ -64,7 +73,9 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
     return 2;
   }
   if (refusesPlainHttp(target, insecureAllowed(values.insecure, env))) {
-    out.info(`--url: "${url}" is plain http to another machine: the API key and the run's log would cross the network unencrypted. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust.`);
+    out.info(
+      `--url: "${url}" is plain http to another machine: the API key and the run's log would cross the network unencrypted. Use https://, or pass --insecure (AGNOX_INSECURE=1) for a network you trust.`,
+    );
     return 2;
   }
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
@@ -74,7 +85,9 @@ export async function ciMain(argv: string[], env: NodeJS.ProcessEnv = process.en
   const client = new ControlPlaneClient(url!, { apiKey }, 'agnox-ci');
   let taskId: string;
   try {
-    const data = await client.request<{ taskId: string }>('POST', '/api/ci/trigger', { body: { projectId: project, ...(environment ? { environment } : {}), ciContext: ciContext(env) } });
+    const data = await client.request<{ taskId: string }>('POST', '/api/ci/trigger', {
+      body: { projectId: project, ...(environment ? { environment } : {}), ciContext: ciContext(env) },
+    });
     taskId = data!.taskId;
   } catch (err) {
     out.info(`trigger failed: ${errorMessage(err)}`);
@@ -101,7 +114,10 @@ export function ciContext(env: NodeJS.ProcessEnv): Record<string, string | numbe
     branch: env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || env.CI_COMMIT_REF_NAME || env.BUILDKITE_BRANCH || env.BRANCH_NAME,
     prNumber: Number.isInteger(pr) && pr > 0 ? pr : undefined,
     commitSha: env.GITHUB_SHA ?? env.CI_COMMIT_SHA ?? env.BUILDKITE_COMMIT ?? env.GIT_COMMIT,
-    runUrl: env.GITHUB_RUN_ID && env.GITHUB_SERVER_URL ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : env.CI_JOB_URL ?? env.BUILDKITE_BUILD_URL ?? env.BUILD_URL,
+    runUrl:
+      env.GITHUB_RUN_ID && env.GITHUB_SERVER_URL
+        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : (env.CI_JOB_URL ?? env.BUILDKITE_BUILD_URL ?? env.BUILD_URL),
     buildId: env.GITHUB_RUN_ID ?? env.CI_PIPELINE_ID ?? env.BUILDKITE_BUILD_ID ?? env.BUILD_ID,
     actor: env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? env.BUILDKITE_BUILD_CREATOR,
   };
@@ -123,7 +139,9 @@ export async function follow(client: ControlPlaneClient, taskId: string, out: Ou
   };
   const catchUp = async () => {
     for (;;) {
-      const data = await client.request<{ chunks: { seq: number; data: string }[]; lastSeq: number }>('GET', `/api/executions/${taskId}/logs`, { query: { since: printedUpTo } });
+      const data = await client.request<{ chunks: { seq: number; data: string }[]; lastSeq: number }>('GET', `/api/executions/${taskId}/logs`, {
+        query: { since: printedUpTo },
+      });
       const before = printedUpTo;
       print(data?.chunks ?? []);
       if (printedUpTo === before || printedUpTo >= (data?.lastSeq ?? 0)) return;
@@ -153,9 +171,17 @@ export async function follow(client: ControlPlaneClient, taskId: string, out: Ou
 }
 
 /** One viewer connection: resolves with the terminal status, or null if the socket closed first. */
-async function liveUntilEnd(client: ControlPlaneClient, taskId: string, since: () => number, print: (c: { seq: number; data: string }[]) => void, deadline: number): Promise<string | null> {
+async function liveUntilEnd(
+  client: ControlPlaneClient,
+  taskId: string,
+  since: () => number,
+  print: (c: { seq: number; data: string }[]) => void,
+  deadline: number,
+): Promise<string | null> {
   const ticket = await client.request<{ ticket: string }>('POST', '/api/auth/ws-ticket', { body: { taskId } });
-  const ws = new WebSocket(client.wsUrl(`/api/executions/${taskId}/live`, { since: since(), ticket: ticket!.ticket }), { headers: { 'user-agent': 'agnox-ci' } });
+  const ws = new WebSocket(client.wsUrl(`/api/executions/${taskId}/live`, { since: since(), ticket: ticket!.ticket }), {
+    headers: { 'user-agent': 'agnox-ci' },
+  });
   return new Promise<string | null>((resolve, reject) => {
     const timer = setTimeout(() => ws.terminate(), Math.max(0, deadline - Date.now()));
     let settled = false;
@@ -170,7 +196,11 @@ async function liveUntilEnd(client: ControlPlaneClient, taskId: string, since: (
     };
     ws.on('message', (raw) => {
       let msg: RoomMessage;
-      try { msg = JSON.parse(raw.toString()); } catch { return; }
+      try {
+        msg = JSON.parse(raw.toString());
+      } catch {
+        return;
+      }
       if (msg.type === 'log') print(msg.chunks);
       else if ((msg.type === 'status' || msg.type === 'hello') && msg.status && isFinal(msg.status)) finish(msg.status);
     });

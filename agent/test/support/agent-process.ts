@@ -23,8 +23,12 @@ export const FAST_ENV = { AGNOX_HEARTBEAT_MS: '500', AGNOX_POLL_WAIT_MS: '3000',
 export function spawnAgent(args: string[], env: Record<string, string> = {}, node = process.execPath, nodeArgs: string[] = []): AgentProcess {
   let out = '';
   const child = spawn(node, [...nodeArgs, AGENT_BIN, ...args], { env: { ...process.env, ...FAST_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited, signal: (s) => child.kill(s) };
 }

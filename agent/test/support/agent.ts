@@ -30,14 +30,21 @@ export async function startAgent(h: Harness, overrides: Partial<AgentOptions> = 
     logger,
     ...overrides,
   });
-  const done = agent.run().catch((err) => { lines.push(`fatal ${String(err)}`); throw err; });
+  const done = agent.run().catch((err) => {
+    lines.push(`fatal ${String(err)}`);
+    throw err;
+  });
   done.catch(() => {});
   return {
-    agent, done, lines,
+    agent,
+    done,
+    lines,
     stop: async () => {
       // Bounded, and informative when it is not: the agent's own log says what it was waiting for.
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`agent did not stop within 60 s:\n${lines.slice(-30).join('\n')}`)), 60_000); });
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`agent did not stop within 60 s:\n${lines.slice(-30).join('\n')}`)), 60_000);
+      });
       try {
         await Promise.race([agent.stopJobs().then(() => done.catch(() => {})), late]);
       } finally {

@@ -14,7 +14,11 @@ export async function call(cp: { url: string }, method: string, path: string, op
   const res = await fetch(cp.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
   const text = await res.text();
   let json: Json;
-  try { json = JSON.parse(text); } catch { json = { success: false, error: text }; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { success: false, error: text };
+  }
   return { status: res.status, json };
 }
 
@@ -30,7 +34,15 @@ export type Harness = {
   /** A fresh single-use registration token. */
   registrationToken: () => Promise<string>;
   apiKey: () => Promise<string>;
-  project: (p: { image: string; command: string; timeoutSeconds?: number; environment?: string; secrets?: Record<string, string>; variables?: Record<string, string>; baseUrl?: string }) => Promise<string>;
+  project: (p: {
+    image: string;
+    command: string;
+    timeoutSeconds?: number;
+    environment?: string;
+    secrets?: Record<string, string>;
+    variables?: Record<string, string>;
+    baseUrl?: string;
+  }) => Promise<string>;
   requestRun: (body: Record<string, unknown>) => Promise<string>;
   execution: (taskId: string) => Promise<any>;
   logs: (taskId: string) => Promise<{ seq: number; stream: string; data: string }[]>;
@@ -44,7 +56,12 @@ export type Harness = {
 export const FINAL = ['PASSED', 'FAILED', 'ERROR', 'CANCELLED', 'TIMED_OUT'];
 
 /** Polls `check` until it returns a value other than undefined/false, or throws after the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -62,7 +79,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export async function startHarness(cp?: ControlPlane): Promise<Harness> {
   const plane = cp ?? (await startControlPlane());
   const email = `admin-${randomUUID()}@example.com`;
-  const signup = await must(plane, 'POST', '/api/auth/signup', { body: { email, password: 'correct-horse-42', name: 'Ada Admin', organizationName: `Agent tests ${randomUUID().slice(0, 6)}` } });
+  const signup = await must(plane, 'POST', '/api/auth/signup', {
+    body: { email, password: 'correct-horse-42', name: 'Ada Admin', organizationName: `Agent tests ${randomUUID().slice(0, 6)}` },
+  });
   const org: Org = { token: signup.token, organizationId: signup.organization.id };
   const h: Harness = {
     cp: plane,
@@ -70,9 +89,21 @@ export async function startHarness(cp?: ControlPlane): Promise<Harness> {
     registrationToken: async () => (await must(plane, 'POST', '/api/agents/registration-tokens', { token: org.token, body: {} })).token,
     apiKey: async () => (await must(plane, 'POST', '/api/api-keys', { token: org.token, body: { name: `ci-${randomUUID().slice(0, 6)}` } })).key,
     project: async (p) => {
-      const project = await must(plane, 'POST', '/api/projects', { token: org.token, body: { name: `p-${randomUUID().slice(0, 8)}`, image: p.image, command: p.command, timeoutSeconds: p.timeoutSeconds ?? 600, defaultEnvironment: p.environment ?? 'staging' } });
+      const project = await must(plane, 'POST', '/api/projects', {
+        token: org.token,
+        body: {
+          name: `p-${randomUUID().slice(0, 8)}`,
+          image: p.image,
+          command: p.command,
+          timeoutSeconds: p.timeoutSeconds ?? 600,
+          defaultEnvironment: p.environment ?? 'staging',
+        },
+      });
       if (p.secrets || p.variables || p.baseUrl) {
-        await must(plane, 'PUT', `/api/projects/${project.id}/run-settings/${p.environment ?? 'staging'}`, { token: org.token, body: { secretVariables: p.secrets, variables: p.variables, baseUrl: p.baseUrl } });
+        await must(plane, 'PUT', `/api/projects/${project.id}/run-settings/${p.environment ?? 'staging'}`, {
+          token: org.token,
+          body: { secretVariables: p.secrets, variables: p.variables, baseUrl: p.baseUrl },
+        });
       }
       return project.id as string;
     },
@@ -81,11 +112,19 @@ export async function startHarness(cp?: ControlPlane): Promise<Harness> {
     logs: async (taskId) => (await must(plane, 'GET', `/api/executions/${taskId}/logs?since=0&limit=20000`, { token: org.token })).chunks,
     tests: (taskId) => must(plane, 'GET', `/api/executions/${taskId}/tests`, { token: org.token }),
     artifacts: (taskId) => must(plane, 'GET', `/api/executions/${taskId}/artifacts`, { token: org.token }),
-    cancel: async (taskId) => { await must(plane, 'POST', `/api/executions/${taskId}/cancel`, { token: org.token, body: {} }); },
-    waitForStatus: (taskId, statuses, timeoutMs = 60_000) => waitFor(`${taskId} to reach ${statuses.join('/')}`, async () => {
-      const e = await h.execution(taskId);
-      return statuses.includes(e.status) ? e : undefined;
-    }, timeoutMs, 150),
+    cancel: async (taskId) => {
+      await must(plane, 'POST', `/api/executions/${taskId}/cancel`, { token: org.token, body: {} });
+    },
+    waitForStatus: (taskId, statuses, timeoutMs = 60_000) =>
+      waitFor(
+        `${taskId} to reach ${statuses.join('/')}`,
+        async () => {
+          const e = await h.execution(taskId);
+          return statuses.includes(e.status) ? e : undefined;
+        },
+        timeoutMs,
+        150,
+      ),
     stop: () => plane.stop(),
   };
   return h;

@@ -5,10 +5,15 @@
 import net from 'node:net';
 
 export type FlakyProxy = {
-  url: string; reset: () => void; blackhole: () => void; cut: () => Promise<void>; restore: () => Promise<void>;
+  url: string;
+  reset: () => void;
+  blackhole: () => void;
+  cut: () => Promise<void>;
+  restore: () => Promise<void>;
   /** Refuse WebSocket upgrades (a proxy that only speaks plain HTTP). */
   blockWebSockets: (block: boolean) => void;
-  connections: () => number; close: () => Promise<void>;
+  connections: () => number;
+  close: () => Promise<void>;
 };
 
 export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
@@ -30,20 +35,35 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       } else if (mode === 'pass') upstream.write(d);
       first = false;
     });
-    const forward = (from: net.Socket, to: net.Socket) => from.on('data', (d) => { if (mode === 'pass') to.write(d); });
+    const forward = (from: net.Socket, to: net.Socket) =>
+      from.on('data', (d) => {
+        if (mode === 'pass') to.write(d);
+      });
     forward(upstream, client);
-    const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port: own } = server.address() as net.AddressInfo;
-  const resetAll = () => { for (const s of open) s.resetAndDestroy(); open.clear(); };
+  const resetAll = () => {
+    for (const s of open) s.resetAndDestroy();
+    open.clear();
+  };
   return {
     url: `http://127.0.0.1:${own}`,
     reset: resetAll,
-    blackhole: () => { mode = 'blackhole'; },
-    blockWebSockets: (block) => { noWebSockets = block; },
+    blackhole: () => {
+      mode = 'blackhole';
+    },
+    blockWebSockets: (block) => {
+      noWebSockets = block;
+    },
     cut: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       resetAll();
@@ -56,6 +76,11 @@ export async function startFlakyProxy(target: string): Promise<FlakyProxy> {
       if (!server.listening) await new Promise<void>((r) => server.listen(own, '127.0.0.1', r));
     },
     connections: () => total,
-    close: () => new Promise<void>((r) => { resetAll(); if (server.listening) server.close(() => r()); else r(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        resetAll();
+        if (server.listening) server.close(() => r());
+        else r();
+      }),
   };
 }

@@ -97,7 +97,8 @@ const PW_FIXTURE = path.join(ROOT, 'agent/test/fixtures/playwright');
  */
 export function ensurePlaywrightReportsImage(): string {
   const h = createHash('sha256');
-  for (const f of ['playwright.config.mjs', ...readdirSync(path.join(PW_FIXTURE, 'tests')).map((t) => `tests/${t}`)].sort()) h.update(f).update(readFileSync(path.join(PW_FIXTURE, f)));
+  for (const f of ['playwright.config.mjs', ...readdirSync(path.join(PW_FIXTURE, 'tests')).map((t) => `tests/${t}`)].sort())
+    h.update(f).update(readFileSync(path.join(PW_FIXTURE, f)));
   h.update(readFileSync(path.join(ROOT, 'node_modules/@playwright/test/package.json')));
   const tag = `agnox-test/playwright-reports:${h.digest('hex').slice(0, 12)}`;
   if (imageExists(tag)) return tag;
@@ -106,7 +107,11 @@ export function ensurePlaywrightReportsImage(): string {
     addBusybox(rootfs);
     const reports = path.join(rootfs, 'fixture-reports');
     // Exit code 1 is expected: the fixture has a failing test.
-    const run = spawnSync(path.join(ROOT, 'node_modules/.bin/playwright'), ['test', '-c', path.join(PW_FIXTURE, 'playwright.config.mjs')], { cwd: ROOT, env: { ...process.env, REPORT_DIR: reports, CI: '1' }, encoding: 'utf8' });
+    const run = spawnSync(path.join(ROOT, 'node_modules/.bin/playwright'), ['test', '-c', path.join(PW_FIXTURE, 'playwright.config.mjs')], {
+      cwd: ROOT,
+      env: { ...process.env, REPORT_DIR: reports, CI: '1' },
+      encoding: 'utf8',
+    });
     if (!existsSync(path.join(reports, 'results.json'))) throw new Error(`the Playwright fixture run wrote no report:\n${run.stdout}\n${run.stderr}`);
     importRootfs(rootfs, tag, ['ENV PATH=/bin']);
   } finally {

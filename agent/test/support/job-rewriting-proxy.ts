@@ -22,7 +22,9 @@ const HOP_BY_HOP = new Set(['host', 'connection', 'content-length', 'transfer-en
  * `onRequest` sees every request's method, path and body as the agent sent it (for tests of what leaves the agent).
  */
 export async function startJobRewritingProxy(
-  target: string, rewrite: (job: JobPayload) => JobPayload, onAnswer?: (method: string, path: string, status: number) => void,
+  target: string,
+  rewrite: (job: JobPayload) => JobPayload,
+  onAnswer?: (method: string, path: string, status: number) => void,
   intercept?: (method: string, path: string) => Interception | Promise<Interception>,
   onRequest?: (method: string, path: string, body: Buffer) => void,
 ): Promise<JobRewritingProxy> {
@@ -39,7 +41,11 @@ export async function startJobRewritingProxy(
         res.end(JSON.stringify({ success: false, error: 'injected by the test proxy', code: 'TEST_INJECTED' }));
         return;
       }
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)).map(([k, v]) => [k, String(v)]));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([k]) => !HOP_BY_HOP.has(k))
+          .map(([k, v]) => [k, String(v)]),
+      );
       const up = await fetch(target + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined, redirect: 'manual' });
       let body = Buffer.from(await up.arrayBuffer());
       if (req.url === '/api/agent/poll' && up.status === 200) {
@@ -73,6 +79,11 @@ export async function startJobRewritingProxy(
   const { port: own } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${own}`,
-    close: () => new Promise<void>((r) => { for (const s of tunnels) s.destroy(); server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of tunnels) s.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

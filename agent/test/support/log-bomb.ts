@@ -16,9 +16,17 @@ export async function dockerRunBaseline(image: string, command: string, dockerAr
   const t0 = performance.now();
   const child = spawn('docker', ['run', '--rm', ...dockerArgs, image, 'sh', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   let peakRss = 0;
-  const sample = setInterval(() => { try { peakRss = Math.max(peakRss, peakResidentBytes(child.pid!)); } catch { /* exiting */ } }, 50);
+  const sample = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, peakResidentBytes(child.pid!));
+    } catch {
+      /* exiting */
+    }
+  }, 50);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sample);
   if (code !== 0) throw new Error(`docker run failed (${code}): ${err}`);
@@ -46,10 +54,15 @@ export async function agentBomb(h: Harness, agent: AgentProcess, projectId: stri
   const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
   const taskId = await h.requestRun({ projectId });
-  const run = await waitFor(`${taskId} to finish`, async () => {
-    const e = await h.execution(taskId);
-    return FINAL.includes(e.status) ? e : undefined;
-  }, timeoutMs, 100);
+  const run = await waitFor(
+    `${taskId} to finish`,
+    async () => {
+      const e = await h.execution(taskId);
+      return FINAL.includes(e.status) ? e : undefined;
+    },
+    timeoutMs,
+    100,
+  );
   const requestToFinalMs = Math.round(performance.now() - t0);
   const peakRss = peakResidentBytes(pid);
   return { requestToFinalMs, jobMs: run.durationMs, rssBefore, peakRss, cpuSeconds: cpuSeconds(pid) - cpu0, run, log: logTextOf(await h.logs(taskId)) };

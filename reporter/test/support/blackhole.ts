@@ -27,14 +27,23 @@ export async function startBlackhole(): Promise<Blackhole> {
     fillers.push(socket);
     const connected = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 300);
-      socket.once('connect', () => { clearTimeout(timer); resolve(true); });
-      socket.once('error', () => { clearTimeout(timer); resolve(false); });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      socket.once('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
     });
     if (!connected) break;
     if (fillers.length > 64) throw new Error('the blackhole listener kept accepting');
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => { for (const s of fillers) s.destroy(); child.kill('SIGKILL'); },
+    close: () => {
+      for (const s of fillers) s.destroy();
+      child.kill('SIGKILL');
+    },
   };
 }

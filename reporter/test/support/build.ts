@@ -8,10 +8,11 @@ export const REPORTER_DIR = path.resolve(import.meta.dirname, '../..');
 export const ROOT = path.resolve(REPORTER_DIR, '..');
 export const BIN = (name: string) => path.join(ROOT, 'node_modules/.bin', name);
 
-const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-  const p = path.join(dir, e.name);
-  return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-}, 0);
+const newest = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = path.join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }, 0);
 
 function fresh(): boolean {
   const out = path.join(REPORTER_DIR, 'dist/index.d.ts');
@@ -28,7 +29,11 @@ export async function ensureBuilt(): Promise<void> {
       mkdirSync(lock);
     } catch {
       // Someone else is building (or a stale lock from a killed run, cleared after 60 s).
-      try { if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        /* gone */
+      }
       if (Date.now() > deadline) throw new Error('timed out waiting for the reporter build');
       await new Promise((r) => setTimeout(r, 200));
       continue;

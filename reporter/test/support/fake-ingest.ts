@@ -26,17 +26,27 @@ export type FakeIngest = {
   close: () => Promise<void>;
 };
 
-const read = (req: IncomingMessage) => new Promise<Buffer>((resolve, reject) => {
-  const parts: Buffer[] = [];
-  req.on('data', (d) => parts.push(d));
-  req.on('end', () => resolve(Buffer.concat(parts)));
-  req.on('error', reject);
-});
+const read = (req: IncomingMessage) =>
+  new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
 
 export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
   const state: FakeIngest = {
-    url: '', mode, failNext: 0, slowMs: 10_000, retryAfterSeconds: 1,
-    setups: [], batches: new Map(), teardowns: [], quarantined: [], calls: [], invalid: [],
+    url: '',
+    mode,
+    failNext: 0,
+    slowMs: 10_000,
+    retryAfterSeconds: 1,
+    setups: [],
+    batches: new Map(),
+    teardowns: [],
+    quarantined: [],
+    calls: [],
+    invalid: [],
     events: () => [...state.batches.values()].flatMap((b) => b.events),
     close: async () => {},
   };
@@ -59,13 +69,21 @@ export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
       return answer(429, { success: false, error: 'Too many requests', code: 'RATE_LIMITED' }, { 'retry-after': String(state.retryAfterSeconds) });
     }
     if (req.headers['x-api-key'] !== 'test-key') return answer(401, { success: false, error: 'Invalid or revoked API key', code: 'UNAUTHORIZED' });
-    if (url.pathname === '/api/quarantines' && req.method === 'GET') return answer(200, { success: true, data: state.quarantined.map((testKey) => ({ testKey })) });
+    if (url.pathname === '/api/quarantines' && req.method === 'GET')
+      return answer(200, { success: true, data: state.quarantined.map((testKey) => ({ testKey })) });
     if (url.pathname === '/api/ingest/attachment') return answer(200, { success: true, data: { key: `fake/${url.searchParams.get('name')}` } });
     let json: unknown;
-    try { json = JSON.parse(body.toString('utf8')); } catch { return answer(400, { success: false, error: 'bad json', code: 'INVALID_JSON' }); }
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      return answer(400, { success: false, error: 'bad json', code: 'INVALID_JSON' });
+    }
     const check = <T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { message: string } } }) => {
       const r = schema.safeParse(json);
-      if (!r.success) { state.invalid.push(`${url.pathname}: ${r.error.message}`); return undefined; }
+      if (!r.success) {
+        state.invalid.push(`${url.pathname}: ${r.error.message}`);
+        return undefined;
+      }
       return r.data;
     };
     if (url.pathname === '/api/ingest/setup') {
@@ -87,7 +105,11 @@ export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
       state.teardowns.push(teardown);
       // As the real server: the last events a teardown carries count as one more batch.
       if (teardown.events && !(teardown.batchId && state.batches.has(teardown.batchId))) {
-        state.batches.set(teardown.batchId ?? `anon-${state.batches.size}`, { sessionId: teardown.sessionId, batchId: teardown.batchId, events: teardown.events });
+        state.batches.set(teardown.batchId ?? `anon-${state.batches.size}`, {
+          sessionId: teardown.sessionId,
+          batchId: teardown.batchId,
+          events: teardown.events,
+        });
       }
       return answer(200, { success: true, data: { taskId: teardown.sessionId.replace(/^s-/, 't-'), status: teardown.status } });
     }
@@ -95,7 +117,11 @@ export async function startFakeIngest(mode: Mode = 'ok'): Promise<FakeIngest> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+  state.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return state;
 }
 

@@ -21,7 +21,9 @@ export async function runSuite(env: Record<string, string | undefined>, args: st
   if (!('AGNOX_SPOOL_DIR' in env)) env = { ...env, AGNOX_SPOOL_DIR: path.join(dir, 'spool') };
   const spoolDir = env.AGNOX_SPOOL_DIR ?? path.join(path.dirname(SUITE_CONFIG), '.agnox/spool');
   const jsonFile = path.join(dir, 'report.json');
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGNOX_') && !/^(CI|GITHUB_|GITLAB_|TF_BUILD|JENKINS_URL|CIRCLECI|BUILDKITE)/.test(k)));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AGNOX_') && !/^(CI|GITHUB_|GITLAB_|TF_BUILD|JENKINS_URL|CIRCLECI|BUILDKITE)/.test(k)),
+  );
   const started = performance.now();
   const child = spawn(BIN('playwright'), ['test', '-c', SUITE_CONFIG, ...args], {
     cwd: path.dirname(SUITE_CONFIG),
@@ -29,8 +31,12 @@ export async function runSuite(env: Record<string, string | undefined>, args: st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   return { code, wallMs: performance.now() - started, output, outputDir, spoolDir, jsonFile };
 }
@@ -48,8 +54,16 @@ export function readJsonReport(file: string): { tests: JsonTest[]; stats: { expe
     for (const spec of suite.specs ?? []) {
       for (const t of spec.tests) {
         tests.push({
-          id: spec.id, title: spec.title, file: spec.file, outcome: t.status,
-          attempts: t.results.map((r: any) => ({ status: r.status, retry: r.retry, duration: r.duration, error: plain(r.error?.message ?? r.errors?.[0]?.message) })),
+          id: spec.id,
+          title: spec.title,
+          file: spec.file,
+          outcome: t.status,
+          attempts: t.results.map((r: any) => ({
+            status: r.status,
+            retry: r.retry,
+            duration: r.duration,
+            error: plain(r.error?.message ?? r.errors?.[0]?.message),
+          })),
         });
       }
     }

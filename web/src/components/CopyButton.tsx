@@ -6,14 +6,19 @@ import { Button } from './ui';
 export function CopyButton({ value, label = 'Copy' }: { value: string; label?: string }) {
   const [done, setDone] = useState(false);
   return (
-    <Button variant="secondary" onClick={async () => {
-      try {
-        await navigator.clipboard.writeText(value);
-        setDone(true);
-        setTimeout(() => setDone(false), 1500);
-      } catch {
-        toast('Copy failed: select the text and copy it by hand', 'error');
-      }
-    }}>{done ? 'Copied' : label}</Button>
+    <Button
+      variant='secondary'
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(value);
+          setDone(true);
+          setTimeout(() => setDone(false), 1500);
+        } catch {
+          toast('Copy failed: select the text and copy it by hand', 'error');
+        }
+      }}
+    >
+      {done ? 'Copied' : label}
+    </Button>
   );
 }

@@ -17,7 +17,7 @@ export function StatusBadge({ status }: { status: RunStatus }) {
   const live = status === 'RUNNING' || status === 'ANALYZING';
   return (
     <Badge class={STYLE[status] ?? STYLE.PENDING}>
-      {live && <span class="size-1.5 animate-pulse rounded-full bg-current" aria-hidden="true" />}
+      {live && <span class='size-1.5 animate-pulse rounded-full bg-current' aria-hidden='true' />}
       <span data-status={status}>{status.replace('_', ' ')}</span>
     </Badge>
   );

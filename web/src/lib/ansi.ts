@@ -17,8 +17,22 @@ export const PLAIN: Style = Object.freeze({ fg: null, bg: null, bold: false, dim
 
 /** The 16 basic colours, tuned to read well on the terminal's dark background. */
 export const PALETTE = [
-  '#1e293b', '#f87171', '#4ade80', '#facc15', '#60a5fa', '#c084fc', '#22d3ee', '#e2e8f0',
-  '#64748b', '#fca5a5', '#86efac', '#fde047', '#93c5fd', '#d8b4fe', '#67e8f9', '#ffffff',
+  '#1e293b',
+  '#f87171',
+  '#4ade80',
+  '#facc15',
+  '#60a5fa',
+  '#c084fc',
+  '#22d3ee',
+  '#e2e8f0',
+  '#64748b',
+  '#fca5a5',
+  '#86efac',
+  '#fde047',
+  '#93c5fd',
+  '#d8b4fe',
+  '#67e8f9',
+  '#ffffff',
 ] as const;
 
 // CSI (ESC [ params letter), OSC (ESC ] ... BEL or ESC \), and two-byte escapes.
@@ -53,8 +67,10 @@ export function applySgr(style: Style, params: string): Style {
     else if (code === 3) next.italic = true;
     else if (code === 4) next.underline = true;
     else if (code === 7) next.inverse = true;
-    else if (code === 22) { next.bold = false; next.dim = false; }
-    else if (code === 23) next.italic = false;
+    else if (code === 22) {
+      next.bold = false;
+      next.dim = false;
+    } else if (code === 23) next.italic = false;
     else if (code === 24) next.underline = false;
     else if (code === 27) next.inverse = false;
     else if (code >= 30 && code <= 37) next.fg = PALETTE[code - 30]!;

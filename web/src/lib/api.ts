@@ -3,7 +3,12 @@
 // message; a 401 on anything but the login form means the session ended, and the app goes to log in.
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: Array<{ path: string[]; message: string }>) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: Array<{ path: string[]; message: string }>,
+  ) {
     super(message);
   }
 }
@@ -12,7 +17,9 @@ type Options = { method?: string; body?: unknown; signal?: AbortSignal };
 
 let onSessionEnded: (() => void) | null = null;
 /** Called when the server says the session is gone (expired, revoked, user removed). */
-export const setSessionEndedHandler = (fn: (() => void) | null) => { onSessionEnded = fn; };
+export const setSessionEndedHandler = (fn: (() => void) | null) => {
+  onSessionEnded = fn;
+};
 
 const AUTH_FORMS = ['/api/auth/login', '/api/auth/signup', '/api/invitations/accept', '/api/auth/me'];
 
@@ -31,7 +38,11 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Opt
     throw new ApiError(0, 'NETWORK', 'Cannot reach the server; check your connection and try again');
   }
   let json: { success?: boolean; data?: T; error?: string; code?: string; issues?: ApiError['issues'] } | null = null;
-  try { json = await res.json(); } catch { /* not JSON (a proxy error page) */ }
+  try {
+    json = await res.json();
+  } catch {
+    /* not JSON (a proxy error page) */
+  }
   if (res.ok && json?.success) return json.data as T;
   if (res.status === 401 && !AUTH_FORMS.includes(path)) onSessionEnded?.();
   let message = json?.error ?? `Request failed (${res.status})`;

@@ -50,12 +50,17 @@ export function matchesSearch(e: Pick<ExecutionSummary, 'name' | 'ciContext'>, t
   return [e.name, e.ciContext?.branch, e.ciContext?.commitSha].some((v) => typeof v === 'string' && foldAscii(v).includes(needle));
 }
 
-export function matchesFilters(e: Pick<ExecutionSummary, 'status' | 'source' | 'projectId' | 'environment' | 'name' | 'ciContext'>, f: ExecutionFilters): boolean {
-  return (!f.status || e.status === f.status)
-    && (!f.source || e.source === f.source)
-    && (!f.projectId || e.projectId === f.projectId)
-    && (!f.environment || e.environment === f.environment)
-    && (!f.q || matchesSearch(e, f.q));
+export function matchesFilters(
+  e: Pick<ExecutionSummary, 'status' | 'source' | 'projectId' | 'environment' | 'name' | 'ciContext'>,
+  f: ExecutionFilters,
+): boolean {
+  return (
+    (!f.status || e.status === f.status) &&
+    (!f.source || e.source === f.source) &&
+    (!f.projectId || e.projectId === f.projectId) &&
+    (!f.environment || e.environment === f.environment) &&
+    (!f.q || matchesSearch(e, f.q))
+  );
 }
 
 export const sameFilters = (a: ExecutionFilters, b: ExecutionFilters) => KEYS.every((k) => (a[k] ?? '') === (b[k] ?? ''));

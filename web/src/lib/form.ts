@@ -3,7 +3,9 @@ export function formValues(e: Event): Record<string, string> {
   e.preventDefault();
   const data = new FormData(e.currentTarget as HTMLFormElement);
   const out: Record<string, string> = {};
-  data.forEach((v, k) => { if (typeof v === 'string') out[k] = v; });
+  data.forEach((v, k) => {
+    if (typeof v === 'string') out[k] = v;
+  });
   return out;
 }
 

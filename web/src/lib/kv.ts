@@ -6,11 +6,16 @@ export function parseKeyValues(text: string): { map: Record<string, string>; err
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const eq = line.indexOf('=');
-    if (eq <= 0) { errors.push(`Line ${i + 1}: expected KEY=value`); return; }
+    if (eq <= 0) {
+      errors.push(`Line ${i + 1}: expected KEY=value`);
+      return;
+    }
     map[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
   });
   return { map, errors };
 }
 
 export const formatKeyValues = (map: Record<string, string> | null | undefined) =>
-  Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`).join('\n');
+  Object.entries(map ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');

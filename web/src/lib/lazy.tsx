@@ -14,11 +14,30 @@ export function lazy<P extends object>(load: () => Promise<ComponentType<P>>): C
       if (Loaded) return;
       let live = true;
       pending ??= load();
-      pending.then((C) => { Loaded = C; if (live) setReady(1); }, () => { pending = null; if (live) setFailed(true); });
-      return () => { live = false; };
+      pending.then(
+        (C) => {
+          Loaded = C;
+          if (live) setReady(1);
+        },
+        () => {
+          pending = null;
+          if (live) setFailed(true);
+        },
+      );
+      return () => {
+        live = false;
+      };
     }, []);
     if (Loaded) return <Loaded {...props} />;
-    if (failed) return <Notice>This page could not be loaded. <button type="button" class="underline" onClick={() => location.reload()}>Reload</button></Notice>;
+    if (failed)
+      return (
+        <Notice>
+          This page could not be loaded.{' '}
+          <button type='button' class='underline' onClick={() => location.reload()}>
+            Reload
+          </button>
+        </Notice>
+      );
     return <Spinner />;
   };
 }

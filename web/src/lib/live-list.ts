@@ -21,8 +21,7 @@ export type ListAction =
 export const initialList = (filters: ExecutionFilters = {}): ListState => ({ items: [], nextCursor: null, filters, selected: new Set() });
 
 /** Newest first; ties broken by taskId so the order is total and stable. */
-export const newerFirst = (a: ExecutionSummary, b: ExecutionSummary) =>
-  b.createdAt - a.createdAt || (a.taskId < b.taskId ? 1 : a.taskId > b.taskId ? -1 : 0);
+export const newerFirst = (a: ExecutionSummary, b: ExecutionSummary) => b.createdAt - a.createdAt || (a.taskId < b.taskId ? 1 : a.taskId > b.taskId ? -1 : 0);
 
 function withoutSelected(selected: ReadonlySet<string>, gone: Iterable<string>) {
   const next = new Set(selected);
@@ -57,7 +56,12 @@ export function listReducer(state: ListState, action: ListAction): ListState {
       for (const item of action.items) if (!seen.has(item.taskId)) seen.set(item.taskId, item);
       const items = [...seen.values()].filter((x) => matchesFilters(x, state.filters)).sort(newerFirst);
       const ids = new Set(items.map((x) => x.taskId));
-      const selected = action.reset ? new Set<string>() : withoutSelected(state.selected, [...state.selected].filter((id) => !ids.has(id)));
+      const selected = action.reset
+        ? new Set<string>()
+        : withoutSelected(
+            state.selected,
+            [...state.selected].filter((id) => !ids.has(id)),
+          );
       return { ...state, items, nextCursor: action.nextCursor, selected };
     }
     case 'hub': {

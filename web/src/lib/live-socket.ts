@@ -39,7 +39,11 @@ export function openLive<M>({ path, taskId, since, onMessage, onState, shouldRec
   ws.addEventListener('message', (e: MessageEvent) => {
     if (typeof e.data !== 'string') return;
     let message: M;
-    try { message = JSON.parse(e.data) as M; } catch { return; }
+    try {
+      message = JSON.parse(e.data) as M;
+    } catch {
+      return;
+    }
     onMessage(message);
   });
   return { close: () => ws.close(1000, 'viewer left'), reconnect: () => ws.reconnect() };

@@ -24,6 +24,10 @@ export function logBackfiller(buffer: LogBuffer, fetchPage: (since: number) => P
         onPage();
         if (pushed.missingAfter === null || !chunks.length || buffer.lastSeq === from) break;
       }
-    } catch { /* the next live frame retries */ } finally { running = false; }
+    } catch {
+      /* the next live frame retries */
+    } finally {
+      running = false;
+    }
   };
 }

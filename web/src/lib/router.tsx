@@ -25,7 +25,9 @@ export function useLocation(): Location {
   useEffect(() => {
     const update = () => setLoc(current());
     listeners.add(update);
-    return () => { listeners.delete(update); };
+    return () => {
+      listeners.delete(update);
+    };
   }, []);
   return loc;
 }
@@ -38,7 +40,11 @@ export function match(pattern: string, path: string): Record<string, string> | n
   const params: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
     if (p[i]!.startsWith(':')) {
-      try { params[p[i]!.slice(1)] = decodeURIComponent(s[i]!); } catch { return null; }
+      try {
+        params[p[i]!.slice(1)] = decodeURIComponent(s[i]!);
+      } catch {
+        return null;
+      }
     } else if (p[i] !== s[i]) return null;
   }
   return params;

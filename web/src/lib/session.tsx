@@ -6,10 +6,7 @@ import { api, setSessionEndedHandler } from './api';
 import { navigate } from './router';
 import type { Organization, User } from './types';
 
-export type SessionState =
-  | { status: 'loading' }
-  | { status: 'anon'; expired: boolean }
-  | { status: 'authed'; user: User; organization: Organization };
+export type SessionState = { status: 'loading' } | { status: 'anon'; expired: boolean } | { status: 'authed'; user: User; organization: Organization };
 
 type SessionApi = {
   state: SessionState;
@@ -31,13 +28,20 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     setSessionEndedHandler(() => {
       setState((s) => (s.status === 'authed' ? { status: 'anon', expired: true } : s));
     });
-    return () => { live = false; setSessionEndedHandler(null); };
+    return () => {
+      live = false;
+      setSessionEndedHandler(null);
+    };
   }, []);
 
   const signedIn = useCallback((user: User, organization: Organization) => setState({ status: 'authed', user, organization }), []);
   const setOrganization = useCallback((organization: Organization) => setState((s) => (s.status === 'authed' ? { ...s, organization } : s)), []);
   const logout = useCallback(async () => {
-    try { await api('/api/auth/logout', { method: 'POST' }); } catch { /* already gone: still leave */ }
+    try {
+      await api('/api/auth/logout', { method: 'POST' });
+    } catch {
+      /* already gone: still leave */
+    }
     setState({ status: 'anon', expired: false });
     navigate('/login', { replace: true });
   }, []);

@@ -23,5 +23,7 @@ export function dismiss(id: number) {
 export function subscribeToasts(fn: (t: Toast[]) => void) {
   listeners.add(fn);
   fn(toasts);
-  return () => { listeners.delete(fn); };
+  return () => {
+    listeners.delete(fn);
+  };
 }

@@ -21,29 +21,82 @@ export type ExecutionSource = NonNullable<z.output<typeof ExecutionListQuery>['s
  * (`provider`, `pr`, `commit`): the panels read them as fallbacks, so a row that holds them still shows.
  */
 export type CiContext = z.infer<typeof RunCiContext> & { provider?: string; pr?: number; commit?: string };
-export type IngestMeta = { runName?: string; sessionId?: string; reporterVersion?: string; framework?: string; frameworkVersion?: string; totalTests?: number; ciContext?: CiContext };
+export type IngestMeta = {
+  runName?: string;
+  sessionId?: string;
+  reporterVersion?: string;
+  framework?: string;
+  frameworkVersion?: string;
+  totalTests?: number;
+  ciContext?: CiContext;
+};
 
 /** One execution as the detail endpoint returns it: the summary plus what only the detail page needs. */
 export type Execution = ExecutionSummary & {
-  command?: string | null; tests?: string[] | null; labels?: Record<string, string> | null; baseUrl?: string | null;
-  exitCode?: number | null; agentId?: string | null; attempt?: number; timedOut?: number;
-  ingestMeta?: IngestMeta | null; analysis?: AnalysisRecord | null; reportUrl?: string | null; triggeredBy?: string | null;
-  queue?: string | null; envVars?: Record<string, string>; timeoutSeconds?: number | null;
+  command?: string | null;
+  tests?: string[] | null;
+  labels?: Record<string, string> | null;
+  baseUrl?: string | null;
+  exitCode?: number | null;
+  agentId?: string | null;
+  attempt?: number;
+  timedOut?: number;
+  ingestMeta?: IngestMeta | null;
+  analysis?: AnalysisRecord | null;
+  reportUrl?: string | null;
+  triggeredBy?: string | null;
+  queue?: string | null;
+  envVars?: Record<string, string>;
+  timeoutSeconds?: number | null;
 };
 
 export type User = { id: string; email: string; name: string; role: Role; organizationId: string; createdAt: number; lastLoginAt: number | null };
 /** The Slack webhook URL comes to admins only; others see slackWebhookConfigured. */
 export type Organization = PublicOrganization;
 export type Project = {
-  id: string; name: string; image: string; command: string | null; testFolder: string | null; timeoutSeconds: number;
-  defaultEnvironment: string; createdAt: number; updatedAt: number;
+  id: string;
+  name: string;
+  image: string;
+  command: string | null;
+  testFolder: string | null;
+  timeoutSeconds: number;
+  defaultEnvironment: string;
+  createdAt: number;
+  updatedAt: number;
 };
-export type RunSettings = { environment: string; baseUrl: string | null; variables: Record<string, string>; secretVariables: Record<string, string>; updatedAt: number };
-export type Invitation = { id: string; email: string; role: Role; status: string; createdAt: number; expiresAt: number; acceptedAt: number | null; token?: string; acceptUrl?: string };
+export type RunSettings = {
+  environment: string;
+  baseUrl: string | null;
+  variables: Record<string, string>;
+  secretVariables: Record<string, string>;
+  updatedAt: number;
+};
+export type Invitation = {
+  id: string;
+  email: string;
+  role: Role;
+  status: string;
+  createdAt: number;
+  expiresAt: number;
+  acceptedAt: number | null;
+  token?: string;
+  acceptUrl?: string;
+};
 export type ApiKey = { id: string; name: string; prefix: string; createdAt: number; lastUsedAt: number | null; revokedAt: number | null; key?: string };
 export type Agent = {
-  id: string; name: string; queue?: string; labels: Record<string, string>; arch: string | null; os: string | null; version: string | null;
-  concurrency: number; disabled: boolean; runningJobs: number; lastSeenAt: number | null; online?: boolean; createdAt: number;
+  id: string;
+  name: string;
+  queue?: string;
+  labels: Record<string, string>;
+  arch: string | null;
+  os: string | null;
+  version: string | null;
+  concurrency: number;
+  disabled: boolean;
+  runningJobs: number;
+  lastSeenAt: number | null;
+  online?: boolean;
+  createdAt: number;
 };
 /** One stored report file of a run (GET /api/executions/:taskId/artifacts); `url` serves it to members. */
 export type Artifact = { path: string; size: number; contentType: string; uploadedAt: number; url: string };

@@ -4,8 +4,11 @@ import { api, errorMessage } from './api';
 
 /** One resource as a component holds it; `setData` changes it in place until the next reload. */
 export type ApiResource<T> = {
-  data: T | undefined; error: string | null; loading: boolean;
-  reload: () => Promise<void>; setData: (next: T | undefined | ((current: T | undefined) => T | undefined)) => void;
+  data: T | undefined;
+  error: string | null;
+  loading: boolean;
+  reload: () => Promise<void>;
+  setData: (next: T | undefined | ((current: T | undefined) => T | undefined)) => void;
 };
 
 export function useApi<T>(path: string | null): ApiResource<T> {
@@ -20,7 +23,10 @@ export function useApi<T>(path: string | null): ApiResource<T> {
     setLoading(true);
     try {
       const result = await api<T>(path);
-      if (mine === generation.current) { setData(result); setError(null); }
+      if (mine === generation.current) {
+        setData(result);
+        setError(null);
+      }
     } catch (err) {
       if (mine === generation.current) setError(errorMessage(err));
     } finally {
@@ -28,7 +34,12 @@ export function useApi<T>(path: string | null): ApiResource<T> {
     }
   }, [path]);
 
-  useEffect(() => { void reload(); return () => { generation.current++; }; }, [reload]);
+  useEffect(() => {
+    void reload();
+    return () => {
+      generation.current++;
+    };
+  }, [reload]);
 
   return { data, error, loading, reload, setData };
 }

@@ -23,20 +23,23 @@ export function useExecutionList(filters: ExecutionFilters) {
   const generation = useRef(0);
 
   /** Loads the page after `cursor`, or the first page (and replaces the list) when it is null. */
-  const load = useCallback(async (cursor: string | null) => {
-    const mine = cursor === null ? ++generation.current : generation.current;
-    setLoading(true);
-    try {
-      const page = await api<ExecutionPage>(`/api/executions${filtersToSearch(filters, { limit: PAGE_SIZE, cursor: cursor ?? undefined })}`);
-      if (mine !== generation.current) return;
-      dispatch({ type: 'page', items: page.items, nextCursor: page.nextCursor, reset: cursor === null });
-      setError(null);
-    } catch (err) {
-      if (mine === generation.current) setError(errorMessage(err));
-    } finally {
-      if (mine === generation.current) setLoading(false);
-    }
-  }, [filterKey]);
+  const load = useCallback(
+    async (cursor: string | null) => {
+      const mine = cursor === null ? ++generation.current : generation.current;
+      setLoading(true);
+      try {
+        const page = await api<ExecutionPage>(`/api/executions${filtersToSearch(filters, { limit: PAGE_SIZE, cursor: cursor ?? undefined })}`);
+        if (mine !== generation.current) return;
+        dispatch({ type: 'page', items: page.items, nextCursor: page.nextCursor, reset: cursor === null });
+        setError(null);
+      } catch (err) {
+        if (mine === generation.current) setError(errorMessage(err));
+      } finally {
+        if (mine === generation.current) setLoading(false);
+      }
+    },
+    [filterKey],
+  );
 
   useEffect(() => {
     dispatch({ type: 'filters', filters });
@@ -53,7 +56,10 @@ export function useExecutionList(filters: ExecutionFilters) {
       onMessage: (message) => dispatch({ type: 'hub', message }),
       onState: (s) => {
         setConnection(s);
-        if (s === 'open') { if (wasOpen) void reloadFirstPage.current(null); wasOpen = true; }
+        if (s === 'open') {
+          if (wasOpen) void reloadFirstPage.current(null);
+          wasOpen = true;
+        }
       },
     });
     return () => socket.close();

@@ -9,7 +9,10 @@ export function useFrameVersion(): [number, () => void] {
   const bump = () => {
     if (scheduled.current) return;
     scheduled.current = true;
-    requestAnimationFrame(() => { scheduled.current = false; setVersion((v) => v + 1); });
+    requestAnimationFrame(() => {
+      scheduled.current = false;
+      setVersion((v) => v + 1);
+    });
   };
   return [version, bump];
 }

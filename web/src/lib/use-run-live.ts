@@ -40,7 +40,12 @@ export function useRunLive(taskId: string): RunLive {
   status.current = execution.data?.status ?? status.current;
 
   useEffect(() => {
-    api<TestResult[]>(`${base}/tests`).then((r) => setResults((cur) => mergeResults(cur, r)), () => { /* shown live instead */ });
+    api<TestResult[]>(`${base}/tests`).then(
+      (r) => setResults((cur) => mergeResults(cur, r)),
+      () => {
+        /* shown live instead */
+      },
+    );
   }, [base]);
 
   useEffect(() => {

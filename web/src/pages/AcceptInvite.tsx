@@ -18,8 +18,9 @@ export function AcceptInvitePage() {
   const [invite, setInvite] = useState<{ email: string; role: string; organizationName: string } | { error: string } | null>(null);
   useEffect(() => {
     if (!token) return;
-    api<{ email: string; role: string; organizationName: string }>(`/api/invitations/lookup?token=${encodeURIComponent(token)}`)
-      .then(setInvite, (err) => setInvite({ error: errorMessage(err) }));
+    api<{ email: string; role: string; organizationName: string }>(`/api/invitations/lookup?token=${encodeURIComponent(token)}`).then(setInvite, (err) =>
+      setInvite({ error: errorMessage(err) }),
+    );
   }, [token]);
 
   const submit = async (e: Event) => {
@@ -37,21 +38,33 @@ export function AcceptInvitePage() {
   };
 
   return (
-    <AuthShell title="Join your team">
-      {state.status === 'authed' && <div class="mb-4"><Notice kind="info">You are signed in as {state.user.email}. Accepting creates a new account.</Notice></div>}
-      {!token ? <Notice>This invitation link has no token. Open the link from your invitation again.</Notice>
-        : !invite ? <Spinner label="Checking the invitation" />
-        : 'error' in invite ? <Notice>{invite.error}</Notice> : (
-        <form onSubmit={submit} class="space-y-4">
-          <p class="text-sm text-slate-600 dark:text-slate-400" data-testid="invite-summary">
+    <AuthShell title='Join your team'>
+      {state.status === 'authed' && (
+        <div class='mb-4'>
+          <Notice kind='info'>You are signed in as {state.user.email}. Accepting creates a new account.</Notice>
+        </div>
+      )}
+      {!token ? (
+        <Notice>This invitation link has no token. Open the link from your invitation again.</Notice>
+      ) : !invite ? (
+        <Spinner label='Checking the invitation' />
+      ) : 'error' in invite ? (
+        <Notice>{invite.error}</Notice>
+      ) : (
+        <form onSubmit={submit} class='space-y-4'>
+          <p class='text-sm text-slate-600 dark:text-slate-400' data-testid='invite-summary'>
             Join <strong>{invite.organizationName}</strong> as {invite.role} with <strong>{invite.email}</strong>.
           </p>
           {error && <Notice>{error}</Notice>}
-          <Field label="Your name"><input name="name" autoComplete="name" required maxLength={100} class={inputClass} /></Field>
-          <Field label="Choose a password" hint="At least 10 characters, with a letter and a digit.">
-            <input name="password" type="password" autoComplete="new-password" required minLength={10} class={inputClass} />
+          <Field label='Your name'>
+            <input name='name' autoComplete='name' required maxLength={100} class={inputClass} />
           </Field>
-          <Button type="submit" busy={busy} class="w-full">Accept invitation</Button>
+          <Field label='Choose a password' hint='At least 10 characters, with a letter and a digit.'>
+            <input name='password' type='password' autoComplete='new-password' required minLength={10} class={inputClass} />
+          </Field>
+          <Button type='submit' busy={busy} class='w-full'>
+            Accept invitation
+          </Button>
         </form>
       )}
     </AuthShell>

@@ -29,7 +29,12 @@ export function ExecutionsPage() {
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !state.nextCursor || loading) return;
-    const io = new IntersectionObserver((entries) => { if (entries.some((x) => x.isIntersecting)) void load(state.nextCursor); }, { rootMargin: '400px' });
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((x) => x.isIntersecting)) void load(state.nextCursor);
+      },
+      { rootMargin: '400px' },
+    );
     io.observe(el);
     return () => io.disconnect();
   }, [state.nextCursor, loading, load]);
@@ -41,37 +46,72 @@ export function ExecutionsPage() {
 
   return (
     <div>
-      <PageHeader title="Executions" subtitle={<LiveDot state={connection} />}
-        actions={can(role, 'runTests') && <Link href="/run" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-indigo-500">Run tests</Link>} />
+      <PageHeader
+        title='Executions'
+        subtitle={<LiveDot state={connection} />}
+        actions={
+          can(role, 'runTests') && (
+            <Link href='/run' class='rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-indigo-500'>
+              Run tests
+            </Link>
+          )
+        }
+      />
       <FilterBar filters={filters} projects={projects.data ?? []} onChange={setFilters} />
 
       {selectable && state.selected.size > 0 && <BulkActionsBar selected={state.selected} dispatch={dispatch} />}
 
-      <div class="mt-3 overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
-        <div class="hidden items-center gap-x-3 border-b border-slate-200 bg-slate-50 px-3 py-2 text-xs font-medium text-slate-500 md:flex dark:border-slate-800 dark:bg-slate-900/60">
+      <div class='mt-3 overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800'>
+        <div class='hidden items-center gap-x-3 border-b border-slate-200 bg-slate-50 px-3 py-2 text-xs font-medium text-slate-500 md:flex dark:border-slate-800 dark:bg-slate-900/60'>
           {selectable && (
-            <input type="checkbox" class="size-4" aria-label="Select all loaded runs"
+            <input
+              type='checkbox'
+              class='size-4'
+              aria-label='Select all loaded runs'
               checked={state.items.length > 0 && state.selected.size === state.items.length}
-              onChange={(e) => dispatch({ type: 'select-all', on: e.currentTarget.checked })} />
+              onChange={(e) => dispatch({ type: 'select-all', on: e.currentTarget.checked })}
+            />
           )}
-          <span class="w-28">Status</span><span class="flex-1">Run</span><span class="w-24">Environment</span>
-          <span class="w-36">Tests</span><span class="w-20">Duration</span><span class="w-24 text-right">Queued</span>
+          <span class='w-28'>Status</span>
+          <span class='flex-1'>Run</span>
+          <span class='w-24'>Environment</span>
+          <span class='w-36'>Tests</span>
+          <span class='w-20'>Duration</span>
+          <span class='w-24 text-right'>Queued</span>
         </div>
-        {error && <div class="p-3"><Notice>{error} <button type="button" class="underline" onClick={() => load(null)}>Retry</button></Notice></div>}
+        {error && (
+          <div class='p-3'>
+            <Notice>
+              {error}{' '}
+              <button type='button' class='underline' onClick={() => load(null)}>
+                Retry
+              </button>
+            </Notice>
+          </div>
+        )}
         {!state.items.length && !loading && !error && (
           <Empty>{Object.keys(filters).length ? 'No runs match these filters.' : 'No runs yet. Queue one from Run tests, or report one from your CI.'}</Empty>
         )}
-        <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="executions">
+        <ul class='divide-y divide-slate-200 dark:divide-slate-800' data-testid='executions'>
           {state.items.map((e) => (
-            <ExecutionRow key={e.taskId} e={e} project={projectById.get(e.projectId)} selectable={selectable}
-              selected={state.selected.has(e.taskId)} onToggle={() => dispatch({ type: 'toggle', taskId: e.taskId })} now={now} />
+            <ExecutionRow
+              key={e.taskId}
+              e={e}
+              project={projectById.get(e.projectId)}
+              selectable={selectable}
+              selected={state.selected.has(e.taskId)}
+              onToggle={() => dispatch({ type: 'toggle', taskId: e.taskId })}
+              now={now}
+            />
           ))}
         </ul>
         {loading && <Spinner />}
         <div ref={sentinel} />
         {state.nextCursor && !loading && (
-          <div class="border-t border-slate-200 p-2 text-center dark:border-slate-800">
-            <Button variant="ghost" onClick={() => load(state.nextCursor)}>Load more</Button>
+          <div class='border-t border-slate-200 p-2 text-center dark:border-slate-800'>
+            <Button variant='ghost' onClick={() => load(state.nextCursor)}>
+              Load more
+            </Button>
           </div>
         )}
       </div>

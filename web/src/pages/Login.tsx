@@ -30,13 +30,29 @@ export function LoginPage() {
   };
 
   return (
-    <AuthShell title="Log in" footer={<>New to Agnox? <Link href="/signup" class="font-medium text-indigo-600 underline dark:text-indigo-400">Create an organization</Link></>}>
-      <form onSubmit={submit} class="space-y-4">
-        {expired && <Notice kind="info">Your session ended. Log in again to continue.</Notice>}
+    <AuthShell
+      title='Log in'
+      footer={
+        <>
+          New to Agnox?{' '}
+          <Link href='/signup' class='font-medium text-indigo-600 underline dark:text-indigo-400'>
+            Create an organization
+          </Link>
+        </>
+      }
+    >
+      <form onSubmit={submit} class='space-y-4'>
+        {expired && <Notice kind='info'>Your session ended. Log in again to continue.</Notice>}
         {error && <Notice>{error}</Notice>}
-        <Field label="Email"><input name="email" type="email" autoComplete="username" required class={inputClass} /></Field>
-        <Field label="Password"><input name="password" type="password" autoComplete="current-password" required class={inputClass} /></Field>
-        <Button type="submit" busy={busy} class="w-full">Log in</Button>
+        <Field label='Email'>
+          <input name='email' type='email' autoComplete='username' required class={inputClass} />
+        </Field>
+        <Field label='Password'>
+          <input name='password' type='password' autoComplete='current-password' required class={inputClass} />
+        </Field>
+        <Button type='submit' busy={busy} class='w-full'>
+          Log in
+        </Button>
       </form>
     </AuthShell>
   );

@@ -25,11 +25,15 @@ export function SettingsPage({ tab = 'organization' }: { tab?: string }) {
   const current = tabs.find((t) => t.id === tab) ?? tabs[0]!;
   return (
     <div>
-      <PageHeader title="Settings" />
-      <nav aria-label="Settings sections" class="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800">
+      <PageHeader title='Settings' />
+      <nav aria-label='Settings sections' class='mb-4 flex gap-1 overflow-x-auto border-b border-slate-200 dark:border-slate-800'>
         {tabs.map((t) => (
-          <Link key={t.id} href={`/settings/${t.id}`} aria-current={t.id === current.id ? 'page' : undefined}
-            class={`-mb-px border-b-2 px-3 py-2 text-sm font-medium whitespace-nowrap ${focusRing} ${t.id === current.id ? 'border-indigo-600 text-indigo-700 dark:text-indigo-300' : 'border-transparent text-slate-600 hover:text-slate-900 dark:text-slate-400 dark:hover:text-slate-100'}`}>
+          <Link
+            key={t.id}
+            href={`/settings/${t.id}`}
+            aria-current={t.id === current.id ? 'page' : undefined}
+            class={`-mb-px border-b-2 px-3 py-2 text-sm font-medium whitespace-nowrap ${focusRing} ${t.id === current.id ? 'border-indigo-600 text-indigo-700 dark:text-indigo-300' : 'border-transparent text-slate-600 hover:text-slate-900 dark:text-slate-400 dark:hover:text-slate-100'}`}
+          >
             {t.label}
           </Link>
         ))}

@@ -28,16 +28,34 @@ export function SignupPage() {
   };
 
   return (
-    <AuthShell title="Create your organization" footer={<>Already have an account? <Link href="/login" class="font-medium text-indigo-600 underline dark:text-indigo-400">Log in</Link></>}>
-      <form onSubmit={submit} class="space-y-4">
+    <AuthShell
+      title='Create your organization'
+      footer={
+        <>
+          Already have an account?{' '}
+          <Link href='/login' class='font-medium text-indigo-600 underline dark:text-indigo-400'>
+            Log in
+          </Link>
+        </>
+      }
+    >
+      <form onSubmit={submit} class='space-y-4'>
         {error && <Notice>{error}</Notice>}
-        <Field label="Your name"><input name="name" autoComplete="name" required maxLength={100} class={inputClass} /></Field>
-        <Field label="Organization"><input name="organizationName" autoComplete="organization" required minLength={2} maxLength={100} class={inputClass} /></Field>
-        <Field label="Work email"><input name="email" type="email" autoComplete="email" required class={inputClass} /></Field>
-        <Field label="Password" hint="At least 10 characters, with a letter and a digit.">
-          <input name="password" type="password" autoComplete="new-password" required minLength={10} class={inputClass} />
+        <Field label='Your name'>
+          <input name='name' autoComplete='name' required maxLength={100} class={inputClass} />
         </Field>
-        <Button type="submit" busy={busy} class="w-full">Sign up</Button>
+        <Field label='Organization'>
+          <input name='organizationName' autoComplete='organization' required minLength={2} maxLength={100} class={inputClass} />
+        </Field>
+        <Field label='Work email'>
+          <input name='email' type='email' autoComplete='email' required class={inputClass} />
+        </Field>
+        <Field label='Password' hint='At least 10 characters, with a letter and a digit.'>
+          <input name='password' type='password' autoComplete='new-password' required minLength={10} class={inputClass} />
+        </Field>
+        <Button type='submit' busy={busy} class='w-full'>
+          Sign up
+        </Button>
       </form>
     </AuthShell>
   );

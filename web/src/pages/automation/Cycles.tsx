@@ -26,16 +26,21 @@ function NewCycle({ projects, onCancel }: { projects: Project[]; onCancel: () =>
   const [busy, setBusy] = useState(false);
   const cases = useApi<TestCase[]>(projectId ? `/api/test-cases?projectId=${encodeURIComponent(projectId)}` : null);
 
-  const toggle = (id: string) => setChosen((cur) => {
-    const next = new Set(cur);
-    if (next.has(id)) next.delete(id); else next.add(id);
-    return next;
-  });
+  const toggle = (id: string) =>
+    setChosen((cur) => {
+      const next = new Set(cur);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
 
   const create = async (e: Event) => {
     e.preventDefault();
     const items = (cases.data ?? []).filter((c) => chosen.has(c.id)).map((c) => ({ testCaseId: c.id }));
-    if (!items.length) { setError('Choose at least one test case'); return; }
+    if (!items.length) {
+      setError('Choose at least one test case');
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -48,32 +53,56 @@ function NewCycle({ projects, onCancel }: { projects: Project[]; onCancel: () =>
   };
 
   return (
-    <Card title="New cycle">
-      <form onSubmit={create} class="space-y-4" aria-label="New cycle">
+    <Card title='New cycle'>
+      <form onSubmit={create} class='space-y-4' aria-label='New cycle'>
         {error && <Notice>{error}</Notice>}
-        <div class="grid gap-4 sm:grid-cols-2">
-          <Field label="Name"><input required maxLength={200} class={inputClass} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} placeholder="Release 2.3 regression" /></Field>
-          <ProjectSelect projects={projects} value={projectId} onChange={(id) => { setProjectId(id); setChosen(new Set()); }} />
+        <div class='grid gap-4 sm:grid-cols-2'>
+          <Field label='Name'>
+            <input
+              required
+              maxLength={200}
+              class={inputClass}
+              value={name}
+              onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+              placeholder='Release 2.3 regression'
+            />
+          </Field>
+          <ProjectSelect
+            projects={projects}
+            value={projectId}
+            onChange={(id) => {
+              setProjectId(id);
+              setChosen(new Set());
+            }}
+          />
         </div>
         <fieldset>
-          <legend class="mb-2 text-sm font-medium">Test cases</legend>
-          {cases.loading && !cases.data ? <Spinner /> : !cases.data?.length ? <p class="text-sm text-slate-500">This project has no test cases yet.</p> : (
-            <ul class="max-h-72 space-y-1 overflow-auto">
+          <legend class='mb-2 text-sm font-medium'>Test cases</legend>
+          {cases.loading && !cases.data ? (
+            <Spinner />
+          ) : !cases.data?.length ? (
+            <p class='text-sm text-slate-500'>This project has no test cases yet.</p>
+          ) : (
+            <ul class='max-h-72 space-y-1 overflow-auto'>
               {cases.data.map((c) => (
                 <li key={c.id}>
-                  <label class="flex items-center gap-2 text-sm">
-                    <input type="checkbox" checked={chosen.has(c.id)} onChange={() => toggle(c.id)} />
+                  <label class='flex items-center gap-2 text-sm'>
+                    <input type='checkbox' checked={chosen.has(c.id)} onChange={() => toggle(c.id)} />
                     <span>{c.title}</span>
-                    <Badge class="bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">{c.type}</Badge>
+                    <Badge class='bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300'>{c.type}</Badge>
                   </label>
                 </li>
               ))}
             </ul>
           )}
         </fieldset>
-        <div class="flex gap-2">
-          <Button type="submit" busy={busy}>Create cycle</Button>
-          <Button variant="ghost" onClick={onCancel}>Cancel</Button>
+        <div class='flex gap-2'>
+          <Button type='submit' busy={busy}>
+            Create cycle
+          </Button>
+          <Button variant='ghost' onClick={onCancel}>
+            Cancel
+          </Button>
         </div>
       </form>
     </Card>
@@ -88,21 +117,34 @@ export function CyclesPage() {
   const [creating, setCreating] = useState(false);
 
   return (
-    <div class="space-y-4">
-      <PageHeader title="Test cycles" subtitle="Manual and automated items together; external CI runs appear here too."
-        actions={editable && !creating && projects.data?.length ? <Button onClick={() => setCreating(true)}>New cycle</Button> : null} />
+    <div class='space-y-4'>
+      <PageHeader
+        title='Test cycles'
+        subtitle='Manual and automated items together; external CI runs appear here too.'
+        actions={editable && !creating && projects.data?.length ? <Button onClick={() => setCreating(true)}>New cycle</Button> : null}
+      />
       {creating && projects.data && <NewCycle projects={projects.data} onCancel={() => setCreating(false)} />}
-      <div class="overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
-        {cycles.error && <div class="p-3"><Notice>{cycles.error}</Notice></div>}
-        {cycles.loading && !cycles.data ? <Spinner /> : !cycles.data?.length ? <Empty>No cycles yet.</Empty> : (
-          <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="cycles">
+      <div class='overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800'>
+        {cycles.error && (
+          <div class='p-3'>
+            <Notice>{cycles.error}</Notice>
+          </div>
+        )}
+        {cycles.loading && !cycles.data ? (
+          <Spinner />
+        ) : !cycles.data?.length ? (
+          <Empty>No cycles yet.</Empty>
+        ) : (
+          <ul class='divide-y divide-slate-200 dark:divide-slate-800' data-testid='cycles'>
             {cycles.data.map((c) => (
-              <li key={c.id} class="flex flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3">
-                <Link href={`/test-cycles/${encodeURIComponent(c.id)}`} class="min-w-0 flex-1 truncate font-medium hover:underline">{c.name}</Link>
-                {c.source === 'external-ci' && <Badge class="bg-violet-100 text-violet-800 dark:bg-violet-900 dark:text-violet-200">external CI</Badge>}
+              <li key={c.id} class='flex flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3'>
+                <Link href={`/test-cycles/${encodeURIComponent(c.id)}`} class='min-w-0 flex-1 truncate font-medium hover:underline'>
+                  {c.name}
+                </Link>
+                {c.source === 'external-ci' && <Badge class='bg-violet-100 text-violet-800 dark:bg-violet-900 dark:text-violet-200'>external CI</Badge>}
                 <Badge class={CYCLE_STATUS_STYLE[c.status]}>{c.status}</Badge>
                 <CycleSummaryBar summary={c.summary} />
-                <span class="text-xs text-slate-500">{ago(c.createdAt)}</span>
+                <span class='text-xs text-slate-500'>{ago(c.createdAt)}</span>
               </li>
             ))}
           </ul>

@@ -22,8 +22,25 @@ const PRIORITY_STYLE: Record<Priority, string> = {
 };
 
 type Draft = Omit<TestCase, 'id' | 'projectId' | 'createdAt' | 'updatedAt' | 'tags'> & { tags: string };
-const emptyDraft = (): Draft => ({ title: '', suite: '', description: '', preconditions: '', steps: [], priority: 'medium', tags: '', type: 'manual', automatedTest: '' });
-const toDraft = (c: TestCase): Draft => ({ ...c, suite: c.suite ?? '', description: c.description ?? '', preconditions: c.preconditions ?? '', automatedTest: c.automatedTest ?? '', tags: c.tags.join(', ') });
+const emptyDraft = (): Draft => ({
+  title: '',
+  suite: '',
+  description: '',
+  preconditions: '',
+  steps: [],
+  priority: 'medium',
+  tags: '',
+  type: 'manual',
+  automatedTest: '',
+});
+const toDraft = (c: TestCase): Draft => ({
+  ...c,
+  suite: c.suite ?? '',
+  description: c.description ?? '',
+  preconditions: c.preconditions ?? '',
+  automatedTest: c.automatedTest ?? '',
+  tags: c.tags.join(', '),
+});
 
 function CaseEditor({ projectId, existing, onSaved, onCancel }: { projectId: string; existing?: TestCase; onSaved: () => void; onCancel: () => void }) {
   const [d, setD] = useState<Draft>(existing ? toDraft(existing) : emptyDraft());
@@ -34,12 +51,16 @@ function CaseEditor({ projectId, existing, onSaved, onCancel }: { projectId: str
   const text = (k: keyof Draft) => (e: Event) => set({ [k]: (e.currentTarget as HTMLInputElement).value } as Partial<Draft>);
 
   const generate = async () => {
-    if (!d.title.trim()) { setError('Write a title first: the AI proposes steps from the title and description'); return; }
+    if (!d.title.trim()) {
+      setError('Write a title first: the AI proposes steps from the title and description');
+      return;
+    }
     setGenerating(true);
     setError(null);
     try {
       const r = await api<{ steps: Step[]; preconditions: string | null }>('/api/test-cases/generate-steps', {
-        method: 'POST', body: { title: d.title.trim(), description: d.description?.trim() || undefined, projectId },
+        method: 'POST',
+        body: { title: d.title.trim(), description: d.description?.trim() || undefined, projectId },
       });
       set({ steps: r.steps, ...(r.preconditions && !d.preconditions?.trim() ? { preconditions: r.preconditions } : {}) });
       toast(`AI proposed ${r.steps.length} steps: review and edit them, then save`);
@@ -53,9 +74,18 @@ function CaseEditor({ projectId, existing, onSaved, onCancel }: { projectId: str
   const save = async (e: Event) => {
     e.preventDefault();
     const body = {
-      title: d.title.trim(), suite: d.suite?.trim() || null, description: d.description?.trim() || null, preconditions: d.preconditions?.trim() || null,
-      steps: d.steps.filter((s) => s.action.trim()), priority: d.priority, type: d.type, automatedTest: d.type === 'automated' ? d.automatedTest?.trim() || null : null,
-      tags: d.tags.split(',').map((t) => t.trim()).filter(Boolean),
+      title: d.title.trim(),
+      suite: d.suite?.trim() || null,
+      description: d.description?.trim() || null,
+      preconditions: d.preconditions?.trim() || null,
+      steps: d.steps.filter((s) => s.action.trim()),
+      priority: d.priority,
+      type: d.type,
+      automatedTest: d.type === 'automated' ? d.automatedTest?.trim() || null : null,
+      tags: d.tags
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
     };
     setBusy(true);
     setError(null);
@@ -73,40 +103,61 @@ function CaseEditor({ projectId, existing, onSaved, onCancel }: { projectId: str
 
   return (
     <Card title={existing ? `Edit: ${existing.title}` : 'New test case'}>
-      <form onSubmit={save} class="space-y-4" aria-label="Test case">
+      <form onSubmit={save} class='space-y-4' aria-label='Test case'>
         {error && <Notice>{error}</Notice>}
-        <div class="grid gap-4 sm:grid-cols-2">
-          <Field label="Title" class="sm:col-span-2"><input required maxLength={300} class={inputClass} value={d.title} onInput={text('title')} /></Field>
-          <Field label="Description" class="sm:col-span-2"><textarea rows={2} class={inputClass} value={d.description ?? ''} onInput={text('description')} /></Field>
-          <Field label="Suite"><input class={inputClass} value={d.suite ?? ''} onInput={text('suite')} placeholder="Checkout" /></Field>
-          <Field label="Tags" hint="comma-separated"><input class={inputClass} value={d.tags} onInput={text('tags')} placeholder="smoke, payments" /></Field>
-          <Field label="Priority">
+        <div class='grid gap-4 sm:grid-cols-2'>
+          <Field label='Title' class='sm:col-span-2'>
+            <input required maxLength={300} class={inputClass} value={d.title} onInput={text('title')} />
+          </Field>
+          <Field label='Description' class='sm:col-span-2'>
+            <textarea rows={2} class={inputClass} value={d.description ?? ''} onInput={text('description')} />
+          </Field>
+          <Field label='Suite'>
+            <input class={inputClass} value={d.suite ?? ''} onInput={text('suite')} placeholder='Checkout' />
+          </Field>
+          <Field label='Tags' hint='comma-separated'>
+            <input class={inputClass} value={d.tags} onInput={text('tags')} placeholder='smoke, payments' />
+          </Field>
+          <Field label='Priority'>
             <select class={inputClass} value={d.priority} onChange={(e) => set({ priority: (e.currentTarget as HTMLSelectElement).value as Priority })}>
-              {(['low', 'medium', 'high', 'critical'] as const).map((p) => <option key={p} value={p}>{p}</option>)}
+              {(['low', 'medium', 'high', 'critical'] as const).map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
             </select>
           </Field>
-          <Field label="Type">
+          <Field label='Type'>
             <select class={inputClass} value={d.type} onChange={(e) => set({ type: (e.currentTarget as HTMLSelectElement).value as Draft['type'] })}>
-              <option value="manual">manual</option><option value="automated">automated</option>
+              <option value='manual'>manual</option>
+              <option value='automated'>automated</option>
             </select>
           </Field>
           {d.type === 'automated' && (
-            <Field label="Automated test" hint="File, folder or test id the run selects" class="sm:col-span-2">
-              <input class={inputClass} value={d.automatedTest ?? ''} onInput={text('automatedTest')} placeholder="tests/checkout.spec.ts" />
+            <Field label='Automated test' hint='File, folder or test id the run selects' class='sm:col-span-2'>
+              <input class={inputClass} value={d.automatedTest ?? ''} onInput={text('automatedTest')} placeholder='tests/checkout.spec.ts' />
             </Field>
           )}
-          <Field label="Preconditions" class="sm:col-span-2"><textarea rows={2} class={inputClass} value={d.preconditions ?? ''} onInput={text('preconditions')} /></Field>
+          <Field label='Preconditions' class='sm:col-span-2'>
+            <textarea rows={2} class={inputClass} value={d.preconditions ?? ''} onInput={text('preconditions')} />
+          </Field>
         </div>
         <div>
-          <div class="mb-2 flex flex-wrap items-center justify-between gap-2">
-            <h3 class="text-sm font-medium">Steps</h3>
-            <Button variant="secondary" busy={generating} onClick={generate}>Generate steps with AI</Button>
+          <div class='mb-2 flex flex-wrap items-center justify-between gap-2'>
+            <h3 class='text-sm font-medium'>Steps</h3>
+            <Button variant='secondary' busy={generating} onClick={generate}>
+              Generate steps with AI
+            </Button>
           </div>
           <StepsEditor steps={d.steps} onChange={(steps) => set({ steps })} />
         </div>
-        <div class="flex gap-2">
-          <Button type="submit" busy={busy}>Save test case</Button>
-          <Button variant="ghost" onClick={onCancel}>Cancel</Button>
+        <div class='flex gap-2'>
+          <Button type='submit' busy={busy}>
+            Save test case
+          </Button>
+          <Button variant='ghost' onClick={onCancel}>
+            Cancel
+          </Button>
         </div>
       </form>
     </Card>
@@ -134,60 +185,124 @@ export function TestCasesPage() {
       await api(`/api/test-cases/${encodeURIComponent(c.id)}`, { method: 'DELETE' });
       toast('Test case deleted');
       await cases.reload();
-    } catch (err) { toast(errorMessage(err), 'error'); }
+    } catch (err) {
+      toast(errorMessage(err), 'error');
+    }
   };
 
   return (
-    <div class="space-y-4">
-      <PageHeader title="Test cases" subtitle="Manual and automated cases with their steps."
-        actions={editable && projectId && !editing ? <Button onClick={() => setEditing('new')}>New test case</Button> : null} />
-      {projects.data && !projects.data.length && <Notice kind="info">Create a project first; test cases belong to a project.</Notice>}
+    <div class='space-y-4'>
+      <PageHeader
+        title='Test cases'
+        subtitle='Manual and automated cases with their steps.'
+        actions={editable && projectId && !editing ? <Button onClick={() => setEditing('new')}>New test case</Button> : null}
+      />
+      {projects.data && !projects.data.length && <Notice kind='info'>Create a project first; test cases belong to a project.</Notice>}
       {projects.data?.length ? (
-        <div class="grid gap-3 sm:grid-cols-4">
+        <div class='grid gap-3 sm:grid-cols-4'>
           <ProjectSelect projects={projects.data} value={projectId} onChange={(id) => navigate(`/test-cases?projectId=${encodeURIComponent(id)}`)} />
-          <Field label="Search"><input type="search" class={inputClass} value={filters.q} placeholder="Title or description"
-            onInput={(e) => setFilters({ ...filters, q: (e.currentTarget as HTMLInputElement).value })} /></Field>
-          <Field label="Suite">
+          <Field label='Search'>
+            <input
+              type='search'
+              class={inputClass}
+              value={filters.q}
+              placeholder='Title or description'
+              onInput={(e) => setFilters({ ...filters, q: (e.currentTarget as HTMLInputElement).value })}
+            />
+          </Field>
+          <Field label='Suite'>
             <select class={inputClass} value={filters.suite} onChange={(e) => setFilters({ ...filters, suite: (e.currentTarget as HTMLSelectElement).value })}>
-              <option value="">All suites</option>
-              {facets.data?.suites.map((s) => <option key={s} value={s}>{s}</option>)}
+              <option value=''>All suites</option>
+              {facets.data?.suites.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
             </select>
           </Field>
-          <Field label="Tag">
+          <Field label='Tag'>
             <select class={inputClass} value={filters.tag} onChange={(e) => setFilters({ ...filters, tag: (e.currentTarget as HTMLSelectElement).value })}>
-              <option value="">All tags</option>
-              {facets.data?.tags.map((t) => <option key={t} value={t}>{t}</option>)}
+              <option value=''>All tags</option>
+              {facets.data?.tags.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
             </select>
           </Field>
         </div>
       ) : null}
       {editing && projectId && (
-        <CaseEditor key={editing === 'new' ? 'new' : editing.id} projectId={projectId} existing={editing === 'new' ? undefined : editing}
-          onCancel={() => setEditing(null)} onSaved={() => { setEditing(null); void cases.reload(); void facets.reload(); }} />
+        <CaseEditor
+          key={editing === 'new' ? 'new' : editing.id}
+          projectId={projectId}
+          existing={editing === 'new' ? undefined : editing}
+          onCancel={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            void cases.reload();
+            void facets.reload();
+          }}
+        />
       )}
-      <div class="overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
-        {cases.error && <div class="p-3"><Notice>{cases.error}</Notice></div>}
-        {cases.loading && !cases.data ? <Spinner /> : !cases.data?.length ? <Empty>No test cases match.</Empty> : (
-          <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="test-cases">
+      <div class='overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800'>
+        {cases.error && (
+          <div class='p-3'>
+            <Notice>{cases.error}</Notice>
+          </div>
+        )}
+        {cases.loading && !cases.data ? (
+          <Spinner />
+        ) : !cases.data?.length ? (
+          <Empty>No test cases match.</Empty>
+        ) : (
+          <ul class='divide-y divide-slate-200 dark:divide-slate-800' data-testid='test-cases'>
             {cases.data.map((c) => (
-              <li key={c.id} class="px-4 py-3">
-                <div class="flex flex-wrap items-center gap-2">
-                  <button type="button" class="min-w-0 flex-1 truncate text-left font-medium hover:underline" aria-expanded={open === c.id}
-                    onClick={() => setOpen(open === c.id ? null : c.id)}>{c.title}</button>
-                  {c.suite && <Badge class="bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300">{c.suite}</Badge>}
+              <li key={c.id} class='px-4 py-3'>
+                <div class='flex flex-wrap items-center gap-2'>
+                  <button
+                    type='button'
+                    class='min-w-0 flex-1 truncate text-left font-medium hover:underline'
+                    aria-expanded={open === c.id}
+                    onClick={() => setOpen(open === c.id ? null : c.id)}
+                  >
+                    {c.title}
+                  </button>
+                  {c.suite && <Badge class='bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300'>{c.suite}</Badge>}
                   <Badge class={PRIORITY_STYLE[c.priority]}>{c.priority}</Badge>
-                  <Badge class="bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">{c.type}</Badge>
-                  {c.tags.map((t) => <Badge key={t} class="bg-white text-slate-600 ring-1 ring-slate-200 dark:bg-slate-900 dark:text-slate-400 dark:ring-slate-700">#{t}</Badge>)}
-                  <span class="text-xs text-slate-500">{c.steps.length} steps</span>
-                  {editable && <Button variant="ghost" onClick={() => setEditing(c)}>Edit</Button>}
-                  {editable && <Button variant="ghost" onClick={() => remove(c)} aria-label={`Delete ${c.title}`}>Delete</Button>}
+                  <Badge class='bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300'>{c.type}</Badge>
+                  {c.tags.map((t) => (
+                    <Badge key={t} class='bg-white text-slate-600 ring-1 ring-slate-200 dark:bg-slate-900 dark:text-slate-400 dark:ring-slate-700'>
+                      #{t}
+                    </Badge>
+                  ))}
+                  <span class='text-xs text-slate-500'>{c.steps.length} steps</span>
+                  {editable && (
+                    <Button variant='ghost' onClick={() => setEditing(c)}>
+                      Edit
+                    </Button>
+                  )}
+                  {editable && (
+                    <Button variant='ghost' onClick={() => remove(c)} aria-label={`Delete ${c.title}`}>
+                      Delete
+                    </Button>
+                  )}
                 </div>
                 {open === c.id && (
-                  <div class="mt-2 space-y-2 text-sm">
-                    {c.description && <p class="text-slate-600 dark:text-slate-400">{c.description}</p>}
-                    {c.preconditions && <p><span class="font-medium">Preconditions:</span> {c.preconditions}</p>}
-                    <ol class="list-decimal space-y-1 pl-5">
-                      {c.steps.map((s, i) => <li key={i}>{s.action}{s.expected && <span class="text-slate-500"> → {s.expected}</span>}</li>)}
+                  <div class='mt-2 space-y-2 text-sm'>
+                    {c.description && <p class='text-slate-600 dark:text-slate-400'>{c.description}</p>}
+                    {c.preconditions && (
+                      <p>
+                        <span class='font-medium'>Preconditions:</span> {c.preconditions}
+                      </p>
+                    )}
+                    <ol class='list-decimal space-y-1 pl-5'>
+                      {c.steps.map((s, i) => (
+                        <li key={i}>
+                          {s.action}
+                          {s.expected && <span class='text-slate-500'> → {s.expected}</span>}
+                        </li>
+                      ))}
                     </ol>
                   </div>
                 )}

@@ -26,7 +26,10 @@ export function BulkActionsBar({ selected, dispatch }: { selected: ReadonlySet<s
       const done = res.results.filter((r) => r.ok);
       if (action === 'delete') dispatch({ type: 'hub', message: { type: 'execution-deleted', taskIds: done.map((r) => r.taskId) } });
       const failed = res.results.length - done.length;
-      toast(`${action === 'delete' ? 'Deleted' : 'Cancel requested for'} ${done.length} run(s)${failed ? `; ${failed} could not be ${action === 'delete' ? 'deleted' : 'cancelled'}` : ''}`, failed ? 'error' : 'ok');
+      toast(
+        `${action === 'delete' ? 'Deleted' : 'Cancel requested for'} ${done.length} run(s)${failed ? `; ${failed} could not be ${action === 'delete' ? 'deleted' : 'cancelled'}` : ''}`,
+        failed ? 'error' : 'ok',
+      );
       dispatch({ type: 'select-all', on: false });
     } catch (err) {
       toast(errorMessage(err), 'error');
@@ -35,11 +38,25 @@ export function BulkActionsBar({ selected, dispatch }: { selected: ReadonlySet<s
   };
 
   return (
-    <div class="sticky top-12 z-20 mt-3 flex flex-wrap items-center gap-2 rounded-md bg-indigo-50 px-3 py-2 text-sm ring-1 ring-indigo-200 md:top-2 dark:bg-indigo-950 dark:ring-indigo-900" role="region" aria-label="Bulk actions">
-      <span class="font-medium">{selected.size} selected</span>
-      {can(role, 'cancelRuns') && <Button variant="secondary" busy={busy} onClick={() => run('cancel')}>Cancel selected</Button>}
-      {can(role, 'deleteRuns') && <Button variant="danger" busy={busy} onClick={() => run('delete')}>Delete selected</Button>}
-      <button type="button" class="ml-auto underline" onClick={() => dispatch({ type: 'select-all', on: false })}>Clear</button>
+    <div
+      class='sticky top-12 z-20 mt-3 flex flex-wrap items-center gap-2 rounded-md bg-indigo-50 px-3 py-2 text-sm ring-1 ring-indigo-200 md:top-2 dark:bg-indigo-950 dark:ring-indigo-900'
+      role='region'
+      aria-label='Bulk actions'
+    >
+      <span class='font-medium'>{selected.size} selected</span>
+      {can(role, 'cancelRuns') && (
+        <Button variant='secondary' busy={busy} onClick={() => run('cancel')}>
+          Cancel selected
+        </Button>
+      )}
+      {can(role, 'deleteRuns') && (
+        <Button variant='danger' busy={busy} onClick={() => run('delete')}>
+          Delete selected
+        </Button>
+      )}
+      <button type='button' class='ml-auto underline' onClick={() => dispatch({ type: 'select-all', on: false })}>
+        Clear
+      </button>
     </div>
   );
 }

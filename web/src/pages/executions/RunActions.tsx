@@ -37,7 +37,9 @@ export function RunActions({ execution: e, onCancelRequested }: { execution: Exe
       await api(`${base}/cancel`, { method: 'POST' });
       toast('Cancel requested');
       onCancelRequested();
-    } catch (err) { toast(errorMessage(err), 'error'); }
+    } catch (err) {
+      toast(errorMessage(err), 'error');
+    }
     setBusy(null);
   };
 
@@ -47,14 +49,24 @@ export function RunActions({ execution: e, onCancelRequested }: { execution: Exe
       const { taskId: next } = await api<{ taskId: string }>('/api/execution-request', { method: 'POST', body: rerunRequest(e) });
       toast('Run queued');
       navigate(`/executions/${encodeURIComponent(next)}`);
-    } catch (err) { toast(errorMessage(err), 'error'); }
+    } catch (err) {
+      toast(errorMessage(err), 'error');
+    }
     setBusy(null);
   };
 
   return (
     <>
-      {!isFinal(e.status) && can(role, 'cancelRuns') && <Button variant="danger" busy={busy === 'cancel'} onClick={cancel}>Cancel run</Button>}
-      {can(role, 'runTests') && e.source !== 'external-ci' && <Button variant="secondary" busy={busy === 'rerun'} onClick={rerun}>Re-run</Button>}
+      {!isFinal(e.status) && can(role, 'cancelRuns') && (
+        <Button variant='danger' busy={busy === 'cancel'} onClick={cancel}>
+          Cancel run
+        </Button>
+      )}
+      {can(role, 'runTests') && e.source !== 'external-ci' && (
+        <Button variant='secondary' busy={busy === 'rerun'} onClick={rerun}>
+          Re-run
+        </Button>
+      )}
     </>
   );
 }

@@ -14,11 +14,13 @@ export function RunFacts({ execution: e, now }: { execution: Execution; now: num
     ['Image', e.image],
   ] as const;
   return (
-    <dl class="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3 lg:grid-cols-6">
+    <dl class='grid grid-cols-2 gap-3 text-sm sm:grid-cols-3 lg:grid-cols-6'>
       {facts.map(([k, v]) => (
-        <div key={k} class="min-w-0 rounded-md bg-white p-2 ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
-          <dt class="text-xs text-slate-500 dark:text-slate-400">{k}</dt>
-          <dd class="truncate" title={String(v)}>{v}</dd>
+        <div key={k} class='min-w-0 rounded-md bg-white p-2 ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800'>
+          <dt class='text-xs text-slate-500 dark:text-slate-400'>{k}</dt>
+          <dd class='truncate' title={String(v)}>
+            {v}
+          </dd>
         </div>
       ))}
     </dl>

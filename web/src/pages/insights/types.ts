@@ -5,7 +5,16 @@ import type { QuarantineEntry } from '../../../../worker/contracts/quarantine';
 
 export type { DayPoint, QuarantineEntry, TestStat };
 
-export type FlakyTest = { testKey: string; title: string; file: string | null; runs: number; retriedPasses: number; flips: number; sameCommitFlips: number; score: number };
+export type FlakyTest = {
+  testKey: string;
+  title: string;
+  file: string | null;
+  runs: number;
+  retriedPasses: number;
+  flips: number;
+  sameCommitFlips: number;
+  score: number;
+};
 /** GET /api/insights/projects/:id?days=N */
 export type ProjectInsights = { totals: DayPoint; series: DayPoint[]; slowestTests: TestStat[]; mostFailing: TestStat[]; flaky: FlakyTest[] };
 /** GET /api/insights/ai-status: whether failed runs get an AI analysis, and why not. */

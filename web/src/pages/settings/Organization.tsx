@@ -24,29 +24,51 @@ export function OrganizationTab() {
     try {
       setOrganization(await api<Organization>('/api/organization', { method: 'PATCH', body }));
       toast('Organization saved');
-    } catch (err) { setError(errorMessage(err)); }
+    } catch (err) {
+      setError(errorMessage(err));
+    }
     setBusy(false);
   };
 
   return (
-    <Card title="Organization">
-      <form onSubmit={save} class="max-w-xl space-y-4">
-        {!editable && <Notice kind="info">Only admins can change these settings.</Notice>}
+    <Card title='Organization'>
+      <form onSubmit={save} class='max-w-xl space-y-4'>
+        {!editable && <Notice kind='info'>Only admins can change these settings.</Notice>}
         {error && <Notice>{error}</Notice>}
-        <Field label="Name"><input name="name" required minLength={2} maxLength={100} disabled={!editable} defaultValue={organization.name} class={inputClass} /></Field>
-        <label class="flex items-start gap-2 text-sm">
-          <input type="checkbox" name="aiAnalysisEnabled" disabled={!editable} defaultChecked={organization.aiAnalysisEnabled} class="mt-0.5 size-4" />
-          <span><span class="font-medium">AI analysis of failed runs</span><br /><span class="text-slate-500">Sends failing logs to Gemini for a root-cause summary. Turn off to keep logs inside Agnox.</span></span>
+        <Field label='Name'>
+          <input name='name' required minLength={2} maxLength={100} disabled={!editable} defaultValue={organization.name} class={inputClass} />
+        </Field>
+        <label class='flex items-start gap-2 text-sm'>
+          <input type='checkbox' name='aiAnalysisEnabled' disabled={!editable} defaultChecked={organization.aiAnalysisEnabled} class='mt-0.5 size-4' />
+          <span>
+            <span class='font-medium'>AI analysis of failed runs</span>
+            <br />
+            <span class='text-slate-500'>Sends failing logs to Gemini for a root-cause summary. Turn off to keep logs inside Agnox.</span>
+          </span>
         </label>
         {editable ? (
-          <Field label="Slack webhook" hint="An https://hooks.slack.com/… URL; run results are posted there.">
-            <input name="slackWebhookUrl" type="url" defaultValue={organization.slackWebhookUrl ?? ''} placeholder="https://hooks.slack.com/services/…" class={inputClass} />
+          <Field label='Slack webhook' hint='An https://hooks.slack.com/… URL; run results are posted there.'>
+            <input
+              name='slackWebhookUrl'
+              type='url'
+              defaultValue={organization.slackWebhookUrl ?? ''}
+              placeholder='https://hooks.slack.com/services/…'
+              class={inputClass}
+            />
           </Field>
         ) : (
           // The URL is a credential: only admins get it from the API.
-          <Field label="Slack webhook"><p data-testid="slack-webhook-status" class="text-sm">{organization.slackWebhookConfigured ? 'Configured' : 'Not set'}</p></Field>
+          <Field label='Slack webhook'>
+            <p data-testid='slack-webhook-status' class='text-sm'>
+              {organization.slackWebhookConfigured ? 'Configured' : 'Not set'}
+            </p>
+          </Field>
         )}
-        {editable && <Button type="submit" busy={busy}>Save</Button>}
+        {editable && (
+          <Button type='submit' busy={busy}>
+            Save
+          </Button>
+        )}
       </form>
     </Card>
   );
