@@ -19,27 +19,24 @@ export const DockerImage = z
   .max(255)
   .regex(IMAGE_REFERENCE, 'must be a Docker image reference such as mcr.microsoft.com/playwright:v1.50.0');
 
+/** A run's time limit, in seconds: a project's default and a run's override share it. */
+export const TimeoutSeconds = z
+  .number()
+  .int()
+  .min(10)
+  .max(24 * 3600);
+
 export const ProjectCreateBody = z.object({
   name: z.string().trim().min(1).max(100),
   image: DockerImage,
   command: z.string().max(2000).optional(),
   testFolder: z.string().max(500).optional(),
-  timeoutSeconds: z
-    .number()
-    .int()
-    .min(10)
-    .max(24 * 3600)
-    .default(3600),
+  timeoutSeconds: TimeoutSeconds.default(3600),
   defaultEnvironment: EnvironmentName.default('staging'),
 });
 export const ProjectUpdateBody = ProjectCreateBody.partial()
   .extend({
-    timeoutSeconds: z
-      .number()
-      .int()
-      .min(10)
-      .max(24 * 3600)
-      .optional(),
+    timeoutSeconds: TimeoutSeconds.optional(),
     defaultEnvironment: EnvironmentName.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'Nothing to update');

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { EnvironmentName, LabelMap, VariableMap } from './common';
 import { CiContext as IngestCiContext } from './ingest';
-import { DockerImage } from './projects';
+import { DockerImage, TimeoutSeconds } from './projects';
 import { PullPolicy, RunStatus } from './vocabulary';
 
 export const RunRequestBody = z.object({
@@ -20,12 +20,7 @@ export const RunRequestBody = z.object({
   /** `org` (default): the org's own agents; `hosted`: the platform's fleet. */
   queue: z.enum(['org', 'hosted']).default('org'),
   pullPolicy: PullPolicy.optional(),
-  timeoutSeconds: z
-    .number()
-    .int()
-    .min(10)
-    .max(24 * 3600)
-    .optional(),
+  timeoutSeconds: TimeoutSeconds.optional(),
 });
 export type RunRequestBody = z.input<typeof RunRequestBody>;
 
