@@ -10,14 +10,11 @@ import type { Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { notFound } from '../lib/errors';
 import { executionSummary, publish } from '../services/executions';
-import { roomOf, type Db } from '../bindings';
+import { dispatcherOf, queueName, roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
 import { assertRunAllowed } from '../services/plans';
 
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
-
-export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);
-export const dispatcherOf = (env: Env, queue: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(queue));
 
 /** Playwright's branded Chrome and Edge builds exist for amd64 only (seed 000, known limitations). */
 export const needsAmd64 = (command: string | null, tests: string[]) =>
