@@ -1,7 +1,7 @@
 // Starts the real control plane (`wrangler dev`, workerd with local D1/DO/R2) for node-side tests,
 // benches and scripts: a fresh state folder, migrations applied, waits for /api/health.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,21 @@ const childEnv = () => ({
 });
 
 /**
+ * Agnox's wrangler.toml serves web/dist as static assets and wrangler refuses to start without it;
+ * `npm test` builds it first, a bench or the load test on a fresh clone would not have it.
+ */
+function buildDashboardOnce() {
+  if (existsSync(path.join(ROOT, 'web/dist/index.html'))) return;
+  console.log('building the dashboard (web/dist), which wrangler dev serves: once per checkout');
+  const built = spawnSync(path.join(ROOT, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    env: childEnv(),
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) throw new Error(`building the dashboard failed:\n${built.stdout}\n${built.stderr}`);
+}
+
+/**
  * `vars` override wrangler.toml [vars] for this instance (e.g. GEMINI_BASE_URL for a fake server).
  * `cpus` pins wrangler and its workerd processes to those CPUs (taskset list, e.g. "1"): a benchmark
  * can keep the server off the CPUs of the client it measures, as a real deployment would.
@@ -56,6 +71,7 @@ export async function startControlPlane(
   // Another config (a bench's floor worker) has no D1 to migrate.
   const config = opts.config ? ['--config', opts.config] : [];
   if (!opts.config) {
+    buildDashboardOnce();
     const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
       cwd: ROOT,
       env: childEnv(),
