@@ -4,16 +4,17 @@
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from './db/schema';
 import type { Env } from './env';
+import { loggingD1 } from './lib/d1-statement-log';
 
 export type Db = ReturnType<typeof drizzle<typeof schema>>;
 
 // drizzle builds its table config from the schema on every construction (measurable on the ingest hot
 // path), so each isolate makes one per D1 binding.
 const dbs = new WeakMap<D1Database, Db>();
-export function dbOf(env: Pick<Env, 'DB'>): Db {
+export function dbOf(env: Pick<Env, 'DB' | 'D1_STATEMENT_LOG'>): Db {
   let db = dbs.get(env.DB);
   if (!db) {
-    db = drizzle(env.DB, { schema });
+    db = drizzle(env.D1_STATEMENT_LOG === 'true' ? loggingD1(env.DB) : env.DB, { schema });
     dbs.set(env.DB, db);
   }
   return db;

@@ -16,6 +16,8 @@ export interface Env {
   AUTH_FAILURE_LIMITER: RateLimit;
   SIGNUP_IP_LIMITER: RateLimit;
   ENVIRONMENT: string;
+  /** "true": log one line per D1 statement (`d1-statement <verb> <table>`), for `npm run bench:storage`. */
+  D1_STATEMENT_LOG?: string;
   CORS_ORIGINS: string;
   PUBLIC_URL: string;
   JWT_SECRET?: string;
