@@ -5,6 +5,7 @@ import { api, errorMessage } from '../lib/api';
 import { formatKeyValues, parseKeyValues } from '../lib/kv';
 import { toast } from '../lib/toast';
 import type { RunSettings } from '../lib/types';
+import { SecretVariables } from './run-settings/SecretVariables';
 import { Button, Card, Field, inputClass, Notice } from './ui';
 
 type Props = { projectId: string; settings: RunSettings; editable: boolean; onSaved: (s: RunSettings) => void; onDeleted: () => void; isNew?: boolean };
@@ -56,7 +57,6 @@ export function RunSettingsEditor({ projectId, settings, editable, onSaved, onDe
     }
   };
 
-  const secretNames = Object.keys(settings.secretVariables);
   return (
     <Card
       title={<span data-testid='env-name'>{settings.environment}</span>}
@@ -83,44 +83,7 @@ export function RunSettingsEditor({ projectId, settings, editable, onSaved, onDe
         <Field label='Variables' hint='KEY=value per line.'>
           <textarea name='variables' rows={3} disabled={!editable} defaultValue={formatKeyValues(settings.variables)} class={`${inputClass} font-mono`} />
         </Field>
-        <div>
-          <p class='mb-1 text-sm font-medium text-slate-700 dark:text-slate-300'>Secret variables</p>
-          {secretNames.length === 0 ? (
-            <p class='text-xs text-slate-500'>None.</p>
-          ) : (
-            <ul class='mb-2 space-y-1 text-sm' data-testid='secrets'>
-              {secretNames.map((name) => (
-                <li key={name} class='flex items-center gap-3'>
-                  <code class={removed.has(name) ? 'line-through opacity-60' : ''}>{name}</code>
-                  <span class='font-mono text-slate-500'>
-                    <span aria-hidden='true'>{settings.secretVariables[name]}</span>
-                    <span class='sr-only'>hidden value</span>
-                  </span>
-                  {editable && (
-                    <label class='ml-auto text-xs'>
-                      <input
-                        type='checkbox'
-                        class='mr-1'
-                        checked={removed.has(name)}
-                        onChange={() => {
-                          const next = new Set(removed);
-                          if (!next.delete(name)) next.add(name);
-                          setRemoved(next);
-                        }}
-                      />
-                      remove
-                    </label>
-                  )}
-                </li>
-              ))}
-            </ul>
-          )}
-          {editable && (
-            <Field label='Set secrets' hint='KEY=value per line; replaces a secret of the same name. Values are never shown again.'>
-              <textarea name='secrets' rows={2} class={`${inputClass} font-mono`} autoComplete='off' spellcheck={false} />
-            </Field>
-          )}
-        </div>
+        <SecretVariables secrets={settings.secretVariables} editable={editable} removed={removed} onRemovedChange={setRemoved} />
         {editable && (
           <Button type='submit' busy={busy}>
             Save {settings.environment}
