@@ -2,7 +2,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { CREDENTIAL_CACHE_MS } from '../../worker/services/credentials';
 import * as schema from '../../worker/db/schema';
 import { agentApi, api, createApiKey, createProject, logText, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
 
@@ -629,6 +630,31 @@ describe('agents', () => {
     const refused = await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 });
     expect(refused.status).toBe(403);
     expect(refused.json.error).toContain('disabled');
+  });
+
+  it('refuses an agent disabled elsewhere within CREDENTIAL_CACHE_MS (the token lookup is cached), and one disabled or removed here at once', async () => {
+    const org = await signup();
+    const agent = await registerAgent(org);
+    expect((await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(204);
+    // Disabled by another isolate (straight in D1): this isolate's cached row still lets it poll, until it expires.
+    await env.DB.prepare('UPDATE agents SET disabled = 1 WHERE id = ?').bind(agent.id).run();
+    expect((await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(204);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + CREDENTIAL_CACHE_MS + 1);
+      expect((await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(403);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    const other = await registerAgent(org);
+    expect((await agentApi(other, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(204);
+    expect((await api('PATCH', `/api/agents/${other.id}`, { token: org.token, body: { disabled: true } })).status).toBe(200);
+    expect((await agentApi(other, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(403);
+    const third = await registerAgent(org);
+    expect((await agentApi(third, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(204);
+    expect((await api('DELETE', `/api/agents/${third.id}`, { token: org.token })).status).toBe(200);
+    expect((await agentApi(third, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(401);
   });
 
   it('a registration token works once and expires', async () => {

@@ -1,16 +1,15 @@
 // Who is calling: a session JWT (Authorization: Bearer) or an API key (x-api-key). Both resolve to an
 // organization; every query after this point is scoped by c.var.caller.organizationId.
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { getCookie, setCookie } from 'hono/cookie';
-import { agents, apiKeys, revokedTokens, users, type Role } from '../db/schema';
+import { revokedTokens, users, type Role } from '../db/schema';
+import { findAgent, findApiKey } from '../services/credentials';
 import { jwtSecret, type AgentEnv, type AppEnv, type Caller, type CallerEnv } from '../env';
-import { sha256Hex } from '../lib/crypto';
 import { type ApiError, forbidden, tooManyRequests, unauthorized } from '../lib/errors';
 import { clientIp } from '../lib/http';
 import { TOKEN_TTL_SECONDS, verifySession, type SessionClaims } from '../lib/jwt';
-import type { Db } from '../bindings';
 
 export const SESSION_COOKIE = 'agnox_session';
 
@@ -75,16 +74,6 @@ export const requireApiKey = createMiddleware<CallerEnv>(async (c, next) => {
   await next();
 });
 
-export async function findApiKey(db: Db, key: string) {
-  if (key.length > 200) return undefined;
-  const [row] = await db
-    .select({ id: apiKeys.id, organizationId: apiKeys.organizationId })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, await sha256Hex(key)), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return row;
-}
-
 /**
  * The error for a wrong secret (API key, agent, registration or invitation token). Wrong secrets are
  * counted per client address, and past AUTH_FAILURE_LIMITER's budget the answer is 429, so guessing
@@ -107,14 +96,7 @@ export const requireUserOrApiKey = createMiddleware<CallerEnv>((c, next) => (c.r
 export const requireAgent = createMiddleware<AgentEnv>(async (c, next) => {
   const token = bearer(c.req.header('authorization'));
   if (!token) throw unauthorized('Agent token required');
-  const [agent] =
-    token.length > 200
-      ? []
-      : await c.var.db
-          .select()
-          .from(agents)
-          .where(eq(agents.tokenHash, await sha256Hex(token)))
-          .limit(1);
+  const agent = await findAgent(c.var.db, token);
   if (!agent) throw await wrongSecret(c, unauthorized('Unknown agent token; register the agent again'));
   if (agent.disabled) throw forbidden('This agent was disabled by an admin');
   c.set('agent', agent);

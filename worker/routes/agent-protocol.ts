@@ -43,10 +43,10 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
   const healthChanged = healthProblem !== undefined && healthProblem !== agent.healthProblem;
   if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs) && !healthChanged)
     return;
-  await c.var.db
-    .update(agents)
-    .set({ lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) })
-    .where(eq(agents.id, agent.id));
+  const seen = { lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) };
+  await c.var.db.update(agents).set(seen).where(eq(agents.id, agent.id));
+  // The row is the isolate's cached one (services/credentials.ts): the next call compares with what was just written.
+  Object.assign(agent, seen);
 }
 
 const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);

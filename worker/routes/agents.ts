@@ -1,4 +1,5 @@
 // Managing an org's agents: registration tokens (admin), the list with online state, disabling.
+import { forgetAgent } from '../services/credentials';
 import { and, desc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { AgentUpdateBody, RegistrationTokenBody } from '../contracts/agents-admin';
@@ -78,6 +79,7 @@ export const agentAdminRoutes = new Hono<AppEnv>()
       .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId)))
       .returning();
     if (!row) throw notFound('Agent');
+    forgetAgent(row.id);
     await auditRow(c, disabled ? 'agent.disabled' : 'agent.enabled', 'agent', row.id);
     return ok(c, publicAgent(row));
   })
@@ -87,6 +89,7 @@ export const agentAdminRoutes = new Hono<AppEnv>()
       .where(and(eq(agents.id, c.req.param('id')), eq(agents.organizationId, c.var.caller.organizationId)))
       .returning({ id: agents.id });
     if (!row) throw notFound('Agent');
+    forgetAgent(row.id);
     await auditRow(c, 'agent.removed', 'agent', row.id);
     return ok(c, { removed: row.id });
   });

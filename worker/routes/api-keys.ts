@@ -1,4 +1,5 @@
 // API keys for CI and the reporter: created by admins, shown once, stored as SHA-256, listed by prefix.
+import { forgetApiKey } from '../services/credentials';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { ApiKeyCreateBody } from '../contracts/auth';
@@ -60,6 +61,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       .where(and(eq(apiKeys.id, id), eq(apiKeys.organizationId, c.var.caller.organizationId), isNull(apiKeys.revokedAt)))
       .returning({ id: apiKeys.id });
     if (!revoked) throw notFound('API key');
+    forgetApiKey(id);
     await auditRow(c, 'api_key.revoked', 'api_key', id);
     return ok(c, { revoked: id });
   });

@@ -8,7 +8,7 @@ import { ApiError } from '../lib/errors';
 import { ok, readBody, readQuery } from '../lib/http';
 import { roomRefused } from '../services/executions';
 import { roomOf } from '../bindings';
-import { requireIngestKey } from '../services/ingest-auth';
+import { requireIngestKey } from '../middleware/ingest-auth';
 import { applyEvents, attachmentPath, resolveSession, setupRun, teardownRun } from '../services/ingest';
 
 const apiKeyCaller = (c: { var: CallerEnv['Variables'] }) => {

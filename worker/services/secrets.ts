@@ -1,6 +1,7 @@
 // The Worker's side of secret masking (defence in depth: the agent masks first). A project's secrets are
 // its run settings' secretVariables, of every environment: a value secret in one environment is masked
 // in every run of the project, and runs without an environment (ingest) are masked all the same.
+import { TtlCache } from '../lib/ttl-cache';
 import { and, eq } from 'drizzle-orm';
 import { executions, projectRunSettings } from '../db/schema';
 import { SecretMasker } from '../lib/secret-masker';
@@ -39,15 +40,8 @@ export async function runSecretMasker(db: Db, organizationId: string, taskId: st
 // Live ingest batches arrive every second or so per run: their masker is kept per isolate for a short
 // while instead of a D1 read (and a regex build) per batch. A secret added meanwhile is still masked in
 // the results the teardown writes, which read the secrets afresh.
-const LIVE_TTL_MS = 30_000;
-const live = new Map<string, { masker: SecretMasker; at: number }>();
+const live = new TtlCache<SecretMasker>(30_000, 1_000);
 
-export async function liveProjectSecretMasker(db: Db, organizationId: string, projectId: string, now = Date.now()): Promise<SecretMasker> {
-  const key = `${organizationId}/${projectId}`;
-  const hit = live.get(key);
-  if (hit && now - hit.at < LIVE_TTL_MS) return hit.masker;
-  const masker = await projectSecretMasker(db, organizationId, projectId);
-  if (live.size >= 1000) live.clear();
-  live.set(key, { masker, at: now });
-  return masker;
+export function liveProjectSecretMasker(db: Db, organizationId: string, projectId: string, now = Date.now()): Promise<SecretMasker> {
+  return live.get(`${organizationId}/${projectId}`, () => projectSecretMasker(db, organizationId, projectId), now);
 }
