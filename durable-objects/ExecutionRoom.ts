@@ -17,6 +17,7 @@ import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/r
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
 import { dbOf, hubOf } from '../worker/bindings';
+import { errorResponse, notFound } from '../worker/lib/errors';
 import { holderTag, holderTags } from './OrgHub';
 import { runExpiry } from '../worker/services/retention';
 
@@ -383,6 +384,9 @@ export class ExecutionRoom extends DurableObject<Env> {
       server.send(JSON.stringify({ type: 'ack', upTo: this.agentUpTo(attempt) } satisfies LogAck));
     } else {
       const [organizationId, taskId, sessionId, userId] = ['org', 'task', 'session', 'user'].map((k) => url.searchParams.get(k));
+      // The room knows whose run it is: another org's viewer, or one of a deleted run, finds nothing (no D1 read for it).
+      if (!organizationId || organizationId !== this.meta('organizationId') || this.counters.closed === 'RUN_DELETED')
+        return errorResponse(notFound('Execution'));
       const holder = organizationId && taskId && sessionId && userId ? { organizationId, taskId, sessionId, userId } : undefined;
       this.ctx.acceptWebSocket(server, ['viewer', ...holderTags(sessionId, userId)]);
       server.serializeAttachment({ role: 'viewer', holder } satisfies SocketAttachment);

@@ -4,8 +4,13 @@
 // The hub also knows which run rooms hold live sockets of which member session (rooms report them
 // with track/untrack), so that closeLiveSockets — a logout, a member removed or given another role —
 // closes that session's or member's sockets here and in every room.
+//
+// And it admits the org's WebSocket tickets (admitTicket): each is used once, and none minted by a
+// session that has since logged out. Both are remembered only as long as a ticket lives (60 s), in
+// this object's storage rather than D1: a dashboard opening a run costs D1 nothing.
 import { DurableObject } from 'cloudflare:workers';
-import { LIVE_ACCESS_ENDED, type HubMessage, type LiveHolder } from '../worker/contracts/live';
+import { LIVE_ACCESS_ENDED, type HubMessage, type LiveHolder, type LiveTicket, type TicketVerdict } from '../worker/contracts/live';
+import { WS_TICKET_TTL_SECONDS } from '../worker/lib/jwt';
 import type { Env } from '../worker/env';
 import { roomOf } from '../worker/bindings';
 
@@ -23,6 +28,9 @@ export class OrgHub extends DurableObject<Env> {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS room_sessions (session_id TEXT NOT NULL, task_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (session_id, task_id));
       CREATE INDEX IF NOT EXISTS room_sessions_user ON room_sessions (user_id);
+      CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS used_tickets_expiry ON used_tickets (expires_at);
+      CREATE TABLE IF NOT EXISTS ended_sessions (session_id TEXT PRIMARY KEY, until INTEGER NOT NULL);
     `);
   }
 
@@ -53,6 +61,16 @@ export class OrgHub extends DurableObject<Env> {
     return this.ctx.getWebSockets().length;
   }
 
+  /** Lets a ticket open one socket: not twice, and not once the session it was minted from has ended. */
+  async admitTicket(ticket: LiveTicket, now = Date.now()): Promise<TicketVerdict> {
+    // What is remembered lives as long as a ticket can: expired rows go as tickets are used.
+    this.sql.exec('DELETE FROM used_tickets WHERE expires_at < ?', now);
+    this.sql.exec('DELETE FROM ended_sessions WHERE until < ?', now);
+    if (ticket.sid && this.sql.exec('SELECT 1 FROM ended_sessions WHERE session_id = ?', ticket.sid).toArray().length) return 'session-ended';
+    const used = this.sql.exec('INSERT INTO used_tickets (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING jti', ticket.jti, ticket.exp * 1000);
+    return used.toArray().length ? 'admitted' : 'used';
+  }
+
   /** A run room accepted a socket of this session. */
   async track(taskId: string, sessionId: string, userId: string) {
     this.sql.exec('INSERT OR IGNORE INTO room_sessions (session_id, task_id, user_id) VALUES (?, ?, ?)', sessionId, taskId, userId);
@@ -65,6 +83,13 @@ export class OrgHub extends DurableObject<Env> {
 
   /** Closes the holder's sockets here and in every room that has some; returns how many closed. */
   async closeSockets(holder: LiveHolder, reason: string): Promise<number> {
+    // A logout also ends the tickets that session minted and nobody has used yet (they live ≤ 60 s).
+    if ('sessionId' in holder)
+      this.sql.exec(
+        'INSERT OR REPLACE INTO ended_sessions (session_id, until) VALUES (?, ?)',
+        holder.sessionId,
+        Date.now() + (WS_TICKET_TTL_SECONDS + 60) * 1000,
+      );
     let closed = 0;
     for (const ws of this.ctx.getWebSockets(holderTag(holder))) {
       try {

@@ -114,3 +114,34 @@ describe('live sockets end with their access', () => {
     expect(await roomSessions(org.organizationId)).toEqual([]);
   });
 });
+
+describe('tickets', () => {
+  it('are admitted once by the org hub, not D1: a second use is refused, and nothing is written to revoked_tokens', async () => {
+    const org = await signup();
+    const taskId = await queuedRun(org);
+    const revokedRows = async () => (await env.DB.prepare('SELECT count(*) AS n FROM revoked_tokens').first<{ n: number }>())!.n;
+    const before = await revokedRows();
+    for (const path of ['/api/live', `/api/executions/${taskId}/live`]) {
+      const ticket = await wsTicket(org.token, path === '/api/live' ? undefined : taskId);
+      const first = await openSocket(`${path}?ticket=${ticket}`);
+      expect(first.status, path).toBe(101);
+      const again = await openSocket(`${path}?ticket=${ticket}`);
+      expect(again.status, path).toBe(401);
+      expect(again.status === 101 ? '' : again.body, path).toContain('already used');
+    }
+    expect(await revokedRows()).toBe(before);
+    const used = await runInDurableObject(hubOf(env, org.organizationId), (_hub, state) =>
+      state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM used_tickets').one(),
+    );
+    expect(used.n).toBe(2);
+  });
+
+  it("lets the run's room turn away a viewer of another org's run, even one holding a valid session (404, as the API does)", async () => {
+    const [a, b] = [await signup(), await signup()];
+    const taskId = await queuedRun(a);
+    const refused = await openSocket(`/api/executions/${taskId}/live`, { authorization: `Bearer ${b.token}` });
+    expect(refused.status).toBe(404);
+    expect(refused.status === 101 ? '' : refused.body).toContain('Execution not found');
+    expect((await openSocket(`/api/executions/${taskId}/live`, { authorization: `Bearer ${a.token}` })).status).toBe(101);
+  });
+});

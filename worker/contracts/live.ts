@@ -42,5 +42,8 @@ export type HubMessage = { type: 'hello' } | { type: 'execution-updated'; execut
 
 /** Whose live sockets to close: one session (logout), or all of a member's (removed, role changed). */
 export type LiveHolder = { sessionId: string } | { userId: string };
+/** What the org's hub needs of a WebSocket ticket to admit it (OrgHub.admitTicket): its id, expiry (s) and session. */
+export type LiveTicket = { jti: string; exp: number; sid?: string };
+export type TicketVerdict = 'admitted' | 'used' | 'session-ended';
 /** Close code of a live socket whose session ended or whose member was removed or changed role; a new ticket reconnects if still allowed. */
 export const LIVE_ACCESS_ENDED = 4401;

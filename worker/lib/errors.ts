@@ -23,3 +23,6 @@ export const tooManyRequests = (retryAfterSeconds: number, code = 'RATE_LIMITED'
 export function errorBody(err: ApiError) {
   return { success: false as const, error: err.message, code: err.code, ...err.extra };
 }
+
+/** The same envelope as a Response, for a Durable Object answering a request the Worker forwarded. */
+export const errorResponse = (err: ApiError) => Response.json(errorBody(err), { status: err.status, headers: err.headers });

@@ -1,10 +1,9 @@
 // Who opens a live socket. A browser cannot set headers on a WebSocket, so it first trades its session
-// for a ticket (single use, 60 s) and passes it as ?ticket=; the session cookie works too, from a
-// trusted Origin. The holder is handed to the Durable Object that accepts the socket, which tags it, so
-// that logging out or a membership change closes it (services/live-sockets.ts).
-import { eq } from 'drizzle-orm';
+// for a ticket (single use, 60 s, admitted by the org's hub) and passes it as ?ticket=; the session
+// cookie works too, from a trusted Origin. The holder is handed to the Durable Object that accepts the
+// socket, which tags it, so that logging out or a membership change closes it (services/live-sockets.ts).
 import type { Context } from 'hono';
-import { revokedTokens } from '../db/schema';
+import { hubOf } from '../bindings';
 import { jwtSecret, type AppEnv } from '../env';
 import { ApiError, unauthorized } from '../lib/errors';
 import { verifyWsTicket } from '../lib/jwt';
@@ -24,16 +23,10 @@ export async function authenticateLive<E extends AppEnv>(c: Context<E>, ticket: 
     const claims = await verifyWsTicket(jwtSecret(c.env), ticket);
     if (!claims) throw unauthorized('Invalid or expired ticket');
     if (claims.taskId && claims.taskId !== taskId) throw unauthorized('This ticket is for another execution');
-    if (claims.sid) {
-      const [ended] = await c.var.db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, claims.sid)).limit(1);
-      if (ended) throw unauthorized('The session this ticket came from has ended');
-    }
-    const [used] = await c.var.db
-      .insert(revokedTokens)
-      .values({ jti: claims.jti, expiresAt: claims.exp * 1000 })
-      .onConflictDoNothing()
-      .returning({ jti: revokedTokens.jti });
-    if (!used) throw unauthorized('This ticket was already used; ask for a new one');
+    // Admitted by the org's hub (used once, its session not ended): no D1 read or write.
+    const verdict = await hubOf(c.env, claims.organizationId).admitTicket({ jti: claims.jti, exp: claims.exp, ...(claims.sid ? { sid: claims.sid } : {}) });
+    if (verdict === 'session-ended') throw unauthorized('The session this ticket came from has ended');
+    if (verdict === 'used') throw unauthorized('This ticket was already used; ask for a new one');
     return { organizationId: claims.organizationId, ...(claims.sid ? { userId: claims.subject, sessionId: claims.sid } : {}) };
   }
   if (sessionFromCookie(c) && !trustedOrigin(c.env, c.req.header('origin'))) {
