@@ -112,10 +112,11 @@ describe('the dispatch path', () => {
     expect(res.status, JSON.stringify(res.json)).toBe(201);
     const at = (name: string) => t.calls.filter((c) => c.name.startsWith(name)).map((c) => c.depth);
     expect(t.depth(), JSON.stringify(t.calls)).toBe(3);
-    expect(at('D1 batch of 2')).toEqual([1]); // the session lookup…
+    // The session lookup, and the plan's allowance (the org row and this month's run counter)…
+    expect(at('D1 batch of 2').slice(0, 2)).toEqual([1, 1]);
     expect(at('D1 select "project')).toEqual([1]); // …alongside the project read
     expect(at('ORG_API_LIMITER')).toEqual([1]); // …and the org's rate limit, named by the signed token
-    expect(at('D1 insert')).toEqual([2]);
+    expect(at('D1 batch of 2').slice(2)).toEqual([2]); // the run's insert with its count toward the month
     expect([...at('Dispatcher.enqueue'), ...at('ExecutionRoom.init'), ...at('OrgHub.publish')]).toEqual([3, 3, 3]);
   });
 

@@ -48,6 +48,36 @@ describe('plan limits', () => {
     expect(usage.json.data.usage).toMatchObject({ runsThisPeriod: 2, concurrentRuns: 0, selfHostedActiveRuns: 2, members: 1 });
   });
 
+  it("counts the month's runs as they are created: deleting runs does not give them back (a counter, not a COUNT)", async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    await setLimits(org, { runsPerMonth: 2, maxConcurrentRuns: 100 });
+    const taskIds: string[] = [];
+    for (let i = 0; i < 2; i++) taskIds.push((await requestRun(org, project.id)).json.data.taskId);
+    expect((await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'cancel', taskIds } })).status).toBe(200);
+    const deleted = await api('POST', '/api/executions/bulk', { token: org.token, body: { action: 'delete', taskIds } });
+    expect(deleted.json.data.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM executions WHERE organization_id = ?').bind(org.organizationId).first('n')).toBe(0);
+    const refused = await requestRun(org, project.id);
+    expect(refused.status).toBe(402);
+    expect(refused.json).toMatchObject({ code: 'PLAN_LIMIT', used: 2 });
+    expect((await api('GET', '/api/usage', { token: org.token })).json.data.usage.runsThisPeriod).toBe(2);
+  });
+
+  it("migration 0008 carries each org's runs of this month so far into the counter, and only platform runs of this month", async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    for (let i = 0; i < 3; i++) expect((await requestRun(org, project.id)).status).toBe(201);
+    // One run from last month, and the counter as it was before the migration: empty.
+    await env.DB.prepare('UPDATE executions SET created_at = ? WHERE task_id = (SELECT task_id FROM executions WHERE organization_id = ? LIMIT 1)')
+      .bind(Date.now() - 40 * 86_400_000, org.organizationId)
+      .run();
+    await env.DB.prepare('DELETE FROM org_usage').run();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0008_'))!;
+    await env.DB.prepare(migration.queries.at(-1)!).run();
+    expect((await api('GET', '/api/usage', { token: org.token })).json.data.usage.runsThisPeriod).toBe(2);
+  });
+
   it('refuses a hosted run past the concurrent runs with 429 CONCURRENCY_LIMIT and Retry-After, and allows it again once one ends', async () => {
     const org = await signup();
     const project = await createProject(org.token);

@@ -35,6 +35,24 @@ export const organizations = sqliteTable(
   (t) => [index('organizations_stripe_customer').on(t.stripeCustomerId)],
 );
 
+/**
+ * Runs the platform started per organization and billing period (UTC month): the plan's runs-per-month
+ * check reads one row instead of counting the month's executions. Written with each run's insert;
+ * deleting runs does not give their count back.
+ */
+export const orgUsage = sqliteTable(
+  'org_usage',
+  {
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Start of the billing period (epoch ms of the month's first instant, UTC): services/plans.ts billingPeriod. */
+    periodStart: integer('period_start').notNull(),
+    runs: integer('runs').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.periodStart] })],
+);
+
 export const users = sqliteTable(
   'users',
   {

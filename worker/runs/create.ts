@@ -12,7 +12,7 @@ import { notFound } from '../lib/errors';
 import { executionSummary, publish } from '../services/executions';
 import { dispatcherOf, queueName, roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
-import { assertRunAllowed } from '../services/plans';
+import { assertRunAllowed, countRun } from '../services/plans';
 
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
 
@@ -105,7 +105,8 @@ export async function createRun(
     createdAt: now,
     updatedAt: now,
   };
-  const [inserted] = await db.insert(executions).values(row).returning();
+  // The run and its count toward the plan's runs per month, together.
+  const [[inserted]] = await db.batch([db.insert(executions).values(row).returning(), countRun(db, organizationId, now)]);
   const queuedOn = body.queue === 'hosted' ? 'the hosted fleet' : "your organization's agents";
   const labelNote = Object.keys(labels).length
     ? ` (labels ${Object.entries(labels)

@@ -1,8 +1,8 @@
 // Plans and their limits, in one place, and the checks that enforce them. An organization's
 // `limits` column holds its effective limits (the plan's, unless support set custom ones), so
 // enforcement reads the org row; changing plan (Stripe) rewrites both.
-import { and, count, eq, gte, inArray, ne } from 'drizzle-orm';
-import { executions, organizations, users, type OrgLimits } from '../db/schema';
+import { and, count, eq, inArray, ne, sql } from 'drizzle-orm';
+import { executions, organizations, orgUsage, users, type OrgLimits } from '../db/schema';
 import { ApiError, notFound, tooManyRequests } from '../lib/errors';
 import { FREE_PLAN_LIMITS } from './accounts';
 import { ACTIVE_STATUSES } from '../contracts/vocabulary';
@@ -30,27 +30,17 @@ export function billingPeriod(now = Date.now()) {
 
 /**
  * What the organization uses now, against its limits. Runs are those the platform starts (hosted or
- * self-hosted agents; external-CI reports are not counted). Concurrency counts runs queued or running
- * on the hosted fleet: that is the platform's capacity a plan sells, while the org's own agents bound
- * its self-hosted runs.
+ * self-hosted agents; external-CI reports are not counted), as counted in org_usage when each was
+ * created. Concurrency counts runs queued or running on the hosted fleet: that is the platform's
+ * capacity a plan sells, while the org's own agents bound its self-hosted runs.
  */
 export async function usageOf(db: Db, organizationId: string, now = Date.now()) {
   const period = billingPeriod(now);
-  const platformRuns = and(eq(executions.organizationId, organizationId), eq(executions.source, 'agnox-hosted'));
   const [[org], [monthly], [hosted], [selfHosted], [members]] = await db.batch([
-    db.select().from(organizations).where(eq(organizations.id, organizationId)).limit(1),
-    db
-      .select({ n: count() })
-      .from(executions)
-      .where(and(platformRuns, gte(executions.createdAt, period.start))),
-    db
-      .select({ n: count() })
-      .from(executions)
-      .where(and(platformRuns, eq(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
-    db
-      .select({ n: count() })
-      .from(executions)
-      .where(and(platformRuns, ne(executions.queue, 'hosted'), inArray(executions.status, ACTIVE_STATUSES))),
+    orgRow(db, organizationId),
+    periodRuns(db, organizationId, period.start),
+    activeRuns(db, organizationId, 'hosted'),
+    activeRuns(db, organizationId, 'org'),
     db.select({ n: count() }).from(users).where(eq(users.organizationId, organizationId)),
   ]);
   if (!org) throw notFound('Organization');
@@ -58,9 +48,38 @@ export async function usageOf(db: Db, organizationId: string, now = Date.now()) 
     plan: org.plan,
     limits: org.limits,
     period,
-    usage: { runsThisPeriod: monthly?.n ?? 0, concurrentRuns: hosted?.n ?? 0, selfHostedActiveRuns: selfHosted?.n ?? 0, members: members?.n ?? 0 },
+    usage: { runsThisPeriod: monthly?.runs ?? 0, concurrentRuns: hosted?.n ?? 0, selfHostedActiveRuns: selfHosted?.n ?? 0, members: members?.n ?? 0 },
   };
 }
+
+const orgRow = (db: Db, organizationId: string) =>
+  db.select({ plan: organizations.plan, limits: organizations.limits }).from(organizations).where(eq(organizations.id, organizationId)).limit(1);
+
+const periodRuns = (db: Db, organizationId: string, periodStart: number) =>
+  db
+    .select({ runs: orgUsage.runs })
+    .from(orgUsage)
+    .where(and(eq(orgUsage.organizationId, organizationId), eq(orgUsage.periodStart, periodStart)));
+
+const activeRuns = (db: Db, organizationId: string, queue: 'org' | 'hosted') =>
+  db
+    .select({ n: count() })
+    .from(executions)
+    .where(
+      and(
+        eq(executions.organizationId, organizationId),
+        eq(executions.source, 'agnox-hosted'),
+        queue === 'hosted' ? eq(executions.queue, 'hosted') : ne(executions.queue, 'hosted'),
+        inArray(executions.status, ACTIVE_STATUSES),
+      ),
+    );
+
+/** Counts one more platform run in its billing period: goes in the same batch as the run's insert. */
+export const countRun = (db: Db, organizationId: string, now: number) =>
+  db
+    .insert(orgUsage)
+    .values({ organizationId, periodStart: billingPeriod(now).start, runs: 1 })
+    .onConflictDoUpdate({ target: [orgUsage.organizationId, orgUsage.periodStart], set: { runs: sql`${orgUsage.runs} + 1` } });
 
 /**
  * Refuses a new run the plan does not allow: 402 PLAN_LIMIT when the month's runs are used up
@@ -68,7 +87,15 @@ export async function usageOf(db: Db, organizationId: string, now = Date.now()) 
  * queued or running at once.
  */
 export async function assertRunAllowed(db: Db, organizationId: string, queue: 'org' | 'hosted', now = Date.now()) {
-  const { plan, limits, usage, period } = await usageOf(db, organizationId, now);
+  const period = billingPeriod(now);
+  // Two reads of one row each; the hosted fleet's concurrency is counted only for a hosted run.
+  const [[org], [monthly], [hosted]] =
+    queue === 'hosted'
+      ? await db.batch([orgRow(db, organizationId), periodRuns(db, organizationId, period.start), activeRuns(db, organizationId, 'hosted')])
+      : [...(await db.batch([orgRow(db, organizationId), periodRuns(db, organizationId, period.start)])), []];
+  if (!org) throw notFound('Organization');
+  const { plan, limits } = org;
+  const usage = { runsThisPeriod: monthly?.runs ?? 0, concurrentRuns: hosted?.n ?? 0 };
   if (usage.runsThisPeriod >= limits.runsPerMonth) {
     throw new ApiError(
       402,
