@@ -1,19 +1,20 @@
 // Runs one leased job from accept to complete: refuse early if the host cannot run it, image by
 // policy, container, live masked log, heartbeats (which renew the lease and carry cancel), the
-// per-job timeout, masked results and reports, cleanup, and the final status. Reads top to bottom in `run()`.
+// per-job timeout, masked results and reports, cleanup, and the final status. Reads top to bottom in
+// `run()`; where the run is, is one JobState, changed only through `moveTo`, which logs every change.
 import type Docker from 'dockerode';
-import { StringDecoder } from 'node:string_decoder';
-import { type CompleteBody, HEARTBEAT_INTERVAL_MS, HeartbeatResponse, type Job } from '../../worker/contracts/agent';
 import type { z } from 'zod';
+import { type CompleteBody, HEARTBEAT_INTERVAL_MS, HeartbeatResponse, type Job } from '../../worker/contracts/agent';
 import type { Attachment as AttachmentSchema, TestResult } from '../../worker/contracts/results';
+import { SecretMasker } from '../../worker/lib/secret-masker';
 import { sleep } from './backoff';
 import { refusalFor } from './browser-channel';
 import { DockerError, type DockerRunner } from './docker-runner';
 import { type ControlPlaneClient, ControlPlaneError } from './http-client';
+import { JobOutput } from './job-output';
 import { errorMessage, type Logger } from './log';
 import { LogStreamer, type LogStreamerOptions, type StreamName } from './log-streamer';
-import { MaskingStream, SecretMasker } from '../../worker/lib/secret-masker';
-import { formatSize, OutputCap } from './output-cap';
+import { formatSize } from './output-cap';
 import { maskReportFile } from './report-masking';
 import { extractReportArchive, type ReportFile, testResultsFrom } from './reports';
 
@@ -25,6 +26,24 @@ const HEARTBEAT_RETRY_MS = 2_000;
 export type StopReason = 'cancel' | 'timeout' | 'agent_stop' | 'lease_lost';
 type Status = CompleteBody['status'];
 type Reason = NonNullable<CompleteBody['reason']>;
+
+/**
+ * Where a run is:
+ *   accepted → starting → running → finishing → reporting → (retrying-report) → done
+ * - starting: the refusal check, the quarantine list, the image, the container created, attached, started.
+ * - stopping: a stop (StopReason) came before the container exited; the container is being stopped.
+ * - finishing: the container exited, or never ran: output, reports, removal, the log flushed.
+ * - reporting: the first attempt to report the result (heartbeats pause: one racing it would find
+ *   the lease just released); retrying-report: it is retried, and heartbeats hold the lease again.
+ * - done: reported (or not, after retries), or given up without a report when the lease was lost.
+ * A stop after the exit changes no state and not the result's status; its reason is still kept,
+ * since a lost lease then still ends the uploads and (if it comes in time) the report.
+ */
+export type JobState = 'accepted' | 'starting' | 'running' | 'stopping' | 'finishing' | 'reporting' | 'retrying-report' | 'done';
+
+type JobResult = { status: Status; reason: Reason; exitCode: number | null; message: string; tests: TestResult[]; reports: Attachment[] };
+type Collected = Pick<JobResult, 'tests' | 'reports'>;
+const noResults = (): Collected => ({ tests: [], reports: [] });
 
 export type JobOutcome = {
   taskId: string;
@@ -52,17 +71,19 @@ export type JobRunnerDeps = {
 };
 
 export class JobRun {
+  private current: JobState = 'accepted';
+  /**
+   * Why the run was stopped; the first stop wins. Not a state of its own: it outlives `stopping`
+   * (the result says why, and a lost lease forbids uploads and the report whatever the state).
+   */
   private stopReason: StopReason | null = null;
+  /** The container's stop (SIGTERM, SIGKILL after the grace period), for every caller of stop(). */
+  private containerStop: Promise<void> = Promise.resolve();
   private container: Docker.Container | null = null;
   /** Fires on stop: interrupts an image pull. */
   private readonly abort = new AbortController();
   /** Fires when the run is over: ends the heartbeats. */
   private readonly finished = new AbortController();
-  private stopping: Promise<void> | null = null;
-  /** Set once the result is being reported: a heartbeat refused after that is not a lost lease. */
-  private reporting = false;
-  /** The result report needed a retry: heartbeats resume, to hold the lease while it retries. */
-  private reportRetrying = false;
   private heartbeatInFlight: Promise<unknown> | null = null;
   /**
    * Resolves once the job's container is gone and its result is known, before the result is
@@ -97,36 +118,43 @@ export class JobRun {
     return this.job.taskId;
   }
 
+  get state(): JobState {
+    return this.current;
+  }
+
   /** Stops the job for `reason`: SIGTERM to the container, SIGKILL after the grace period. */
   stop(reason: StopReason): Promise<void> {
-    if (this.stopReason) return this.stopping ?? Promise.resolve();
+    if (this.stopReason) return this.containerStop;
     this.stopReason = reason;
-    this.deps.logger.info(`job ${this.taskId}: stopping (${reason})`);
+    if (this.current === 'accepted' || this.current === 'starting' || this.current === 'running') this.moveTo('stopping', reason);
+    else this.deps.logger.info(`job ${this.taskId}: stopping (${reason}) while ${this.current}`);
     this.abort.abort();
     if (reason !== 'lease_lost') this.system(`stopping the job: ${describeStop(reason)}`);
-    this.stopping = this.container
-      ? this.deps.docker.stop(this.container, this.deps.stopGraceSeconds).catch((err) => this.deps.logger.warn(errorMessage(err)))
-      : Promise.resolve();
-    return this.stopping;
+    if (this.container)
+      this.containerStop = this.deps.docker.stop(this.container, this.deps.stopGraceSeconds).catch((err) => this.deps.logger.warn(errorMessage(err)));
+    return this.containerStop;
   }
 
   async run(): Promise<JobOutcome> {
     const { job, deps } = this;
+    this.moveTo('starting', `${job.image}, attempt ${job.attempt}`);
     this.streamer.start();
     const heartbeats = this.heartbeatLoop();
     const timeout = job.timeoutSeconds > 0 ? setTimeout(() => void this.stop('timeout'), job.timeoutSeconds * 1000) : null;
-    let result: { status: Status; reason: Reason; exitCode: number | null; message: string; tests: TestResult[]; reports: Attachment[] };
+    let result: JobResult;
     try {
       result = await this.execute();
     } catch (err) {
       // Anything unexpected still ends the run with a status and the error in its log.
       const message = err instanceof DockerError ? err.message : `agent error: ${errorMessage(err)}`;
       this.system(message);
-      result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, tests: [], reports: [] };
+      result = { status: 'ERROR', reason: 'docker_error', exitCode: null, message, ...noResults() };
     } finally {
       if (timeout) clearTimeout(timeout);
       this.markExecuted();
     }
+    // Refused, or no container to exit (set-up failed, stopped before start, an unexpected error).
+    if (this.current !== 'finishing') this.moveTo('finishing', result.reason);
     const leaseLost = this.stopReason === 'lease_lost';
     if (!leaseLost) this.system(`finished: ${result.status} (${result.message})`);
     const { lastSeq, complete } = await this.streamer.close(leaseLost ? 2_000 : 60_000);
@@ -145,12 +173,13 @@ export class JobRun {
     if (leaseLost) {
       this.finished.abort();
       await heartbeats.stop();
+      this.moveTo('done', 'lease lost, not reported');
       deps.logger.warn(`job ${job.taskId}: lease lost; the control plane has given the job back, not reporting it`);
       return { ...outcome, status: 'ABANDONED', reason: 'lease_lost' };
     }
     // Heartbeats go on until the result is in: a report that must be retried (the control plane
     // restarting, its database briefly unavailable) keeps the lease meanwhile.
-    await this.complete({
+    const reported = await this.complete({
       status: result.status,
       exitCode: result.exitCode,
       reason: result.reason,
@@ -162,6 +191,7 @@ export class JobRun {
     });
     this.finished.abort();
     await heartbeats.stop();
+    this.moveTo('done', reported ? 'result reported' : 'result not reported');
     this.mark('reported');
     deps.logger.info(
       `job ${job.taskId}: ${result.status} (${result.message}); ms since accept: ${Object.entries(this.phases)
@@ -171,105 +201,99 @@ export class JobRun {
     return outcome;
   }
 
-  private async execute() {
+  /** The job's container from image to removal, and its result: acquire → run → stream → finish. */
+  private async execute(): Promise<JobResult> {
     const { job, deps } = this;
-    const noResults = { tests: [] as TestResult[], reports: [] as Attachment[] };
-
     const refusal = this.refusal ?? refusalFor(job, deps.arch);
     if (refusal) {
       this.system(refusal);
-      return { status: 'ERROR' as const, reason: 'refused' as const, exitCode: null, message: refusal, ...noResults };
+      return { status: 'ERROR', reason: 'refused', exitCode: null, message: refusal, ...noResults() };
     }
-
     this.system(`agent ${deps.agentName} (${deps.platform}) runs ${job.image}${job.attempt > 1 ? `, attempt ${job.attempt}` : ''}`);
-    const quarantined = await this.quarantinedTests();
-    let container: Docker.Container;
-    let outputEnded: Promise<void>;
-    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const masks = { stdout: new MaskingStream(this.masker), stderr: new MaskingStream(this.masker) };
-    const cap = new OutputCap(deps.logMaxBytes);
-    let outputClosed = false;
-    // Sends what the decoders and maskers still hold; after it, output is no longer forwarded.
-    const closeOutput = () => {
-      if (outputClosed) return;
-      outputClosed = true;
-      for (const s of ['stdout', 'stderr'] as const) this.streamer.write(s, masks[s].push(decoders[s].end()) + masks[s].end());
-    };
+    const output = new JobOutput(this.streamer, this.masker, deps.logMaxBytes, (line) => this.system(line));
+    const setUp = await this.setUpContainer(output);
+    if ('failed' in setUp) return setUp.failed;
+    const { container, outputEnded } = setUp;
     try {
-      await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
-      this.mark('image');
-      if (this.stopReason) return this.stoppedResult(null, noResults);
-      container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job, quarantined) });
-      this.container = container;
-      this.mark('created');
-      ({ ended: outputEnded } = await deps.docker.attach(container, (stream, data) => {
-        const kept = cap.take(data); // counts what is dropped, too
-        if (outputClosed) return;
-        if (kept.length) this.streamer.write(stream, masks[stream].push(decoders[stream].write(kept)));
-        if (cap.truncated) {
-          closeOutput();
-          this.system(`log truncated at ${formatSize(cap.maxBytes)}; further output dropped`);
-        }
-      }));
-      if (this.stopReason) throw new DockerError('stopped before start');
-      await deps.docker.start(container);
-      this.mark('started');
-    } catch (err) {
-      if (this.container) await deps.docker.remove(this.container).catch(() => {});
-      if (this.stopReason) return this.stoppedResult(null, noResults);
-      const message = err instanceof DockerError ? err.message : `Docker error: ${errorMessage(err)}`;
-      this.system(message);
-      return { status: 'ERROR' as const, reason: 'docker_error' as const, exitCode: null, message, ...noResults };
-    }
-
-    try {
-      const { exitCode, oomKilled } = await deps.docker.wait(container);
-      this.mark('exited');
-      // A stop that comes after the exit (e.g. the timeout firing during report upload) changes nothing.
-      const stoppedBy = this.stopReason;
-      // The output stream ends just after the exit; don't wait forever for a stuck attach.
-      const settle = new AbortController();
-      await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
-      settle.abort();
-      closeOutput();
-      if (cap.truncated) this.system(`${formatSize(cap.dropped)} of output past the log cap was dropped`);
-      const oom = oomKilled ? `out of memory (limit ${formatSize(deps.docker.limits.memoryBytes)})` : null;
-      if (oom) this.system(`${oom}: the kernel killed a process of the job; raise --memory on the agent if the job needs more`);
+      const { exitCode, oom, stoppedBy } = await this.waitForExit(container, outputEnded, output);
       const collected = await this.collectReports(container);
       this.mark('reports');
       if (stoppedBy) return this.stoppedResult(exitCode, collected, stoppedBy);
-      return {
-        status: exitCode === 0 ? ('PASSED' as const) : ('FAILED' as const),
-        reason: 'exit' as const,
-        exitCode,
-        message: oom ? `${oom}, exit code ${exitCode}` : `exit code ${exitCode}`,
-        ...collected,
-      };
+      const message = oom ? `${oom}, exit code ${exitCode}` : `exit code ${exitCode}`;
+      return { status: exitCode === 0 ? 'PASSED' : 'FAILED', reason: 'exit', exitCode, message, ...collected };
     } finally {
       await deps.docker.remove(container).catch((err) => deps.logger.warn(errorMessage(err)));
       this.mark('removed');
     }
   }
 
-  private stoppedResult(exitCode: number | null, collected: { tests: TestResult[]; reports: Attachment[] }, reason: StopReason = this.stopReason!) {
+  /**
+   * The quarantine list, the image, the container created with the job's environment, its output
+   * attached, the container started. Any failure, or a stop on the way, ends here with the result
+   * (and no container left behind).
+   */
+  private async setUpContainer(output: JobOutput): Promise<{ container: Docker.Container; outputEnded: Promise<void> } | { failed: JobResult }> {
+    const { job, deps } = this;
+    const quarantined = await this.quarantinedTests();
+    try {
+      await deps.docker.ensureImage(job.image, job.pullPolicy, (line) => this.system(line), this.abort.signal);
+      this.mark('image');
+      if (this.stopReason) return { failed: this.stoppedResult(null, noResults()) };
+      const container = await deps.docker.create({ taskId: job.taskId, image: job.image, command: job.command, env: containerEnv(job, quarantined) });
+      this.container = container;
+      this.mark('created');
+      const { ended } = await deps.docker.attach(container, (stream, data) => output.take(stream, data));
+      if (this.stopReason) throw new DockerError('stopped before start');
+      await deps.docker.start(container);
+      this.mark('started');
+      // A stop that came while Docker started it has moved the run on already.
+      if (this.current === 'starting') this.moveTo('running', 'container started');
+      return { container, outputEnded: ended };
+    } catch (err) {
+      if (this.container) await deps.docker.remove(this.container).catch(() => {});
+      if (this.stopReason) return { failed: this.stoppedResult(null, noResults()) };
+      const message = err instanceof DockerError ? err.message : `Docker error: ${errorMessage(err)}`;
+      this.system(message);
+      return { failed: { status: 'ERROR', reason: 'docker_error', exitCode: null, message, ...noResults() } };
+    }
+  }
+
+  /** Waits for the container to exit and its output to end: the exit code, an OOM kill, and the stop that caused the exit, if any. */
+  private async waitForExit(container: Docker.Container, outputEnded: Promise<void>, output: JobOutput) {
+    const { exitCode, oomKilled } = await this.deps.docker.wait(container);
+    this.mark('exited');
+    // A stop that comes after the exit (e.g. the timeout firing during report upload) changes nothing.
+    const stoppedBy = this.stopReason;
+    this.moveTo('finishing', `exit code ${exitCode}`);
+    // The output stream ends just after the exit; don't wait forever for a stuck attach.
+    const settle = new AbortController();
+    await Promise.race([outputEnded, sleep(5_000, settle.signal)]);
+    settle.abort();
+    output.end();
+    const oom = oomKilled ? `out of memory (limit ${formatSize(this.deps.docker.limits.memoryBytes)})` : null;
+    if (oom) this.system(`${oom}: the kernel killed a process of the job; raise --memory on the agent if the job needs more`);
+    return { exitCode, oom, stoppedBy };
+  }
+
+  private stoppedResult(exitCode: number | null, collected: Collected, reason: StopReason = this.stopReason!): JobResult {
     const status: Status = reason === 'cancel' ? 'CANCELLED' : reason === 'timeout' ? 'TIMED_OUT' : 'ERROR';
     const endReason: Reason = reason === 'lease_lost' ? 'agent_lost' : reason;
     return { status, reason: endReason, exitCode, message: describeStop(reason, this.job.timeoutSeconds), ...collected };
   }
 
   /** Copies the report folder out, parses the test results, masks both, uploads every file as an artifact. */
-  private async collectReports(container: Docker.Container): Promise<{ tests: TestResult[]; reports: Attachment[] }> {
+  private async collectReports(container: Docker.Container): Promise<Collected> {
     const { job, deps } = this;
     let files: ReportFile[] = [];
     try {
       const archive = await deps.docker.copyOut(container, job.reportDir);
-      if (!archive) return { tests: [], reports: [] };
+      if (!archive) return noResults();
       const extracted = await extractReportArchive(archive);
       files = extracted.files;
       if (extracted.skipped.length) this.system(`reports skipped (too large or too many): ${extracted.skipped.slice(0, 10).join(', ')}`);
     } catch (err) {
       this.system(`could not copy reports from ${job.reportDir}: ${errorMessage(err)}`);
-      return { tests: [], reports: [] };
+      return noResults();
     }
     const parsed = testResultsFrom(files);
     for (const p of parsed.problems) this.system(`report not understood: ${p}`);
@@ -309,7 +333,7 @@ export class JobRun {
         if (signal.aborted || this.stopReason === 'lease_lost') break;
         // A heartbeat racing the result report would find the lease just released (404): while the
         // first report attempt is out, the lease renewed before it is enough.
-        if (this.reporting && !this.reportRetrying) continue;
+        if (this.current === 'reporting') continue;
         try {
           const call = this.deps.client.request('POST', `/api/agent/jobs/${this.taskId}/heartbeat`, {
             body: { lastSeq: this.streamer.acked },
@@ -323,14 +347,14 @@ export class JobRun {
           });
           failing = false;
           const hb = HeartbeatResponse.safeParse(data);
-          if (hb.success && hb.data.cancel && !this.stopReason && !this.reporting) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
+          if (hb.success && hb.data.cancel && !this.stopReason && !this.reportStarted) void this.stop(hb.data.reason === 'timeout' ? 'timeout' : 'cancel');
         } catch (err) {
           if (signal.aborted) break;
           // 404: the lease is no longer ours; 401/403: this agent was removed or disabled. Either way
           // the job is not ours to finish or report. (While the result is being reported, a 404 means
           // the report got through: the job is done.)
           if (err instanceof ControlPlaneError && [401, 403, 404, 409].includes(err.status)) {
-            if (this.reporting) break;
+            if (this.reportStarted) break;
             void this.stop('lease_lost');
           } else {
             failing = true;
@@ -342,8 +366,9 @@ export class JobRun {
     return { stop: () => loop };
   }
 
-  private async complete(body: CompleteBody): Promise<void> {
-    this.reporting = true;
+  /** Reports the result, retried for minutes while the control plane is unavailable. Returns whether it got through. */
+  private async complete(body: CompleteBody): Promise<boolean> {
+    this.moveTo('reporting', body.status);
     // Let a heartbeat already on its way land first (bounded: it may be stuck on a bad network).
     if (this.heartbeatInFlight) {
       const bound = new AbortController();
@@ -357,15 +382,28 @@ export class JobRun {
         attempts,
         timeoutMs: 30_000,
         onRetry: (err, attempt, waitMs) => {
-          this.reportRetrying = true;
+          if (this.current === 'reporting') this.moveTo('retrying-report', `attempt ${attempt} failed`);
           this.deps.logger.warn(
             `job ${this.taskId}: reporting the result failed (attempt ${attempt}/${attempts}: ${errorMessage(err)}); retrying in ${waitMs} ms`,
           );
         },
       });
+      return true;
     } catch (err) {
       this.deps.logger.error(`job ${this.taskId}: could not report the result (${errorMessage(err)})`);
+      return false;
     }
+  }
+
+  /** The result is on its way: a heartbeat refused from here on means it got through, not a lost lease. */
+  private get reportStarted(): boolean {
+    return this.current === 'reporting' || this.current === 'retrying-report';
+  }
+
+  /** The one way the state changes; every change is logged. */
+  private moveTo(next: JobState, why: string): void {
+    this.deps.logger.info(`job ${this.taskId}: ${this.current} → ${next} (${why})`);
+    this.current = next;
   }
 
   /**
