@@ -51,9 +51,18 @@ type Waiter = { agent: PollingAgent; resolve: (job: LeasedJob | null) => void; t
 
 export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) => Object.entries(job).every(([k, v]) => agent[k] === v);
 
+/** What the Dispatcher last heard from an agent: its poll or heartbeat, and the jobs it said it runs. */
+export type AgentSeen = { at: number; running: number };
+
 export class Dispatcher extends DurableObject<Env> {
   private sql: SqlStorage;
   private waiters: Waiter[] = [];
+  /**
+   * Every poll and heartbeat of this queue's agents passes through here, so the freshest "last seen"
+   * lives here, in memory (lost with the object, when D1's copy, at most a minute old, stands in).
+   * D1 is written at most once a minute per agent (routes/agent-protocol.ts markSeen).
+   */
+  private seen = new Map<string, AgentSeen>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -114,6 +123,7 @@ export class Dispatcher extends DurableObject<Env> {
       w.resolve(null);
     }
     this.waiters = this.waiters.filter((w) => w.agent.agentId !== agent.agentId);
+    this.seen.set(agent.agentId, { at: Date.now(), running: running?.length ?? this.seen.get(agent.agentId)?.running ?? 0 });
     if (running) await this.releaseAbandoned(agent.agentId, running);
     if (capacity <= 0) return null;
     const job = this.claim(agent);
@@ -150,11 +160,18 @@ export class Dispatcher extends DurableObject<Env> {
   ): Promise<{ cancel: boolean; reason?: 'cancel' | 'timeout'; leaseExpiresAt: number; attempt: number } | null> {
     const row = this.job(taskId);
     if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
+    const heard = this.seen.get(agentId);
+    this.seen.set(agentId, { at: Date.now(), running: heard?.running ?? 1 });
     const leaseExpiresAt = Date.now() + LEASE_TTL_MS;
     this.sql.exec('UPDATE jobs SET lease_expires_at = ? WHERE task_id = ?', leaseExpiresAt, taskId);
     await this.scheduleAlarm();
     const reason = row.cancel_reason as 'cancel' | 'timeout' | null;
     return { cancel: reason !== null, ...(reason ? { reason } : {}), leaseExpiresAt, attempt: row.attempt };
+  }
+
+  /** When each of these agents was last heard from here, and the jobs it said it runs (those heard from since this object started). */
+  async agentsSeen(agentIds: string[]): Promise<Record<string, AgentSeen>> {
+    return Object.fromEntries(agentIds.flatMap((id) => (this.seen.has(id) ? [[id, this.seen.get(id)!]] : [])));
   }
 
   /** The attempt number if `agentId` holds the lease of `taskId`, else null. */

@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import { describe, expect, it, vi } from 'vitest';
 import { CREDENTIAL_CACHE_MS } from '../../worker/services/credentials';
+import { SEEN_WRITE_INTERVAL_MS } from '../../worker/routes/agent-protocol';
 import * as schema from '../../worker/db/schema';
 import { agentApi, api, createApiKey, createProject, logText, openSocket, poll, registerAgent, signup, wsTicket, type Org } from './helpers';
 
@@ -655,6 +656,27 @@ describe('agents', () => {
     expect((await agentApi(third, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(204);
     expect((await api('DELETE', `/api/agents/${third.id}`, { token: org.token })).status).toBe(200);
     expect((await agentApi(third, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0 })).status).toBe(401);
+  });
+
+  it("writes an agent's lastSeenAt to D1 at most once a minute; the list shows the Dispatcher's fresher view", async () => {
+    const org = await signup();
+    const agent = await registerAgent(org);
+    const stored = async () => (await env.DB.prepare('SELECT last_seen_at AS at FROM agents WHERE id = ?').bind(agent.id).first<{ at: number }>())!.at;
+    const first = await stored();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(first + 30_000);
+      expect((await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0, running: ['run_a'] })).status).toBe(204);
+      expect(await stored()).toBe(first); // no D1 write half a minute later…
+      const listed = (await api('GET', '/api/agents', { token: org.token })).json.data[0];
+      expect(listed).toMatchObject({ lastSeenAt: first + 30_000, runningJobs: 1, online: true }); // …yet the list has the poll
+
+      vi.setSystemTime(first + SEEN_WRITE_INTERVAL_MS + 1);
+      expect((await agentApi(agent, 'POST', '/api/agent/poll', { capacity: 1, waitMs: 0, running: [] })).status).toBe(204);
+      expect(await stored()).toBe(first + SEEN_WRITE_INTERVAL_MS + 1); // a minute on, D1 hears of it
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a registration token works once and expires', async () => {

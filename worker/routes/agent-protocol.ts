@@ -31,8 +31,12 @@ import { insertTestResults, summarizeResults } from '../services/results';
 import { runSecretMasker } from '../services/secrets';
 import { requireWebSocket } from '../middleware/security';
 
-/** Agents' lastSeenAt is written at most this often (a poll or heartbeat every few seconds would be a D1 write each). */
-const SEEN_WRITE_INTERVAL_MS = 10_000;
+/**
+ * Agents' lastSeenAt (and running jobs) reach D1 at most this often: a poll or heartbeat every few
+ * seconds would be a D1 write each. The queue's Dispatcher keeps the live figures (agentsSeen), which
+ * the agents list reads; a change of health is written at once (rare, and shown even after a restart).
+ */
+export const SEEN_WRITE_INTERVAL_MS = 60_000;
 
 const leaseNotHeld = () => new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
 
@@ -41,8 +45,7 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
   const agent = c.var.agent;
   const now = Date.now();
   const healthChanged = healthProblem !== undefined && healthProblem !== agent.healthProblem;
-  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && (runningJobs === undefined || runningJobs === agent.runningJobs) && !healthChanged)
-    return;
+  if (agent.lastSeenAt && now - agent.lastSeenAt < SEEN_WRITE_INTERVAL_MS && !healthChanged) return;
   const seen = { lastSeenAt: now, ...(runningJobs !== undefined ? { runningJobs } : {}), ...(healthProblem !== undefined ? { healthProblem } : {}) };
   await c.var.db.update(agents).set(seen).where(eq(agents.id, agent.id));
   // The row is the isolate's cached one (services/credentials.ts): the next call compares with what was just written.

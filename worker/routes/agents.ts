@@ -5,7 +5,10 @@ import { Hono } from 'hono';
 import { AgentUpdateBody, RegistrationTokenBody } from '../contracts/agents-admin';
 import { LEASE_TTL_MS, POLL_WAIT_MS } from '../contracts/agent';
 import { agentRegistrationTokens, agents } from '../db/schema';
-import type { AppEnv } from '../env';
+import type { AppEnv, Env } from '../env';
+import { dispatcherOf } from '../bindings';
+import type { AgentSeen } from '../../durable-objects/Dispatcher';
+import type { AgentRow } from '../services/credentials';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { notFound } from '../lib/errors';
 import { ok, readBody } from '../lib/http';
@@ -14,6 +17,26 @@ import { auditRow } from '../services/audit';
 
 /** An agent polls at least every POLL_WAIT_MS and heartbeats while it runs; silence past this is offline. */
 export const ONLINE_WINDOW_MS = POLL_WAIT_MS + LEASE_TTL_MS;
+
+/**
+ * D1 holds lastSeenAt and runningJobs at most a minute old; the queues' Dispatchers know what each
+ * agent said last (agentsSeen). The fresher of the two wins; a Dispatcher that cannot answer leaves D1's.
+ */
+async function withLiveState(env: Env, rows: AgentRow[]): Promise<AgentRow[]> {
+  const queues = [...new Set(rows.map((r) => r.queue))];
+  const heard = await Promise.all(
+    queues.map((q) =>
+      dispatcherOf(env, q)
+        .agentsSeen(rows.filter((r) => r.queue === q).map((r) => r.id))
+        .catch(() => ({}) as Record<string, AgentSeen>),
+    ),
+  );
+  const seen = Object.assign({}, ...heard) as Record<string, AgentSeen>;
+  return rows.map((r) => {
+    const live = seen[r.id];
+    return live && live.at > (r.lastSeenAt ?? 0) ? { ...r, lastSeenAt: live.at, runningJobs: live.running } : r;
+  });
+}
 
 const publicAgent = (a: typeof agents.$inferSelect, now = Date.now()) => ({
   id: a.id,
@@ -39,7 +62,7 @@ export const agentAdminRoutes = new Hono<AppEnv>()
     const rows = await c.var.db.select().from(agents).where(eq(agents.organizationId, c.var.caller.organizationId)).orderBy(desc(agents.createdAt)).limit(500);
     return ok(
       c,
-      rows.map((r) => publicAgent(r)),
+      (await withLiveState(c.env, rows)).map((r) => publicAgent(r)),
     );
   })
   .post('/registration-tokens', requireRole('admin'), async (c) => {
