@@ -1,4 +1,5 @@
 // The Hono app: global middleware, then one router per resource. Errors become the JSON envelope.
+import { d1Session } from './middleware/d1-session';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -37,13 +38,15 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 export const app = new Hono<AppEnv>();
 
 app.use('*', securityHeaders);
-// D1 for every route, set once (dbOf keeps one drizzle per isolate, so paths that need none pay nothing).
+// D1 for every route, set once: the plain binding (one drizzle per isolate) for machine paths and
+// everything outside the API; the API's people and tools get a read-replication session (below).
 app.use('*', async (c, next) => {
   c.set('db', dbOf(c.env));
   await next();
 });
 app.use('*', refuseWhenMisconfigured);
 app.use('/api/*', corsFromConfig);
+app.use('/api/*', (c, next) => (/^\/api\/(agent|ingest)\//.test(c.req.path) ? next() : d1Session(c, next)));
 const jsonBodyLimit = bodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
   onError: () => {

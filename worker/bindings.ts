@@ -14,10 +14,31 @@ const dbs = new WeakMap<D1Database, Db>();
 export function dbOf(env: Pick<Env, 'DB' | 'D1_STATEMENT_LOG'>): Db {
   let db = dbs.get(env.DB);
   if (!db) {
-    db = drizzle(env.D1_STATEMENT_LOG === 'true' ? loggingD1(env.DB) : env.DB, { schema });
+    db = drizzle(d1Of(env), { schema });
     dbs.set(env.DB, db);
   }
   return db;
+}
+
+/**
+ * D1 through one Sessions API session (middleware/d1-session.ts): reads may go to a replica at least as
+ * fresh as `constraint`'s bookmark. A drizzle per request, built without the schema's relational config
+ * (nothing here uses `db.query`), which is what makes construction cheap.
+ */
+export function sessionDbOf(env: Pick<Env, 'DB' | 'D1_STATEMENT_LOG'>, constraint: string): { db: Db; bookmark: () => string | null } {
+  const session = d1Of(env).withSession(constraint);
+  return { db: drizzle(session as unknown as D1Database) as unknown as Db, bookmark: () => session.getBookmark() };
+}
+
+const logged = new WeakMap<D1Database, D1Database>();
+function d1Of(env: Pick<Env, 'DB' | 'D1_STATEMENT_LOG'>): D1Database {
+  if (env.D1_STATEMENT_LOG !== 'true') return env.DB;
+  let d1 = logged.get(env.DB);
+  if (!d1) {
+    d1 = loggingD1(env.DB);
+    logged.set(env.DB, d1);
+  }
+  return d1;
 }
 
 /** A run's room: its log, live results and viewers (durable-objects/ExecutionRoom.ts), keyed by taskId. */

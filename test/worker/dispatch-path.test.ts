@@ -46,16 +46,20 @@ function traced(t: ReturnType<typeof tracer>): Env {
     statements.set(wrapped, stmt);
     return wrapped;
   };
-  const DB = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === 'prepare') return (sql: string) => statement(sql, target.prepare(sql));
-      // The binding needs its own statement objects.
-      if (prop === 'batch')
-        return (list: D1PreparedStatement[]) => t.timed(`D1 batch of ${list.length}`, () => target.batch(list.map((s) => statements.get(s) ?? s)));
-      const value = Reflect.get(target, prop);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  // The binding, and the read-replication sessions the API makes of it (middleware/d1-session.ts), timed alike.
+  const timedD1 = <D extends D1Database | D1DatabaseSession>(d1: D): D =>
+    new Proxy(d1, {
+      get(target, prop) {
+        if (prop === 'prepare') return (sql: string) => statement(sql, target.prepare(sql));
+        // The binding needs its own statement objects.
+        if (prop === 'batch')
+          return (list: D1PreparedStatement[]) => t.timed(`D1 batch of ${list.length}`, () => target.batch(list.map((s) => statements.get(s) ?? s)));
+        if (prop === 'withSession') return (constraint?: string) => timedD1((target as D1Database).withSession(constraint));
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const DB = timedD1(env.DB);
   const namespace = <N>(label: string, ns: N): N =>
     new Proxy(ns as unknown as DurableObjectNamespace, {
       get(target, prop) {

@@ -104,3 +104,26 @@ test('a whole row opens its run: a click on any of it, middle or Ctrl click in a
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(runUrl);
 });
+
+test("the dashboard sends back D1's newest bookmark, so its reads see its own writes from any replica", async ({ page, consoleErrors }) => {
+  void consoleErrors;
+  const sent: Array<string | null> = [];
+  const received: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/')) sent.push(r.headers()['x-d1-bookmark'] ?? null);
+  });
+  page.on('response', (r) => {
+    const b = r.headers()['x-d1-bookmark'];
+    if (b) received.push(b);
+  });
+  await signUpInBrowser(page);
+  await page.goto('/executions');
+  await expect(page.getByText('No runs yet.')).toBeVisible();
+  await page.goto('/projects');
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  expect(received.length).toBeGreaterThan(0);
+  // The first call has none to send; every later one carries one the server gave.
+  const carried = sent.filter((b): b is string => b !== null);
+  expect(carried.length).toBeGreaterThan(0);
+  for (const b of carried) expect(received).toContain(b);
+});

@@ -30,14 +30,27 @@ export function loggingD1(d1: D1Database): D1Database {
       raw: logged(stmt, stmt.raw.bind(stmt)),
     });
   };
+  const logBatch = (statements: D1PreparedStatement[]) => {
+    for (const s of statements) logged(s, () => undefined)();
+  };
   return {
     prepare: (sql: string) => track(d1.prepare(sql), sql),
     batch: (statements: D1PreparedStatement[]) => {
-      for (const s of statements) logged(s, () => undefined)();
+      logBatch(statements);
       return d1.batch(statements);
     },
     exec: (sql: string) => d1.exec(sql),
     dump: () => d1.dump(),
-    withSession: (constraint?: string) => d1.withSession(constraint),
+    withSession: (constraint?: string) => {
+      const session = d1.withSession(constraint);
+      return {
+        prepare: (sql: string) => track(session.prepare(sql), sql),
+        batch: (statements: D1PreparedStatement[]) => {
+          logBatch(statements);
+          return session.batch(statements);
+        },
+        getBookmark: () => session.getBookmark(),
+      } as D1DatabaseSession;
+    },
   } as D1Database;
 }

@@ -1,6 +1,7 @@
 // Security headers and CORS for every response the Worker produces (static assets carry their own
 // headers through web/public/_headers), which origins are trusted with the session cookie, and the
 // refusal to serve a production deployment left with local settings.
+import { BOOKMARK_HEADER } from './d1-session';
 import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { cors } from 'hono/cors';
@@ -47,7 +48,7 @@ export const corsFromConfig: MiddlewareHandler<AppEnv> = (c, next) =>
     origin: (origin) => (corsOrigins(c.env).includes(origin) ? origin : null),
     allowHeaders: ['Content-Type', 'Authorization', 'x-api-key'],
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['Retry-After'],
+    exposeHeaders: ['Retry-After', BOOKMARK_HEADER],
     maxAge: 600,
     credentials: true,
   })(c, next);

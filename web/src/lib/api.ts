@@ -1,6 +1,8 @@
 // JSON calls to the Worker. The session lives in an HttpOnly cookie, so no token is ever held by page
 // scripts: every call is same-origin with credentials. Failures become ApiError with the server's
 // message; a 401 on anything but the login form means the session ended, and the app goes to log in.
+// Every answer carries D1's bookmark (x-d1-bookmark); sending the newest one back lets the server read
+// from any replica that has this tab's own writes (worker/middleware/d1-session.ts).
 
 export class ApiError extends Error {
   constructor(
@@ -21,6 +23,11 @@ export const setSessionEndedHandler = (fn: (() => void) | null) => {
   onSessionEnded = fn;
 };
 
+const BOOKMARK_HEADER = 'x-d1-bookmark';
+let bookmark: string | null = null;
+/** The newest of two D1 bookmarks (they order as strings); a reply may arrive after a newer one. */
+const newer = (a: string | null, b: string | null) => (a === null ? b : b === null || a > b ? a : b);
+
 const AUTH_FORMS = ['/api/auth/login', '/api/auth/signup', '/api/invitations/accept', '/api/auth/me'];
 
 export async function api<T>(path: string, { method = 'GET', body, signal }: Options = {}): Promise<T> {
@@ -29,7 +36,11 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Opt
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(bookmark ? { [BOOKMARK_HEADER]: bookmark } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -37,6 +48,7 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Opt
     if (signal?.aborted) throw err;
     throw new ApiError(0, 'NETWORK', 'Cannot reach the server; check your connection and try again');
   }
+  bookmark = newer(bookmark, res.headers.get(BOOKMARK_HEADER));
   let json: { success?: boolean; data?: T; error?: string; code?: string; issues?: ApiError['issues'] } | null = null;
   try {
     json = await res.json();
