@@ -32,9 +32,12 @@ export type StatusChange = { from: RunStatus[]; patch?: Partial<ExecutionRow>; n
  * cycle's automated item takes its status, and Slack hears of it (in the background: a slow webhook
  * holds nothing back).
  */
+/** What the end steps need of the org, read with the final status's write (one round trip, not one per step). */
+type EndContext = { retentionDays?: number; slackWebhookUrl: string | null; note?: string };
+
 const END_STEPS: ReadonlyArray<{
   step: string;
-  run: (env: Env, row: ExecutionRow, ctx: { retentionDays?: number; note?: string }) => Promise<unknown>;
+  run: (env: Env, row: ExecutionRow, ctx: EndContext) => Promise<unknown>;
   background?: true;
 }> = [
   {
@@ -44,7 +47,7 @@ const END_STEPS: ReadonlyArray<{
   },
   { step: 'update the live list', run: (env, row) => publishExecution(env, row) },
   { step: 'settle the test cycle item', run: (env, row) => onRunFinished(env, row) },
-  { step: 'notify Slack', run: (env, row) => notifyRunEnded(env, row), background: true },
+  { step: 'notify Slack', run: (env, row, ctx) => notifyRunEnded(env, row, ctx.slackWebhookUrl), background: true },
 ];
 
 /**
@@ -122,18 +125,18 @@ async function startAnalysis(env: Env, taskId: string, status: 'FAILED' | 'ERROR
 
 /** The final status, then END_STEPS. */
 async function settle(env: Env, taskId: string, status: FinalStatus, change: StatusChange): Promise<ExecutionRow | undefined> {
-  // The org's retention (for the room) is read alongside the guarded update: one round trip.
+  // The org's retention (for the room) and Slack webhook are read alongside the guarded update: one round trip.
   const [row, [org]] = await Promise.all([
     writeStatus(env, taskId, status, change),
     dbOf(env)
-      .select({ limits: organizations.limits })
+      .select({ limits: organizations.limits, slackWebhookUrl: organizations.slackWebhookUrl })
       .from(organizations)
       .innerJoin(executions, eq(executions.organizationId, organizations.id))
       .where(eq(executions.taskId, taskId))
       .limit(1),
   ]);
   if (!row) return undefined;
-  const ctx = { retentionDays: org?.limits.retentionDays, note: change.note };
+  const ctx: EndContext = { retentionDays: org?.limits.retentionDays, slackWebhookUrl: org?.slackWebhookUrl ?? null, note: change.note };
   const [first, ...rest] = END_STEPS;
   await first!.run(env, row, ctx); // the room first: nothing is told of an end the room has not taken
   await Promise.all(rest.map((s) => (s.background ? inBackground(s.run(env, row, ctx)) : s.run(env, row, ctx))));

@@ -99,11 +99,14 @@ export async function deliver(url: string, payload: unknown): Promise<{ ok: bool
   return { ok: false, attempts: SLACK_MAX_ATTEMPTS, error };
 }
 
-/** Tells the org's Slack about a final status, if it has a webhook. Never throws. */
-export async function notifyRunEnded(env: Env, row: ExecutionRow): Promise<void> {
+/** Tells the org's Slack about a final status, if it has a webhook (`webhookUrl`, when the caller read it already). Never throws. */
+export async function notifyRunEnded(env: Env, row: ExecutionRow, webhookUrl?: string | null): Promise<void> {
   try {
     const db = dbOf(env);
-    const [org] = await db.select({ url: organizations.slackWebhookUrl }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1);
+    const [org] =
+      webhookUrl === undefined
+        ? await db.select({ url: organizations.slackWebhookUrl }).from(organizations).where(eq(organizations.id, row.organizationId)).limit(1)
+        : [{ url: webhookUrl }];
     if (!org?.url) return;
     const id = newId();
     if (!isSlackWebhookUrl(org.url)) {
