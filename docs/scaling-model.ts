@@ -26,7 +26,10 @@ const CODE = {
 const MEASURED = {
   heartbeatBaseMs: 0.18, // Dispatcher.heartbeat SQL: 0.46 ms with 1,000 leased jobs,
   heartbeatPerLeasedMs: 0.000285, // 3.03 ms with 10,000 (scheduleAlarm scans every leased row)
-  countPerMillionMs: 48, // usageOf's COUNT over 1M index entries of this month's runs
+  // npm run bench:storage (a 200-test run, 1 in 10 failing; statements counted from the Worker's statement log):
+  agentRunStatements: 58, // run request → poll → heartbeat → complete → final, 40 of them result inserts
+  ingestRunStatements: 63, // setup → events → teardown → final, 40 of them result inserts
+  roomConnectStatements: 3, // ticket (session 2, run 1); the socket itself reads nothing (the hub admits the ticket)
   bytesPerResultRow: 775, // a test_results row with its 4 indexes (10% failed, with stacks)
 };
 const ASSUMED = {
@@ -64,7 +67,6 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
   const busyAgents = agentRuns / A.slotsPerAgent,
     idleAgents = busyAgents * A.idleAgentShare,
     agents = busyAgents + idleAgents;
-  const inserts = Math.ceil(A.testsPerRun / CODE.resultsPerInsert);
   const rows: Row[] = [];
 
   // Dispatcher: one per queue (`hosted`, or `org:<id>`); heartbeats carry the weight.
@@ -122,23 +124,19 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
     roomConnects = connects * (1 - A.dashboardShare),
     hubConnects = connects - roomConnects;
   const d1 = {
-    'agent heartbeats (auth read + lastSeenAt write ≤ 1/10 s/agent)': agentRuns / CODE.heartbeatS + agents / 10,
-    'agent polls, lease (3), complete (results + 7)': idleAgents / CODE.pollWaitS + agentStarts * (3 + inserts + 7),
-    'run requests (auth, plan usage batch of 5, project, settings, insert)': agentStarts * 10,
-    'external CI setup (7), event heartbeats, teardown (results + 11)': extStarts * (7 + inserts + 11) + extRuns / 60,
-    'viewer connects (ticket: auth reads + single-use write; list refetch)': roomConnects * 5 + hubConnects * 6,
+    'agents: token refill (1 per 30 s per isolate), lastSeenAt (≤ 1 per 60 s)': agents / 30 + agents / 60,
+    'agent runs, request to final (measured)': agentStarts * MEASURED.agentRunStatements,
+    'external CI runs, setup to final (measured), event heartbeats': extStarts * MEASURED.ingestRunStatements + extRuns / 60,
+    'viewer connects (run: measured; list: ticket 2 + list refetch 3)': roomConnects * MEASURED.roomConnectStatements + hubConnects * 5,
   };
   const statements = Object.values(d1).reduce((a, b) => a + b, 0);
-  const perOrgMonth = Math.min((agentStarts / orgs) * 30 * 86_400, CODE.enterpriseRunsPerMonth) / 2;
-  const countMs = agentStarts * MEASURED.countPerMillionMs * (perOrgMonth / 1e6);
-  const d1Busy = (statements * A.d1StatementMs + countMs) / 1000;
+  const d1Busy = (statements * A.d1StatementMs) / 1000;
   rows.push({
     part: 'D1 statements (all sources)',
     load: `${n(statements)}/s`,
     limit: `~${n(1000 / A.d1StatementMs)}/s at ${A.d1StatementMs} ms each`,
     use: (statements * A.d1StatementMs) / 1000,
   });
-  rows.push({ part: "D1 plan-usage COUNT over the org's month (measured)", load: `${n(countMs)} ms/s`, limit: '1,000 ms/s', use: countMs / 1000 });
   const bytesPerS = starts * (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow);
   const hoursToFull = CF.d1MaxBytes / bytesPerS / 3600;
   rows.push({
