@@ -26,8 +26,8 @@ function failing(stmt: D1PreparedStatement, message: string): D1PreparedStatemen
   });
 }
 
-/** env.DB whose writes (statements and batches) fail with `message`; reads work. */
-function writesFail(db: D1Database, message = LOCKED): D1Database {
+/** env.DB whose writes (statements and batches) fail with `message`; reads work. So do the read-replication sessions made of it. */
+function writesFail<D extends D1Database | D1DatabaseSession>(db: D, message = LOCKED): D {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === 'prepare') return (sql: string) => (isWrite(sql) ? failing(target.prepare(sql), message) : target.prepare(sql));
@@ -35,6 +35,7 @@ function writesFail(db: D1Database, message = LOCKED): D1Database {
         return async () => {
           throw new Error(message);
         };
+      if (prop === 'withSession') return (constraint?: string) => writesFail((target as D1Database).withSession(constraint), message);
       const value = Reflect.get(target, prop);
       return typeof value === 'function' ? value.bind(target) : value;
     },
