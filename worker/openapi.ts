@@ -520,7 +520,12 @@ export function openApiDocument() {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Agnox API', version: '1.0.0', description: 'JSON in, JSON out. Timestamps are epoch milliseconds.' },
+    info: {
+      title: 'Agnox API',
+      version: '1.0.0',
+      description:
+        'JSON in, JSON out. Timestamps are epoch milliseconds. Answers outside the agent protocol and ingest carry `x-d1-bookmark`: send the newest back in the same header to read at least your own writes when reads are served by D1 replicas.',
+    },
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
