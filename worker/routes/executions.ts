@@ -3,8 +3,7 @@
 import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { BulkBody, ExecutionListQuery, LiveQuery, LogsQuery, RunRequestBody } from '../contracts/runs';
-import type { TestResult } from '../contracts/results';
-import { executions, testResults } from '../db/schema';
+import { executions } from '../db/schema';
 import type { AppEnv } from '../env';
 import { chunks } from '../lib/d1';
 import { ApiError } from '../lib/errors';
@@ -17,6 +16,7 @@ import { executionSummary, runNameOf } from '../services/executions';
 import { roomOf } from '../bindings';
 import { createRun, readRunInputs } from '../runs/create';
 import { findExecution, projectFilterExists } from '../services/lookups';
+import { runResults } from '../services/run-results';
 import { requireWebSocket } from '../middleware/security';
 
 const encodeCursor = (row: { createdAt: number; taskId: string }) => btoa(`${row.createdAt}:${row.taskId}`);
@@ -30,21 +30,6 @@ function decodeCursor(cursor: string): { createdAt: number; taskId: string } {
     throw new ApiError(400, 'INVALID_CURSOR', 'cursor is not one this API returned');
   }
 }
-
-export const storedTestResult = (r: typeof testResults.$inferSelect): TestResult => ({
-  testId: r.testId,
-  title: r.title,
-  status: r.status,
-  durationMs: r.durationMs,
-  retry: r.retry,
-  ...(r.file ? { file: r.file } : {}),
-  ...(r.suite ? { suite: r.suite } : {}),
-  ...(r.startedAt ? { startedAt: r.startedAt } : {}),
-  ...(r.errorMessage
-    ? { error: { message: r.errorMessage, ...(r.errorStack ? { stack: r.errorStack } : {}), ...(r.errorLocation ? { location: r.errorLocation } : {}) } }
-    : {}),
-  ...(r.attachments?.length ? { attachments: r.attachments } : {}),
-});
 
 export const runRequestRoutes = new Hono<AppEnv>()
   // Authentication and the run's reads go out together, one D1 round trip rather than two (dispatch
@@ -116,12 +101,7 @@ export const executionRoutes = new Hono<AppEnv>()
   })
   .get('/:taskId/tests', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));
-    const stored = await c.var.db
-      .select()
-      .from(testResults)
-      .where(eq(testResults.taskId, row.taskId))
-      .orderBy(testResults.createdAt, testResults.testId, testResults.retry);
-    return ok(c, stored.length ? stored.map(storedTestResult) : await roomOf(c.env, row.taskId).readTests());
+    return ok(c, await runResults(c.env, row));
   })
   .get('/:taskId/artifacts', async (c) => {
     const row = await findExecution(c.var.db, c.var.caller.organizationId, c.req.param('taskId'));

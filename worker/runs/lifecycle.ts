@@ -21,6 +21,7 @@ import { abandonedAnalyses, analysisNote, analysisSkipReason, analyze } from '..
 import { onRunFinished } from '../services/cycles';
 import { publishExecution, type ExecutionRow } from '../services/executions';
 import { failuresAllQuarantined } from '../services/quarantine';
+import { archiveRunResults } from '../services/run-results';
 import { notifyRunEnded } from '../services/slack';
 
 /** `from`: the statuses the run must be in for the change to happen; `note`: a line for the run's log. */
@@ -28,7 +29,7 @@ export type StatusChange = { from: RunStatus[]; patch?: Partial<ExecutionRow>; n
 
 /**
  * What every run does once its status is final, in this order: its room stops taking data and tells
- * its viewers (and learns how long to keep the log), the dashboards' live list shows it, a test
+ * its viewers (and learns how long to keep the log), its results are archived to R2, the dashboards' live list shows it, a test
  * cycle's automated item takes its status, and Slack hears of it (in the background: a slow webhook
  * holds nothing back).
  */
@@ -44,6 +45,12 @@ const END_STEPS: ReadonlyArray<{
     step: 'close the room',
     run: (env, row, ctx) =>
       roomOf(env, row.taskId).finish({ status: row.status, reason: row.reason, retentionDays: ctx.retentionDays, lines: logLines(ctx.note) }),
+  },
+  // The room's results, once, to R2 (services/run-results.ts): the durable copy once the room is purged.
+  // A failed write is logged, not thrown: the room still serves the results until its retention.
+  {
+    step: 'archive the results',
+    run: (env, row) => archiveRunResults(env, row).catch((err) => console.error("archiving a run's results failed", row.taskId, String(err))),
   },
   { step: 'update the live list', run: (env, row) => publishExecution(env, row) },
   { step: 'settle the test cycle item', run: (env, row) => onRunFinished(env, row) },

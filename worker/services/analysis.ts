@@ -11,6 +11,7 @@ import type { ExecutionRow } from './executions';
 import { computeFlaky, projectAttempts } from './flaky';
 import { GeminiError, generateJson, geminiConfig } from './gemini';
 import { fingerprintHistories } from './insights';
+import { runFailingAttempts } from './run-results';
 import { projectSecretValues } from './secrets';
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
@@ -63,12 +64,13 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
       .where(and(eq(projects.id, row.projectId), eq(projects.organizationId, row.organizationId)))
       .limit(1),
     projectSecretValues(db, row.organizationId, row.projectId),
-    db
-      .select()
-      .from(testResults)
-      .where(and(eq(testResults.taskId, row.taskId), inArray(testResults.status, ['failed', 'timedOut', 'interrupted', 'flaky'])))
-      .orderBy(desc(testResults.retry))
-      .limit(200),
+    // The run's own failing attempts, from its room (or archive), last retry first.
+    runFailingAttempts(env, row).then((all) =>
+      all
+        .sort((a, b) => b.retry - a.retry)
+        .slice(0, 200)
+        .map((t) => ({ ...t, file: t.file ?? null, errorMessage: t.error?.message ?? null, errorStack: t.error?.stack ?? null })),
+    ),
     roomOf(env, row.taskId)
       .info()
       .then((info) => roomOf(env, row.taskId).readLogs(Math.max(0, info.lastSeq - LOG_TAIL_CHUNKS), LOG_TAIL_CHUNKS))

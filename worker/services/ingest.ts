@@ -343,14 +343,13 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   // One atomic batch: results (in statements under D1's 100-parameter limit), what the teardown
   // said, the session, the cycle and its item. The final status follows through endRun
   // (runs/lifecycle.ts, which also starts the AI analysis of a failed run and tells Slack), after the results are in D1.
+  // The results, masked afresh, replace the room's (a control-plane write: the ended room takes it); the room
+  // is where they are read from and archived from at the run's end.
+  const masked = tests.map((t) => masker.maskTestResult(t));
+  if (masked.length) await roomOf(env, exec.taskId).apply({ tests: masked });
   await db.batch([
     db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
-    ...insertTestResults(
-      db,
-      exec.organizationId,
-      exec.taskId,
-      tests.map((t) => masker.maskTestResult(t)),
-    ),
+    ...insertTestResults(db, exec.organizationId, exec.taskId, masked),
     db.update(executions).set({ ingestMeta: meta, updatedAt: now }).where(eq(executions.taskId, exec.taskId)),
     db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
     db

@@ -7,6 +7,7 @@ import type { Env } from '../env';
 import { dbOf } from '../bindings';
 import { testKeyOf } from './fingerprint';
 import { computeFlaky, projectAttempts, type FlakyTest } from './flaky';
+import { runFailingAttempts } from './run-results';
 import { FINAL_STATUSES } from '../contracts/vocabulary';
 
 const DAY = 86_400_000;
@@ -14,7 +15,6 @@ const DAY = 86_400_000;
 const MAX_RUNS_READ = 5000;
 /** Runs that ended with a verdict on their tests: every final status but a cancel. */
 const ENDED = FINAL_STATUSES.filter((s) => s !== 'CANCELLED');
-const FAILING = ['failed', 'timedOut', 'interrupted'] as const;
 
 /** Nearest-rank percentile of `values` (null when empty). */
 export function percentile(values: number[], p: number): number | null {
@@ -210,19 +210,15 @@ export async function fingerprintDetail(env: Env, organizationId: string, finger
 
 /** The failing tests of one run, each with its fingerprint's history ("seen N times since …, first in run X"). */
 export async function executionFailures(env: Env, organizationId: string, taskId: string) {
-  const failing = await dbOf(env)
-    .select({
-      testId: testResults.testId,
-      title: testResults.title,
-      file: testResults.file,
-      status: testResults.status,
-      retry: testResults.retry,
-      errorMessage: testResults.errorMessage,
-      fingerprint: testResults.fingerprint,
-    })
-    .from(testResults)
-    .where(and(eq(testResults.taskId, taskId), eq(testResults.organizationId, organizationId), inArray(testResults.status, [...FAILING, 'flaky'])))
-    .orderBy(testResults.testId, testResults.retry);
+  const failing = (await runFailingAttempts(env, { organizationId, taskId })).map((t) => ({
+    testId: t.testId,
+    title: t.title,
+    file: t.file ?? null,
+    status: t.status,
+    retry: t.retry,
+    errorMessage: t.error?.message ?? null,
+    fingerprint: t.fingerprint,
+  }));
   const histories = await fingerprintHistories(env, organizationId, [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))]);
   return failing.map((f) => ({ ...f, history: f.fingerprint ? (histories.get(f.fingerprint) ?? null) : null }));
 }

@@ -14,6 +14,7 @@ import { executions, ingestSessions, notifications, testCycleItems, testCycles, 
 import type { Env } from '../env';
 import { publish, type ExecutionRow } from './executions';
 import { roomOf, type Db } from '../bindings';
+import { resultsArchiveKey } from './run-results';
 import { FINAL_STATUSES } from '../contracts/vocabulary';
 
 /** What purging needs to know about a run: where its data is, and which rows point at it. */
@@ -30,13 +31,13 @@ export const purgeTarget = (row: ExecutionRow): PurgeTarget => ({
 
 /**
  * How much one call may do, so that one invocation stays within Cloudflare's 1,000 D1 queries and
- * (on older limits) 1,000 subrequests: per run about 1 room call, 2 R2 calls (a list and a delete
- * of ≤ 1,000 keys) and 1 hub call, plus ≤ 1 D1 statement. Result rows are deleted at most 5,000 per
+ * (on older limits) 1,000 subrequests: per run about 1 room call, 3 R2 calls (a list and a delete
+ * of ≤ 1,000 keys, and the delete of its results' archive) and 1 hub call, plus ≤ 1 D1 statement. Result rows are deleted at most 5,000 per
  * statement so that no statement nears D1's 30 s limit, whatever a run's size. A run larger than the
  * budget still makes progress on every call.
  */
 export type PurgeBudget = { r2Calls: number; resultRows: number };
-export const purgeBudget = (runs: number): PurgeBudget => ({ r2Calls: 2 * runs, resultRows: 500 * runs });
+export const purgeBudget = (runs: number): PurgeBudget => ({ r2Calls: 3 * runs, resultRows: 500 * runs });
 const RESULT_ROWS_PER_STATEMENT = 5_000;
 /** Two id lists per statement stay under D1's 100 bound parameters. */
 const RUNS_PER_STATEMENT = 45;
@@ -76,7 +77,10 @@ export async function purgeRuns(env: Env, db: Db, runs: PurgeTarget[], budget = 
 async function purgeStorage(env: Env, run: PurgeTarget, budget: PurgeBudget): Promise<boolean> {
   try {
     await roomOf(env, run.taskId).purge();
-    return await deleteObjects(env.ARTIFACTS, `${run.organizationId}/${run.taskId}/`, budget);
+    if (!(await deleteObjects(env.ARTIFACTS, `${run.organizationId}/${run.taskId}/`, budget))) return false;
+    budget.r2Calls -= 1;
+    await env.ARTIFACTS.delete(resultsArchiveKey(run)); // the results' archive (run-results.ts), outside the run's prefix
+    return true;
   } catch (err) {
     console.error("purging a run's room or objects failed; retried next time", run.taskId, String(err));
     return false;

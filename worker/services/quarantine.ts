@@ -2,10 +2,11 @@
 // reported, but its failure does not fail the run: runs/lifecycle.ts (endRun) turns a FAILED run whose every failing test
 // is quarantined into PASSED (so this holds whatever agent or reporter version sent the results).
 import { and, eq, gt, inArray } from 'drizzle-orm';
-import { quarantines, testResults } from '../db/schema';
+import { quarantines } from '../db/schema';
 import type { Env } from '../env';
 import { dbOf } from '../bindings';
 import { testKeyOf } from './fingerprint';
+import { runResults } from './run-results';
 
 export type QuarantineRow = typeof quarantines.$inferSelect;
 
@@ -26,14 +27,11 @@ const FAILING = ['failed', 'timedOut', 'interrupted'] as const;
  */
 export async function failuresAllQuarantined(env: Env, run: { taskId: string; organizationId: string; projectId: string }): Promise<string[] | null> {
   const db = dbOf(env);
-  const attempts = await db
-    .select({ testId: testResults.testId, title: testResults.title, file: testResults.file, status: testResults.status, retry: testResults.retry })
-    .from(testResults)
-    .where(eq(testResults.taskId, run.taskId));
+  const attempts = await runResults(env, run);
   const last = new Map<string, (typeof attempts)[number]>();
   for (const a of attempts) {
     const prev = last.get(a.testId);
-    if (!prev || a.retry >= prev.retry) last.set(a.testId, a);
+    if (!prev || (a.retry ?? 0) >= (prev.retry ?? 0)) last.set(a.testId, a);
   }
   const failing = [...last.values()].filter((a) => (FAILING as readonly string[]).includes(a.status));
   if (!failing.length) return null;
