@@ -5,7 +5,8 @@ import { purgeExpiredAuthRows } from './services/auth-rows';
 import { sweepAbandonedAnalyses } from './runs/lifecycle';
 import { dbOf } from './bindings';
 import { cancelOrphanedRuns, orphanHours } from './services/ingest';
-import { purgeExpiredRuns } from './services/retention';
+import { migrateLegacyResults } from './services/legacy-results';
+import { purgeExpiredAggregates, purgeExpiredRuns } from './services/retention';
 import { runDueSchedules } from './services/scheduler';
 
 export async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
@@ -16,6 +17,8 @@ export async function scheduled(_controller: ScheduledController, env: Env): Pro
     'orphaned ingest runs': () => cancelOrphanedRuns(env, db, orphanHours(env)),
     'expired auth rows': () => purgeExpiredAuthRows(db),
     'expired runs': () => purgeExpiredRuns(env, db),
+    'expired aggregates': () => purgeExpiredAggregates(db),
+    'legacy test results': () => migrateLegacyResults(env, db),
   };
   const names = Object.keys(jobs);
   const results = await Promise.allSettled(Object.values(jobs).map((job) => job()));

@@ -73,12 +73,21 @@ describe('stored fingerprints', () => {
       { projectId: other.id },
     );
 
-    const stored = (await env.DB.prepare('SELECT title, fingerprint, project_id FROM test_results WHERE task_id = ? ORDER BY title').bind(first.taskId).all())
-      .results;
+    // D1 keeps the fingerprint per project per day (fingerprint_daily), not per test result; a passing result carries none.
+    const signed = fingerprintOf({ message: 'Timeout 1ms exceeded waiting for order 1' });
+    const stored = (
+      await env.DB.prepare(
+        'SELECT project_id, occurrences, runs, first_task_id FROM fingerprint_daily WHERE organization_id = ? AND fingerprint = ? ORDER BY project_id = ? DESC',
+      )
+        .bind(l.org.organizationId, signed, l.project.id)
+        .all()
+    ).results;
     expect(stored).toEqual([
-      { title: 'checkout pays', fingerprint: fingerprintOf({ message: 'Timeout 1ms exceeded waiting for order 1' }), project_id: l.project.id },
-      { title: 'home loads', fingerprint: null, project_id: l.project.id },
+      { project_id: l.project.id, occurrences: 2, runs: 2, first_task_id: first.taskId },
+      { project_id: other.id, occurrences: 1, runs: 1, first_task_id: last.taskId },
     ]);
+    const firstFailures = (await api('GET', `/api/insights/executions/${first.taskId}/failures`, { token: l.org.token })).json.data.failures;
+    expect(firstFailures.map((f: any) => [f.title, f.fingerprint])).toEqual([['checkout pays', signed]]);
 
     const res = await api('GET', `/api/insights/executions/${last.taskId}/failures`, { token: l.org.token });
     expect(res.status, JSON.stringify(res.json)).toBe(200);

@@ -74,6 +74,16 @@ const teardown = (run: Run, extra: Record<string, unknown> = {}) =>
 const logs = async (run: Run) =>
   (await api('GET', `/api/executions/${run.taskId}/logs`, { token: run.org.token })).json.data.chunks as Array<{ seq: number; stream: string; data: string }>;
 const row = (taskId: string) => env.DB.prepare('SELECT * FROM executions WHERE task_id = ?').bind(taskId).first<Record<string, any>>();
+/** A run's stored results (its room, then its R2 archive: no D1 row per result), as rows ordered by test and retry. */
+const storedResults = async (run: Pick<Run, 'org' | 'taskId'>) =>
+  ((await api('GET', `/api/executions/${run.taskId}/tests`, { token: run.org.token })).json.data as any[])
+    .map((t) => ({
+      test_id: t.testId as string,
+      retry: (t.retry ?? 0) as number,
+      status: t.status as string,
+      error_message: (t.error?.message ?? null) as string | null,
+    }))
+    .sort((a, b) => a.test_id.localeCompare(b.test_id) || a.retry - b.retry);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -239,10 +249,7 @@ describe('POST /api/ingest/teardown', () => {
     expect(exec!.finished_at).toBeGreaterThan(0);
     // The run ended through endRun (runs/lifecycle.ts), like hosted runs: a failed run is offered to the AI analysis.
     expect(JSON.parse(exec!.analysis)).toMatchObject({ status: 'skipped', code: 'NOT_CONFIGURED' });
-    const stored = await env.DB.prepare('SELECT test_id, retry, status, error_message FROM test_results WHERE task_id = ? ORDER BY test_id, retry')
-      .bind(run.taskId)
-      .all();
-    expect(stored.results).toEqual([
+    expect(await storedResults(run)).toEqual([
       { test_id: 't1', retry: 0, status: 'passed', error_message: null },
       { test_id: 't2', retry: 0, status: 'failed', error_message: 'boom' },
       { test_id: 't3', retry: 0, status: 'failed', error_message: 'first try' },
@@ -256,7 +263,8 @@ describe('POST /api/ingest/teardown', () => {
     const snapshot = async () =>
       JSON.stringify([
         await row(run.taskId),
-        (await env.DB.prepare('SELECT * FROM test_results WHERE task_id = ? ORDER BY id').bind(run.taskId).all()).results,
+        await storedResults(run),
+        (await env.DB.prepare('SELECT * FROM test_daily WHERE project_id = ? ORDER BY test_key').bind(run.projectId).all()).results,
         await env.DB.prepare('SELECT * FROM test_cycles WHERE id = ?').bind(run.cycleId).first(),
         await env.DB.prepare('SELECT * FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first(),
       ]);
@@ -269,16 +277,18 @@ describe('POST /api/ingest/teardown', () => {
     expect(await logs(run)).toEqual(logBefore);
   });
 
-  it("stores every result across D1's 100-parameter statements (6 rows each): 6, 7, 13 and 250 results", async () => {
+  it('stores every result (the room, then R2) and folds each test into D1 once, one statement per table: 6, 7, 13 and 250 results', async () => {
     for (const n of [6, 7, 13, 250]) {
       const run = await startRun();
       const events = Array.from({ length: n }, (_, i) => testEnd(i + 1));
       for (let i = 0; i < events.length; i += 100) expect((await send(run, events.slice(i, i + 100), `b-${i}`)).status).toBe(200);
       expect((await teardown(run, { status: 'PASSED', summary: { total: n, passed: n, failed: 0, skipped: 0, duration: 5 } })).status).toBe(200);
-      const count = await env.DB.prepare('SELECT count(*) AS n, count(DISTINCT test_id) AS d FROM test_results WHERE task_id = ?')
-        .bind(run.taskId)
-        .first<{ n: number; d: number }>();
-      expect(count, `${n} results`).toEqual({ n, d: n });
+      const stored = await storedResults(run);
+      expect({ n: stored.length, d: new Set(stored.map((t) => t.test_id)).size }, `${n} results`).toEqual({ n, d: n });
+      const daily = await env.DB.prepare('SELECT count(*) AS n, sum(runs) AS runs, sum(passed) AS passed FROM test_daily WHERE project_id = ?')
+        .bind(run.projectId)
+        .first<{ n: number; runs: number; passed: number }>();
+      expect(daily, `${n} tests folded`).toEqual({ n, runs: n, passed: n });
     }
   });
 
@@ -288,10 +298,7 @@ describe('POST /api/ingest/teardown', () => {
     const last = [testEnd(3, { status: 'failed', error: 'boom' }), { type: 'log', chunk: 'last words\n', timestamp: 1_700_000_000_100, seq: 4 }];
     const body = { status: 'FAILED', summary: { total: 3, passed: 2, failed: 1, skipped: 0, duration: 50 }, batchId: 'b-last', events: last };
     for (let i = 0; i < 2; i++) expect((await teardown(run, body)).json.data).toEqual({ taskId: run.taskId, status: 'FAILED' });
-    const stored = await env.DB.prepare('SELECT test_id, status FROM test_results WHERE task_id = ? ORDER BY test_id')
-      .bind(run.taskId)
-      .all<{ test_id: string; status: string }>();
-    expect(stored.results).toEqual([
+    expect((await storedResults(run)).map(({ test_id, status }) => ({ test_id, status }))).toEqual([
       { test_id: 't1', status: 'passed' },
       { test_id: 't2', status: 'passed' },
       { test_id: 't3', status: 'failed' },
@@ -343,8 +350,10 @@ describe('POST /api/ingest/teardown', () => {
 
 describe('after the run ends or is deleted', () => {
   const logText = async (run: Run) => (await logs(run)).map((c) => c.data).join('');
-  const d1Results = async (taskId: string) =>
-    (await env.DB.prepare('SELECT test_id, retry, status FROM test_results WHERE task_id = ? ORDER BY test_id, retry').bind(taskId).all()).results;
+  const d1Results = async (run: Run) => ({
+    results: await storedResults(run),
+    daily: (await env.DB.prepare('SELECT * FROM test_daily WHERE project_id = ? ORDER BY test_key').bind(run.projectId).all()).results,
+  });
   const roomTests = (taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId)).readTests();
 
   it('refuses events after teardown with 409 RUN_ENDED and changes nothing; a batch applied before is still a duplicate', async () => {
@@ -353,7 +362,7 @@ describe('after the run ends or is deleted', () => {
     expect((await teardown(run, { status: 'PASSED', summary: { total: 1, passed: 1, failed: 0, skipped: 0, duration: 10 } })).status).toBe(200);
     const logBefore = await logs(run);
     const rowBefore = await row(run.taskId);
-    const resultsBefore = await d1Results(run.taskId);
+    const resultsBefore = await d1Results(run);
 
     const late = await send(
       run,
@@ -374,7 +383,7 @@ describe('after the run ends or is deleted', () => {
     expect(await logs(run)).toEqual(logBefore);
     expect(await logText(run)).not.toContain('late line');
     expect(await row(run.taskId)).toEqual(rowBefore);
-    expect(await d1Results(run.taskId)).toEqual(resultsBefore);
+    expect(await d1Results(run)).toEqual(resultsBefore);
     expect((await roomTests(run.taskId)).map((t) => t.testId)).toEqual(['t1']);
     // Attachments neither.
     const attachment = await api('POST', `/api/ingest/attachment?sessionId=${encodeURIComponent(run.sessionId)}&testId=t2&retry=0&name=late.png`, {
@@ -498,6 +507,6 @@ describe('orphaned runs', () => {
     // without the events it carries.
     expect((await send(stale, [testEnd(1)], 'late-1')).status).toBe(409);
     expect((await teardown(stale, { batchId: 'late-2', events: [testEnd(2)] })).json.data).toEqual({ taskId: stale.taskId, status: 'FAILED' });
-    expect(await env.DB.prepare('SELECT count(*) AS n FROM test_results WHERE task_id = ?').bind(stale.taskId).first()).toEqual({ n: 0 });
+    expect(await storedResults(stale)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
 // (D1 rows, R2 objects, the room), in bounded batches, and nothing else: not another org's runs, not
 // unexpired or active ones. Runs are made through the real paths (agent protocol, ingest, cycles),
 // then aged by moving their timestamps back in D1.
+import { runResults } from '../../worker/services/run-results';
 import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/d1';
@@ -34,9 +35,18 @@ const setPlan = (org: Org, plan: PlanName) =>
 /** Moves a run's whole life `days` back. */
 async function age(taskId: string, days: number) {
   const at = Date.now() - days * DAY;
-  await env.DB.prepare('UPDATE executions SET created_at = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE task_id = ?')
-    .bind(at - 60_000, at - 60_000, at, at, taskId)
-    .run();
+  await env.DB.batch([
+    env.DB.prepare('UPDATE executions SET created_at = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE task_id = ?').bind(
+      at - 60_000,
+      at - 60_000,
+      at,
+      at,
+      taskId,
+    ),
+    // Its results were folded into the day it ended: the aggregate rows this run alone made move to that day.
+    env.DB.prepare('UPDATE test_daily SET day = ? WHERE last_task_id = ? AND runs = 1').bind(Math.floor(at / DAY), taskId),
+    env.DB.prepare('UPDATE fingerprint_daily SET day = ? WHERE last_task_id = ? AND runs = 1').bind(Math.floor(at / DAY), taskId),
+  ]);
 }
 
 /** The agent takes `taskId`, streams a log line, uploads an artifact and completes with `tests`. */
@@ -143,7 +153,8 @@ async function stored(org: Org, taskId: string) {
   return {
     api: (await api('GET', `/api/executions/${taskId}`, { token: org.token })).status,
     rows: await count('SELECT count(*) AS n FROM executions WHERE task_id = ?', taskId),
-    results: await count('SELECT count(*) AS n FROM test_results WHERE task_id = ?', taskId),
+    // The run's results: its room's, else its R2 archive's (D1 has no row per result).
+    results: (await runResults(env, { organizationId: org.organizationId, taskId })).length,
     objects: (await env.ARTIFACTS.list({ prefix: `${org.organizationId}/${taskId}/` })).objects.length,
     log: (await room(taskId).readLogs()).chunks.length,
   };

@@ -1,5 +1,6 @@
 // A run's per-test results live in its room and, once it ends, in an R2 archive: the API answers the
-// same from either, for both paths (agent and ingest), and the archive is no artifact of the run.
+// same from either, for both paths (agent and ingest), and the archive is no artifact of the run. D1
+// keeps the per-day aggregates, folded in once per run.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -7,7 +8,8 @@ import { dbOf, roomOf } from '../../worker/bindings';
 import { executions } from '../../worker/db/schema';
 import { purgeRuns, purgeTarget } from '../../worker/services/purge-runs';
 import { readResultsArchive, resultsArchiveKey } from '../../worker/services/run-results';
-import { api, createApiKey, createProject, signup } from './helpers';
+import { foldRunStatements } from '../../worker/services/test-aggregates';
+import { agentApi, api, createApiKey, createProject, poll, registerAgent, signup } from './helpers';
 import { lab, recordRun } from './insights-helpers';
 
 const tests = (taskId: string, token: string) => api('GET', `/api/executions/${taskId}/tests`, { token });
@@ -77,5 +79,42 @@ describe('run results: room, then R2 archive', () => {
     expect(await readResultsArchive(env, { organizationId: org.organizationId, taskId })).toEqual(live);
     await roomOf(env, taskId).purge();
     expect((await tests(taskId, org.token)).json.data).toEqual(live);
+  });
+});
+
+describe('daily aggregates (test_daily, fingerprint_daily)', () => {
+  it('two runs of one project ending together both count, and a run is folded in once', async () => {
+    const l = await lab();
+    const agent2 = await registerAgent(l.org);
+    const trigger = async () => (await api('POST', '/api/ci/trigger', { apiKey: l.apiKey, body: { projectId: l.project.id } })).json.data.taskId as string;
+    const [a, b] = [await trigger(), await trigger()];
+    const jobs = [await poll(l.agent, 0), await poll(agent2, 0)];
+    expect(jobs.map((j) => j?.taskId).sort()).toEqual([a, b].sort());
+    const complete = (agent: typeof l.agent, taskId: string, status: 'passed' | 'failed') =>
+      agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, {
+        status: status === 'failed' ? 'FAILED' : 'PASSED',
+        exitCode: status === 'failed' ? 1 : 0,
+        tests: [
+          { testId: 't', title: 'shared', file: 's.spec.ts', status, durationMs: 10, retry: 0, ...(status === 'failed' ? { error: { message: 'nope' } } : {}) },
+        ],
+      });
+    const done = await Promise.all([complete(l.agent, jobs[0]!.taskId, 'passed'), complete(agent2, jobs[1]!.taskId, 'failed')]);
+    expect(done.map((d) => d.status)).toEqual([200, 200]);
+    const daily = () =>
+      env.DB.prepare('SELECT runs, passed, failed, failures, flips, duration_sum FROM test_daily WHERE organization_id = ? AND project_id = ?')
+        .bind(l.org.organizationId, l.project.id)
+        .all();
+    expect((await daily()).results).toEqual([{ runs: 2, passed: 1, failed: 1, failures: 1, flips: 1, duration_sum: 20 }]);
+    // Folding the same run again (a retried complete, a migration pass) changes nothing.
+    const before = (await daily()).results;
+    const db = dbOf(env);
+    await db.batch(
+      foldRunStatements(db, { organizationId: l.org.organizationId, taskId: a }, [
+        { testId: 't', title: 'shared', file: 's.spec.ts', status: 'passed', durationMs: 10, retry: 0 },
+      ]) as unknown as Parameters<typeof db.batch>[0],
+    );
+    expect((await daily()).results).toEqual(before);
+    const fp = await env.DB.prepare('SELECT occurrences, runs FROM fingerprint_daily WHERE organization_id = ?').bind(l.org.organizationId).all();
+    expect(fp.results).toEqual([{ occurrences: 1, runs: 1 }]);
   });
 });

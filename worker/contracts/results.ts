@@ -1,5 +1,5 @@
 // Per-test results and log chunks: one shape for hosted runs (agent) and external CI (ingest),
-// stored by the execution's room and in test_results.
+// stored by the execution's room (and archived to R2 when the run ends: services/run-results.ts).
 import { z } from 'zod';
 import { LogStream } from './vocabulary';
 

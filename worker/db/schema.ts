@@ -182,6 +182,8 @@ export const executions = sqliteTable(
     flaky: integer('flaky').notNull().default(0),
     timedOut: integer('timed_out').notNull().default(0),
     durationMs: integer('duration_ms'),
+    /** When the run's results were folded into test_daily / fingerprint_daily: they are folded in once. */
+    resultsFoldedAt: integer('results_folded_at'),
     ingestMeta: json<Record<string, unknown>>('ingest_meta'),
     ciContext: json<Record<string, unknown>>('ci_context'),
     analysis: json<Record<string, unknown>>('analysis'),
@@ -233,6 +235,82 @@ export const testResults = sqliteTable(
     index('test_results_org_title').on(t.organizationId, t.title, t.createdAt),
     index('test_results_org_fingerprint').on(t.organizationId, t.fingerprint, t.createdAt),
     index('test_results_org_project').on(t.organizationId, t.projectId, t.createdAt),
+  ],
+);
+
+/**
+ * Per test, per project, per UTC day: what insights and flaky scores need, folded in from each finished
+ * run (services/test-aggregates.ts) in one statement, instead of a row per test per run. `day` counts
+ * days since the epoch. Run outcomes (passed, failed, flaky) count runs where the test passed or failed;
+ * flips are changes between pass and fail from one run to the next, in the order runs were folded in;
+ * `commits` holds, for at most a few commits of the day, the outcomes seen on each (bits: 1 passed,
+ * 2 failed, 4 flaky), for same-commit flips. `prev*` is the latest run before the last one (so that a
+ * run's analysis can ask for the outcome before its own).
+ */
+export const testDaily = sqliteTable(
+  'test_daily',
+  {
+    organizationId: text('organization_id').notNull(),
+    projectId: text('project_id').notNull(),
+    day: integer('day').notNull(),
+    testKey: text('test_key').notNull(),
+    title: text('title').notNull(),
+    file: text('file'),
+    /** Runs that reported the test at all (skips too). */
+    runs: integer('runs').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    /** Failing attempts (failed, timed out, interrupted). */
+    failures: integer('failures').notNull().default(0),
+    durationSum: integer('duration_sum').notNull().default(0),
+    durationMax: integer('duration_max').notNull().default(0),
+    lastFailedAt: integer('last_failed_at'),
+    passed: integer('passed').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    flaky: integer('flaky').notNull().default(0),
+    firstOutcome: text('first_outcome'),
+    lastOutcome: text('last_outcome'),
+    flips: integer('flips').notNull().default(0),
+    /** The last run with an outcome (pass, fail or flaky). */
+    lastRunAt: integer('last_run_at'),
+    lastFlakyTaskId: text('last_flaky_task_id'),
+    commits: text('commits').notNull().default('{}'),
+    lastFingerprint: text('last_fingerprint'),
+    /** The last run's last attempt, and the run before it. */
+    lastTaskId: text('last_task_id').notNull(),
+    lastStatus: text('last_status').notNull(),
+    lastAt: integer('last_at').notNull(),
+    prevTaskId: text('prev_task_id'),
+    prevStatus: text('prev_status'),
+    prevAt: integer('prev_at'),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.projectId, t.day, t.testKey] })],
+);
+
+/** Per failure fingerprint, per project, per UTC day: failing attempts that carried it, runs, first and last run. */
+export const fingerprintDaily = sqliteTable(
+  'fingerprint_daily',
+  {
+    organizationId: text('organization_id').notNull(),
+    projectId: text('project_id').notNull(),
+    day: integer('day').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    occurrences: integer('occurrences').notNull().default(0),
+    runs: integer('runs').notNull().default(0),
+    firstSeenAt: integer('first_seen_at').notNull(),
+    firstTaskId: text('first_task_id').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    lastTaskId: text('last_task_id').notNull(),
+    /** The run before the last one, so that a run can ask for the history before itself. */
+    prevTaskId: text('prev_task_id'),
+    prevSeenAt: integer('prev_seen_at'),
+    /** The day's latest runs (at most 10 task ids, oldest first): a fingerprint's recent failures are read from their results. */
+    recentTaskIds: json<string[]>('recent_task_ids').notNull().default([]),
+    /** The latest failing attempt's message (500 characters). */
+    sampleMessage: text('sample_message'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.projectId, t.day, t.fingerprint] }),
+    index('fingerprint_daily_org_fingerprint').on(t.organizationId, t.fingerprint, t.day),
   ],
 );
 

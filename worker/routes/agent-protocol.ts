@@ -15,7 +15,7 @@ import {
   RegisterBody,
   type Job,
 } from '../contracts/agent';
-import { agentRegistrationTokens, agents, executions, projectRunSettings, testResults } from '../db/schema';
+import { agentRegistrationTokens, agents, executions, projectRunSettings } from '../db/schema';
 import type { AppEnv, AgentEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
 import { ApiError, unauthorized } from '../lib/errors';
@@ -27,7 +27,8 @@ import { changeStatus, endRun } from '../runs/lifecycle';
 import { isFinal } from '../contracts/vocabulary';
 
 import { dispatcherOf } from '../bindings';
-import { insertTestResults, summarizeResults } from '../services/results';
+import { summarizeResults } from '../services/results';
+import { foldRunStatements } from '../services/test-aggregates';
 import { runSecretMasker } from '../services/secrets';
 import { requireWebSocket } from '../middleware/security';
 
@@ -206,10 +207,8 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     if (body.lastSeq !== undefined && upTo < body.lastSeq) notes.push(`log incomplete: stored ${upTo} of ${body.lastSeq} chunks`);
 
     const summary = summarizeResults(tests);
-    await db.batch([
-      db.delete(testResults).where(eq(testResults.taskId, taskId)),
-      ...insertTestResults(db, agent.organizationId, taskId, tests),
-    ] as unknown as Parameters<typeof db.batch>[0]);
+    // The results stay in the room (archived to R2 at the end); D1 gets them folded into the project's daily aggregates, once.
+    await db.batch(foldRunStatements(db, { organizationId: agent.organizationId, taskId }, tests) as unknown as Parameters<typeof db.batch>[0]);
     const row = await endRun(c.env, taskId, body.status, {
       from: ['RUNNING', 'PENDING'],
       patch: {

@@ -1,5 +1,5 @@
 // Insights (viewer+): whether AI analysis is on, per-project trends, flaky tests, failure fingerprints and
-// a run's failures with their history. All computed from D1; none needs the model.
+// a run's failures with their history. Computed from D1's daily aggregates and the runs' own results (room or R2); none needs the model.
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { Fingerprint, FingerprintListQuery, InsightWindowQuery } from '../contracts/insights';

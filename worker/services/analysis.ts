@@ -1,14 +1,14 @@
 // AI root-cause analysis of a failed run: whether the org's analysis is on, the evidence (failures,
 // their history, the log's tail, secrets masked), the call to Gemini, and the record it leaves. The
 // run's statuses around it (ANALYZING, then the final one) are runs/lifecycle.ts's.
-import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { type AnalysisRecord, RootCauseAnswer } from '../contracts/analysis';
-import { executions, organizations, projects, testResults } from '../db/schema';
+import { executions, organizations, projects, testDaily } from '../db/schema';
 import type { Env } from '../env';
 import { buildAnalysisPrompt, ROOT_CAUSE_RESPONSE_SCHEMA, SYSTEM_INSTRUCTION, type AnalysisInput, type FailureForPrompt } from './analysis-prompt';
 import { dbOf, roomOf } from '../bindings';
 import type { ExecutionRow } from './executions';
-import { computeFlaky, projectAttempts } from './flaky';
+import { flakyFromDaily, projectDaily } from './flaky';
 import { GeminiError, generateJson, geminiConfig } from './gemini';
 import { fingerprintHistories } from './insights';
 import { runFailingAttempts } from './run-results';
@@ -66,7 +66,7 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
     projectSecretValues(db, row.organizationId, row.projectId),
     // The run's own failing attempts, from its room (or archive), last retry first.
     runFailingAttempts(env, row).then((all) =>
-      all
+      [...all]
         .sort((a, b) => b.retry - a.retry)
         .slice(0, 200)
         .map((t) => ({ ...t, file: t.file ?? null, errorMessage: t.error?.message ?? null, errorStack: t.error?.stack ?? null })),
@@ -89,30 +89,40 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
   const titles = [...new Set(failing.map((f) => f.title))];
   const fingerprints = [...new Set(failing.map((f) => f.fingerprint).filter((f): f is string => !!f))];
   const since = row.createdAt - HISTORY_DAYS * 86_400_000;
-  const [previous, history, windowAttempts] = await Promise.all([
-    titles.length
-      ? db
-          .select({ title: testResults.title, status: testResults.status, taskId: testResults.taskId, at: testResults.createdAt })
-          .from(testResults)
-          .where(
-            and(
-              eq(testResults.organizationId, row.organizationId),
-              eq(testResults.projectId, row.projectId),
-              inArray(testResults.title, titles),
-              ne(testResults.taskId, row.taskId),
-              lt(testResults.createdAt, row.createdAt),
-            ),
-          )
-          .orderBy(desc(testResults.createdAt), desc(testResults.retry))
-          .limit(500)
-      : [],
-    fingerprintHistories(env, row.organizationId, fingerprints, { exceptTaskId: row.taskId }),
-    titles.length ? projectAttempts(db, row.organizationId, row.projectId, since, titles) : [],
+  const own = { taskId: row.taskId, occurrences: new Map<string, number>() };
+  for (const a of attempts) if (a.fingerprint) own.occurrences.set(a.fingerprint, (own.occurrences.get(a.fingerprint) ?? 0) + 1);
+  const [days, history] = await Promise.all([
+    titles.length ? projectDaily(db, row.organizationId, row.projectId, since, titles) : [],
+    fingerprintHistories(env, row.organizationId, fingerprints, { except: own }),
   ]);
+  // The previous outcome of each title: the latest run before this one (test_daily keeps the last run and the one before it).
   const previousOf = new Map<string, { status: string; taskId: string; at: number }>();
-  for (const p of previous) if (!previousOf.has(p.title)) previousOf.set(p.title, { status: p.status, taskId: p.taskId, at: p.at });
+  if (titles.length) {
+    const latest = await db
+      .select({
+        title: testDaily.title,
+        lastTaskId: testDaily.lastTaskId,
+        lastStatus: testDaily.lastStatus,
+        lastAt: testDaily.lastAt,
+        prevTaskId: testDaily.prevTaskId,
+        prevStatus: testDaily.prevStatus,
+        prevAt: testDaily.prevAt,
+      })
+      .from(testDaily)
+      .where(and(eq(testDaily.organizationId, row.organizationId), eq(testDaily.projectId, row.projectId), inArray(testDaily.title, titles)))
+      .orderBy(desc(testDaily.day), desc(testDaily.lastAt))
+      .limit(500);
+    for (const d of latest) {
+      if (previousOf.has(d.title)) continue;
+      const before = [
+        { status: d.lastStatus, taskId: d.lastTaskId, at: d.lastAt },
+        { status: d.prevStatus ?? '', taskId: d.prevTaskId ?? '', at: d.prevAt ?? 0 },
+      ].find((c) => c.taskId && c.taskId !== row.taskId && c.at < row.createdAt);
+      if (before) previousOf.set(d.title, before);
+    }
+  }
   const flakyOf = new Map(
-    computeFlaky(windowAttempts)
+    flakyFromDaily(days)
       .filter((t) => t.flaky)
       .map((t) => [t.title, t.score]),
   );

@@ -3,7 +3,6 @@
 // then hashed. Synchronous (node:crypto through nodejs_compat) so it can run where rows are built.
 import { createHash } from 'node:crypto';
 import type { TestResult } from '../contracts/results';
-import { newId } from '../lib/crypto';
 
 /** Only the head of a message decides the signature: long dumps (DOM snapshots, diffs) vary in their tail. */
 const SIGNATURE_CHARS = 600;
@@ -46,33 +45,6 @@ const FAILED = new Set<TestResult['status']>(['failed', 'timedOut', 'interrupted
 
 /** Failing attempts get a fingerprint; passing ones do not (a passing retry carries no failure). */
 export const fingerprintOfResult = (t: Pick<TestResult, 'status' | 'error'>) => (FAILED.has(t.status) ? fingerprintOf(t.error) : null);
-
-/**
- * The test_results rows for one run's results, with fingerprint and projectId: the one way results are
- * stored (agent complete, ingest teardown), so insights see the same shape from both paths.
- */
-export function testResultRows(organizationId: string, projectId: string | null, taskId: string, tests: TestResult[], now = Date.now()) {
-  return tests.map((t) => ({
-    id: newId(),
-    organizationId,
-    projectId,
-    taskId,
-    testId: t.testId,
-    title: t.title,
-    file: t.file ?? null,
-    suite: t.suite ?? null,
-    status: t.status,
-    durationMs: t.durationMs ?? 0,
-    retry: t.retry ?? 0,
-    errorMessage: t.error?.message ?? null,
-    errorStack: t.error?.stack ?? null,
-    errorLocation: t.error?.location ?? null,
-    attachments: t.attachments ?? null,
-    startedAt: t.startedAt ?? null,
-    createdAt: now,
-    fingerprint: fingerprintOfResult(t),
-  }));
-}
 
 /** A test's identity across runs (quarantine key, flaky grouping): its file and title. */
 export const testKeyOf = (t: { title: string; file?: string | null }) => (t.file ? `${t.file} › ${t.title}` : t.title);

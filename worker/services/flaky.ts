@@ -1,9 +1,11 @@
-// Flaky tests, from stored results alone (no model, no key). A test is flaky when, in one run, it failed
+// Flaky tests, from stored results alone (no model, no key): computeFlaky on a list of attempts, and
+// flakyFromDaily, the same rules on the per-day aggregates (test_daily) that insights read. A test is flaky when, in one run, it failed
 // and then passed on retry; or when it both passed and failed on the same commit; or when it keeps
 // flipping between pass and fail within the window. The score says how often that happens per run.
-import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
-import { executions, testResults } from '../db/schema';
+import { and, asc, eq, gte, inArray } from 'drizzle-orm';
+import { testDaily } from '../db/schema';
 import { testKeyOf } from './fingerprint';
+import { commitOutcomes, dayOf } from './test-aggregates';
 import type { Db } from '../bindings';
 
 export type Attempt = {
@@ -116,39 +118,90 @@ export function computeFlaky(attempts: Attempt[]): FlakyTest[] {
   return out.sort((a, b) => Number(b.flaky) - Number(a.flaky) || b.score - a.score || a.testKey.localeCompare(b.testKey));
 }
 
-/** Most attempts read for one project's window: bounds the work of one insights request. */
-export const MAX_ATTEMPTS_READ = 20_000;
+/** Daily rows read for one project's window: bounds the work of one insights request. */
+export const MAX_DAILY_ROWS_READ = 20_000;
 
-/** The attempts of one project's runs since `since` (newest first, capped), with each run's commit. */
-export async function projectAttempts(db: Db, organizationId: string, projectId: string, since: number, titles?: string[]): Promise<Attempt[]> {
-  const rows = await db
+export type DailyRow = Pick<
+  typeof testDaily.$inferSelect,
+  'testKey' | 'title' | 'file' | 'day' | 'passed' | 'failed' | 'flaky' | 'firstOutcome' | 'lastOutcome' | 'flips' | 'lastRunAt' | 'lastFlakyTaskId' | 'commits'
+>;
+
+/** One project's test_daily rows since `since` (optionally only some titles), oldest day first. */
+export async function projectDaily(db: Db, organizationId: string, projectId: string, since: number, titles?: string[]): Promise<DailyRow[]> {
+  return db
     .select({
-      taskId: testResults.taskId,
-      title: testResults.title,
-      file: testResults.file,
-      status: testResults.status,
-      retry: testResults.retry,
-      createdAt: testResults.createdAt,
-      commit: sql<string | null>`json_extract(${executions.ciContext}, '$.commitSha')`,
+      testKey: testDaily.testKey,
+      title: testDaily.title,
+      file: testDaily.file,
+      day: testDaily.day,
+      passed: testDaily.passed,
+      failed: testDaily.failed,
+      flaky: testDaily.flaky,
+      firstOutcome: testDaily.firstOutcome,
+      lastOutcome: testDaily.lastOutcome,
+      flips: testDaily.flips,
+      lastRunAt: testDaily.lastRunAt,
+      lastFlakyTaskId: testDaily.lastFlakyTaskId,
+      commits: testDaily.commits,
     })
-    .from(testResults)
-    .innerJoin(executions, eq(executions.taskId, testResults.taskId))
+    .from(testDaily)
     .where(
       and(
-        eq(testResults.organizationId, organizationId),
-        eq(testResults.projectId, projectId),
-        gte(testResults.createdAt, since),
-        ...(titles?.length ? [inArray(testResults.title, titles.slice(0, 90))] : []),
+        eq(testDaily.organizationId, organizationId),
+        eq(testDaily.projectId, projectId),
+        gte(testDaily.day, dayOf(since)),
+        ...(titles?.length ? [inArray(testDaily.title, titles.slice(0, 90))] : []),
       ),
     )
-    .orderBy(desc(testResults.createdAt))
-    .limit(MAX_ATTEMPTS_READ);
-  return rows;
+    .orderBy(asc(testDaily.day))
+    .limit(MAX_DAILY_ROWS_READ);
+}
+
+/**
+ * computeFlaky's statistics from the daily aggregates (the same rules): runs in fold order within a
+ * day, days in order; a flip between days is the last outcome of one day against the first of the next.
+ */
+export function flakyFromDaily(rows: DailyRow[]): FlakyTest[] {
+  const byTest = new Map<string, DailyRow[]>();
+  for (const r of [...rows].sort((a, b) => a.day - b.day)) (byTest.get(r.testKey) ?? byTest.set(r.testKey, []).get(r.testKey)!).push(r);
+  const out: FlakyTest[] = [];
+  for (const [testKey, days] of byTest) {
+    const passed = days.reduce((s, d) => s + d.passed, 0);
+    const failed = days.reduce((s, d) => s + d.failed, 0);
+    const retried = days.reduce((s, d) => s + d.flaky, 0);
+    const runs = passed + failed + retried;
+    if (!runs) continue;
+    let flips = 0;
+    let last: string | null = null;
+    for (const d of days) {
+      flips += d.flips;
+      if (last && d.firstOutcome && d.firstOutcome !== last) flips++;
+      last = d.lastOutcome ?? last;
+    }
+    const sameCommitFlips = [...commitOutcomes(days).values()].filter((bits) => bits & 4 || (bits & 1 && bits & 2)).length;
+    const score = Math.min(1, (retried + sameCommitFlips + flips / 2) / runs);
+    out.push({
+      testKey,
+      title: days[0]!.title,
+      file: days[0]!.file,
+      runs,
+      passed,
+      failed,
+      retriedPasses: retried,
+      flips,
+      sameCommitFlips,
+      score: Math.round(score * 100) / 100,
+      flaky: retried > 0 || sameCommitFlips > 0 || flips >= MIN_FLIPS,
+      lastRunAt: Math.max(...days.map((d) => d.lastRunAt ?? 0)),
+      lastFlakyTaskId: days.findLast((d) => d.lastFlakyTaskId)?.lastFlakyTaskId ?? null,
+    });
+  }
+  return out.sort((a, b) => Number(b.flaky) - Number(a.flaky) || b.score - a.score || a.testKey.localeCompare(b.testKey));
 }
 
 /** The flaky tests of a project in the window, flakiest first. */
 export async function flakyTests(db: Db, organizationId: string, projectId: string, since: number, limit = 50): Promise<FlakyTest[]> {
-  return computeFlaky(await projectAttempts(db, organizationId, projectId, since))
+  return flakyFromDaily(await projectDaily(db, organizationId, projectId, since))
     .filter((t) => t.flaky)
     .slice(0, limit);
 }

@@ -13,12 +13,12 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { EventBatch, IngestEvent, SetupBody, TeardownBody } from '../contracts/ingest';
 import type { TestResult } from '../contracts/results';
-import { executions, ingestSessions, projects, testCycleItems, testCycles, testResults } from '../db/schema';
+import { executions, ingestSessions, projects, testCycleItems, testCycles } from '../db/schema';
 import type { Env } from '../env';
 import { sha256Hex } from '../lib/crypto';
 import { ApiError, notFound } from '../lib/errors';
 import type { SecretMasker } from '../lib/secret-masker';
-import { insertTestResults } from './results';
+import { foldRunStatements } from './test-aggregates';
 import { publishExecution, roomRefused } from './executions';
 import { roomOf, type Db } from '../bindings';
 import { isFinal } from '../contracts/vocabulary';
@@ -348,8 +348,7 @@ export async function teardownRun(env: Env, db: Db, claims: SessionClaims, body:
   const masked = tests.map((t) => masker.maskTestResult(t));
   if (masked.length) await roomOf(env, exec.taskId).apply({ tests: masked });
   await db.batch([
-    db.delete(testResults).where(eq(testResults.taskId, exec.taskId)),
-    ...insertTestResults(db, exec.organizationId, exec.taskId, masked),
+    ...foldRunStatements(db, exec, masked),
     db.update(executions).set({ ingestMeta: meta, updatedAt: now }).where(eq(executions.taskId, exec.taskId)),
     db.update(ingestSessions).set({ status: 'completed', closedAt: now, lastEventAt: now }).where(eq(ingestSessions.id, session.id)),
     db

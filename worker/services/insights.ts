@@ -1,13 +1,14 @@
-// Insights from D1 alone: per-project pass rate and duration percentiles over time, slowest and most
+// Insights from D1's aggregates (test_daily, fingerprint_daily) and runs' own results: per-project pass rate and duration percentiles over time, slowest and most
 // failing tests, flaky tests, failure-fingerprint history, and per-image metrics (seed 000's /api/metrics).
-import { and, desc, eq, gte, inArray, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { DayPoint, FingerprintHistory, TestStat } from '../contracts/insights';
-import { executions, testResults } from '../db/schema';
+import { executions, fingerprintDaily, testDaily } from '../db/schema';
 import type { Env } from '../env';
 import { dbOf } from '../bindings';
 import { testKeyOf } from './fingerprint';
-import { computeFlaky, projectAttempts, type FlakyTest } from './flaky';
+import { flakyFromDaily, projectDaily, type FlakyTest } from './flaky';
 import { runFailingAttempts } from './run-results';
+import { dayOf } from './test-aggregates';
 import { FINAL_STATUSES } from '../contracts/vocabulary';
 
 const DAY = 86_400_000;
@@ -84,7 +85,7 @@ export async function projectInsights(env: Env, organizationId: string, projectI
       .orderBy(desc(executions.createdAt))
       .limit(MAX_RUNS_READ),
     testStats(env, organizationId, projectId, since),
-    projectAttempts(db, organizationId, projectId, since),
+    projectDaily(db, organizationId, projectId, since),
   ]);
   const { series, totals } = trend(runs, since, now);
   return {
@@ -98,27 +99,28 @@ export async function projectInsights(env: Env, organizationId: string, projectI
       .filter((t) => t.failures > 0)
       .sort((a, b) => b.failures - a.failures || b.runs - a.runs)
       .slice(0, 10),
-    flaky: computeFlaky(attempts)
+    flaky: flakyFromDaily(attempts)
       .filter((t) => t.flaky)
       .slice(0, 20),
   };
 }
 
-/** Per test (last attempt of each run counts once for duration; every failing attempt counts as a failure). */
+/** Per test over the window's days: runs, failing attempts, mean and longest attempt, last failure (test_daily). */
 async function testStats(env: Env, organizationId: string, projectId: string, since: number): Promise<TestStat[]> {
   const rows = await dbOf(env)
     .select({
-      title: testResults.title,
-      file: testResults.file,
-      runs: sql<number>`count(distinct ${testResults.taskId})`,
-      failures: sql<number>`sum(case when ${testResults.status} in ('failed','timedOut','interrupted') then 1 else 0 end)`,
-      avgMs: sql<number>`avg(${testResults.durationMs})`,
-      maxMs: sql<number>`max(${testResults.durationMs})`,
-      lastFailedAt: sql<number | null>`max(case when ${testResults.status} in ('failed','timedOut','interrupted') then ${testResults.createdAt} end)`,
+      title: sql<string>`min(${testDaily.title})`,
+      file: sql<string | null>`min(${testDaily.file})`,
+      runs: sql<number>`sum(${testDaily.runs})`,
+      failures: sql<number>`sum(${testDaily.failures})`,
+      durationSum: sql<number>`sum(${testDaily.durationSum})`,
+      attempts: sql<number>`sum(${testDaily.attempts})`,
+      maxMs: sql<number>`max(${testDaily.durationMax})`,
+      lastFailedAt: sql<number | null>`max(${testDaily.lastFailedAt})`,
     })
-    .from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), eq(testResults.projectId, projectId), gte(testResults.createdAt, since)))
-    .groupBy(testResults.title, testResults.file)
+    .from(testDaily)
+    .where(and(eq(testDaily.organizationId, organizationId), eq(testDaily.projectId, projectId), gte(testDaily.day, dayOf(since))))
+    .groupBy(testDaily.testKey)
     .limit(2000);
   return rows.map((r) => ({
     testKey: testKeyOf(r),
@@ -126,86 +128,123 @@ async function testStats(env: Env, organizationId: string, projectId: string, si
     file: r.file,
     runs: r.runs,
     failures: r.failures ?? 0,
-    avgMs: Math.round(r.avgMs ?? 0),
+    avgMs: Math.round(r.attempts ? r.durationSum / r.attempts : 0),
     maxMs: r.maxMs ?? 0,
     lastFailedAt: r.lastFailedAt,
   }));
 }
 
-/** Every fingerprint's org-wide history: how often, in how many runs and projects, first and last run. */
+/** A run left out of a fingerprint's history (the AI prompt asks "seen before this run?"): its own failing attempts per fingerprint. */
+export type ExceptRun = { taskId: string; occurrences: Map<string, number> };
+
+/** Every fingerprint's org-wide history (fingerprint_daily): how often, in how many runs and projects, first and last run. */
 export async function fingerprintHistories(
   env: Env,
   organizationId: string,
   fingerprints: string[],
-  opts: { exceptTaskId?: string } = {},
+  opts: { except?: ExceptRun } = {},
 ): Promise<Map<string, FingerprintHistory>> {
   if (!fingerprints.length) return new Map();
-  // The AI prompt asks "seen before this run?": then the run itself is left out everywhere.
-  const except = opts.exceptTaskId ?? '';
   const rows = await dbOf(env)
-    .select({
-      fingerprint: testResults.fingerprint,
-      occurrences: sql<number>`count(*)`,
-      runs: sql<number>`count(distinct ${testResults.taskId})`,
-      projects: sql<number>`count(distinct ${testResults.projectId})`,
-      firstSeenAt: sql<number>`min(${testResults.createdAt})`,
-      lastSeenAt: sql<number>`max(${testResults.createdAt})`,
-      firstTaskId: sql<string>`(SELECT t2.task_id FROM test_results t2 WHERE t2.organization_id = ${organizationId} AND t2.fingerprint = ${testResults.fingerprint} AND t2.task_id != ${except} ORDER BY t2.created_at, t2.task_id LIMIT 1)`,
-      lastTaskId: sql<string>`(SELECT t3.task_id FROM test_results t3 WHERE t3.organization_id = ${organizationId} AND t3.fingerprint = ${testResults.fingerprint} AND t3.task_id != ${except} ORDER BY t3.created_at DESC, t3.task_id DESC LIMIT 1)`,
-      sampleMessage: sql<
-        string | null
-      >`(SELECT substr(t4.error_message, 1, 500) FROM test_results t4 WHERE t4.organization_id = ${organizationId} AND t4.fingerprint = ${testResults.fingerprint} AND t4.task_id != ${except} ORDER BY t4.created_at DESC LIMIT 1)`,
-    })
-    .from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), inArray(testResults.fingerprint, fingerprints.slice(0, 90)), ne(testResults.taskId, except)))
-    .groupBy(testResults.fingerprint);
-  return new Map(rows.map((r) => [r.fingerprint!, { ...r, fingerprint: r.fingerprint! }]));
+    .select()
+    .from(fingerprintDaily)
+    .where(and(eq(fingerprintDaily.organizationId, organizationId), inArray(fingerprintDaily.fingerprint, fingerprints.slice(0, 90))))
+    .orderBy(asc(fingerprintDaily.day), asc(fingerprintDaily.firstSeenAt))
+    .limit(5000);
+  const except = opts.except;
+  const out = new Map<string, FingerprintHistory>();
+  const projectsOf = new Map<string, Set<string>>();
+  for (const r of rows) {
+    // The excepted run's own row: its runs and attempts come off, and its first/last run is the one before.
+    const own = except && (r.lastTaskId === except.taskId || r.firstTaskId === except.taskId);
+    const runs = r.runs - (own ? 1 : 0);
+    if (runs <= 0) continue;
+    const occurrences = r.occurrences - (own ? (except.occurrences.get(r.fingerprint) ?? 0) : 0);
+    const last = own && r.lastTaskId === except.taskId ? { taskId: r.prevTaskId, at: r.prevSeenAt } : { taskId: r.lastTaskId, at: r.lastSeenAt };
+    const first = own && r.firstTaskId === except.taskId ? last : { taskId: r.firstTaskId, at: r.firstSeenAt };
+    const h = out.get(r.fingerprint);
+    const projects = projectsOf.get(r.fingerprint) ?? projectsOf.set(r.fingerprint, new Set()).get(r.fingerprint)!;
+    projects.add(r.projectId);
+    const next = {
+      fingerprint: r.fingerprint,
+      occurrences: (h?.occurrences ?? 0) + occurrences,
+      runs: (h?.runs ?? 0) + runs,
+      projects: projects.size,
+      firstSeenAt: h && h.firstSeenAt <= (first.at ?? Number.MAX_SAFE_INTEGER) ? h.firstSeenAt : (first.at ?? 0),
+      firstTaskId: h && h.firstSeenAt <= (first.at ?? Number.MAX_SAFE_INTEGER) ? h.firstTaskId : (first.taskId ?? ''),
+      lastSeenAt: h && h.lastSeenAt > (last.at ?? 0) ? h.lastSeenAt : (last.at ?? 0),
+      lastTaskId: h && h.lastSeenAt > (last.at ?? 0) ? h.lastTaskId : (last.taskId ?? ''),
+      sampleMessage: h && h.lastSeenAt > (last.at ?? 0) ? h.sampleMessage : (r.sampleMessage ?? h?.sampleMessage ?? null),
+    };
+    out.set(r.fingerprint, next);
+  }
+  return out;
 }
 
 /** The fingerprints seen most often in the window (optionally one project), with their history. */
 export async function topFingerprints(env: Env, organizationId: string, opts: { projectId?: string; days: number; limit: number }, now = Date.now()) {
+  const count = sql<number>`sum(${fingerprintDaily.occurrences})`;
   const top = await dbOf(env)
-    .select({ fingerprint: testResults.fingerprint, count: sql<number>`count(*)` })
-    .from(testResults)
+    .select({ fingerprint: fingerprintDaily.fingerprint, count })
+    .from(fingerprintDaily)
     .where(
       and(
-        eq(testResults.organizationId, organizationId),
-        isNotNull(testResults.fingerprint),
-        gte(testResults.createdAt, now - opts.days * DAY),
-        ...(opts.projectId ? [eq(testResults.projectId, opts.projectId)] : []),
+        eq(fingerprintDaily.organizationId, organizationId),
+        gte(fingerprintDaily.day, dayOf(now - opts.days * DAY)),
+        ...(opts.projectId ? [eq(fingerprintDaily.projectId, opts.projectId)] : []),
       ),
     )
-    .groupBy(testResults.fingerprint)
-    .orderBy(desc(sql`count(*)`))
+    .groupBy(fingerprintDaily.fingerprint)
+    .orderBy(desc(count))
     .limit(opts.limit);
   const histories = await fingerprintHistories(
     env,
     organizationId,
-    top.map((t) => t.fingerprint!),
+    top.map((t) => t.fingerprint),
   );
-  return top.map((t) => ({ inWindow: t.count, ...histories.get(t.fingerprint!)! }));
+  return top.map((t) => ({ inWindow: t.count, ...histories.get(t.fingerprint)! }));
 }
 
-/** One fingerprint: its history and the latest failures that carried it. */
+/** Runs whose results are read for a fingerprint's recent failures (each a room or R2 read). */
+const RECENT_RUNS_READ = 20;
+const RECENT_FAILURES = 50;
+
+/** One fingerprint: its history and the latest failures that carried it (read from those runs' results). */
 export async function fingerprintDetail(env: Env, organizationId: string, fingerprint: string) {
   const history = (await fingerprintHistories(env, organizationId, [fingerprint])).get(fingerprint);
   if (!history) return null;
-  const recent = await dbOf(env)
-    .select({
-      taskId: testResults.taskId,
-      projectId: testResults.projectId,
-      testId: testResults.testId,
-      title: testResults.title,
-      file: testResults.file,
-      status: testResults.status,
-      errorMessage: testResults.errorMessage,
-      at: testResults.createdAt,
-    })
-    .from(testResults)
-    .where(and(eq(testResults.organizationId, organizationId), eq(testResults.fingerprint, fingerprint)))
-    .orderBy(desc(testResults.createdAt))
-    .limit(50);
-  return { ...history, recent };
+  const db = dbOf(env);
+  const days = await db
+    .select({ recent: fingerprintDaily.recentTaskIds, lastSeenAt: fingerprintDaily.lastSeenAt })
+    .from(fingerprintDaily)
+    .where(and(eq(fingerprintDaily.organizationId, organizationId), eq(fingerprintDaily.fingerprint, fingerprint)))
+    .orderBy(desc(fingerprintDaily.day), desc(fingerprintDaily.lastSeenAt))
+    .limit(RECENT_RUNS_READ);
+  const taskIds = [...new Set(days.flatMap((d) => [...d.recent].reverse()))].slice(0, RECENT_RUNS_READ);
+  const runs = taskIds.length
+    ? await db
+        .select({ taskId: executions.taskId, projectId: executions.projectId, at: sql<number>`coalesce(${executions.finishedAt}, ${executions.updatedAt})` })
+        .from(executions)
+        .where(and(eq(executions.organizationId, organizationId), inArray(executions.taskId, taskIds)))
+    : [];
+  runs.sort((a, b) => b.at - a.at);
+  const perRun = await Promise.all(
+    runs.map(async (run) =>
+      (await runFailingAttempts(env, { organizationId, taskId: run.taskId }))
+        .filter((t) => t.fingerprint === fingerprint)
+        .map((t) => ({
+          taskId: run.taskId,
+          projectId: run.projectId,
+          testId: t.testId,
+          title: t.title,
+          file: t.file ?? null,
+          status: t.status,
+          errorMessage: t.error?.message ?? null,
+          at: run.at,
+        })),
+    ),
+  );
+  return { ...history, recent: perRun.flat().slice(0, RECENT_FAILURES) };
 }
 
 /** The failing tests of one run, each with its fingerprint's history ("seen N times since …, first in run X"). */

@@ -1,10 +1,6 @@
 // Summary counts of a run from its per-attempt test results. A test's outcome is its last attempt;
 // a test that failed and then passed on a retry is flaky.
-import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { TestResult } from '../contracts/results';
-import { executions, testResults } from '../db/schema';
-import { testResultRows } from './fingerprint';
-import type { Db } from '../bindings';
 
 export type ResultSummary = { totalTests: number; passed: number; failed: number; skipped: number; flaky: number; timedOut: number };
 
@@ -31,22 +27,4 @@ export function summarizeResults(tests: TestResult[]): ResultSummary {
     } else s.failed += 1;
   }
   return s;
-}
-
-/** Test results go to D1 in statements under D1's 100-bound-parameter limit. */
-export function insertTestResults(db: Db, organizationId: string, taskId: string, tests: TestResult[]) {
-  // Rows carry failure fingerprints (worker/services/fingerprint.ts); the project comes from the run's row.
-  const rows = testResultRows(organizationId, null, taskId, tests);
-  const perStatement = Math.floor(100 / Object.keys(getTableColumns(testResults)).length);
-  const statements = [];
-  for (let i = 0; i < rows.length; i += perStatement) statements.push(db.insert(testResults).values(rows.slice(i, i + perStatement)));
-  if (rows.length) {
-    statements.push(
-      db
-        .update(testResults)
-        .set({ projectId: sql`(SELECT ${executions.projectId} FROM ${executions} WHERE ${executions.taskId} = ${taskId})` })
-        .where(eq(testResults.taskId, taskId)),
-    );
-  }
-  return statements;
 }

@@ -13,6 +13,7 @@ import type { Env } from '../env';
 import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, type PurgeTarget } from './purge-runs';
 import type { Db } from '../bindings';
+import { batchable } from '../lib/d1';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Runs deleted per cron tick by default; what is left over goes in the next ticks. */
@@ -60,6 +61,32 @@ export function expiredRunsQuery(db: Db, now: number, limit: number) {
 export async function purgeExpiredRuns(env: Env, db: Db, now = Date.now()): Promise<string[]> {
   const runs: PurgeTarget[] = await expiredRunsQuery(db, now, retentionBatchRuns(env));
   return runs.length ? purgeRuns(env, db, runs) : [];
+}
+
+/** Aggregate rows deleted per table per cron tick: bounds one statement's work. */
+const AGGREGATE_ROWS_PER_TICK = 5_000;
+
+/**
+ * Cron: the per-day aggregates (test_daily, fingerprint_daily) follow the runs they came from: a day
+ * older than the org's retention goes, at most AGGREGATE_ROWS_PER_TICK rows per table per tick.
+ */
+export async function purgeExpiredAggregates(db: Db, now = Date.now()): Promise<number> {
+  const today = Math.floor(now / DAY_MS);
+  const deleted = await db.batch([
+    batchable(
+      db,
+      sql`DELETE FROM test_daily WHERE rowid IN (SELECT t.rowid FROM organizations o CROSS JOIN test_daily t
+      WHERE t.organization_id = o.id AND json_extract(o.limits, '$.retentionDays') > 0 AND t.day < ${today} - json_extract(o.limits, '$.retentionDays')
+      LIMIT ${AGGREGATE_ROWS_PER_TICK})`,
+    ),
+    batchable(
+      db,
+      sql`DELETE FROM fingerprint_daily WHERE rowid IN (SELECT f.rowid FROM organizations o CROSS JOIN fingerprint_daily f
+      WHERE f.organization_id = o.id AND json_extract(o.limits, '$.retentionDays') > 0 AND f.day < ${today} - json_extract(o.limits, '$.retentionDays')
+      LIMIT ${AGGREGATE_ROWS_PER_TICK})`,
+    ),
+  ]);
+  return deleted.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
 }
 
 /**
