@@ -91,35 +91,35 @@ export async function collectAnalysisInput(env: Env, row: ExecutionRow): Promise
   const since = row.createdAt - HISTORY_DAYS * 86_400_000;
   const own = { taskId: row.taskId, occurrences: new Map<string, number>() };
   for (const a of attempts) if (a.fingerprint) own.occurrences.set(a.fingerprint, (own.occurrences.get(a.fingerprint) ?? 0) + 1);
-  const [days, history] = await Promise.all([
+  const [days, history, latest] = await Promise.all([
     titles.length ? projectDaily(db, row.organizationId, row.projectId, since, titles) : [],
     fingerprintHistories(env, row.organizationId, fingerprints, { except: own }),
+    titles.length
+      ? db
+          .select({
+            title: testDaily.title,
+            lastTaskId: testDaily.lastTaskId,
+            lastStatus: testDaily.lastStatus,
+            lastAt: testDaily.lastAt,
+            prevTaskId: testDaily.prevTaskId,
+            prevStatus: testDaily.prevStatus,
+            prevAt: testDaily.prevAt,
+          })
+          .from(testDaily)
+          .where(and(eq(testDaily.organizationId, row.organizationId), eq(testDaily.projectId, row.projectId), inArray(testDaily.title, titles)))
+          .orderBy(desc(testDaily.day), desc(testDaily.lastAt))
+          .limit(500)
+      : [],
   ]);
   // The previous outcome of each title: the latest run before this one (test_daily keeps the last run and the one before it).
   const previousOf = new Map<string, { status: string; taskId: string; at: number }>();
-  if (titles.length) {
-    const latest = await db
-      .select({
-        title: testDaily.title,
-        lastTaskId: testDaily.lastTaskId,
-        lastStatus: testDaily.lastStatus,
-        lastAt: testDaily.lastAt,
-        prevTaskId: testDaily.prevTaskId,
-        prevStatus: testDaily.prevStatus,
-        prevAt: testDaily.prevAt,
-      })
-      .from(testDaily)
-      .where(and(eq(testDaily.organizationId, row.organizationId), eq(testDaily.projectId, row.projectId), inArray(testDaily.title, titles)))
-      .orderBy(desc(testDaily.day), desc(testDaily.lastAt))
-      .limit(500);
-    for (const d of latest) {
-      if (previousOf.has(d.title)) continue;
-      const before = [
-        { status: d.lastStatus, taskId: d.lastTaskId, at: d.lastAt },
-        { status: d.prevStatus ?? '', taskId: d.prevTaskId ?? '', at: d.prevAt ?? 0 },
-      ].find((c) => c.taskId && c.taskId !== row.taskId && c.at < row.createdAt);
-      if (before) previousOf.set(d.title, before);
-    }
+  for (const d of latest) {
+    if (previousOf.has(d.title)) continue;
+    const before = [
+      { status: d.lastStatus, taskId: d.lastTaskId, at: d.lastAt },
+      { status: d.prevStatus ?? '', taskId: d.prevTaskId ?? '', at: d.prevAt ?? 0 },
+    ].find((c) => c.taskId && c.taskId !== row.taskId && c.at < row.createdAt);
+    if (before) previousOf.set(d.title, before);
   }
   const flakyOf = new Map(
     flakyFromDaily(days)
