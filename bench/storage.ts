@@ -191,6 +191,23 @@ async function main() {
     const ingested = await measure('ingest', (n) => ingestRun(url, apiKey, project, n));
     await measure('agent ', () => agentRun(url, token, agentToken, project));
 
+    // Per-test aggregates are one row per test, project and day: a project's first run of the day
+    // writes its tests' rows, later runs that day update them in place. That cost, once per day:
+    for (const [label, one] of [
+      ['ingest', (p: string) => ingestRun(url, apiKey, p, 1_000)],
+      ['agent ', (p: string) => agentRun(url, token, agentToken, p)],
+    ] as const) {
+      const fresh = (await call(`${url}/api/projects`, 'POST', { name: `fresh ${label.trim()}`, image: 'busybox', command: 'true' }, user)).body.data
+        .id as string;
+      const bytes = d1Bytes(cp.stateDir);
+      await one(fresh);
+      await log.settle();
+      const grown = d1Bytes(cp.stateDir) - bytes;
+      console.log(
+        `${label}: ${grown.toLocaleString('en')} bytes for a project's first run of the day (its ${TESTS} tests' daily rows), once per project and UTC day`,
+      );
+    }
+
     const mark = log.mark();
     for (const taskId of ingested) await viewerConnect(url, token, taskId);
     await log.settle();
