@@ -27,10 +27,12 @@ const MEASURED = {
   heartbeatBaseMs: 0.18, // Dispatcher.heartbeat SQL: 0.46 ms with 1,000 leased jobs,
   heartbeatPerLeasedMs: 0.000285, // 3.03 ms with 10,000 (scheduleAlarm scans every leased row)
   // npm run bench:storage (a 200-test run, 1 in 10 failing; statements counted from the Worker's statement log):
-  agentRunStatements: 58, // run request → poll → heartbeat → complete → final, 40 of them result inserts
-  ingestRunStatements: 63, // setup → events → teardown → final, 40 of them result inserts
+  agentRunStatements: 17, // run request → poll → heartbeat → complete → final (was 63, 40 of them result inserts)
+  ingestRunStatements: 22, // setup → events → teardown → final (was 63)
   roomConnectStatements: 3, // ticket (session 2, run 1); the socket itself reads nothing (the hub admits the ticket)
-  bytesPerResultRow: 775, // a test_results row with its 4 indexes (10% failed, with stacks)
+  agentRunBytes: 410, // left in D1 per finished agent run: the run row and its share of pages (was 136,806 with test_results)
+  ingestRunBytes: 1_229, // the same for an ingest run, with its test cycle, cycle item and session rows (was 137,626)
+  projectDayBytes: 81_920, // a project's first run of a UTC day: its 200 tests' test_daily and fingerprint_daily rows
 };
 const ASSUMED = {
   runSeconds: 600, // a run lasts 10 minutes
@@ -47,7 +49,7 @@ const ASSUMED = {
   viewerSessionS: 600, // a viewer (re)connects every 10 minutes on average
   d1StatementMs: 0.5, // D1 time per simple statement (docs: "1 ms → about 1,000 queries/s")
   sendUs: 10, // CPU per ws.send() of a small frame in a DO (not documented anywhere)
-  bytesPerExecutionRow: 1_500,
+  projectsPerOrg: 5, // projects running something on a given day
   reportFilesPerAgentRun: 20, // artifact PUTs per agent run
   scheduledShare: 0.1, // a tenth of the agent runs come from schedules (the cron)
   attachmentsPerExternalRun: 5,
@@ -137,11 +139,12 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
     limit: `~${n(1000 / A.d1StatementMs)}/s at ${A.d1StatementMs} ms each`,
     use: (statements * A.d1StatementMs) / 1000,
   });
-  const bytesPerS = starts * (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow);
-  const hoursToFull = CF.d1MaxBytes / bytesPerS / 3600;
+  const runBytesPerS = agentStarts * MEASURED.agentRunBytes + extStarts * MEASURED.ingestRunBytes;
+  const bytesPerDay = runBytesPerS * 86_400 + orgs * A.projectsPerOrg * MEASURED.projectDayBytes;
+  const hoursToFull = (CF.d1MaxBytes / bytesPerDay) * 24;
   rows.push({
-    part: 'D1 storage written per day (results + runs, never expired)',
-    load: `${n((bytesPerS * 86_400) / 1e9)} GB/day`,
+    part: 'D1 storage written per day (runs + per-test daily aggregates; kept for the retention)',
+    load: `${n(bytesPerDay / 1e9)} GB/day`,
     limit: `10 GB (full in ${n(hoursToFull)} h)`,
     use: 24 / hoursToFull,
   });
@@ -172,7 +175,7 @@ function model(runs: number, viewers: number, orgs: number, queue: 'hosted' | 'o
     extStarts * (2 + A.attachmentsPerExternalRun) +
     connects * 2 +
     hubConnects;
-  const storm = roomConnects * A.viewerSessionS * 5 + hubConnects * A.viewerSessionS * 6; // every viewer at once, after a deploy
+  const storm = (roomConnects * MEASURED.roomConnectStatements + hubConnects * 5) * A.viewerSessionS; // every viewer at once, after a deploy
   return { rows, d1, statements, d1Busy, invocations, stormSeconds: (storm * A.d1StatementMs) / 1000, perWatched, hoursToFull };
 }
 
@@ -209,7 +212,7 @@ console.log(
   `- Dispatcher: 50% CPU at ${n(leasedAtHalfCpu)} leased jobs in one queue; the 1,000 req/s soft limit at ${n(CF.doSoftRps * CODE.heartbeatS)} (heartbeats alone)`,
 );
 console.log(
-  `- D1 storage: 10 GB holds ${n(CF.d1MaxBytes / (A.testsPerRun * MEASURED.bytesPerResultRow + A.bytesPerExecutionRow))} runs of ${A.testsPerRun} tests`,
+  `- D1 storage: 10 GB holds ${n(CF.d1MaxBytes / ((MEASURED.agentRunBytes + MEASURED.ingestRunBytes) / 2))} runs of ${A.testsPerRun} tests (aggregates aside)`,
 );
 console.log(
   `- ExecutionRoom: ${n(CF.doMaxSockets)} viewers per run (hard); 50% CPU at ${n(0.5e6 / A.sendUs / CODE.agentFramesPerS)} viewers (assumed send cost)`,
