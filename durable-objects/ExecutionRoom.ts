@@ -390,8 +390,10 @@ export class ExecutionRoom extends DurableObject<Env> {
       const holder = organizationId && taskId && sessionId && userId ? { organizationId, taskId, sessionId, userId } : undefined;
       this.ctx.acceptWebSocket(server, ['viewer', ...holderTags(sessionId, userId)]);
       server.serializeAttachment({ role: 'viewer', holder } satisfies SocketAttachment);
-      if (holder) await hubOf(this.env, holder.organizationId).track(taskId!, holder.sessionId, holder.userId);
+      // The backlog goes out before anything is awaited: once accepted, the socket gets every broadcast,
+      // and a live batch sent while this waited would reach the viewer ahead of the older chunks.
       this.sendBacklog(server, Math.max(0, Number(url.searchParams.get('since') ?? 0) || 0));
+      if (holder) await hubOf(this.env, holder.organizationId).track(taskId!, holder.sessionId, holder.userId);
     }
     return new Response(null, { status: 101, webSocket: client });
   }

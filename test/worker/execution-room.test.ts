@@ -118,3 +118,38 @@ describe('execution room', () => {
     expect(await r.info()).toMatchObject({ closed: 'RUN_DELETED', taskId: null });
   });
 });
+
+describe('a viewer joining', () => {
+  it('gets the stored log before any live batch, even when a batch is broadcast while the room tells the hub of its session', async () => {
+    const taskId = `join-${crypto.randomUUID()}`;
+    const r = room(taskId);
+    await r.init({ taskId, organizationId: 'org-join', status: 'RUNNING', lines: [line('stored 1\n'), line('stored 2\n')] });
+    const seqs = await runInDurableObject(r, async (instance: ExecutionRoom) => {
+      // The hub's answer to track() is held until a live batch has gone out to the room's viewers.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const self = instance as unknown as { env: typeof env; broadcastUpTo: number };
+      self.env = { ...env, ORG_HUB: { idFromName: (n: string) => n, get: () => ({ track: () => held, untrack: async () => {} }) } as never };
+      const joining = instance.fetch(
+        new Request(`http://room/viewer?org=org-join&task=${taskId}&session=s1&user=u1&since=0`, { headers: { upgrade: 'websocket' } }),
+      );
+      await instance.apply({ lines: [line('live 3\n')] });
+      for (let i = 0; i < 200 && self.broadcastUpTo < 3; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(self.broadcastUpTo).toBe(3);
+      release();
+      const ws = (await joining).webSocket!;
+      const got: number[] = [];
+      ws.addEventListener('message', (e) => {
+        const m = JSON.parse(e.data as string);
+        if (m.type === 'log') got.push(...m.chunks.map((c: { seq: number }) => c.seq));
+      });
+      ws.accept();
+      for (let i = 0; i < 200 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+      ws.close();
+      return got;
+    });
+    expect(seqs).toEqual([1, 2, 3]);
+  });
+});
