@@ -151,6 +151,7 @@ export const d1Errors: Scenario = {
         .split('\n')
         .filter((l) => /unhandled error/.test(l));
       report.figure('unhandled errors logged by the Worker during the lock', errors.length);
+      if (report.failed) for (const e of new Set(errors.map((l) => l.slice(0, 400)))) report.step(`worker said: ${e}`);
     } finally {
       if (agent && report.failed) report.step(`agent output (last lines):\n${tail(agent.output(), 25)}`);
       try {

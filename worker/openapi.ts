@@ -524,7 +524,7 @@ export function openApiDocument() {
       title: 'Agnox API',
       version: '1.0.0',
       description:
-        'JSON in, JSON out. Timestamps are epoch milliseconds. Answers outside the agent protocol and ingest carry `x-d1-bookmark`: send the newest back in the same header to read at least your own writes when reads are served by D1 replicas.',
+        'JSON in, JSON out. Timestamps are epoch milliseconds. The executions list, insights and metrics, and any call that sent one, answer with `x-d1-bookmark`: send the newest back in the same header to read at least your own writes when reads are served by D1 replicas.',
     },
     components: {
       securitySchemes: {

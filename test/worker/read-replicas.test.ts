@@ -27,6 +27,17 @@ describe('D1 sessions', () => {
     expect(res.json).toMatchObject({ success: false, code: 'INVALID_BOOKMARK' });
   });
 
+  it('leave a request without a bookmark outside the list and insight reads on the primary (plain binding): no bookmark handed out', async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const created = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get(BOOKMARK_HEADER)).toBeNull();
+    const read = await api('GET', `/api/executions/${created.json.data.taskId}`, { token: org.token });
+    expect(read.status).toBe(200);
+    expect(read.headers.get(BOOKMARK_HEADER)).toBeNull();
+  });
+
   it('leave the agent protocol on the plain binding: no bookmark there', async () => {
     const org = await signup();
     const agent = await registerAgent(org);

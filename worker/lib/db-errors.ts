@@ -3,9 +3,9 @@
 // clients (the agent, the reporter, CI scripts) retry instead of giving up on a 500.
 import { ApiError } from './errors';
 
-/** Messages of D1 errors that Cloudflare documents as transient, and SQLite's busy/locked. */
+/** Messages of D1 errors that Cloudflare documents as transient, SQLite's busy/locked, and a read-replication session that cannot reach the primary (seen under a lock locally). */
 const TRANSIENT =
-  /database is locked|SQLITE_BUSY|SQLITE_LOCKED|D1 DB is overloaded|Network connection lost|storage caused object to be reset|object to be reset|transient issue|storage operation exceeded timeout|D1_ERROR.*timed? ?out/i;
+  /database is locked|Failed to get session commit token|SQLITE_BUSY|SQLITE_LOCKED|D1 DB is overloaded|Network connection lost|storage caused object to be reset|object to be reset|transient issue|storage operation exceeded timeout|D1_ERROR.*timed? ?out/i;
 
 /** Whether `err`, or an error in its `cause` chain (drizzle wraps D1's errors, its own message being the SQL), matches `pattern`. */
 function causedBy(err: unknown, pattern: RegExp): boolean {

@@ -1,9 +1,10 @@
-// D1 read replication (the Sessions API): each API request reads and writes through one session, and
-// answers with the session's bookmark (x-d1-bookmark). A client that sends back the newest bookmark it
-// holds reads at least what it has written, from whichever replica is that fresh; the dashboard does.
-// Without a bookmark, list and insight reads may be served by any replica (a list a moment stale is
-// fine); every other request starts at the primary, so a CLI that creates a run and then reads it back
-// sees it. The agent protocol and ingest keep the plain binding: machine paths, primary only.
+// D1 read replication (the Sessions API). A request that carries a bookmark (x-d1-bookmark) reads
+// and writes through a session anchored there, and answers with the session's newest bookmark: a
+// client that always sends back the newest one it holds reads at least what it has written, from
+// whichever replica is that fresh; the dashboard does. Without a bookmark, list and insight reads
+// start a session on any replica (a list a moment stale is fine) and hand out a bookmark; every other
+// request uses the plain binding, the primary, so a CLI that creates a run and then reads it back sees
+// it. The agent protocol and ingest never use sessions: machine paths, primary only.
 import { createMiddleware } from 'hono/factory';
 import { sessionDbOf } from '../bindings';
 import type { AppEnv } from '../env';
@@ -21,7 +22,8 @@ export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
   if (sent !== undefined && !BOOKMARK.test(sent))
     throw new ApiError(400, 'INVALID_BOOKMARK', `${BOOKMARK_HEADER} must be a bookmark an earlier answer carried`);
   const anyReplica = c.req.method === 'GET' && REPLICA_READS.some((r) => r.test(c.req.path));
-  const { db, bookmark } = sessionDbOf(c.env, sent ?? (anyReplica ? 'first-unconstrained' : 'first-primary'));
+  if (sent === undefined && !anyReplica) return next();
+  const { db, bookmark } = sessionDbOf(c.env, sent ?? 'first-unconstrained');
   c.set('db', db);
   await next();
   const latest = bookmark();

@@ -24,9 +24,27 @@ export const setSessionEndedHandler = (fn: (() => void) | null) => {
 };
 
 const BOOKMARK_HEADER = 'x-d1-bookmark';
-let bookmark: string | null = null;
+/** Kept for the tab (sessionStorage), so that a reload still reads this tab's own writes. */
+const stored = (): string | null => {
+  try {
+    return sessionStorage.getItem(BOOKMARK_HEADER);
+  } catch {
+    return null; // storage refused (privacy settings): the bookmark lives in memory only
+  }
+};
+let bookmark: string | null = stored();
 /** The newest of two D1 bookmarks (they order as strings); a reply may arrive after a newer one. */
 const newer = (a: string | null, b: string | null) => (a === null ? b : b === null || a > b ? a : b);
+function keepBookmark(received: string | null) {
+  const next = newer(bookmark, received);
+  if (next === bookmark) return;
+  bookmark = next;
+  try {
+    if (next) sessionStorage.setItem(BOOKMARK_HEADER, next);
+  } catch {
+    /* memory only */
+  }
+}
 
 const AUTH_FORMS = ['/api/auth/login', '/api/auth/signup', '/api/invitations/accept', '/api/auth/me'];
 
@@ -48,7 +66,7 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Opt
     if (signal?.aborted) throw err;
     throw new ApiError(0, 'NETWORK', 'Cannot reach the server; check your connection and try again');
   }
-  bookmark = newer(bookmark, res.headers.get(BOOKMARK_HEADER));
+  keepBookmark(res.headers.get(BOOKMARK_HEADER));
   let json: { success?: boolean; data?: T; error?: string; code?: string; issues?: ApiError['issues'] } | null = null;
   try {
     json = await res.json();
