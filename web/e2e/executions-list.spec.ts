@@ -112,9 +112,19 @@ test("the dashboard sends back D1's newest bookmark, so its reads see its own wr
   page.on('request', (r) => {
     if (new URL(r.url()).pathname.startsWith('/api/')) sent.push(r.headers()['x-d1-bookmark'] ?? null);
   });
-  page.on('response', (r) => {
-    const b = r.headers()['x-d1-bookmark'];
+  // Recorded before the page sees the reply: a 'response' event can reach the test after the page
+  // already sent that bookmark on (or never, when a reload cuts the reply's body short).
+  await page.route('**/api/**', async (route) => {
+    let reply: Awaited<ReturnType<typeof route.fetch>>;
+    try {
+      reply = await route.fetch();
+    } catch {
+      await route.abort().catch(() => undefined); // the page went away (reload) while the call was out
+      return;
+    }
+    const b = reply.headers()['x-d1-bookmark'];
     if (b) received.push(b);
+    await route.fulfill({ response: reply }).catch(() => undefined);
   });
   await signUpInBrowser(page);
   await page.goto('/executions');
