@@ -18,7 +18,7 @@ import {
   bodyArb,
   expectNoPollution,
   expectSafe,
-  fuzzRuns,
+  fuzzAssert,
   fuzzSeed,
   fuzzTimeout,
   jsonSchemaOf,
@@ -420,12 +420,14 @@ describe('every route answers hostile input with a 4xx envelope, never a 5xx, a 
       const w = worlds[i % WORLDS]!;
       // A lease lapses 30 s after its last heartbeat: each job route gets a job leased just now, so the fuzz reaches its handler.
       if (op.path.startsWith('/api/agent/jobs/')) w.leasedTaskId = await freshLease(w);
-      await fc.assert(
+      await fuzzAssert(
         fc.asyncProperty(caseArb(op, w), async (c) => {
           cases++;
           await run(op, w, c);
         }),
-        fuzzRuns(runsFor(op), MS_PER_ROUTE, seed + i),
+        runsFor(op),
+        MS_PER_ROUTE,
+        seed + i,
       );
     },
     fuzzTimeout(),

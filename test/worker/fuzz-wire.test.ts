@@ -18,7 +18,7 @@ import {
   expectNoPollution,
   expectSafe,
   fromSchema,
-  fuzzRuns,
+  fuzzAssert,
   fuzzSeed,
   fuzzTimeout,
   garbageText,
@@ -171,7 +171,7 @@ describe('agent and viewer WebSockets', () => {
     'answers every agent frame with exactly one ack (as the ordering model says) or one error, and keeps the socket open',
     async () => {
       let frames = 0;
-      await fc.assert(
+      await fuzzAssert(
         fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (batch) => {
           const taskId = await leasedJob();
           const sock = await openSocket(`/api/agent/jobs/${taskId}/stream`, { authorization: `Bearer ${agent.token}` });
@@ -201,7 +201,9 @@ describe('agent and viewer WebSockets', () => {
           expect(sock.messages[before]).toEqual({ type: 'ack', upTo: model.upTo });
           sock.ws.close(1000, 'done');
         }),
-        fuzzRuns(20, 6_000, seed),
+        20,
+        6_000,
+        seed,
       );
       console.log(`fuzz-wire: ${frames} agent frames`);
     },
@@ -262,7 +264,7 @@ describe('ingest event batches', () => {
       // The session id is known only once the case runs: batches carry a placeholder for it.
       const batchArb = fromSchema(batchSchema, { sessionId: fc.constant(SESSION), testId: testIds, retry: fc.integer({ min: 0, max: 2 }) }).map(toJsonText);
       let batches = 0;
-      await fc.assert(
+      await fuzzAssert(
         fc.asyncProperty(fc.uuid(), fc.array(batchArb, { minLength: 1, maxLength: 3 }), async (runId, texts) => {
           const setup = await api('POST', '/api/ingest/setup', {
             apiKey,
@@ -307,7 +309,9 @@ describe('ingest event batches', () => {
             expect(TestStatus.options).toContain(t.status);
           }
         }),
-        fuzzRuns(12, 6_000, seed),
+        12,
+        6_000,
+        seed,
       );
       console.log(`fuzz-wire: ${batches} ingest batches`);
     },

@@ -13,10 +13,11 @@ export function statementKind(sql: string): string {
  */
 export function loggingD1(d1: D1Database): D1Database {
   const sqlOf = new WeakMap<D1PreparedStatement, string>();
+  const log = (stmt: D1PreparedStatement) => console.log(`d1-statement ${statementKind(sqlOf.get(stmt) ?? '?')}`);
   const logged =
     <A extends unknown[], R>(stmt: D1PreparedStatement, call: (...args: A) => R) =>
     (...args: A): R => {
-      console.log(`d1-statement ${statementKind(sqlOf.get(stmt) ?? '?')}`);
+      log(stmt);
       return call(...args);
     };
   const track = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
@@ -31,7 +32,7 @@ export function loggingD1(d1: D1Database): D1Database {
     });
   };
   const logBatch = (statements: D1PreparedStatement[]) => {
-    for (const s of statements) logged(s, () => undefined)();
+    for (const s of statements) log(s);
   };
   return {
     prepare: (sql: string) => track(d1.prepare(sql), sql),
