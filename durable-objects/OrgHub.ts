@@ -141,6 +141,7 @@ export class OrgHub extends DurableObject<Env> {
   /** One message of what changed: to this shard's dashboards, and once to each other shard when sharded. */
   private async flush(organizationId: string) {
     this.flushTimer = null;
+    if (!this.pending.size && !this.pendingDeleted.size) return; // every update was an overtaken one
     const message: HubMessage = { type: 'executions', updated: [...this.pending.values()], deleted: [...this.pendingDeleted] };
     this.pending.clear();
     this.pendingDeleted.clear();
