@@ -16,6 +16,9 @@
 // is. So a dashboard gets ≤ 2 messages a second however many runs change, and the objects exchange
 // ≤ 2 × (HUB_SHARDS - 1) calls a second per org. A buffer lost with the object (it is not stored)
 // costs the dashboards at most one interval's changes, which they refetch when they reconnect.
+// (Publishing to every shard instead would cost each status change of every org HUB_SHARDS calls, and
+// give each shard its own buffer and order. The price here: one org's publishes all reach one object,
+// small calls that only fill a map; 100 a second is a few ms of its time.)
 //
 // Access. The home also knows which run rooms hold live sockets of which member session (rooms report
 // them with track/untrack), so that closeSockets (a logout, a member removed or given another role)
