@@ -79,7 +79,7 @@ export class Viewers {
         const ws = this.connect(`${this.wsUrl}/api/live?ticket=${await this.ticket()}`, 'WS /api/live');
         ws.on('message', (raw) => {
           const m = JSON.parse(raw.toString());
-          if (m.type === 'execution-updated') seen.set(m.execution.taskId, m.execution.status);
+          if (m.type === 'executions') for (const e of m.updated) seen.set(e.taskId, e.status);
         });
         ws.on('close', (code) => {
           if (!this.stopping) this.hubProblems.push(`hub viewer ${i + 1} closed (${code}) during the load`);

@@ -44,8 +44,12 @@ function d1Of(env: Pick<Env, 'DB' | 'D1_STATEMENT_LOG'>): D1Database {
 /** A run's room: its log, live results and viewers (durable-objects/ExecutionRoom.ts), keyed by taskId. */
 export const roomOf = (env: Env, taskId: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(taskId));
 
-/** An org's hub: the live run list of its dashboards (durable-objects/OrgHub.ts). */
-export const hubOf = (env: Env, organizationId: string) => env.ORG_HUB.get(env.ORG_HUB.idFromName(organizationId));
+/**
+ * A shard of an org's hub: the live run list of its dashboards (durable-objects/OrgHub.ts). The home
+ * shard, 0, is named by the org alone (it takes publishes, tickets and room sessions); shard i by `org#i`.
+ */
+export const hubOf = (env: Env, organizationId: string, shard = 0) =>
+  env.ORG_HUB.get(env.ORG_HUB.idFromName(shard ? `${organizationId}#${shard}` : organizationId));
 
 /** The queue a run waits in: an org's own agents, or the hosted fleet shared by every org. */
 export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (kind === 'hosted' ? 'hosted' : `org:${organizationId}`);

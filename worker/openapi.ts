@@ -184,8 +184,17 @@ export const operations: Operation[] = [
   {
     method: 'get',
     path: '/api/live',
-    summary: "WebSocket: the org's execution-updated stream (?ticket; the session cookie needs a trusted Origin, else 403 ORIGIN_NOT_ALLOWED)",
+    summary:
+      "WebSocket: the org's live run list, one `executions` message (runs changed, runs deleted) at most every 500 ms (?ticket; the session cookie needs a trusted Origin, else 403 ORIGIN_NOT_ALLOWED)",
     auth: 'public',
+    tag: 'live',
+  },
+  {
+    method: 'get',
+    path: '/api/live/stats',
+    summary: "The org's live-list hub: dashboards and messages sent per second, per shard",
+    auth: 'jwt',
+    role: 'admin',
     tag: 'live',
   },
   { method: 'get', path: '/api/agents', summary: 'Agents with online state', auth: 'jwt', role: 'viewer', tag: 'agents' },

@@ -114,7 +114,7 @@ describe('POST /api/ingest/setup', () => {
     expect(item).toMatchObject({ type: 'automated', status: 'RUNNING', task_id: run.taskId });
     const session = await env.DB.prepare('SELECT * FROM ingest_sessions WHERE task_id = ?').bind(run.taskId).first<Record<string, any>>();
     expect(session).toMatchObject({ status: 'active', project_id: run.projectId, organization_id: org.organizationId });
-    await hub.until((m) => m.some((x) => x.type === 'execution-updated' && x.execution.taskId === run.taskId && x.execution.source === 'external-ci'));
+    await hub.until((m) => m.some((x) => x.type === 'executions' && x.updated.some((e: any) => e.taskId === run.taskId && e.source === 'external-ci')));
     const list = await api('GET', '/api/executions?source=external-ci', { token: org.token });
     expect(list.json.data.items.map((e: any) => e.taskId)).toContain(run.taskId);
   });
@@ -202,7 +202,7 @@ describe('POST /api/ingest/event', () => {
     const hub = await openSocket(`/api/live?ticket=${await wsTicket(run.org.token)}`);
     if (hub.status !== 101) throw new Error('no socket');
     await send(run, [{ type: 'status', status: 'ANALYZING', timestamp: 1, seq: 1 }], 's-1');
-    await hub.until((m) => m.some((x) => x.type === 'execution-updated' && x.execution.taskId === run.taskId && x.execution.status === 'ANALYZING'));
+    await hub.until((m) => m.some((x) => x.type === 'executions' && x.updated.some((e: any) => e.taskId === run.taskId && e.status === 'ANALYZING')));
     expect((await row(run.taskId))!.status).toBe('ANALYZING');
   });
 

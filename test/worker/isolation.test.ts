@@ -467,9 +467,9 @@ describe('tenant isolation, every route × every credential kind of another org'
 
     // A run changes in A, then in B; each list hears its own, and B's never hears A's.
     const aRun = await must('POST', '/api/execution-request', a.developer.token, { projectId: a.project.id });
-    await aList.until((m) => m.some((x) => x.execution?.taskId === aRun.taskId));
+    await aList.until((m) => m.some((x) => x.type === 'executions' && x.updated.some((e: { taskId: string }) => e.taskId === aRun.taskId)));
     const bRun = await must('POST', '/api/execution-request', b.developer.token, { projectId: b.project.id });
-    await bList.until((m) => m.some((x) => x.execution?.taskId === bRun.taskId));
+    await bList.until((m) => m.some((x) => x.type === 'executions' && x.updated.some((e: { taskId: string }) => e.taskId === bRun.taskId)));
     // A's agent writes to A's room while B watches its own room: B's socket sees only B's run.
     expect(
       (await agentApi(a.agent, 'POST', `/api/agent/jobs/${a.liveTaskId}/logs`, { type: 'chunks', chunks: [{ seq: 1, data: `second-${a.tag}\n` }] })).status,

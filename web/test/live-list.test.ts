@@ -26,7 +26,7 @@ const exec = (taskId: string, createdAt: number, over: Partial<ExecutionSummary>
   ...over,
 });
 const ids = (s: ListState) => s.items.map((x) => x.taskId);
-const updated = (execution: ExecutionSummary) => ({ type: 'hub', message: { type: 'execution-updated', execution } }) as const;
+const updated = (...runs: ExecutionSummary[]) => ({ type: 'hub', message: { type: 'executions', updated: runs, deleted: [] as string[] } }) as const;
 
 describe('live executions list', () => {
   it('puts a new run at the top and changes a status in place', () => {
@@ -70,11 +70,21 @@ describe('live executions list', () => {
     expect([...s.selected]).toEqual(['a']);
     s = listReducer(s, { type: 'select-all', on: true });
     expect(s.selected.size).toBe(2);
-    s = listReducer(s, { type: 'hub', message: { type: 'execution-deleted', taskIds: ['a'] } });
+    s = listReducer(s, { type: 'hub', message: { type: 'executions', updated: [], deleted: ['a'] } });
     expect(ids(s)).toEqual(['b']);
     expect([...s.selected]).toEqual(['b']);
     s = listReducer(s, { type: 'filters', filters: { status: 'FAILED' } });
     expect(s.items).toEqual([]);
     expect(s.selected.size).toBe(0);
+  });
+
+  it("applies one coalesced message: every run's latest summary, new ones placed in order, then the deletions", () => {
+    let s = listReducer(initialList(), { type: 'page', items: [exec('b', 20), exec('a', 10)], nextCursor: null, reset: true });
+    s = listReducer(s, {
+      type: 'hub',
+      message: { type: 'executions', updated: [exec('c', 30), exec('a', 10, { status: 'PASSED' }), exec('d', 25)], deleted: ['b'] },
+    });
+    expect(ids(s)).toEqual(['c', 'd', 'a']);
+    expect(s.items.find((x) => x.taskId === 'a')!.status).toBe('PASSED');
   });
 });

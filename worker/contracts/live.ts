@@ -38,7 +38,45 @@ export type ExecutionSummary = {
   name: string | null;
 };
 
-export type HubMessage = { type: 'hello' } | { type: 'execution-updated'; execution: ExecutionSummary } | { type: 'execution-deleted'; taskIds: string[] };
+/** A dashboard gets at most one `executions` message per this interval: a burst of status changes is coalesced. */
+export const HUB_FLUSH_MS = 500;
+
+/**
+ * Shards of a large org's hub (durable-objects/OrgHub.ts), the home included. 2,000 dashboards per shard
+ * keep a flush's fan-out near 20 ms (≈10 µs a send), so the 15 other shards carry ≈30,000 dashboards at
+ * that cost (up to 15 × 32,768 sockets, one object's limit); forwarding costs the home ≤ 30 calls a second.
+ */
+export const HUB_SHARDS = 16;
+/** The home shard's answer to a dashboard's upgrade once it is full: open it on the shard this header names. */
+export const HUB_SHARD_HEADER = 'x-agnox-hub-shard';
+
+export type HubMessage =
+  | { type: 'hello' }
+  /**
+   * What changed in the org's runs since the last message (at most one every HUB_FLUSH_MS): the latest
+   * summary of each run that changed (intermediate statuses within the interval are not sent), and the
+   * runs deleted. A run is in at most one of the two lists.
+   */
+  | { type: 'executions'; updated: ExecutionSummary[]; deleted: string[] };
+
+/**
+ * What a publisher tells the org's hub (OrgHub.publish): a run's new summary, ordered by `at` (the
+ * row's updatedAt: a publish that reaches the hub after a newer one for the same run is dropped), or runs deleted.
+ */
+export type HubUpdate = { execution: ExecutionSummary; at: number } | { deleted: string[] };
+
+/** One hub shard's counters (OrgHub.stats), for benches and operators. */
+export type HubShardStats = {
+  shard: number;
+  dashboards: number;
+  /** Updates published to this shard (the home shard only: the others get coalesced batches). */
+  updatesIn: number;
+  /** Messages sent to dashboards since this object started, and over the last HUB_STATS_WINDOW_S seconds per second. */
+  sends: number;
+  sendsPerSecond: number;
+};
+/** sendsPerSecond is averaged over this many seconds. */
+export const HUB_STATS_WINDOW_S = 10;
 
 /** Whose live sockets to close: one session (logout), or all of a member's (removed, role changed). */
 export type LiveHolder = { sessionId: string } | { userId: string };

@@ -9,7 +9,7 @@ import { executions, projectRunSettings, projects } from '../db/schema';
 import type { Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { notFound } from '../lib/errors';
-import { executionSummary, publish } from '../services/executions';
+import { publishExecution } from '../services/executions';
 import { dispatcherOf, queueName, roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
 import { assertRunAllowed, countRun } from '../services/plans';
@@ -113,20 +113,21 @@ export async function createRun(
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')})`
     : '';
-  // The job goes to the queue while the run's room opens and the dashboards hear of it, instead of
-  // after (one round trip less). The room's init is sent before the job can be claimed, so the
-  // agent's "picked up", sent after the claim and a D1 write, reaches the room behind it.
+  // The job goes to the queue while the run's room opens, instead of after (one round trip less). The
+  // room's init is sent before the job can be claimed, so the agent's "picked up", sent after the claim
+  // and a D1 write, reaches the room behind it. The dashboards hear of the run in the background (the
+  // hub orders a later ERROR after this PENDING by the rows' updatedAt).
   const opened = roomOf(env, taskId).init({
     taskId,
     organizationId,
     status: 'PENDING',
     lines: [{ stream: 'system', data: `[agnox] run queued on ${queuedOn}${labelNote}\n`, ts: now }],
   });
-  const listed = publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
+  publishExecution(env, inserted!);
   try {
     await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
   } catch (err) {
-    await Promise.allSettled([opened, listed]); // ERROR is told after PENDING
+    await opened.catch(() => {}); // the room takes ERROR after its init
     // Nothing ran, so there is nothing for the AI to analyse.
     await endRun(env, taskId, 'ERROR', {
       from: ['PENDING'],
@@ -136,6 +137,6 @@ export async function createRun(
     });
     throw err;
   }
-  await Promise.all([opened, listed]);
+  await opened;
   return inserted!;
 }

@@ -52,7 +52,7 @@ const END_STEPS: ReadonlyArray<{
     step: 'archive the results',
     run: (env, row) => archiveRunResults(env, row).catch((err) => console.error("archiving a run's results failed", row.taskId, String(err))),
   },
-  { step: 'update the live list', run: (env, row) => publishExecution(env, row) },
+  { step: 'update the live list', run: async (env, row) => publishExecution(env, row) }, // in the background: services/executions.ts
   { step: 'settle the test cycle item', run: (env, row) => onRunFinished(env, row) },
   { step: 'notify Slack', run: (env, row, ctx) => notifyRunEnded(env, row, ctx.slackWebhookUrl), background: true },
 ];
@@ -63,7 +63,10 @@ const END_STEPS: ReadonlyArray<{
  */
 export async function changeStatus(env: Env, taskId: string, status: ActiveStatus, change: StatusChange): Promise<ExecutionRow | undefined> {
   const row = await writeStatus(env, taskId, status, change);
-  if (row) await Promise.all([roomOf(env, taskId).apply({ lines: logLines(change.note), status: { status, reason: row.reason } }), publishExecution(env, row)]);
+  if (row) {
+    publishExecution(env, row);
+    await roomOf(env, taskId).apply({ lines: logLines(change.note), status: { status, reason: row.reason } });
+  }
   return row;
 }
 
@@ -122,10 +125,8 @@ async function startAnalysis(env: Env, taskId: string, status: 'FAILED' | 'ERROR
   const note = joinNotes(change.note, `run ${status}: asking AI for the root cause…`);
   const row = await writeStatus(env, taskId, 'ANALYZING', { from: change.from, patch: { ...change.patch, analysis: pending } });
   if (!row) return undefined;
-  await Promise.all([
-    roomOf(env, taskId).apply({ lines: logLines(note), status: { status: 'ANALYZING', reason: row.reason }, ends: true }),
-    publishExecution(env, row),
-  ]);
+  publishExecution(env, row);
+  await roomOf(env, taskId).apply({ lines: logLines(note), status: { status: 'ANALYZING', reason: row.reason }, ends: true });
   inBackground(analyzeAndEnd(env, taskId));
   return row;
 }

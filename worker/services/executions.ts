@@ -1,6 +1,7 @@
 // A run as the API and the dashboards' live list show it: the summary of a row, its name, and the
 // message that tells every dashboard of the org. (A run's status changes in runs/lifecycle.ts.)
-import type { ExecutionSummary, HubMessage } from '../contracts/live';
+import { waitUntil } from 'cloudflare:workers';
+import type { ExecutionSummary, HubUpdate } from '../contracts/live';
 import type { executions } from '../db/schema';
 import type { RoomClosed } from '../../durable-objects/ExecutionRoom';
 import { hubOf } from '../bindings';
@@ -43,14 +44,21 @@ export function executionSummary(e: ExecutionRow): ExecutionSummary {
   };
 }
 
-/** Tells every dashboard of the org. Never fails the caller: the list also refreshes on reconnect. */
-export async function publish(env: Env, organizationId: string, message: HubMessage) {
+/**
+ * Tells every dashboard of the org, in the background: the caller does not wait for the hub, which
+ * sends what changed at most every HUB_FLUSH_MS anyway (OrgHub.ts). Never fails the caller: a failure
+ * is logged, and the list also refreshes on reconnect.
+ */
+export function publish(env: Env, organizationId: string, update: HubUpdate): void {
+  const sent = hubOf(env, organizationId)
+    .publish(organizationId, [update])
+    .catch((err) => console.warn('publish to OrgHub failed', organizationId, String(err)));
   try {
-    await hubOf(env, organizationId).publish(message);
-  } catch (err) {
-    console.warn('publish to OrgHub failed', organizationId, String(err));
+    waitUntil(sent);
+  } catch {
+    // Outside a request's context (none here) the call simply runs on.
   }
 }
 
-export const publishExecution = async (env: Env, row: ExecutionRow) =>
-  publish(env, row.organizationId, { type: 'execution-updated', execution: executionSummary(row) });
+/** The run's summary, ordered at the hub by the row's updatedAt (an overtaken, older publish is dropped). */
+export const publishExecution = (env: Env, row: ExecutionRow) => publish(env, row.organizationId, { execution: executionSummary(row), at: row.updatedAt });

@@ -169,7 +169,7 @@ export async function setupRun(env: Env, db: Db, caller: { organizationId: strin
         lines: [{ stream: 'system', data: `[agnox] external ${body.framework} run${where}: ${body.totalTests} tests\n`, ts: now }],
       });
       const [row] = await db.select().from(executions).where(eq(executions.taskId, ids.taskId)).limit(1);
-      if (row) await publishExecution(env, row);
+      if (row) publishExecution(env, row);
     }
   }
   const sessionId = await signSession(env, { sid: ids.sid, taskId: ids.taskId, organizationId, projectId: project.id, exp: now + SESSION_TTL_MS });

@@ -69,7 +69,7 @@ export async function purgeRuns(env: Env, db: Db, runs: PurgeTarget[], budget = 
   }
   const byOrg = new Map<string, string[]>();
   for (const r of gone) byOrg.set(r.organizationId, [...(byOrg.get(r.organizationId) ?? []), r.taskId]);
-  await Promise.all([...byOrg].map(([org, taskIds]) => publish(env, org, { type: 'execution-deleted', taskIds })));
+  for (const [org, taskIds] of byOrg) publish(env, org, { deleted: taskIds });
   return gone.map((r) => r.taskId);
 }
 

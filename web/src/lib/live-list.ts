@@ -1,5 +1,5 @@
-// The executions list as state: pages loaded from the API merged with live `execution-updated` /
-// `execution-deleted` messages from the org's hub, newest first, no duplicates, filters respected.
+// The executions list as state: pages loaded from the API merged with the live `executions` messages
+// of the org's hub (runs changed and runs deleted), newest first, no duplicates, filters respected.
 import { matchesFilters, type ExecutionFilters } from './filters';
 import type { ExecutionSummary, HubMessage } from './types';
 
@@ -66,13 +66,13 @@ export function listReducer(state: ListState, action: ListAction): ListState {
     }
     case 'hub': {
       const m = action.message;
-      if (m.type === 'execution-updated') return upsert(state, m.execution);
-      if (m.type === 'execution-deleted') {
-        const gone = new Set(m.taskIds);
-        if (!state.items.some((x) => gone.has(x.taskId))) return state;
-        return { ...state, items: state.items.filter((x) => !gone.has(x.taskId)), selected: withoutSelected(state.selected, gone) };
-      }
-      return state;
+      if (m.type !== 'executions') return state;
+      // One message per interval: the runs that changed (latest summary each), then the runs deleted.
+      let next = state;
+      for (const e of m.updated) next = upsert(next, e);
+      const gone = new Set(m.deleted);
+      if (!next.items.some((x) => gone.has(x.taskId))) return next;
+      return { ...next, items: next.items.filter((x) => !gone.has(x.taskId)), selected: withoutSelected(next.selected, gone) };
     }
     case 'filters':
       return initialList(action.filters);

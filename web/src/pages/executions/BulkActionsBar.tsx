@@ -24,7 +24,7 @@ export function BulkActionsBar({ selected, dispatch }: { selected: ReadonlySet<s
     try {
       const res = await api<BulkAnswer>('/api/executions/bulk', { method: 'POST', body: { action, taskIds } });
       const done = res.results.filter((r) => r.ok);
-      if (action === 'delete') dispatch({ type: 'hub', message: { type: 'execution-deleted', taskIds: done.map((r) => r.taskId) } });
+      if (action === 'delete') dispatch({ type: 'hub', message: { type: 'executions', updated: [], deleted: done.map((r) => r.taskId) } });
       const failed = res.results.length - done.length;
       toast(
         `${action === 'delete' ? 'Deleted' : 'Cancel requested for'} ${done.length} run(s)${failed ? `; ${failed} could not be ${action === 'delete' ? 'deleted' : 'cancelled'}` : ''}`,
