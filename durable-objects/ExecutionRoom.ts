@@ -547,12 +547,15 @@ export class ExecutionRoom extends DurableObject<Env> {
     for (const ws of viewers) for (const m of messages) this.sendToViewer(ws, m);
   }
 
-  /** Sends unless the viewer is too far behind, in which case it is told to resync and closed instead. */
+  /**
+   * Sends unless the viewer is too far behind, in which case it is told to resync and closed instead.
+   * A viewer with nothing unacknowledged gets the next frame whatever its size (one large batch is not falling behind).
+   */
   private sendToViewer(ws: WebSocket, text: string) {
     const unacked = this.unacked.get(ws) ?? 0;
     if (unacked === 'behind') return;
     try {
-      if (unacked + text.length > VIEWER_MAX_UNACKED_BYTES) {
+      if (unacked > 0 && unacked + text.length > VIEWER_MAX_UNACKED_BYTES) {
         this.unacked.set(ws, 'behind');
         ws.send(JSON.stringify({ type: 'resync' } satisfies RoomMessage));
         ws.close(LIVE_RESYNC, 'viewer fell behind: reconnect with since=<last seq>');
