@@ -38,6 +38,8 @@ const DEFAULT_RETENTION_DAYS = 30;
  * second, and a run's whole stored log is capped at 20 MiB, so no run keeps up more than about 1 MiB/s
  * for long: 2 MiB is a couple of seconds of the fastest output. Past it the viewer is not keeping up,
  * and what the room sent it waits in the room's memory (128 MB per object, shared by every viewer).
+ * Acks measure what the page has applied, so a tab busy with a burst can pass it too (web/e2e/big-log:
+ * 100k lines pushed at once, once on a loaded machine); it resyncs and loses nothing.
  * The backlog a viewer gets on connect is not counted: it is bounded by the log cap and sent once.
  */
 const VIEWER_MAX_UNACKED_BYTES = 2 * 1024 * 1024;
