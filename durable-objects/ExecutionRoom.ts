@@ -10,9 +10,14 @@
 // takes no more data from agents and reporters (RUN_ENDED), only the control plane's notes and
 // status; once purged it keeps a one-row tombstone and takes nothing at all (RUN_DELETED), so a late
 // write cannot bring a deleted run's log back. Both answers come from memory, on the write path.
+//
+// Slow viewers: each viewer acknowledges the last seq it rendered (ViewerAck, about once a second).
+// The room counts what it sent a viewer since that seq; past VIEWER_MAX_UNACKED_BYTES the viewer is
+// sent a `resync` and closed (LIVE_RESYNC), and it comes back with since=<last seq> for the stored log.
+// Workerd's WebSocket has no bufferedAmount to watch, so the viewer's own acks are the signal.
 import { DurableObject } from 'cloudflare:workers';
 import { AgentLogFrame, DEFAULT_LOG_MAX_BYTES, type LogAck } from '../worker/contracts/agent';
-import { LIVE_ACCESS_ENDED, type LiveHolder, type RoomMessage } from '../worker/contracts/live';
+import { LIVE_ACCESS_ENDED, LIVE_RESYNC, type LiveHolder, type RoomMessage, ViewerAck } from '../worker/contracts/live';
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
@@ -28,6 +33,16 @@ const FLUSH_INTERVAL_MS = 20;
 /** Backlog frames sent to a (re)connecting viewer hold at most this many bytes of log. */
 const BACKLOG_FRAME_BYTES = 256 * 1024;
 const DEFAULT_RETENTION_DAYS = 30;
+/**
+ * A live viewer may leave at most this much sent output unacknowledged. A healthy one acks every
+ * second, and a run's whole stored log is capped at 20 MiB, so no run keeps up more than about 1 MiB/s
+ * for long: 2 MiB is a couple of seconds of the fastest output. Past it the viewer is not keeping up,
+ * and what the room sent it waits in the room's memory (128 MB per object, shared by every viewer).
+ * Acks measure what the page has applied, so a tab busy with a burst can pass it too (web/e2e/big-log:
+ * 100k lines pushed at once, once on a loaded machine); it resyncs and loses nothing.
+ * The backlog a viewer gets on connect is not counted: it is bounded by the log cap and sent once.
+ */
+const VIEWER_MAX_UNACKED_BYTES = 2 * 1024 * 1024;
 
 type Line = { stream: StoredLogChunk['stream']; data: string; ts: number };
 /** Why the room refuses a write: the run has ended (agents and reporters), or it was deleted (everyone). */
@@ -49,7 +64,12 @@ export type RoomApply = {
 };
 /** A viewer opened by a member's session carries it, so that the session's end closes the socket (OrgHub.closeSockets). */
 type SocketAttachment =
-  | { role: 'viewer'; holder?: { organizationId: string; taskId: string; sessionId: string; userId: string } }
+  | {
+      role: 'viewer';
+      holder?: { organizationId: string; taskId: string; sessionId: string; userId: string };
+      /** The last seq of the backlog it was sent on connect: live output (what acks are counted against) follows it. */
+      liveAfter?: number;
+    }
   | { role: 'agent'; attempt: number };
 
 /**
@@ -68,6 +88,11 @@ export class ExecutionRoom extends DurableObject<Env> {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** Highest seq already broadcast (or stored, after a wake-up: nothing is pending then). */
   private broadcastUpTo: number;
+  /**
+   * Bytes sent to each viewer since the seq it last acknowledged; `behind` once it was dropped. In
+   * memory: after a hibernation a viewer starts from 0, which still bounds what it can hold up.
+   */
+  private unacked = new WeakMap<WebSocket, number | 'behind'>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -389,7 +414,8 @@ export class ExecutionRoom extends DurableObject<Env> {
         return errorResponse(notFound('Execution'));
       const holder = organizationId && taskId && sessionId && userId ? { organizationId, taskId, sessionId, userId } : undefined;
       this.ctx.acceptWebSocket(server, ['viewer', ...holderTags(sessionId, userId)]);
-      server.serializeAttachment({ role: 'viewer', holder } satisfies SocketAttachment);
+      server.serializeAttachment({ role: 'viewer', holder, liveAfter: this.broadcastUpTo } satisfies SocketAttachment);
+      this.unacked.set(server, 0);
       // The backlog goes out before anything is awaited: once accepted, the socket gets every broadcast,
       // and a live batch sent while this waited would reach the viewer ahead of the older chunks.
       this.sendBacklog(server, Math.max(0, Number(url.searchParams.get('since') ?? 0) || 0));
@@ -425,7 +451,7 @@ export class ExecutionRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
     const attachment = ws.deserializeAttachment() as SocketAttachment;
-    if (attachment.role !== 'agent') return; // viewers only listen
+    if (attachment.role === 'viewer') return this.viewerAcked(ws, attachment, message);
     let frame: AgentLogFrame;
     try {
       frame = AgentLogFrame.parse(JSON.parse(typeof message === 'string' ? message : new TextDecoder().decode(message)));
@@ -478,11 +504,27 @@ export class ExecutionRoom extends DurableObject<Env> {
     return sockets.length;
   }
 
+  /** A viewer's ack: what it still holds unacknowledged is the stored log after that seq, up to what was broadcast. */
+  private viewerAcked(ws: WebSocket, attachment: SocketAttachment & { role: 'viewer' }, message: string | ArrayBuffer) {
+    if (typeof message !== 'string' || this.unacked.get(ws) === 'behind') return;
+    let ack: ViewerAck;
+    try {
+      ack = ViewerAck.parse(JSON.parse(message));
+    } catch {
+      return; // anything else from a viewer is ignored
+    }
+    const from = Math.max(ack.seq, attachment.liveAfter ?? 0);
+    const { n } = this.sql
+      .exec<{ n: number }>('SELECT coalesce(sum(length(data)), 0) AS n FROM log WHERE seq > ? AND seq <= ?', from, this.broadcastUpTo)
+      .one();
+    this.unacked.set(ws, n);
+  }
+
   // ── fan-out ──────────────────────────────────────────────────────────────────────────────
   private broadcastNow(message: RoomMessage) {
     this.flush(); // keep order: anything pending goes first
     const text = JSON.stringify(message);
-    for (const ws of this.ctx.getWebSockets('viewer')) this.trySend(ws, text);
+    for (const ws of this.ctx.getWebSockets('viewer')) this.sendToViewer(ws, text);
   }
 
   /** Leading edge: the first batch goes out at once; later ones at most every FLUSH_INTERVAL_MS. */
@@ -504,12 +546,25 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.broadcastUpTo = this.pendingChunks.at(-1)?.seq ?? this.broadcastUpTo;
     this.pendingChunks = [];
     this.pendingTests.clear();
-    for (const ws of viewers) for (const m of messages) this.trySend(ws, m);
+    for (const ws of viewers) for (const m of messages) this.sendToViewer(ws, m);
   }
 
-  private trySend(ws: WebSocket, text: string) {
+  /**
+   * Sends unless the viewer is too far behind, in which case it is told to resync and closed instead.
+   * A viewer with nothing unacknowledged gets the next frame whatever its size (one large batch is not falling behind).
+   */
+  private sendToViewer(ws: WebSocket, text: string) {
+    const unacked = this.unacked.get(ws) ?? 0;
+    if (unacked === 'behind') return;
     try {
+      if (unacked > 0 && unacked + text.length > VIEWER_MAX_UNACKED_BYTES) {
+        this.unacked.set(ws, 'behind');
+        ws.send(JSON.stringify({ type: 'resync' } satisfies RoomMessage));
+        ws.close(LIVE_RESYNC, 'viewer fell behind: reconnect with since=<last seq>');
+        return;
+      }
       ws.send(text);
+      this.unacked.set(ws, unacked + text.length);
     } catch {
       /* a closing socket; the viewer resumes with since= */
     }

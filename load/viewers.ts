@@ -1,13 +1,15 @@
 // The load's viewers: WebSockets as the dashboard opens them (a single-use ticket, then the socket).
 // Run viewers watch one run each from its start (`since=0`: the stored log, then live), record
 // every chunk they get, and move to a newer run when theirs ends; a dropped socket resumes with
-// `since=<last seq>`, as the dashboard does. Hub viewers hold the org's live list (`/api/live`)
+// `since=<last seq>`, as the dashboard does, and acknowledge what they got about once a second (a
+// room drops a viewer that does not: worker/contracts/live.ts). Hub viewers hold the org's live list (`/api/live`)
 // for the whole load and record the statuses they are told.
 import WebSocket from 'ws';
 import type { Api } from './api';
 import { chunkDigest } from './read-log';
 import { outcomeOf, type HttpStats } from './http-stats';
 import { isFinal } from '../worker/contracts/vocabulary';
+import { VIEWER_ACK_INTERVAL_MS, type ViewerAck } from '../worker/contracts/live';
 
 const MAX_RECONNECTS = 5;
 
@@ -124,6 +126,7 @@ export class Viewers {
       let liveAfter = Infinity;
       /** The run was already over at connect: the backlog up to this seq is all there is. */
       let endsAt = Infinity;
+      let ackedAt = 0;
       ws.on('message', (raw) => {
         const now = Date.now();
         const m = JSON.parse(raw.toString());
@@ -137,6 +140,10 @@ export class Viewers {
             view.chunks++;
             digest.add(c);
             if (c.seq > liveAfter && c.stream !== 'system') this.lineLatencies.push(now - c.ts);
+          }
+          if (now - ackedAt >= VIEWER_ACK_INTERVAL_MS) {
+            ackedAt = now;
+            ws.send(JSON.stringify({ type: 'ack', seq: view.lastSeq } satisfies ViewerAck));
           }
         }
         if (view.lastSeq >= endsAt && !view.finalStatus) {

@@ -56,3 +56,9 @@ export const queueName = (kind: 'org' | 'hosted', organizationId: string) => (ki
 
 /** A queue's Dispatcher (durable-objects/Dispatcher.ts): its jobs and leases. */
 export const dispatcherOf = (env: Env, queue: string) => env.DISPATCHER.get(env.DISPATCHER.idFromName(queue));
+
+/**
+ * One of the objects the cron tick hands a batch of due schedules to (durable-objects/ScheduleStarter.ts),
+ * by the batch's place in the tick: each call is an invocation with its own subrequest budget.
+ */
+export const scheduleStarterOf = (env: Env, batch: number) => env.SCHEDULE_STARTER.get(env.SCHEDULE_STARTER.idFromName(`batch:${batch}`));

@@ -7,6 +7,7 @@ export interface Env {
   EXECUTION_ROOM: DurableObjectNamespace<import('../durable-objects/ExecutionRoom').ExecutionRoom>;
   DISPATCHER: DurableObjectNamespace<import('../durable-objects/Dispatcher').Dispatcher>;
   ORG_HUB: DurableObjectNamespace<import('../durable-objects/OrgHub').OrgHub>;
+  SCHEDULE_STARTER: DurableObjectNamespace<import('../durable-objects/ScheduleStarter').ScheduleStarter>;
   ARTIFACTS: R2Bucket;
   ASSETS: Fetcher;
   LOGIN_IP_LIMITER: RateLimit;

@@ -6,6 +6,7 @@ import type { Env } from './env';
 export { Dispatcher } from '../durable-objects/Dispatcher';
 export { ExecutionRoom } from '../durable-objects/ExecutionRoom';
 export { OrgHub } from '../durable-objects/OrgHub';
+export { ScheduleStarter } from '../durable-objects/ScheduleStarter';
 
 export default {
   fetch: app.fetch,

@@ -6,6 +6,7 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ExecutionRoom } from '../../durable-objects/ExecutionRoom';
+import { LIVE_RESYNC } from '../../worker/contracts/live';
 
 const room = (name: string) => env.EXECUTION_ROOM.get(env.EXECUTION_ROOM.idFromName(name));
 const line = (data: string) => ({ stream: 'stdout' as const, data, ts: Date.now() });
@@ -151,5 +152,69 @@ describe('a viewer joining', () => {
       return got;
     });
     expect(seqs).toEqual([1, 2, 3]);
+  });
+});
+
+/** Polls `done` (no fixed sleep stands in for the condition); fails the test if it never holds. */
+async function until(done: () => boolean, what: string) {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!done()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('a slow viewer', () => {
+  it('is sent resync and closed once too much is unacknowledged, while a viewer that acks gets everything in order; its reconnect gets what it missed', async () => {
+    const taskId = `slow-${crypto.randomUUID()}`;
+    const r = room(taskId);
+    await r.init({ taskId, organizationId: 'org-slow', status: 'RUNNING' });
+    const LINES = 64;
+    const seen = await runInDurableObject(r, async (instance: ExecutionRoom) => {
+      // 64 lines of 64 KiB: 4 MiB of output, twice what a viewer may leave unacknowledged (the tests' log cap is 64 KiB).
+      (instance as unknown as { env: typeof env }).env = { ...env, LOG_MAX_BYTES: String(64 * 1024 * 1024) };
+      const connect = async (since: number, acks: boolean) => {
+        const res = await instance.fetch(new Request(`http://room/viewer?org=org-slow&since=${since}`, { headers: { upgrade: 'websocket' } }));
+        const ws = res.webSocket!;
+        const view = { seqs: [] as number[], types: [] as string[], closed: null as number | null };
+        ws.addEventListener('message', (e) => {
+          const m = JSON.parse(e.data as string);
+          view.types.push(m.type);
+          if (m.type !== 'log') return;
+          view.seqs.push(...m.chunks.map((c: { seq: number }) => c.seq));
+          if (acks) ws.send(JSON.stringify({ type: 'ack', seq: view.seqs.at(-1) }));
+        });
+        ws.addEventListener('close', (e) => {
+          view.closed = e.code;
+        });
+        ws.accept();
+        return { ws, view };
+      };
+      const steady = await connect(0, true);
+      const stalled = await connect(0, false);
+      const big = 'x'.repeat(64 * 1024);
+      for (let i = 1; i <= LINES; i++) {
+        await instance.apply({ lines: [line(`${big}\n`)] });
+        await until(() => steady.view.seqs.at(-1) === i, `seq ${i} at the steady viewer`);
+      }
+      await until(() => stalled.view.closed !== null, 'the stalled viewer to be closed');
+      const missedFrom = stalled.view.seqs.at(-1) ?? 0;
+      const back = await connect(missedFrom, false);
+      await until(() => back.view.seqs.at(-1) === LINES, 'the reconnected viewer to catch up');
+      steady.ws.close();
+      back.ws.close();
+      return { steady: steady.view, stalled: stalled.view, back: back.view };
+    });
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    expect(seen.steady.seqs).toEqual(range(1, LINES));
+    expect(seen.steady.types).not.toContain('resync');
+    expect(seen.steady.closed).toBeNull();
+    // The stalled viewer got an in-order prefix of at most 2 MiB (32 lines), then resync as its last message, then the close.
+    const got = seen.stalled.seqs.length;
+    expect(seen.stalled.seqs).toEqual(range(1, got));
+    expect(got).toBeGreaterThan(16);
+    expect(got).toBeLessThan(32);
+    expect(seen.stalled.types.at(-1)).toBe('resync');
+    expect(seen.stalled.types.filter((t) => t === 'resync')).toHaveLength(1);
+    expect(seen.stalled.closed).toBe(LIVE_RESYNC);
+    // Reconnecting with since=<its last seq> brings exactly what it missed.
+    expect(seen.back.seqs).toEqual(range(got + 1, LINES));
   });
 });

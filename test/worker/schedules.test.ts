@@ -1,10 +1,16 @@
 // Schedules: validation with the parser's message, next run times in a time zone, and the cron
-// handler starting a due schedule exactly once (twice-fired, overlapping and late triggers).
+// handler starting a due schedule exactly once (twice-fired, overlapping and late triggers), and
+// many due in the same minute started in parallel, each once, one failure stopping none of the rest.
 import { createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { dbOf } from '../../worker/bindings';
 import { scheduled } from '../../worker/cron';
+import { schedules } from '../../worker/db/schema';
 import worker from '../../worker/index';
+import { PLANS } from '../../worker/services/plans';
+import { SCHEDULES_PER_STARTER, startSchedules } from '../../worker/services/scheduler';
 import { addMember, api, createProject, poll, registerAgent, signup, type Org } from './helpers';
 
 const fire = () => scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env);
@@ -189,4 +195,96 @@ describe('cron handler', () => {
     expect(await runsOf(org, future.id)).toHaveLength(0);
     expect(await runsOf(org, off.id)).toHaveLength(0);
   });
+});
+
+/** `count` copies of schedule `id` (ids `<id>-1`…), all due at the same slot with it; returns every id. */
+async function cloneSchedules(id: string, count: number, slot: number): Promise<string[]> {
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+     INSERT INTO schedules (id, organization_id, project_id, name, cron, timezone, enabled, next_run_at, created_by, created_at, updated_at)
+     SELECT s.id || '-' || n.i, s.organization_id, s.project_id, s.name || ' ' || n.i, s.cron, s.timezone, 1, ?, s.created_by, s.created_at, s.updated_at
+     FROM n, schedules s WHERE s.id = ?`,
+  )
+    .bind(count, slot, id)
+    .run();
+  return [id, ...Array.from({ length: count }, (_, i) => `${id}-${i + 1}`)];
+}
+
+/** An org on the enterprise plan (a million runs a month), with a project and a schedule on a project that is then deleted. */
+async function busyOrg() {
+  const org = await signup();
+  await env.DB.prepare('UPDATE organizations SET plan = ?, limits = ? WHERE id = ?')
+    .bind('enterprise', JSON.stringify(PLANS.enterprise.limits), org.organizationId)
+    .run();
+  const project = await createProject(org.token);
+  const s = await createSchedule(org, { name: 'at :00', projectId: project.id, cron: '* * * * *' });
+  const doomed = await createProject(org.token);
+  const broken = await createSchedule(org, { name: 'project gone', projectId: doomed.id, cron: '* * * * *' });
+  expect((await api('DELETE', `/api/projects/${doomed.id}`, { token: org.token })).status).toBe(200);
+  return { org, scheduleId: s.id as string, brokenId: broken.id as string };
+}
+
+async function runCounts(org: Org): Promise<Map<string, number>> {
+  const { results } = await env.DB.prepare('SELECT schedule_id AS id, count(*) AS n FROM executions WHERE organization_id = ? GROUP BY schedule_id')
+    .bind(org.organizationId)
+    .all<{ id: string; n: number }>();
+  return new Map(results.map((r) => [r.id, r.n]));
+}
+
+describe('schedules due in the same minute', () => {
+  it('start several at a time, and one that fails stops none of the others', async () => {
+    const { org, scheduleId, brokenId } = await busyOrg();
+    const slot = await makeDue(scheduleId);
+    await makeDue(brokenId);
+    const ids = await cloneSchedules(scheduleId, 29, slot);
+    const rows = await dbOf(env)
+      .select()
+      .from(schedules)
+      .where(inArray(schedules.id, [...ids.slice(0, 15), brokenId, ...ids.slice(15)]));
+    // Counts the queue calls in flight at once: each start ends with one.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const dispatcher = {
+      idFromName: (name: string) => env.DISPATCHER.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const real = env.DISPATCHER.get(id);
+        return {
+          enqueue: async (job: Parameters<typeof real.enqueue>[0]) => {
+            maxInFlight = Math.max(maxInFlight, ++inFlight);
+            try {
+              return await real.enqueue(job);
+            } finally {
+              inFlight--;
+            }
+          },
+        };
+      },
+    };
+    const result = await startSchedules({ ...env, DISPATCHER: dispatcher as never }, dbOf(env), rows, Date.now());
+    expect(result.started).toHaveLength(30);
+    expect(result.failed).toEqual([{ scheduleId: brokenId, error: expect.stringContaining('NOT_FOUND') }]);
+    expect(maxInFlight).toBeGreaterThan(1);
+    const counts = await runCounts(org);
+    for (const id of ids) expect(counts.get(id), id).toBe(1);
+    expect(counts.has(brokenId)).toBe(false);
+  });
+
+  it('all start once through the cron handler, handed out in batches, even when two ticks overlap', async () => {
+    const { org, scheduleId, brokenId } = await busyOrg();
+    const slot = await makeDue(scheduleId);
+    await makeDue(brokenId);
+    // More than two starters' worth: the tick hands out three batches.
+    const ids = await cloneSchedules(scheduleId, 2 * SCHEDULES_PER_STARTER + 9, slot);
+    await Promise.all([fire(), fire()]);
+    const counts = await runCounts(org);
+    expect(ids.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    expect(counts.has(brokenId)).toBe(false);
+    const paused = (await api('GET', `/api/schedules/${brokenId}`, { token: org.token })).json.data;
+    expect(paused).toMatchObject({ enabled: false, nextRunAt: null });
+    // Every one moved on to its next slot.
+    const { results } = await env.DB.prepare('SELECT count(*) AS n FROM schedules WHERE organization_id = ? AND last_run_at = ? AND next_run_at > ?')
+      .bind(org.organizationId, slot, slot)
+      .all<{ n: number }>();
+    expect(results[0]!.n).toBe(ids.length);
+  }, 60_000); // 111 runs created on a machine shared with other suites
 });

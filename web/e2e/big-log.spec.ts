@@ -19,6 +19,21 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
   await takeJob(baseURL!, agentToken, taskId);
   // On a slow machine the streaming below outlasts the 60 s lease: keep it, as the agent would.
   const releaseLease = holdLease(baseURL!, agentToken, taskId);
+  // The page acknowledges what it applied (the room drops a viewer that leaves 2 MiB unacknowledged).
+  const roomSockets: string[] = [];
+  const acks: number[] = [];
+  let resyncs = 0;
+  page.on('websocket', (ws) => {
+    if (!ws.url().includes(`/api/executions/${taskId}/live`)) return;
+    roomSockets.push(ws.url());
+    ws.on('framesent', (frame) => {
+      const m = JSON.parse(String(frame.payload));
+      if (m.type === 'ack') acks.push(m.seq);
+    });
+    ws.on('framereceived', (frame) => {
+      if (String(frame.payload).startsWith('{"type":"resync"')) resyncs++;
+    });
+  });
   try {
     await page.goto(`/executions/${taskId}`);
     await expect(page.getByTestId('terminal-state')).toContainText('Live');
@@ -44,6 +59,10 @@ test('a 100k-line log renders, stays responsive, and is searchable', async ({ pa
     for (let i = 0; i < chunks.length; i += 20) await pushLog(baseURL!, agentToken, taskId, chunks.slice(i, i + 20));
     await expect(page.getByTestId('line-count')).toHaveText(String(base + LINES), { timeout: 60_000 });
     const shownMs = Date.now() - started;
+    // Acks came while the log streamed, in order, and the last one (sent once the stream stopped) covers every chunk.
+    await expect.poll(() => acks.at(-1) ?? 0).toBeGreaterThanOrEqual(chunks.length);
+    expect(acks).toEqual([...acks].sort((a, b) => a - b));
+    console.log(`big log: ${acks.length} acks sent, ${roomSockets.length} room socket(s) opened, ${resyncs} resync(s) received`);
 
     // Following the tail: the last line is on screen, and only a window of lines is in the DOM.
     const terminal = page.getByTestId('terminal');

@@ -1,5 +1,6 @@
 // WebSocket messages to viewers: one run's room (`/api/executions/:taskId/live?since=N`) and the
 // org's hub (`/api/live`). JSON text frames.
+import { z } from 'zod';
 import type { RunStatus as ExecutionStatus } from './vocabulary';
 import type { StoredLogChunk, TestResult } from './results';
 
@@ -12,7 +13,24 @@ export type RoomMessage =
   | { type: 'tests'; results: TestResult[] }
   | { type: 'status'; status: ExecutionStatus; reason?: string | null }
   /** The stored log hit its cap; later output was dropped. */
-  | { type: 'truncated'; atSeq: number };
+  | { type: 'truncated'; atSeq: number }
+  /**
+   * This viewer fell too far behind (ViewerAck): the room sends it nothing more and closes it with
+   * LIVE_RESYNC. Reconnect with since=<last seq rendered>; the stored log fills the gap.
+   */
+  | { type: 'resync' };
+
+/**
+ * A room viewer's only message: the last seq it has rendered. Sent at most about once a second while
+ * log arrives; the room drops a viewer whose unacknowledged output passes a bound, so one slow viewer
+ * cannot make the room queue without limit.
+ */
+export const ViewerAck = z.object({ type: z.literal('ack'), seq: z.number().int().min(0) });
+export type ViewerAck = z.infer<typeof ViewerAck>;
+/** How often a room viewer acknowledges while log arrives (ms). */
+export const VIEWER_ACK_INTERVAL_MS = 1000;
+/** Close code of a room viewer that fell behind (after a `resync` message); it reconnects with since=<last seq>. */
+export const LIVE_RESYNC = 4409;
 
 export type ExecutionSummary = {
   taskId: string;

@@ -18,7 +18,12 @@ type Options<M> = {
   shouldReconnect?: (code: number) => boolean;
 };
 
-export function openLive<M>({ path, taskId, since, onMessage, onState, shouldReconnect }: Options<M>): { close: () => void; reconnect: () => void } {
+export function openLive<M>({ path, taskId, since, onMessage, onState, shouldReconnect }: Options<M>): {
+  close: () => void;
+  reconnect: () => void;
+  /** Sends on the open socket; dropped while (re)connecting. */
+  send: (text: string) => void;
+} {
   const url = async () => {
     const { ticket } = await api<{ ticket: string }>('/api/auth/ws-ticket', { method: 'POST', body: taskId ? { taskId } : {} });
     const u = new URL(path, location.href);
@@ -46,5 +51,11 @@ export function openLive<M>({ path, taskId, since, onMessage, onState, shouldRec
     }
     onMessage(message);
   });
-  return { close: () => ws.close(1000, 'viewer left'), reconnect: () => ws.reconnect() };
+  return {
+    close: () => ws.close(1000, 'viewer left'),
+    reconnect: () => ws.reconnect(),
+    send: (text) => {
+      if (ws.readyState === ws.OPEN) ws.send(text);
+    },
+  };
 }

@@ -3,10 +3,13 @@
 // and status; on every reconnect it resumes from the last seq the log buffer holds, and a gap (or a
 // viewer far behind the stored log) is filled over HTTP. A status change reloads the detail, since a
 // new status brings other fields with it (counts, end reason, the pending or finished analysis), and a
-// final status reloads the artifacts, which are uploaded as the run ends.
+// final status reloads the artifacts, which are uploaded as the run ends. The page acknowledges the
+// log it has applied; a room that finds it too far behind sends `resync` and closes the socket
+// (LIVE_RESYNC), and the reconnect resumes from the last seq as after any other drop.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { isFinal, type RunStatus } from '../../../worker/contracts/vocabulary';
 import { api } from './api';
+import { roomAcks } from './live-ack';
 import { openLive, type LiveState } from './live-socket';
 import { logBackfiller, type LogPage } from './log-backfill';
 import { LogBuffer } from './log-buffer';
@@ -57,9 +60,11 @@ export function useRunLive(taskId: string): RunLive {
       void execution.reload();
       if (isFinal(next)) void artifacts.reload();
     };
+    const acks = roomAcks((text) => socket.send(text));
     const onMessage = (m: RoomMessage) => {
       if (m.type === 'log') {
         if (log.push(m.chunks).missingAfter !== null) void backfill();
+        acks.applied(log.lastSeq);
         bumpLogVersion();
       } else if (m.type === 'hello') {
         if (m.status) statusChanged(m.status);
@@ -82,7 +87,10 @@ export function useRunLive(taskId: string): RunLive {
       shouldReconnect: (code) => !(code === 1000 && isFinal(status.current)),
       onMessage,
     });
-    return () => socket.close();
+    return () => {
+      acks.stop();
+      socket.close();
+    };
   }, [base, taskId, log]);
 
   return { execution, artifacts, results, log, logVersion, connection };
