@@ -153,7 +153,9 @@ export class Dispatcher extends DurableObject<Env> {
    * decides (a cancel or a timeout ends the run instead; so do exhausted attempts).
    */
   private async releaseAbandoned(agentId: string, running: string[]) {
-    const held = this.sql.exec<{ task_id: string; attempt: number }>("SELECT task_id, attempt FROM jobs WHERE state = 'leased' AND agent_id = ?", agentId).toArray();
+    const held = this.sql
+      .exec<{ task_id: string; attempt: number }>("SELECT task_id, attempt FROM jobs WHERE state = 'leased' AND agent_id = ?", agentId)
+      .toArray();
     for (const row of held.filter((r) => !running.includes(r.task_id))) {
       const verdict = await roomOf(this.env, row.task_id).abandon(row.attempt, 'the agent no longer runs it: it restarted or never received it');
       this.endLease(row.task_id, row.attempt, verdict);

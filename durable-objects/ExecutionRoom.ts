@@ -508,9 +508,7 @@ export class ExecutionRoom extends DurableObject<Env> {
   /** Past the timeout: the next heartbeat asks the agent to stop. A lapsed lease, or no report by the grace: the lease ends. */
   private async checkLeases(now: number) {
     this.sql.exec("UPDATE lease SET cancel_reason = 'timeout' WHERE ending = 0 AND cancel_reason IS NULL AND timeout_at <= ?", now);
-    const due = this.sql
-      .exec<LeaseRow>('SELECT * FROM lease WHERE ending = 1 OR expires_at <= ? OR timeout_at + ? <= ?', now, TIMEOUT_GRACE_MS, now)
-      .toArray();
+    const due = this.sql.exec<LeaseRow>('SELECT * FROM lease WHERE ending = 1 OR expires_at <= ? OR timeout_at + ? <= ?', now, TIMEOUT_GRACE_MS, now).toArray();
     for (const lease of due) {
       const verdict = await this.endLease(lease, now, `no heartbeat for ${LEASE_TTL_MS / 1000} s`);
       const taskId = this.meta('taskId')!;

@@ -14,7 +14,9 @@ export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: 
   if (isFinal(row.status)) throw new ApiError(409, 'ALREADY_FINISHED', `This run already ended ${row.status}`);
   const outcome = row.queue ? await dispatcherOf(env, row.queue).cancel(row.taskId) : 'unknown';
   if (outcome === 'leased') {
-    await roomOf(env, row.taskId).requestCancel([{ stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() }]);
+    await roomOf(env, row.taskId).requestCancel([
+      { stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() },
+    ]);
     return { status: row.status, cancelled: 'requested' };
   }
   const ended = await endRun(env, row.taskId, 'CANCELLED', { from: ACTIVE_STATUSES, patch: { reason: 'cancel' }, note: 'run cancelled' });
