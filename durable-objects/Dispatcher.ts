@@ -3,15 +3,26 @@
 // loses nothing. Agents long-poll; a waiting poll is answered the moment a job it can take arrives.
 //
 // A job is `queued` until an agent whose labels include all of the job's labels claims it; it is
-// then `leased` to that agent until the agent completes it. Heartbeats renew the lease; the alarm
-// puts back a job whose lease lapsed (up to MAX_JOB_ATTEMPTS, then the run ends ERROR agent_lost),
-// asks the agent to stop a run past its timeout, and ends a run whose agent never reported.
+// then `leased` to that agent until its run's room lets it go. The lease itself (heartbeats, expiry,
+// timeout, cancel) lives in the run's ExecutionRoom, so a heartbeat costs the same however many jobs
+// this queue has leased, and never comes here. Per run this object hears: enqueue, the claim (a
+// poll), and one call at the end from the room: release (reported, or the run ended) or requeue
+// (the lease lapsed and attempts remain). The `leased` row stays as the job's copy for a requeue and
+// for releaseAbandoned; it is written at claim and at the end, never per heartbeat (its
+// lease_expires_at and timeout_at are the values handed to the room, not renewed).
+//
+// The claim tells the room from here, right after the row is marked leased, and not from the poll's
+// route: an agent or a route that dies after the claim cannot leave a lease nobody watches. It is
+// not awaited: the poll's answer (dispatch latency) does not wait for another object's write. The
+// room has the lease long before the agent can use it (the route writes RUNNING to D1 and the room
+// first); were it to miss it, the agent's calls find no lease, it gives the job up, and its next
+// poll's `running` list puts the job back (releaseAbandoned).
 import { DurableObject } from 'cloudflare:workers';
-import { LEASE_TTL_MS, MAX_JOB_ATTEMPTS } from '../worker/contracts/agent';
+import { LEASE_TTL_MS } from '../worker/contracts/agent';
 import type { PullPolicy } from '../worker/contracts/vocabulary';
 import type { Env } from '../worker/env';
 import { roomOf } from '../worker/bindings';
-import { changeStatus, endRun } from '../worker/runs/lifecycle';
+import type { LeaseVerdict } from './ExecutionRoom';
 
 /** What the control plane stores for a job: everything but secrets and lease fields. */
 export type JobPayload = {
@@ -31,9 +42,6 @@ export type JobPayload = {
 export type LeasedJob = JobPayload & { labels: Record<string, string>; attempt: number; leaseExpiresAt: number; organizationId: string };
 export type PollingAgent = { agentId: string; organizationId: string; labels: Record<string, string> };
 
-/** After a run's timeout the agent is asked to stop; if it still has not reported this much later, the run ends anyway. */
-export const TIMEOUT_GRACE_MS = 2 * 60 * 1000;
-
 type JobRow = {
   task_id: string;
   seq: number;
@@ -51,16 +59,17 @@ type Waiter = { agent: PollingAgent; resolve: (job: LeasedJob | null) => void; t
 
 export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) => Object.entries(job).every(([k, v]) => agent[k] === v);
 
-/** What the Dispatcher last heard from an agent: its poll or heartbeat, and the jobs it said it runs. */
+/** What the Dispatcher last heard from an agent: its poll, and the jobs it said it runs. */
 export type AgentSeen = { at: number; running: number };
 
 export class Dispatcher extends DurableObject<Env> {
   private sql: SqlStorage;
   private waiters: Waiter[] = [];
   /**
-   * Every poll and heartbeat of this queue's agents passes through here, so the freshest "last seen"
-   * lives here, in memory (lost with the object, when D1's copy, at most a minute old, stands in).
-   * D1 is written at most once a minute per agent (routes/agent-protocol.ts markSeen).
+   * Every poll of this queue's agents passes through here, so a fresh "last seen" lives here, in
+   * memory (lost with the object, when D1's copy, at most a minute old, stands in). D1 is written at
+   * most once a minute per agent, by polls and heartbeats (routes/agent-protocol.ts markSeen): an
+   * agent whose slots are all busy only heartbeats, and D1 keeps it online.
    */
   private seen = new Map<string, AgentSeen>();
 
@@ -96,16 +105,13 @@ export class Dispatcher extends DurableObject<Env> {
     this.wakeWaiters();
   }
 
-  /** PENDING: removed at once. RUNNING: the agent is told in its next heartbeat. */
-  async cancel(taskId: string, reason: 'cancel' | 'timeout' = 'cancel'): Promise<'removed' | 'requested' | 'unknown'> {
+  /** A queued job is removed at once. A leased one stays: its room tells the agent (runs/cancel.ts). */
+  async cancel(taskId: string): Promise<'removed' | 'leased' | 'unknown'> {
     const row = this.job(taskId);
     if (!row) return 'unknown';
-    if (row.state === 'queued') {
-      this.sql.exec('DELETE FROM jobs WHERE task_id = ?', taskId);
-      return 'removed';
-    }
-    this.sql.exec('UPDATE jobs SET cancel_reason = COALESCE(cancel_reason, ?) WHERE task_id = ?', reason, taskId);
-    return 'requested';
+    if (row.state === 'leased') return 'leased';
+    this.sql.exec('DELETE FROM jobs WHERE task_id = ?', taskId);
+    return 'removed';
   }
 
   async stats() {
@@ -143,30 +149,17 @@ export class Dispatcher extends DurableObject<Env> {
 
   /**
    * Jobs leased to this agent that it no longer runs (it restarted, or a poll answer carrying the
-   * job never reached it) go back at once rather than when their lease lapses.
+   * job never reached it) go back at once rather than when their lease lapses. The run's room
+   * decides (a cancel or a timeout ends the run instead; so do exhausted attempts).
    */
   private async releaseAbandoned(agentId: string, running: string[]) {
-    const now = Date.now();
-    const held = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE state = 'leased' AND agent_id = ?", agentId).toArray();
-    const gone = held.filter((row) => !running.includes(row.task_id));
-    for (const row of gone) await this.endLease(row, now, 'the agent no longer runs it: it restarted or never received it');
-    if (gone.length) await this.scheduleAlarm();
-  }
-
-  /** Renews the lease. Null when the job is not leased to this agent (lost, cancelled, reassigned). */
-  async heartbeat(
-    agentId: string,
-    taskId: string,
-  ): Promise<{ cancel: boolean; reason?: 'cancel' | 'timeout'; leaseExpiresAt: number; attempt: number } | null> {
-    const row = this.job(taskId);
-    if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
-    const heard = this.seen.get(agentId);
-    this.seen.set(agentId, { at: Date.now(), running: heard?.running ?? 1 });
-    const leaseExpiresAt = Date.now() + LEASE_TTL_MS;
-    this.sql.exec('UPDATE jobs SET lease_expires_at = ? WHERE task_id = ?', leaseExpiresAt, taskId);
-    await this.scheduleAlarm();
-    const reason = row.cancel_reason as 'cancel' | 'timeout' | null;
-    return { cancel: reason !== null, ...(reason ? { reason } : {}), leaseExpiresAt, attempt: row.attempt };
+    const held = this.sql
+      .exec<{ task_id: string; attempt: number }>("SELECT task_id, attempt FROM jobs WHERE state = 'leased' AND agent_id = ?", agentId)
+      .toArray();
+    for (const row of held.filter((r) => !running.includes(r.task_id))) {
+      const verdict = await roomOf(this.env, row.task_id).abandon(row.attempt, 'the agent no longer runs it: it restarted or never received it');
+      this.endLease(row.task_id, row.attempt, verdict);
+    }
   }
 
   /** When each of these agents was last heard from here, and the jobs it said it runs (those heard from since this object started). */
@@ -174,19 +167,46 @@ export class Dispatcher extends DurableObject<Env> {
     return Object.fromEntries(agentIds.flatMap((id) => (this.seen.has(id) ? [[id, this.seen.get(id)!]] : [])));
   }
 
-  /** The attempt number if `agentId` holds the lease of `taskId`, else null. */
-  async leaseOf(agentId: string, taskId: string): Promise<number | null> {
-    const row = this.job(taskId);
-    return row?.state === 'leased' && row.agent_id === agentId ? row.attempt : null;
+  // ── the end of a lease (told by the run's room) ─────────────────────────────────────────
+  /** The lease of `attempt` lapsed and attempts remain: the job is queued again, for the next agent. */
+  async requeue(taskId: string, attempt: number): Promise<void> {
+    if (this.endLease(taskId, attempt, 'requeue')) this.wakeWaiters();
   }
 
-  /** The agent reports the end of the job: the job leaves the queue. Null if the lease was not its own. */
-  async complete(agentId: string, taskId: string): Promise<{ attempt: number; cancelReason: string | null } | null> {
-    const row = this.job(taskId);
-    if (row?.state !== 'leased' || row.agent_id !== agentId) return null;
-    this.sql.exec('DELETE FROM jobs WHERE task_id = ?', taskId);
-    await this.scheduleAlarm();
-    return { attempt: row.attempt, cancelReason: row.cancel_reason };
+  /** The lease of `attempt` ended with its run (reported, cancelled, timed out, given up): the job leaves the queue. */
+  async release(taskId: string, attempt: number): Promise<void> {
+    this.endLease(taskId, attempt, 'drop');
+  }
+
+  /** Applies the room's verdict to the job, if `attempt` still holds it. True when the job changed. */
+  private endLease(taskId: string, attempt: number, verdict: LeaseVerdict): boolean {
+    const held = "task_id = ? AND attempt = ? AND state = 'leased'";
+    if (verdict === 'requeue')
+      return (
+        this.sql.exec(`UPDATE jobs SET state = 'queued', agent_id = NULL, lease_expires_at = NULL, timeout_at = NULL WHERE ${held}`, taskId, attempt)
+          .rowsWritten > 0
+      );
+    if (verdict === 'drop') return this.sql.exec(`DELETE FROM jobs WHERE ${held}`, taskId, attempt).rowsWritten > 0;
+    return false;
+  }
+
+  /**
+   * The run's room keeps the lease from now on (see the header). A room that refuses it (the run
+   * ended or was deleted meanwhile) gets no job; one that cannot be reached gets it back to the queue.
+   */
+  private watchLease(agentId: string, job: LeasedJob, timeoutAt: number) {
+    const grant = { taskId: job.taskId, attempt: job.attempt, agentId, dispatcherId: this.ctx.id.toString(), expiresAt: job.leaseExpiresAt, timeoutAt };
+    roomOf(this.env, job.taskId)
+      .lease(grant)
+      .then(
+        ({ refused }) => {
+          if (refused) this.endLease(job.taskId, job.attempt, 'drop');
+        },
+        (err) => {
+          console.warn('the run room did not take its lease; the job goes back to the queue', job.taskId, String(err));
+          if (this.endLease(job.taskId, job.attempt, 'requeue')) this.wakeWaiters();
+        },
+      );
   }
 
   // ── matching ─────────────────────────────────────────────────────────────────────────────
@@ -227,8 +247,9 @@ export class Dispatcher extends DurableObject<Env> {
       best.org_id,
       now,
     );
-    void this.scheduleAlarm();
-    return { ...payload, labels: JSON.parse(best.labels), attempt, leaseExpiresAt, organizationId: best.org_id };
+    const job = { ...payload, labels: JSON.parse(best.labels), attempt, leaseExpiresAt, organizationId: best.org_id };
+    this.watchLease(agent.agentId, job, timeoutAt);
+    return job;
   }
 
   /** Hands queued jobs to waiting polls, oldest poll first. */
@@ -244,60 +265,5 @@ export class Dispatcher extends DurableObject<Env> {
 
   private job(taskId: string): JobRow | undefined {
     return this.sql.exec<JobRow>('SELECT * FROM jobs WHERE task_id = ?', taskId).toArray()[0];
-  }
-
-  // ── time ─────────────────────────────────────────────────────────────────────────────────
-  private async scheduleAlarm() {
-    const next = this.sql
-      .exec<{ at: number | null }>(`
-      SELECT MIN(at) AS at FROM (
-        SELECT lease_expires_at AS at FROM jobs WHERE state = 'leased'
-        UNION ALL SELECT timeout_at FROM jobs WHERE state = 'leased' AND cancel_reason IS NULL
-        UNION ALL SELECT timeout_at + ${TIMEOUT_GRACE_MS} FROM jobs WHERE state = 'leased')`)
-      .one().at;
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
-  }
-
-  override async alarm() {
-    const now = Date.now();
-    // Runs past their timeout: ask the agent to stop (it reports TIMED_OUT).
-    this.sql.exec("UPDATE jobs SET cancel_reason = 'timeout' WHERE state = 'leased' AND cancel_reason IS NULL AND timeout_at <= ?", now);
-
-    const lapsed = this.sql
-      .exec<JobRow>("SELECT * FROM jobs WHERE state = 'leased' AND (lease_expires_at <= ? OR timeout_at + ? <= ?)", now, TIMEOUT_GRACE_MS, now)
-      .toArray();
-    for (const row of lapsed) await this.endLease(row, now);
-    this.wakeWaiters();
-    await this.scheduleAlarm();
-  }
-
-  /** The agent stopped heartbeating (or never reported after a timeout): end or requeue the run. */
-  private async endLease(row: JobRow, now: number, why = `no heartbeat for ${LEASE_TTL_MS / 1000} s`) {
-    const overdue = row.timeout_at !== null && row.timeout_at + TIMEOUT_GRACE_MS <= now;
-    await roomOf(this.env, row.task_id).closeAttempt(row.attempt);
-    if (row.cancel_reason || overdue) {
-      this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
-      const timedOut = overdue || row.cancel_reason === 'timeout';
-      await endRun(this.env, row.task_id, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
-        from: ['PENDING', 'RUNNING'],
-        patch: { reason: timedOut ? 'timeout' : 'cancel' },
-        note: timedOut ? 'run timed out and its agent did not report back' : 'run cancelled; its agent did not report back',
-      });
-    } else if (row.attempt >= MAX_JOB_ATTEMPTS) {
-      this.sql.exec('DELETE FROM jobs WHERE task_id = ?', row.task_id);
-      await endRun(this.env, row.task_id, 'ERROR', {
-        from: ['PENDING', 'RUNNING'],
-        patch: { reason: 'agent_lost' },
-        note: `agent lost ${row.attempt} times (last: ${why}); giving up`,
-      });
-    } else {
-      this.sql.exec("UPDATE jobs SET state = 'queued', agent_id = NULL, lease_expires_at = NULL, timeout_at = NULL WHERE task_id = ?", row.task_id);
-      await changeStatus(this.env, row.task_id, 'PENDING', {
-        from: ['RUNNING', 'PENDING'],
-        patch: { reason: 'requeued', agentId: null },
-        note: `agent lost (${why}); job requeued, attempt ${row.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
-      });
-    }
   }
 }

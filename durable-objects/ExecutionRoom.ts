@@ -15,16 +15,39 @@
 // The room counts what it sent a viewer since that seq; past VIEWER_MAX_UNACKED_BYTES the viewer is
 // sent a `resync` and closed (LIVE_RESYNC), and it comes back with since=<last seq> for the stored log.
 // Workerd's WebSocket has no bufferedAmount to watch, so the viewer's own acks are the signal.
+//
+// Lease: an agent's run is leased by the queue's Dispatcher (claim), which records the lease here
+// (lease()); from then on the room, not the Dispatcher, keeps it. Heartbeats renew it here (one
+// UPDATE of one row: a heartbeat costs the same however many runs a queue holds), and every agent
+// call (stream, logs, artifacts, complete) is checked against it here, in the call that stores the
+// data. A member's cancel and the run's timeout are recorded here and told in the next heartbeat.
+// The room's one alarm is the earliest of: the lease's expiry, the run's timeout (then timeout +
+// TIMEOUT_GRACE_MS), and the log's retention. Heartbeats do not move it: it fires at the expiry it
+// was set for, finds the lease renewed and re-arms (one alarm a minute per running run, instead of
+// an alarm write per heartbeat). A lapsed lease closes its attempt and either ends the run
+// (cancelled, overdue, attempts exhausted: worker/runs/lifecycle.ts) or puts the job back, which
+// the room asks of the Dispatcher that leased it (requeue). A reported run's lease is released
+// here, and the room tells that Dispatcher too: the Dispatcher hears of a run once at its start
+// (claim) and once at its end.
 import { DurableObject } from 'cloudflare:workers';
-import { AgentLogFrame, DEFAULT_LOG_MAX_BYTES, type LogAck } from '../worker/contracts/agent';
+import {
+  AgentLogFrame,
+  DEFAULT_LOG_MAX_BYTES,
+  type HeartbeatResponse,
+  LEASE_TTL_MS,
+  type LogAck,
+  MAX_JOB_ATTEMPTS,
+  TIMEOUT_GRACE_MS,
+} from '../worker/contracts/agent';
 import { LIVE_ACCESS_ENDED, LIVE_RESYNC, type LiveHolder, type RoomMessage, ViewerAck } from '../worker/contracts/live';
 import type { LogChunk, StoredLogChunk, TestResult } from '../worker/contracts/results';
 import type { ExecutionStatus } from '../worker/db/schema';
 import type { Env } from '../worker/env';
 import { dbOf, hubOf } from '../worker/bindings';
-import { errorResponse, notFound } from '../worker/lib/errors';
+import { errorResponse, leaseNotHeld, notFound } from '../worker/lib/errors';
 import { holderTag, holderTags } from './OrgHub';
 import { runExpiry } from '../worker/services/retention';
+import { changeStatus, endRun } from '../worker/runs/lifecycle';
 
 /** Past the cap on a run's stored log (LOG_MAX_BYTES, default 20 MiB) one marker line is stored and further output is dropped. */
 export { DEFAULT_LOG_MAX_BYTES };
@@ -61,6 +84,8 @@ export type RoomApply = {
   lines?: Line[];
   tests?: TestResult[];
   status?: { status: ExecutionStatus; reason?: string | null };
+  /** The agent that must hold the run's lease: its attempt numbers the chunks (and is returned). Without the lease nothing is stored. */
+  holder?: string;
 };
 /** A viewer opened by a member's session carries it, so that the session's end closes the socket (OrgHub.closeSockets). */
 type SocketAttachment =
@@ -78,7 +103,22 @@ type SocketAttachment =
  */
 type Counters = { lastSeq: number; bytes: number; truncated: boolean; status: ExecutionStatus | null; closed: RoomClosed | null };
 /** A write's answer: how far `attempt`'s agent stream is stored, whether the batch id was seen, and why nothing was stored. */
-export type RoomWrite = { upTo: number; duplicate: boolean; refused?: RoomClosed };
+export type RoomWrite = { upTo: number; duplicate: boolean; refused?: RoomClosed; leaseNotHeld?: true; attempt?: number };
+
+/** What the Dispatcher's claim hands the room: who holds which attempt, until when, and which Dispatcher to tell when it ends. */
+export type LeaseGrant = { taskId: string; attempt: number; agentId: string; dispatcherId: string; expiresAt: number; timeoutAt: number };
+/** What the queue does with a job whose lease ended: put it back, drop it (the run ended), or nothing (another attempt or end is under way). */
+export type LeaseVerdict = 'requeue' | 'drop' | 'stale';
+type LeaseRow = {
+  attempt: number;
+  agent_id: string;
+  dispatcher_id: string;
+  expires_at: number;
+  timeout_at: number;
+  cancel_reason: 'cancel' | 'timeout' | null;
+  /** Set before the lease's end is carried out: heartbeats are refused from then on, and an interrupted end is redone by the next alarm. */
+  ending: number;
+};
 
 export class ExecutionRoom extends DurableObject<Env> {
   private sql: SqlStorage;
@@ -110,6 +150,8 @@ export class ExecutionRoom extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS agent_pending (attempt INTEGER NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, data TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (attempt, seq));
       CREATE TABLE IF NOT EXISTS tests (test_id TEXT NOT NULL, retry INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY (test_id, retry));
       CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS lease (attempt INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, dispatcher_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+        timeout_at INTEGER NOT NULL, cancel_reason TEXT, ending INTEGER NOT NULL DEFAULT 0);
     `);
   }
 
@@ -177,7 +219,10 @@ export class ExecutionRoom extends DurableObject<Env> {
   // ── writes ───────────────────────────────────────────────────────────────────────────────
   /** Applies a batch atomically; returns how far `attempt`'s agent stream is stored, or why it was refused. */
   async apply(input: RoomApply): Promise<RoomWrite> {
-    return this.applySync(input);
+    if (input.holder === undefined) return this.applySync(input);
+    const attempt = this.heldAttempt(input.holder);
+    if (attempt === null) return { upTo: 0, duplicate: false, leaseNotHeld: true };
+    return { ...this.applySync({ ...input, attempt }), attempt };
   }
 
   /**
@@ -337,7 +382,8 @@ export class ExecutionRoom extends DurableObject<Env> {
     this.sql.exec('UPDATE agent_streams SET closed = 1');
     for (const ws of this.ctx.getWebSockets('agent')) ws.close(1000, 'run finished');
     const days = input.retentionDays ?? DEFAULT_RETENTION_DAYS;
-    await this.ctx.storage.setAlarm(Date.now() + days * 24 * 60 * 60 * 1000);
+    this.setMeta('purgeAt', Date.now() + days * 24 * 60 * 60 * 1000);
+    await this.armAlarm();
   }
 
   /**
@@ -371,14 +417,173 @@ export class ExecutionRoom extends DurableObject<Env> {
   }
 
   /**
-   * Retention reached, as of finish(). The org's plan may have changed since, so the run's current
-   * expiry decides: later (an upgrade) re-arms the alarm; a run gone from D1 or expired purges.
+   * The lease's deadlines (lease section), then, for a finished run, retention as of finish(). The
+   * org's plan may have changed since, so the run's current expiry decides: later (an upgrade)
+   * re-arms the alarm; a run gone from D1 or expired purges.
    */
   override async alarm() {
-    const taskId = this.meta('taskId');
-    const expiresAt = taskId ? await runExpiry(dbOf(this.env), taskId) : null;
-    if (expiresAt !== null && expiresAt > Date.now()) await this.ctx.storage.setAlarm(expiresAt);
-    else await this.purge();
+    await this.checkLeases(Date.now());
+    if (this.meta('purgeAt')) {
+      const taskId = this.meta('taskId');
+      const expiresAt = taskId ? await runExpiry(dbOf(this.env), taskId) : null;
+      if (expiresAt === null || expiresAt <= Date.now()) return this.purge();
+      this.setMeta('purgeAt', expiresAt);
+    }
+    await this.armAlarm();
+  }
+
+  /** One alarm for everything due: the earliest lease deadline or the retention purge. */
+  private async armAlarm() {
+    const leaseDue = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(CASE WHEN ending = 1 THEN 0 ELSE MIN(expires_at, CASE WHEN cancel_reason IS NULL THEN timeout_at ELSE timeout_at + ? END) END) AS at FROM lease`,
+        TIMEOUT_GRACE_MS,
+      )
+      .one().at;
+    const dues = [leaseDue, Number(this.meta('purgeAt') ?? 0) || null].filter((at): at is number => at !== null);
+    if (!dues.length) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(Math.min(...dues), Date.now() + 10));
+  }
+
+  // ── lease ────────────────────────────────────────────────────────────────────────────────
+  /** The Dispatcher leased this run's job (claim): the room keeps the lease from here. A run that ended or was deleted takes none. */
+  async lease(grant: LeaseGrant): Promise<{ refused?: RoomClosed }> {
+    if (this.counters.closed) return { refused: this.counters.closed };
+    if (!this.meta('taskId')) this.setMeta('taskId', grant.taskId);
+    if (grant.attempt <= this.lastAttempt()) return {}; // a resend, or overtaken by a later attempt
+    // An earlier attempt still held here (its end never reached the Dispatcher) is over.
+    for (const { attempt } of this.sql.exec<{ attempt: number }>('SELECT attempt FROM lease WHERE ending = 0').toArray()) await this.closeAttempt(attempt);
+    this.sql.exec('DELETE FROM lease WHERE ending = 0');
+    this.setMeta('leaseAttempt', grant.attempt);
+    this.sql.exec(
+      'INSERT INTO lease (attempt, agent_id, dispatcher_id, expires_at, timeout_at, cancel_reason) VALUES (?, ?, ?, ?, ?, ?)',
+      grant.attempt,
+      grant.agentId,
+      grant.dispatcherId,
+      grant.expiresAt,
+      grant.timeoutAt,
+      this.meta('cancel') ? 'cancel' : null,
+    );
+    await this.armAlarm();
+    return {};
+  }
+
+  /** Renews the lease; says whether the agent must stop (cancel, or the run is past its timeout). Null when this agent holds no lease here. */
+  async heartbeat(agentId: string): Promise<HeartbeatResponse | null> {
+    const now = Date.now();
+    const leaseExpiresAt = now + LEASE_TTL_MS;
+    const row = this.sql
+      .exec<{ cancel_reason: 'cancel' | 'timeout' | null }>(
+        `UPDATE lease SET expires_at = ?, cancel_reason = COALESCE(cancel_reason, CASE WHEN timeout_at <= ? THEN 'timeout' END)
+         WHERE agent_id = ? AND ending = 0 RETURNING cancel_reason`,
+        leaseExpiresAt,
+        now,
+        agentId,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    const reason = row.cancel_reason;
+    return { cancel: reason !== null, ...(reason ? { reason } : {}), leaseExpiresAt };
+  }
+
+  /** The attempt `agentId` holds, or null. */
+  async leaseOf(agentId: string): Promise<number | null> {
+    return this.heldAttempt(agentId);
+  }
+
+  private heldAttempt(agentId: string): number | null {
+    return this.sql.exec<{ attempt: number }>('SELECT attempt FROM lease WHERE agent_id = ? AND ending = 0', agentId).toArray()[0]?.attempt ?? null;
+  }
+
+  private lastAttempt(): number {
+    return Number(this.meta('leaseAttempt') ?? 0);
+  }
+
+  /** A member cancelled the running run: its agent is told in its next heartbeat. A lease recorded later starts cancelled too. */
+  async requestCancel(lines?: Line[]) {
+    this.setMeta('cancel', '1');
+    this.sql.exec("UPDATE lease SET cancel_reason = 'cancel' WHERE cancel_reason IS NULL");
+    if (lines?.length) this.applySync({ lines });
+  }
+
+  /** The agent reported its run (its result is stored): the lease ends, and the Dispatcher that granted it lets the job go. */
+  async releaseLease(attempt: number) {
+    const lease = this.sql.exec<LeaseRow>('SELECT * FROM lease WHERE attempt = ?', attempt).toArray()[0];
+    if (!lease) return;
+    await this.dispatcher(lease).release(this.meta('taskId')!, attempt);
+    this.sql.exec('DELETE FROM lease WHERE attempt = ?', attempt);
+    await this.armAlarm();
+  }
+
+  /**
+   * The agent's poll no longer lists this attempt (it restarted, or the answer carrying the job never
+   * reached it): the lease ends now rather than when it lapses. The Dispatcher asks, and applies the verdict itself.
+   */
+  async abandon(attempt: number, why: string): Promise<LeaseVerdict> {
+    const held = this.sql.exec<LeaseRow>('SELECT * FROM lease WHERE attempt = ?', attempt).toArray()[0];
+    if (held?.ending) return 'stale'; // the alarm is ending it
+    // No row: the lease was never recorded here (its grant failed) or is gone; what the room knows of the run still decides.
+    const lease = held ?? { attempt, agent_id: '', dispatcher_id: '', expires_at: 0, timeout_at: Number.MAX_SAFE_INTEGER, cancel_reason: null, ending: 0 };
+    const verdict = await this.endLease(lease, Date.now(), why);
+    this.sql.exec('DELETE FROM lease WHERE attempt = ?', attempt);
+    await this.armAlarm();
+    return verdict;
+  }
+
+  /** Past the timeout: the next heartbeat asks the agent to stop. A lapsed lease, or no report by the grace: the lease ends. */
+  private async checkLeases(now: number) {
+    this.sql.exec("UPDATE lease SET cancel_reason = 'timeout' WHERE ending = 0 AND cancel_reason IS NULL AND timeout_at <= ?", now);
+    const due = this.sql.exec<LeaseRow>('SELECT * FROM lease WHERE ending = 1 OR expires_at <= ? OR timeout_at + ? <= ?', now, TIMEOUT_GRACE_MS, now).toArray();
+    for (const lease of due) {
+      const verdict = await this.endLease(lease, now, `no heartbeat for ${LEASE_TTL_MS / 1000} s`);
+      const taskId = this.meta('taskId')!;
+      if (verdict === 'requeue') await this.dispatcher(lease).requeue(taskId, lease.attempt);
+      else if (verdict === 'drop') await this.dispatcher(lease).release(taskId, lease.attempt);
+      this.sql.exec('DELETE FROM lease WHERE attempt = ?', lease.attempt);
+    }
+  }
+
+  /**
+   * Ends a lease whose agent is gone: its attempt's stream closes, then the run ends (cancel requested,
+   * overdue past its timeout, attempts exhausted) or waits for another agent. Every step may be
+   * repeated (an interrupted end is redone): the status changes are guarded by `from`.
+   */
+  private async endLease(lease: LeaseRow, now: number, why: string): Promise<LeaseVerdict> {
+    this.sql.exec('UPDATE lease SET ending = 1 WHERE attempt = ?', lease.attempt);
+    await this.closeAttempt(lease.attempt);
+    if (lease.attempt < this.lastAttempt()) return 'stale'; // a later attempt holds the job
+    if (this.counters.closed) return 'drop'; // the run ended meanwhile: nothing to put back
+    const taskId = this.meta('taskId')!;
+    const cancelReason = lease.cancel_reason ?? (this.meta('cancel') ? 'cancel' : null);
+    const overdue = lease.timeout_at + TIMEOUT_GRACE_MS <= now;
+    if (cancelReason || overdue) {
+      const timedOut = overdue || cancelReason === 'timeout';
+      await endRun(this.env, taskId, timedOut ? 'TIMED_OUT' : 'CANCELLED', {
+        from: ['PENDING', 'RUNNING'],
+        patch: { reason: timedOut ? 'timeout' : 'cancel' },
+        note: timedOut ? 'run timed out and its agent did not report back' : 'run cancelled; its agent did not report back',
+      });
+      return 'drop';
+    }
+    if (lease.attempt >= MAX_JOB_ATTEMPTS) {
+      await endRun(this.env, taskId, 'ERROR', {
+        from: ['PENDING', 'RUNNING'],
+        patch: { reason: 'agent_lost' },
+        note: `agent lost ${lease.attempt} times (last: ${why}); giving up`,
+      });
+      return 'drop';
+    }
+    await changeStatus(this.env, taskId, 'PENDING', {
+      from: ['RUNNING', 'PENDING'],
+      patch: { reason: 'requeued', agentId: null },
+      note: `agent lost (${why}); job requeued, attempt ${lease.attempt + 1} of ${MAX_JOB_ATTEMPTS}`,
+    });
+    return 'requeue';
+  }
+
+  /** The Dispatcher that granted a lease (by id: the room needs no queue name, and a sharded queue's shard is found alike). */
+  private dispatcher(lease: LeaseRow) {
+    return this.env.DISPATCHER.get(this.env.DISPATCHER.idFromString(lease.dispatcher_id));
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────
@@ -403,7 +608,9 @@ export class ExecutionRoom extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     if (url.searchParams.get('role') === 'agent') {
-      const attempt = Number(url.searchParams.get('attempt') ?? 0);
+      // The agent's lease is checked here, where its stream ends: no other object is asked.
+      const attempt = this.heldAttempt(url.searchParams.get('holder') ?? '');
+      if (attempt === null) return errorResponse(leaseNotHeld());
       this.ctx.acceptWebSocket(server, ['agent', `attempt:${attempt}`]);
       server.serializeAttachment({ role: 'agent', attempt } satisfies SocketAttachment);
       server.send(JSON.stringify({ type: 'ack', upTo: this.agentUpTo(attempt) } satisfies LogAck));

@@ -2,7 +2,7 @@
 // every D1 query, Durable Object call and rate-limit check the request awaits one after another. These
 // tests count that chain on the real Worker, with the bindings wrapped to time each call, so a new
 // serial await on the dispatch path shows up here and not only in the bench (bench/active-runs.ts).
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../worker/app';
@@ -138,6 +138,23 @@ describe('the dispatch path', () => {
       .map((c) => `${c.depth - claim!} ${c.name.split(' ').slice(0, 2).join(' ')}`)
       .sort();
     expect(after).toEqual(['1 D1 select', '1 D1 update', '2 ExecutionRoom.apply', '2 OrgHub.publish']);
+  });
+
+  it("a heartbeat makes one round trip, to the run's room: the queue's Dispatcher is not called, and holds no alarm", async () => {
+    const org = await signup();
+    const project = await createProject(org.token);
+    const agent = await registerAgent(org);
+    const req = await api('POST', '/api/execution-request', { token: org.token, body: { projectId: project.id } });
+    const taskId = req.json.data.taskId as string;
+    expect((await poll(agent, 0))?.taskId).toBe(taskId);
+    const t = tracer();
+    const res = await call(traced(t), 'POST', `/api/agent/jobs/${taskId}/heartbeat`, agent.token, {});
+    expect(res.json.data).toMatchObject({ cancel: false });
+    expect(t.calls.map((c) => `${c.depth} ${c.name}`)).toEqual(['1 ExecutionRoom.heartbeat']);
+    // Nothing of the lease's time is kept by the Dispatcher (it used to re-arm its alarm on every heartbeat).
+    const queue = env.DISPATCHER.get(env.DISPATCHER.idFromName(`org:${org.organizationId}`));
+    expect(await runInDurableObject(queue, (_i, state) => state.storage.getAlarm())).toBeNull();
+    await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'PASSED', exitCode: 0 });
   });
 
   it("nothing read ahead of the caller check leaks: a revoked session, a viewer and another org's project get 401, 403 and 404", async () => {

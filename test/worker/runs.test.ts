@@ -28,13 +28,12 @@ async function waitFor(condition: () => Promise<boolean>, ms = 5000) {
 
 const status = async (org: Org, taskId: string) => (await api('GET', `/api/executions/${taskId}`, { token: org.token })).json.data.status;
 
-/** Lets a lease lapse as 30 s without heartbeats would, then runs the dispatcher's alarm. */
-async function expireLease(orgId: string, taskId: string) {
-  const stub = dispatcher(orgId);
-  await runInDurableObject(stub, (_instance, state) => {
-    state.storage.sql.exec('UPDATE jobs SET lease_expires_at = 0 WHERE task_id = ?', taskId);
+/** Lets a lease lapse as a minute without heartbeats would, then runs the alarm of the run's room, which keeps the lease. */
+async function expireLease(taskId: string) {
+  await runInDurableObject(room(taskId), (_instance, state) => {
+    state.storage.sql.exec('UPDATE lease SET expires_at = 0');
   });
-  expect(await runDurableObjectAlarm(stub)).toBe(true);
+  expect(await runDurableObjectAlarm(room(taskId))).toBe(true);
 }
 
 describe('run requests and dispatch', () => {
@@ -199,7 +198,7 @@ describe('leases', () => {
       const job = await poll(agent, 0);
       expect(job).toMatchObject({ taskId, attempt });
       expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(200);
-      await expireLease(org.organizationId, taskId);
+      await expireLease(taskId);
       // The lost agent's lease is gone.
       expect((await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {})).status).toBe(404);
       expect(await status(org, taskId)).toBe(attempt < 3 ? 'PENDING' : 'ERROR');
@@ -217,11 +216,10 @@ describe('leases', () => {
     const agent = await registerAgent(org);
     const taskId = await requestRun(org, project.id, { timeoutSeconds: 10 });
     await poll(agent, 0);
-    const stub = dispatcher(org.organizationId);
-    await runInDurableObject(stub, (_i, state) => {
-      state.storage.sql.exec('UPDATE jobs SET timeout_at = ? WHERE task_id = ?', Date.now() - 1, taskId);
+    await runInDurableObject(room(taskId), (_i, state) => {
+      state.storage.sql.exec('UPDATE lease SET timeout_at = ?', Date.now() - 1);
     });
-    await runDurableObjectAlarm(stub);
+    await runDurableObjectAlarm(room(taskId));
     const hb = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/heartbeat`, {});
     expect(hb.json.data).toMatchObject({ cancel: true, reason: 'timeout' });
     const done = await agentApi(agent, 'POST', `/api/agent/jobs/${taskId}/complete`, { status: 'TIMED_OUT', exitCode: null, reason: 'timeout' });
@@ -254,7 +252,7 @@ describe('leases', () => {
     const lost = await requestRun(org, project.id);
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect(await poll(agent, 0)).toMatchObject({ taskId: lost, attempt });
-      await expireLease(org.organizationId, lost);
+      await expireLease(lost);
     }
     expect((await agentApi(agent, 'POST', `/api/agent/jobs/${lost}/complete`, { status: 'PASSED', exitCode: 0 })).status).toBe(404);
     expect(await status(org, lost)).toBe('ERROR');

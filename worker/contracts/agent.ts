@@ -18,6 +18,8 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const POLL_WAIT_MS = 25_000;
 /** Times a job is handed out again after its agent was lost, before the run ends ERROR agent_lost. */
 export const MAX_JOB_ATTEMPTS = 3;
+/** After a run's timeout the agent is asked to stop; if it still has not reported this much later, the run ends anyway. */
+export const TIMEOUT_GRACE_MS = 2 * 60 * 1000;
 /** Default cap on a run's stored log in its room (LOG_MAX_BYTES overrides); agents stop forwarding output just below it. */
 export const DEFAULT_LOG_MAX_BYTES = 20 * 1024 * 1024;
 

@@ -16,6 +16,9 @@ export class ApiError extends Error {
 export const notFound = (what = 'Resource') => new ApiError(404, 'NOT_FOUND', `${what} not found`);
 export const forbidden = (message = 'Your role does not allow this action') => new ApiError(403, 'FORBIDDEN', message);
 export const unauthorized = (message = 'Authentication required') => new ApiError(401, 'UNAUTHORIZED', message);
+/** The agent protocol's answer to an agent touching a job it does not hold: for it, the job does not exist. */
+export const leaseNotHeld = () =>
+  new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
 export const conflict = (code: string, message: string) => new ApiError(409, code, message);
 export const tooManyRequests = (retryAfterSeconds: number, code = 'RATE_LIMITED', message = 'Too many requests') =>
   new ApiError(429, code, message, { retryAfter: retryAfterSeconds }, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

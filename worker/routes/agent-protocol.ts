@@ -1,6 +1,8 @@
 // The agent protocol (worker/contracts/agent.ts): register once, then poll → heartbeat → stream →
 // artifacts → complete, every call with the per-agent token. Only the agent holding a job's lease
-// may touch that job; for anyone else the job does not exist (404).
+// may touch that job; for anyone else the job does not exist (404). The queue's Dispatcher hands out
+// jobs (poll); from then on the lease is the run's room's (durable-objects/ExecutionRoom.ts), which
+// answers heartbeats and checks the lease in the same call that stores the agent's data.
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -18,7 +20,7 @@ import {
 import { agentRegistrationTokens, agents, executions, projectRunSettings } from '../db/schema';
 import type { AppEnv, AgentEnv } from '../env';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
-import { ApiError, unauthorized } from '../lib/errors';
+import { ApiError, leaseNotHeld, unauthorized } from '../lib/errors';
 import { ok, readBody, readQuery, relay } from '../lib/http';
 import { requireAgent, wrongSecret } from '../middleware/auth';
 import { roomRefused } from '../services/executions';
@@ -34,12 +36,10 @@ import { requireWebSocket } from '../middleware/security';
 
 /**
  * Agents' lastSeenAt (and running jobs) reach D1 at most this often: a poll or heartbeat every few
- * seconds would be a D1 write each. The queue's Dispatcher keeps the live figures (agentsSeen), which
- * the agents list reads; a change of health is written at once (rare, and shown even after a restart).
+ * seconds would be a D1 write each. The queue's Dispatcher keeps the live figures of polls (agentsSeen),
+ * which the agents list reads; a change of health is written at once (rare, and shown even after a restart).
  */
 export const SEEN_WRITE_INTERVAL_MS = 60_000;
-
-const leaseNotHeld = () => new ApiError(404, 'LEASE_NOT_HELD', 'This job is not leased to this agent (it was cancelled, finished, or given to another agent)');
 
 /** `healthProblem` (polls only): what the agent says keeps it from running jobs, or null when nothing does. */
 async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProblem?: string | null) {
@@ -54,12 +54,6 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
 }
 
 const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);
-
-async function leasedAttempt(c: Context<AgentEnv>, taskId: string): Promise<number> {
-  const attempt = await dispatcher(c).leaseOf(c.var.agent.id, taskId);
-  if (attempt === null) throw leaseNotHeld();
-  return attempt;
-}
 
 export const agentProtocolRoutes = new Hono<AppEnv>()
   .post('/register', async (c) => {
@@ -136,22 +130,23 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
   })
   .post('/jobs/:taskId/heartbeat', async (c) => {
     await readBody(c, HeartbeatBody.optional());
-    const answer = await dispatcher(c).heartbeat(c.var.agent.id, c.req.param('taskId'));
+    // The run's room renews the lease: a heartbeat never reaches the queue's Dispatcher.
+    const answer = await roomOf(c.env, c.req.param('taskId')).heartbeat(c.var.agent.id);
     await markSeen(c);
     if (!answer) throw leaseNotHeld();
-    const { attempt: _attempt, ...rest } = answer;
-    return ok(c, rest);
+    return ok(c, answer);
   })
   .get('/jobs/:taskId/stream', requireWebSocket, async (c) => {
     const taskId = c.req.param('taskId');
-    const attempt = await leasedAttempt(c, taskId);
-    return relay(await roomOf(c.env, taskId).fetch(`http://room/agent?role=agent&attempt=${attempt}`, { headers: { upgrade: 'websocket' } }));
+    // The room checks the lease and streams the attempt it holds (404 LEASE_NOT_HELD otherwise).
+    const holder = encodeURIComponent(c.var.agent.id);
+    return relay(await roomOf(c.env, taskId).fetch(`http://room/agent?role=agent&holder=${holder}`, { headers: { upgrade: 'websocket' } }));
   })
   .post('/jobs/:taskId/logs', async (c) => {
     const frame = await readBody(c, AgentLogFrame);
     const taskId = c.req.param('taskId');
-    const attempt = await leasedAttempt(c, taskId);
-    const { upTo, refused } = await roomOf(c.env, taskId).apply({ chunks: frame.chunks, attempt, from: 'agent' });
+    const { upTo, refused, leaseNotHeld: notHeld } = await roomOf(c.env, taskId).apply({ chunks: frame.chunks, holder: c.var.agent.id, from: 'agent' });
+    if (notHeld) throw leaseNotHeld();
     if (refused) throw roomRefused(refused);
     return ok(c, { upTo });
   })
@@ -166,7 +161,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     async (c) => {
       const { path } = readQuery(c, ArtifactPathQuery);
       const taskId = c.req.param('taskId');
-      await leasedAttempt(c, taskId);
+      if ((await roomOf(c.env, taskId).leaseOf(c.var.agent.id)) === null) throw leaseNotHeld();
       const key = `${c.var.agent.organizationId}/${taskId}/${path}`;
       const object = await c.env.ARTIFACTS.put(key, await c.req.arrayBuffer(), {
         httpMetadata: { contentType: c.req.header('content-type') ?? 'application/octet-stream' },
@@ -182,10 +177,12 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     // control plane restarting), the agent's retry still holds the lease and finishes the run.
     // Every step below is idempotent, so a retry after a partial success changes nothing twice.
     const db = c.var.db;
-    // The secrets are read alongside the lease check: results are masked here too, whatever the agent did.
-    const [attempt, masker] = await Promise.all([dispatcher(c).leaseOf(agent.id, taskId), runSecretMasker(db, agent.organizationId, taskId)]);
+    // Results are masked here too, whatever the agent did; the room checks the lease as it stores them.
+    const masker = await runSecretMasker(db, agent.organizationId, taskId);
     const room = roomOf(c.env, taskId);
-    if (attempt === null) {
+    const tests = body.tests.map((t) => masker.maskTestResult(t));
+    const { upTo, refused, attempt } = await room.apply({ holder: agent.id, tests, from: 'agent' });
+    if (attempt === undefined) {
       // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
       const [row] = await db
         .select({ status: executions.status, agentId: executions.agentId, attempt: executions.attempt, reason: executions.reason })
@@ -196,11 +193,9 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       const { upTo } = await room.apply({ attempt: row.attempt });
       return ok(c, { taskId, status: row.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
     }
-    const tests = body.tests.map((t) => masker.maskTestResult(t));
-    const { upTo, refused } = await room.apply({ attempt, tests, from: 'agent' });
     if (refused) {
       // The run ended (or was deleted) under a lease still held: nothing of this report is stored; the lease is let go.
-      await dispatcher(c).complete(agent.id, taskId);
+      await room.releaseLease(attempt);
       throw roomRefused(refused);
     }
     const notes = [`agent reported ${body.status}${body.message ? `: ${masker.mask(body.message)}` : ''}`];
@@ -219,7 +214,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       },
       note: notes.join('; '),
     });
-    await markSeen(c);
-    await dispatcher(c).complete(agent.id, taskId);
+    // The room lets the lease go and tells the Dispatcher that granted it.
+    await Promise.all([markSeen(c), room.releaseLease(attempt)]);
     return ok(c, { taskId, status: row?.status ?? body.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
   });

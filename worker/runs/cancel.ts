@@ -1,5 +1,6 @@
 // Cancelling and deleting runs. A PENDING run leaves the queue and ends at once; a RUNNING run is
-// stopped by its agent, which learns of the cancel in its next heartbeat answer.
+// stopped by its agent, which learns of the cancel in its next heartbeat answer: the run's room,
+// which keeps the lease, records the request.
 import type { Env } from '../env';
 import { ApiError } from '../lib/errors';
 import type { ExecutionRow } from '../services/executions';
@@ -12,10 +13,10 @@ import { dispatcherOf } from '../bindings';
 export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: string; cancelled: 'now' | 'requested' }> {
   if (isFinal(row.status)) throw new ApiError(409, 'ALREADY_FINISHED', `This run already ended ${row.status}`);
   const outcome = row.queue ? await dispatcherOf(env, row.queue).cancel(row.taskId) : 'unknown';
-  if (outcome === 'requested') {
-    await roomOf(env, row.taskId).apply({
-      lines: [{ stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() }],
-    });
+  if (outcome === 'leased') {
+    await roomOf(env, row.taskId).requestCancel([
+      { stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() },
+    ]);
     return { status: row.status, cancelled: 'requested' };
   }
   const ended = await endRun(env, row.taskId, 'CANCELLED', { from: ACTIVE_STATUSES, patch: { reason: 'cancel' }, note: 'run cancelled' });
