@@ -27,6 +27,7 @@ import { changeStatus, endRun } from '../runs/lifecycle';
 import { isFinal } from '../contracts/vocabulary';
 
 import { dispatcherOf } from '../bindings';
+import { jobShard, pollQueue } from '../runs/queue';
 import { summarizeResults } from '../services/results';
 import { foldRunStatements } from '../services/test-aggregates';
 import { runSecretMasker } from '../services/secrets';
@@ -53,10 +54,11 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
   Object.assign(agent, seen);
 }
 
-const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);
+/** The Dispatcher holding this job (and its lease). */
+const dispatcher = (c: Context<AgentEnv>, taskId: string) => dispatcherOf(c.env, jobShard(c.var.agent.queue, taskId));
 
 async function leasedAttempt(c: Context<AgentEnv>, taskId: string): Promise<number> {
-  const attempt = await dispatcher(c).leaseOf(c.var.agent.id, taskId);
+  const attempt = await dispatcher(c, taskId).leaseOf(c.var.agent.id, taskId);
   if (attempt === null) throw leaseNotHeld();
   return attempt;
 }
@@ -106,7 +108,9 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const body = await readBody(c, PollBody);
     const agent = c.var.agent;
     await markSeen(c, body.running?.length ?? 0, body.healthProblem ?? null);
-    const leased = await dispatcher(c).poll(
+    const leased = await pollQueue(
+      c.env,
+      agent.queue,
       { agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels },
       body.capacity,
       body.waitMs ?? POLL_WAIT_MS,
@@ -136,7 +140,8 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
   })
   .post('/jobs/:taskId/heartbeat', async (c) => {
     await readBody(c, HeartbeatBody.optional());
-    const answer = await dispatcher(c).heartbeat(c.var.agent.id, c.req.param('taskId'));
+    const taskId = c.req.param('taskId');
+    const answer = await dispatcher(c, taskId).heartbeat(c.var.agent.id, taskId);
     await markSeen(c);
     if (!answer) throw leaseNotHeld();
     const { attempt: _attempt, ...rest } = answer;
@@ -183,7 +188,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     // Every step below is idempotent, so a retry after a partial success changes nothing twice.
     const db = c.var.db;
     // The secrets are read alongside the lease check: results are masked here too, whatever the agent did.
-    const [attempt, masker] = await Promise.all([dispatcher(c).leaseOf(agent.id, taskId), runSecretMasker(db, agent.organizationId, taskId)]);
+    const [attempt, masker] = await Promise.all([dispatcher(c, taskId).leaseOf(agent.id, taskId), runSecretMasker(db, agent.organizationId, taskId)]);
     const room = roomOf(c.env, taskId);
     if (attempt === null) {
       // A retry of a complete that went through (its answer came too late for the agent): the same answer again.
@@ -200,7 +205,7 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const { upTo, refused } = await room.apply({ attempt, tests, from: 'agent' });
     if (refused) {
       // The run ended (or was deleted) under a lease still held: nothing of this report is stored; the lease is let go.
-      await dispatcher(c).complete(agent.id, taskId);
+      await dispatcher(c, taskId).complete(agent.id, taskId);
       throw roomRefused(refused);
     }
     const notes = [`agent reported ${body.status}${body.message ? `: ${masker.mask(body.message)}` : ''}`];
@@ -220,6 +225,6 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
       note: notes.join('; '),
     });
     await markSeen(c);
-    await dispatcher(c).complete(agent.id, taskId);
+    await dispatcher(c, taskId).complete(agent.id, taskId);
     return ok(c, { taskId, status: row?.status ?? body.status, logComplete: body.lastSeq === undefined || upTo >= body.lastSeq });
   });

@@ -10,8 +10,9 @@ import type { Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { notFound } from '../lib/errors';
 import { executionSummary, publish } from '../services/executions';
-import { dispatcherOf, queueName, roomOf, type Db } from '../bindings';
+import { queueName, roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
+import { enqueueJob } from './queue';
 import { assertRunAllowed, countRun } from '../services/plans';
 
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
@@ -124,7 +125,7 @@ export async function createRun(
   });
   const listed = publish(env, organizationId, { type: 'execution-updated', execution: executionSummary(inserted!) });
   try {
-    await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
+    await enqueueJob(env, queue, { organizationId, labels, payload });
   } catch (err) {
     await Promise.allSettled([opened, listed]); // ERROR is told after PENDING
     // Nothing ran, so there is nothing for the AI to analyse.
