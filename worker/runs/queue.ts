@@ -10,6 +10,10 @@
 //    wherever it was queued;
 //  - a job nobody in its shard was waiting for is offered to the other shards' waiting polls, which are
 //    answered "steal from shard j" and claim it there: a job does not wait for a sweep while an agent idles.
+// The shards are not also split by label set (`hosted:arch=arm64#k`): an agent can take the jobs of
+// every subset of its labels, so it would have to ask each such queue, and a heartbeat or a cancel
+// would need the job's labels to find it. Each shard indexes its jobs by label set instead, which
+// gives the same claim that nothing queued ahead can block (durable-objects/Dispatcher.ts).
 // Fairness across orgs holds per shard (each Dispatcher serves the least recently served org first), and
 // jobs spread over the shards evenly by hash, so it holds across them.
 import type { JobPayload, LeasedJob, PollAnswer, PollingAgent } from '../../durable-objects/Dispatcher';
