@@ -68,7 +68,7 @@ type Waiter = { agent: PollingAgent; resolve: (answer: PollAnswer) => void; time
 
 export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) => Object.entries(job).every(([k, v]) => agent[k] === v);
 /** The one spelling of a label set: JSON with its keys sorted, so equal sets share one index entry. */
-export const labelKey = (labels: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))));
+const labelKey = (labels: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))));
 
 /** The statements that keep label_sets and lanes in step when a job joins (`NEW`) or leaves (`OLD`) the queued state. */
 const joinsQueue = `
