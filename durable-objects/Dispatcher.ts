@@ -17,6 +17,21 @@
 // room has the lease long before the agent can use it (the route writes RUNNING to D1 and the room
 // first); were it to miss it, the agent's calls find no lease, it gives the job up, and its next
 // poll's `running` list puts the job back (releaseAbandoned).
+//
+// The hosted queue is split into shards, one Dispatcher each (worker/runs/queue.ts): a job lives in
+// the shard its taskId hashes to, an agent waits in the shard its id hashes to and takes from the
+// others when its own has nothing for it.
+//
+// Matching without a scan. A claim must find, among everything queued, a job whose labels the agent
+// has, whatever is queued ahead of it (10,000 amd64 jobs must not hide the one arm64 job). Jobs are
+// stored with their canonical labels (sorted JSON), and two small tables index the queue by them,
+// kept by SQLite triggers whatever changes a job's state (enqueue, claim, cancel, a lease put back):
+//   label_sets: each distinct label set with queued jobs, and how many (a handful);
+//   lanes:      each (label set, org) with queued jobs, with when that org was last served.
+// A claim reads label_sets, keeps the sets the agent's labels include, takes in each the lane served
+// least recently (an index seek), and leases the chosen org's oldest job in those sets (a seek per
+// set): O(sets · log n), nothing read ahead. FIFO within an org; across orgs the least recently
+// served org goes first (`served` remembers it after its lanes empty), so fairness holds as before.
 import { DurableObject } from 'cloudflare:workers';
 import { LEASE_TTL_MS } from '../worker/contracts/agent';
 import type { PullPolicy } from '../worker/contracts/vocabulary';
@@ -55,9 +70,24 @@ type JobRow = {
   timeout_at: number | null;
   cancel_reason: string | null;
 };
-type Waiter = { agent: PollingAgent; resolve: (job: LeasedJob | null) => void; timer: ReturnType<typeof setTimeout> };
+/** A poll's answer: a job, nothing within the wait, or "try shard `steal`": a job it can take was queued there. */
+export type PollAnswer = LeasedJob | { steal: string } | null;
+type Waiter = { agent: PollingAgent; resolve: (answer: PollAnswer) => void; timer: ReturnType<typeof setTimeout> };
 
 export const labelsMatch = (job: Record<string, string>, agent: Record<string, string>) => Object.entries(job).every(([k, v]) => agent[k] === v);
+/** The one spelling of a label set: JSON with its keys sorted, so equal sets share one index entry. */
+const labelKey = (labels: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))));
+
+/** The statements that keep label_sets and lanes in step when a job joins (`NEW`) or leaves (`OLD`) the queued state. */
+const joinsQueue = `
+  INSERT INTO label_sets (labels, queued) VALUES (NEW.labels, 1) ON CONFLICT(labels) DO UPDATE SET queued = queued + 1;
+  INSERT OR IGNORE INTO lanes (labels, org_id, last_served, first_seq)
+    VALUES (NEW.labels, NEW.org_id, COALESCE((SELECT last_served FROM served WHERE org_id = NEW.org_id), 0), NEW.seq);`;
+const leavesQueue = `
+  UPDATE label_sets SET queued = queued - 1 WHERE labels = OLD.labels;
+  DELETE FROM label_sets WHERE labels = OLD.labels AND queued <= 0;
+  DELETE FROM lanes WHERE labels = OLD.labels AND org_id = OLD.org_id
+    AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND labels = OLD.labels AND org_id = OLD.org_id);`;
 
 /** What the Dispatcher last heard from an agent: its poll, and the jobs it said it runs. */
 export type AgentSeen = { at: number; running: number };
@@ -82,13 +112,38 @@ export class Dispatcher extends DurableObject<Env> {
         state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, agent_id TEXT, lease_expires_at INTEGER, timeout_at INTEGER,
         cancel_reason TEXT, enqueued_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (state, seq);
+      CREATE INDEX IF NOT EXISTS jobs_lane ON jobs (state, labels, org_id, seq);
       CREATE TABLE IF NOT EXISTS served (org_id TEXT PRIMARY KEY, last_served INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
+    this.indexQueue();
+  }
+
+  /** The label index (see the header), built once over the jobs an older version of this object queued. */
+  private indexQueue() {
+    const built = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lanes'").toArray().length > 0;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS label_sets (labels TEXT PRIMARY KEY, queued INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS lanes (labels TEXT NOT NULL, org_id TEXT NOT NULL, last_served INTEGER NOT NULL, first_seq INTEGER NOT NULL,
+        PRIMARY KEY (labels, org_id));
+      CREATE INDEX IF NOT EXISTS lanes_next ON lanes (labels, last_served, first_seq);
+      CREATE INDEX IF NOT EXISTS lanes_org ON lanes (org_id);
+      CREATE TRIGGER IF NOT EXISTS job_enqueued AFTER INSERT ON jobs WHEN NEW.state = 'queued' BEGIN ${joinsQueue} END;
+      CREATE TRIGGER IF NOT EXISTS job_requeued AFTER UPDATE OF state ON jobs WHEN NEW.state = 'queued' AND OLD.state <> 'queued' BEGIN ${joinsQueue} END;
+      CREATE TRIGGER IF NOT EXISTS job_leased AFTER UPDATE OF state ON jobs WHEN OLD.state = 'queued' AND NEW.state <> 'queued' BEGIN ${leavesQueue} END;
+      CREATE TRIGGER IF NOT EXISTS job_removed AFTER DELETE ON jobs WHEN OLD.state = 'queued' BEGIN ${leavesQueue} END;
+    `);
+    if (built) return;
+    this.sql.exec(`
+      INSERT INTO label_sets (labels, queued) SELECT labels, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY labels;
+      INSERT INTO lanes (labels, org_id, last_served, first_seq)
+        SELECT labels, org_id, COALESCE((SELECT last_served FROM served s WHERE s.org_id = j.org_id), 0), MIN(seq)
+        FROM jobs j WHERE state = 'queued' GROUP BY labels, org_id;`);
   }
 
   // ── producers ────────────────────────────────────────────────────────────────────────────
-  async enqueue(job: { organizationId: string; labels: Record<string, string>; payload: JobPayload }): Promise<void> {
+  /** True when a waiting poll here took the job at once. */
+  async enqueue(job: { organizationId: string; labels: Record<string, string>; payload: JobPayload }): Promise<boolean> {
     const seq = this.sql
       .exec<{ value: number }>("INSERT INTO counters (name, value) VALUES ('seq', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value")
       .one().value;
@@ -97,12 +152,26 @@ export class Dispatcher extends DurableObject<Env> {
       job.payload.taskId,
       seq,
       job.organizationId,
-      JSON.stringify(job.labels),
+      labelKey(job.labels),
       JSON.stringify(job.payload),
       'queued',
       Date.now(),
     );
-    this.wakeWaiters();
+    return this.wakeWaiters().includes(job.payload.taskId);
+  }
+
+  /**
+   * A job with these labels was queued in another shard and nobody waiting there could take it: the
+   * oldest poll here that can take it is answered "steal from `shard`" (its route claims it there, or
+   * waits again if another agent was quicker). True when a poll was told.
+   */
+  async offer(shard: string, labels: Record<string, string>): Promise<boolean> {
+    const waiter = this.waiters.find((w) => labelsMatch(labels, w.agent.labels));
+    if (!waiter) return false;
+    clearTimeout(waiter.timer);
+    this.waiters = this.waiters.filter((w) => w !== waiter);
+    waiter.resolve({ steal: shard });
+    return true;
   }
 
   /** A queued job is removed at once. A leased one stays: its room tells the agent (runs/cancel.ts). */
@@ -120,8 +189,8 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   // ── agents ───────────────────────────────────────────────────────────────────────────────
-  /** Answers at once with a job the agent can take, or holds the poll up to `waitMs`, then null. */
-  async poll(agent: PollingAgent, capacity: number, waitMs: number, running?: string[]): Promise<LeasedJob | null> {
+  /** Answers at once with a job the agent can take, or holds the poll up to `waitMs` (an offer may end it early), then null. */
+  async poll(agent: PollingAgent, capacity: number, waitMs: number, running?: string[]): Promise<PollAnswer> {
     // An agent has one poll at a time: a new one means its previous poll was abandoned (a drain, a
     // cut connection), and a job must not be handed to a request nobody reads any more.
     for (const w of this.waiters.filter((w) => w.agent.agentId === agent.agentId)) {
@@ -134,7 +203,7 @@ export class Dispatcher extends DurableObject<Env> {
     if (capacity <= 0) return null;
     const job = this.claim(agent);
     if (job || waitMs <= 0) return job;
-    return new Promise<LeasedJob | null>((resolve) => {
+    return new Promise<PollAnswer>((resolve) => {
       const waiter: Waiter = {
         agent,
         resolve,
@@ -210,23 +279,37 @@ export class Dispatcher extends DurableObject<Env> {
   }
 
   // ── matching ─────────────────────────────────────────────────────────────────────────────
+  /** Parsed label sets: a claim tests each queued set against the agent's labels. */
+  private parsedSets = new Map<string, Record<string, string>>();
+
   /**
    * Leases the best queued job this agent can take: FIFO within an org; across orgs (the hosted
    * queue) the org served least recently goes first, so one org's backlog cannot starve another.
+   * Index seeks only (see the header): the queue ahead of the job is never read.
    */
   private claim(agent: PollingAgent): LeasedJob | null {
-    const served = new Map(
-      this.sql
-        .exec<{ org_id: string; last_served: number }>('SELECT org_id, last_served FROM served')
-        .toArray()
-        .map((r) => [r.org_id, r.last_served]),
-    );
+    const sets = this.sql
+      .exec<{ labels: string }>('SELECT labels FROM label_sets')
+      .toArray()
+      .map((r) => r.labels)
+      .filter((key) => labelsMatch(this.parsedSet(key), agent.labels));
+    let lane: { org_id: string; last_served: number; first_seq: number } | undefined;
+    for (const key of sets) {
+      const next = this.sql
+        .exec<{ org_id: string; last_served: number; first_seq: number }>(
+          'SELECT org_id, last_served, first_seq FROM lanes WHERE labels = ? ORDER BY last_served, first_seq LIMIT 1',
+          key,
+        )
+        .toArray()[0];
+      if (next && (!lane || next.last_served < lane.last_served || (next.last_served === lane.last_served && next.first_seq < lane.first_seq))) lane = next;
+    }
+    if (!lane) return null;
     let best: JobRow | undefined;
-    const seenOrgs = new Set<string>();
-    for (const row of this.sql.exec<JobRow>("SELECT * FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 5000")) {
-      if (seenOrgs.has(row.org_id) || !labelsMatch(JSON.parse(row.labels), agent.labels)) continue;
-      seenOrgs.add(row.org_id);
-      if (!best || (served.get(row.org_id) ?? 0) < (served.get(best.org_id) ?? 0)) best = row;
+    for (const key of sets) {
+      const oldest = this.sql
+        .exec<JobRow>("SELECT * FROM jobs WHERE state = 'queued' AND labels = ? AND org_id = ? ORDER BY seq LIMIT 1", key, lane.org_id)
+        .toArray()[0];
+      if (oldest && (!best || oldest.seq < best.seq)) best = oldest;
     }
     if (!best) return null;
     const now = Date.now();
@@ -247,20 +330,34 @@ export class Dispatcher extends DurableObject<Env> {
       best.org_id,
       now,
     );
-    const job = { ...payload, labels: JSON.parse(best.labels), attempt, leaseExpiresAt, organizationId: best.org_id };
+    this.sql.exec('UPDATE lanes SET last_served = ? WHERE org_id = ?', now, best.org_id);
+    const job = { ...payload, labels: this.parsedSet(best.labels), attempt, leaseExpiresAt, organizationId: best.org_id };
     this.watchLease(agent.agentId, job, timeoutAt);
     return job;
   }
 
-  /** Hands queued jobs to waiting polls, oldest poll first. */
-  private wakeWaiters() {
+  private parsedSet(key: string): Record<string, string> {
+    let labels = this.parsedSets.get(key);
+    if (!labels) {
+      if (this.parsedSets.size >= 10_000) this.parsedSets.clear();
+      labels = JSON.parse(key) as Record<string, string>;
+      this.parsedSets.set(key, labels);
+    }
+    return labels;
+  }
+
+  /** Hands queued jobs to waiting polls, oldest poll first. The taskIds handed out. */
+  private wakeWaiters(): string[] {
+    const handed: string[] = [];
     for (const waiter of [...this.waiters]) {
       const job = this.claim(waiter.agent);
       if (!job) continue;
       clearTimeout(waiter.timer);
       this.waiters = this.waiters.filter((w) => w !== waiter);
       waiter.resolve(job);
+      handed.push(job.taskId);
     }
+    return handed;
   }
 
   private job(taskId: string): JobRow | undefined {

@@ -28,7 +28,7 @@ import { roomOf } from '../bindings';
 import { changeStatus, endRun } from '../runs/lifecycle';
 import { isFinal } from '../contracts/vocabulary';
 
-import { dispatcherOf } from '../bindings';
+import { pollQueue } from '../runs/queue';
 import { summarizeResults } from '../services/results';
 import { foldRunStatements } from '../services/test-aggregates';
 import { runSecretMasker } from '../services/secrets';
@@ -52,8 +52,6 @@ async function markSeen(c: Context<AgentEnv>, runningJobs?: number, healthProble
   // The row is the isolate's cached one (services/credentials.ts): the next call compares with what was just written.
   Object.assign(agent, seen);
 }
-
-const dispatcher = (c: Context<AgentEnv>) => dispatcherOf(c.env, c.var.agent.queue);
 
 export const agentProtocolRoutes = new Hono<AppEnv>()
   .post('/register', async (c) => {
@@ -100,7 +98,9 @@ export const agentProtocolRoutes = new Hono<AppEnv>()
     const body = await readBody(c, PollBody);
     const agent = c.var.agent;
     await markSeen(c, body.running?.length ?? 0, body.healthProblem ?? null);
-    const leased = await dispatcher(c).poll(
+    const leased = await pollQueue(
+      c.env,
+      agent.queue,
       { agentId: agent.id, organizationId: agent.organizationId, labels: agent.labels },
       body.capacity,
       body.waitMs ?? POLL_WAIT_MS,

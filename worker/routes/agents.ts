@@ -7,6 +7,7 @@ import { LEASE_TTL_MS, POLL_WAIT_MS } from '../contracts/agent';
 import { agentRegistrationTokens, agents } from '../db/schema';
 import type { AppEnv, Env } from '../env';
 import { dispatcherOf } from '../bindings';
+import { homeShard } from '../runs/queue';
 import type { AgentSeen } from '../../durable-objects/Dispatcher';
 import type { AgentRow } from '../services/credentials';
 import { newId, randomToken, sha256Hex } from '../lib/crypto';
@@ -23,11 +24,12 @@ export const ONLINE_WINDOW_MS = POLL_WAIT_MS + LEASE_TTL_MS;
  * agent said last (agentsSeen). The fresher of the two wins; a Dispatcher that cannot answer leaves D1's.
  */
 async function withLiveState(env: Env, rows: AgentRow[]): Promise<AgentRow[]> {
-  const queues = [...new Set(rows.map((r) => r.queue))];
+  // An agent's polls reach its home shard first, whatever else they ask.
+  const homes = [...new Set(rows.map((r) => homeShard(r.queue, r.id)))];
   const heard = await Promise.all(
-    queues.map((q) =>
-      dispatcherOf(env, q)
-        .agentsSeen(rows.filter((r) => r.queue === q).map((r) => r.id))
+    homes.map((home) =>
+      dispatcherOf(env, home)
+        .agentsSeen(rows.filter((r) => homeShard(r.queue, r.id) === home).map((r) => r.id))
         .catch(() => ({}) as Record<string, AgentSeen>),
     ),
   );

@@ -9,10 +9,11 @@ import { endRun } from './lifecycle';
 import { ACTIVE_STATUSES, isFinal } from '../contracts/vocabulary';
 import { purgeRuns, purgeTarget } from '../services/purge-runs';
 import { dispatcherOf } from '../bindings';
+import { jobShard } from './queue';
 
 export async function cancelRun(env: Env, row: ExecutionRow): Promise<{ status: string; cancelled: 'now' | 'requested' }> {
   if (isFinal(row.status)) throw new ApiError(409, 'ALREADY_FINISHED', `This run already ended ${row.status}`);
-  const outcome = row.queue ? await dispatcherOf(env, row.queue).cancel(row.taskId) : 'unknown';
+  const outcome = row.queue ? await dispatcherOf(env, jobShard(row.queue, row.taskId)).cancel(row.taskId) : 'unknown';
   if (outcome === 'leased') {
     await roomOf(env, row.taskId).requestCancel([
       { stream: 'system', data: '[agnox] cancel requested; waiting for the agent to stop the run\n', ts: Date.now() },

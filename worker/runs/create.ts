@@ -10,8 +10,9 @@ import type { Caller, Env } from '../env';
 import { randomToken } from '../lib/crypto';
 import { notFound } from '../lib/errors';
 import { publishExecution } from '../services/executions';
-import { dispatcherOf, queueName, roomOf, type Db } from '../bindings';
+import { queueName, roomOf, type Db } from '../bindings';
 import { endRun } from './lifecycle';
+import { enqueueJob } from './queue';
 import { assertRunAllowed, countRun } from '../services/plans';
 
 export type Trigger = 'manual' | 'ci' | 'schedule' | 'cycle';
@@ -125,7 +126,7 @@ export async function createRun(
   });
   publishExecution(env, inserted!);
   try {
-    await dispatcherOf(env, queue).enqueue({ organizationId, labels, payload });
+    await enqueueJob(env, queue, { organizationId, labels, payload });
   } catch (err) {
     await opened.catch(() => {}); // the room takes ERROR after its init
     // Nothing ran, so there is nothing for the AI to analyse.
