@@ -43,7 +43,7 @@ const LIVE_IN_FLIGHT = count('BENCH_LIVE_IN_FLIGHT', 32);
 /** An agent's slots: leases are spread over agents so that none holds more jobs than it could run. */
 const AGENT_SLOTS = 64;
 /** A lease unrenewed this long is renewed in the background (LEASE_TTL_MS is 60 s), as its agent would. */
-const RENEW_AFTER_MS = 30_000;
+const RENEW_AFTER_MS = 20_000;
 const SCHEDULE_TARGET_MS = 60_000;
 
 // ── figures ──────────────────────────────────────────────────────────────────────────────────
@@ -157,7 +157,7 @@ class Fleet {
     this.keeper = (async () => {
       while (this.keeping) {
         const stale = [...this.leases].filter(([, l]) => Date.now() - l.renewedAt > RENEW_AFTER_MS).map(([id]) => id);
-        await inParallel(stale.length, 4, async (i) => {
+        await inParallel(stale.length, 8, async (i) => {
           if (this.keeping) await this.heartbeat(stale[i]!).catch(() => undefined);
         });
         await sleep(500);
@@ -300,11 +300,17 @@ async function alternating(a: Side, b: Side, samples: number, one: (s: Side, i: 
   return [out.get(a)!, out.get(b)!] as const;
 }
 
+/** Each amd64 agent polls, one poll at a time as a real agent does, until the org holds `target` leases. */
 async function leaseUpTo(s: Side, target: number) {
-  while (s.fleet.leases.size < target) {
-    const agent = s.amd.find((a) => a.held < AGENT_SLOTS)!;
-    if (!(await s.fleet.poll(agent))) throw new Error(`${s.label}: the queue ran dry at ${s.fleet.leases.size} leases`);
-  }
+  let claimed = s.fleet.leases.size;
+  await Promise.all(
+    s.amd.map(async (agent) => {
+      while (claimed < target && agent.held < AGENT_SLOTS) {
+        claimed++;
+        if (!(await s.fleet.poll(agent))) throw new Error(`${s.label}: the queue ran dry at ${s.fleet.leases.size} leases`);
+      }
+    }),
+  );
 }
 
 async function heartbeats(few: Side, many: Side) {
@@ -358,6 +364,7 @@ async function liveList(fleet: Fleet, dashboards: Dashboards, agents: Agent[]) {
   let inFlight = 0;
   let skipped = 0;
   let failed = 0;
+  let firstFailure = '';
   const framesBefore = dashboards.frames;
   const started = performance.now();
   const startedAt = Date.now();
@@ -387,7 +394,10 @@ async function liveList(fleet: Fleet, dashboards: Dashboards, agents: Agent[]) {
     };
     pending.push(
       change()
-        .catch(() => void failed++)
+        .catch((err) => {
+          failed++;
+          firstFailure ||= String(err?.message ?? err).slice(0, 160);
+        })
         .finally(() => inFlight--),
     );
   }
@@ -404,7 +414,7 @@ async function liveList(fleet: Fleet, dashboards: Dashboards, agents: Agent[]) {
   const p95 = pct(latencies, 95);
   console.log(
     `live list, ${n(COUNTS.dashboards.used)} dashboards, ${rate} status changes/s asked: ${n(changes.length)} changes in ${driven.toFixed(1)} s = ${(changes.length / driven).toFixed(1)}/s achieved` +
-      `${skipped ? ` (${n(skipped)} not sent: ${LIVE_IN_FLIGHT} calls already open)` : ''}${failed ? `, ${failed} failed` : ''}`,
+      `${skipped ? ` (${n(skipped)} not sent: ${LIVE_IN_FLIGHT} calls already open)` : ''}${failed ? `, ${failed} failed (${firstFailure || 'no job to pick up or end'})` : ''}`,
   );
   console.log(
     `  status change → dashboard ${spread(latencies)}${missing ? `, ${n(missing)} of ${n(changes.length * COUNTS.dashboards.used)} never arrived (counted as never)` : ''} — target p95 < 1 s: ${verdict(p95 < 1000)}`,
@@ -501,8 +511,13 @@ async function main() {
 
     const org = busy.org;
     const dashboards = new Dashboards(api, org.token);
+    const connecting = Date.now();
     await dashboards.open(COUNTS.dashboards.used);
-    console.log(`${n(COUNTS.dashboards.used)} dashboards connected (${elapsed()})`);
+    const connectSeconds = (Date.now() - connecting) / 1000;
+    console.log(
+      `${n(COUNTS.dashboards.used)} dashboards connected (a ticket, then /api/live) in ${connectSeconds.toFixed(0)} s, ${(COUNTS.dashboards.used / connectSeconds).toFixed(0)}/s (${elapsed()})`,
+    );
+    lostSoFar('connecting the dashboards');
     await liveList(busy.fleet, dashboards, busy.amd);
     dashboards.close();
     console.log(`(${elapsed()})`);
