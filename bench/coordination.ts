@@ -187,7 +187,8 @@ async function requestRuns(api: Api, org: LoadOrg, count: number, labels: Record
  * Until then a frame of another type carrying an array of run summaries is read anyway, and reported.
  */
 function summariesIn(frame: any, unknownTypes: Map<string, number>): ExecutionSummary[] {
-  if (frame?.type === 'execution-updated') return [frame.execution];
+  if (frame?.type === 'executions') return frame.updated; // the hub's coalesced batch (worker/contracts/live.ts)
+  if (frame?.type === 'execution-updated') return [frame.execution]; // the single update, before the hub coalesced
   if (frame?.type === 'hello' || frame?.type === 'execution-deleted') return [];
   unknownTypes.set(String(frame?.type), (unknownTypes.get(String(frame?.type)) ?? 0) + 1);
   const isSummary = (x: any) => typeof x?.taskId === 'string' && typeof x?.status === 'string';
